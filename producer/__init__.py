@@ -1,0 +1,1 @@
+"""The `hashfleet` CLI: enumerate files, chunk, enqueue one chord, follow progress, write outputs."""

@@ -1,0 +1,98 @@
+"""A job: the chunked path list, the chord that hashes it, and the wait for its merged result."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from celery import Celery, chord
+
+from tasks.chunk import CHUNK_TASK
+from tasks.errors import FileError, JobFailed
+from tasks.merge import MERGE_TASK
+from tasks.wire import encode_paths
+
+#: Seconds between polls of the result backend while waiting.
+POLL_INTERVAL = 0.25
+#: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
+ARGS_PREVIEW = 1
+
+
+@dataclasses.dataclass
+class Job:
+    """Paths kept as the compressed blobs that are sent (a fraction of the memory of a list of str)."""
+
+    id: str
+    algo: str
+    hash_size: int
+    blobs: list[str] = dataclasses.field(default_factory=list)
+    counts: list[int] = dataclasses.field(default_factory=list)
+    walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
+    previews: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    def chunk_id(self, index: int) -> str:
+        return f"{self.id}-chunk-{index}"
+
+    @property
+    def merge_id(self) -> str:
+        return f"{self.id}-merge"
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int) -> Job:
+    job = Job(id=new_job_id(), algo=algo, hash_size=hash_size)
+    iterator = iter(paths)
+    while batch := list(itertools.islice(iterator, chunk_size)):
+        job.blobs.append(encode_paths(batch))
+        job.counts.append(len(batch))
+        job.previews.append(batch[0])
+    return job
+
+
+def enqueue(app: Celery, job: Job):
+    """Publish one chord: a hash task per chunk, then the merge. Returns the chord's AsyncResult."""
+    header = [
+        app.signature(CHUNK_TASK, args=(blob, job.algo, job.hash_size)).set(
+            task_id=job.chunk_id(i),
+            argsrepr=f"(chunk {i}: {count} files from {job.previews[i]!r}, {job.algo}/{job.hash_size})",
+        )
+        for i, (blob, count) in enumerate(zip(job.blobs, job.counts, strict=True))
+    ]
+    body = app.signature(MERGE_TASK, args=(job.hash_size,)).set(
+        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
+    return chord(header, body).apply_async()
+
+
+def wait(app: Celery, job: Job, on_chunk: Callable[[int, int], None], check: Callable[[], None],
+         timeout: float | None = None) -> dict:
+    """Stream chunk results as they complete (calling `on_chunk(files, errors)`), then return the merged
+    payload. `check` runs on every poll (e.g. to notice dead local workers). Raises JobFailed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def tick():
+        check()
+        if deadline is not None and time.monotonic() > deadline:
+            raise JobFailed(f"job {job.id} did not finish within {timeout:g} s")
+
+    ids = [job.chunk_id(i) for i in range(len(job.blobs))]
+    for _task_id, meta in app.backend.get_many(ids, interval=POLL_INTERVAL, on_interval=tick):
+        if meta["status"] != "SUCCESS":
+            raise JobFailed(f"a chunk of job {job.id} failed: {meta.get('result')!r}")
+        codes = np.frombuffer(meta["result"]["codes"], np.uint8)
+        on_chunk(len(codes), int(np.count_nonzero(codes)))
+    for _task_id, meta in app.backend.get_many([job.merge_id], interval=POLL_INTERVAL, on_interval=tick):
+        if meta["status"] != "SUCCESS":
+            raise JobFailed(f"the merge step of job {job.id} failed: {meta.get('result')!r}")
+        return meta["result"]
+    raise JobFailed(f"job {job.id}: no merge result")  # unreachable: get_many yields or raises

@@ -1,0 +1,30 @@
+"""The chord header task: hash one chunk of paths. Thin: unpack args, call hashing, pack results."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from tasks.errors import FileError
+from tasks.hashing import empty_result, hash_files
+from tasks.settings import Settings
+from tasks.wire import decode_paths
+
+#: Task name shown in Flower and used in routing.
+CHUNK_TASK = "hashfleet.hash_chunk"
+
+
+@shared_task(name=CHUNK_TASK, bind=True)
+def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
+    """Hash every path of the chunk. Bad files become error codes; the result is deterministic for the
+    same files, so a redelivered chunk yields the same result and the chord counts it once."""
+    paths = decode_paths(paths_blob)
+    settings = Settings.from_env()
+    result = empty_result(len(paths), hash_size)
+    try:
+        hash_files(paths, algo, hash_size, settings.allowed_roots, result=result)
+    except SoftTimeLimitExceeded:
+        # Files not yet reached (code still OK with an all-zero hash and size 0) are marked timed out.
+        pending = (result.codes == FileError.OK) & (result.sizes == 0)
+        result.codes[pending] = FileError.TIMEOUT
+    return result.to_wire()

@@ -1,0 +1,111 @@
+"""Decode image bytes to the grayscale array a hash algorithm needs. Pure: bytes in, array or code out.
+
+Files are read by the caller (tasks/readfile.py); OpenCV's `imdecode` is used rather than `imread`
+because `imread` on a `str` path with non-UTF-8 bytes can crash the process in OpenCV 5.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tasks.errors import FileError
+
+#: Background that transparent pixels are composited on for the robust dhash (white, full scale).
+#: A fixed background keeps a cut-out's silhouette; dropping alpha would expose whatever colour the
+#: transparent pixels happen to store (often black), collapsing thousands of cut-outs onto few hashes.
+BACKGROUND = 1.0
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"\x00\x00\x00\x0cjP  ", "jp2"),
+    (b"\xff\x4f\xff\x51", "jp2"),
+    (b"#?RADIANCE", "hdr"),
+    (b"#?RGBE", "hdr"),
+    (b"PF", "pfm"),
+    (b"Pf", "pfm"),
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Container format from the first bytes, or None when it is not one we know."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis", b"mif1"):
+        return "avif"
+    if len(data) > 2 and data[0:1] == b"P" and data[1:2] in b"1234567" and data[2:3].isspace():
+        return "pnm"
+    return None
+
+
+class DecodeError(Exception):
+    """Raised by the decoders with the per-file code to record."""
+
+    def __init__(self, code: FileError):
+        super().__init__(code.reason)
+        self.code = code
+
+
+def _imdecode(data: bytes, flags: int) -> np.ndarray:
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
+        message = str(exc)
+        if "MAX_IMAGE" in message or "validateInputImageSize" in message:
+            raise DecodeError(FileError.TOO_MANY_PIXELS) from None
+        raise DecodeError(FileError.CORRUPT) from None
+    if image is None or image.size == 0:
+        known = sniff_format(data) is not None
+        raise DecodeError(FileError.CORRUPT if known else FileError.NOT_AN_IMAGE)
+    return image
+
+
+def decode_classic(data: bytes) -> np.ndarray:
+    """Exactly what `cv2.imread(path)` gives, then BGR->gray: alpha dropped, 16-bit scaled to 8-bit,
+    EXIF orientation applied (IMREAD_COLOR does all three)."""
+    image = _imdecode(data, cv2.IMREAD_COLOR)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def decode_robust(data: bytes) -> np.ndarray:
+    """Grayscale float32 in [0, 1] with transparency composited on :data:`BACKGROUND`.
+
+    JPEG has no alpha, so it is decoded straight to gray (which also applies EXIF orientation).
+    Other formats are decoded unchanged to see their alpha channel and full bit depth.
+    """
+    if sniff_format(data) == "jpeg":
+        return _to_unit_float(_imdecode(data, cv2.IMREAD_GRAYSCALE))
+    image = _imdecode(data, cv2.IMREAD_UNCHANGED)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    unit = _to_unit_float(image)
+    if channels == 1:
+        return unit
+    if channels == 2:  # gray + alpha
+        gray, alpha = unit[:, :, 0], unit[:, :, 1]
+    else:
+        gray = cv2.cvtColor(unit[:, :, :3], cv2.COLOR_BGR2GRAY)
+        if channels == 3:
+            return gray
+        alpha = unit[:, :, 3]
+    return gray * alpha + BACKGROUND * (1.0 - alpha)
+
+
+def _to_unit_float(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) * np.float32(1 / 255)
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) * np.float32(1 / 65535)
+    unit = image.astype(np.float32, copy=False)
+    return np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0)
+
+
+DECODERS = {"dhash": decode_robust, "dhash-classic": decode_classic}

@@ -1,0 +1,76 @@
+"""Difference hashes: pure functions over an already-decoded grayscale image (no files, no Celery).
+
+Bit convention everywhere in hashfleet (the imagehash one): the (hash_size x hash_size) boolean grid
+`right > left`, read row-major, first bit most significant. Hex is that bit string, 4 bits per digit.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Hash sizes must be multiples of this so a hash is a whole number of bytes and hex digits.
+HASH_SIZE_STEP = 4
+#: Largest hash size accepted (64x64 = 4096 bits).
+MAX_HASH_SIZE = 64
+
+
+def check_hash_size(hash_size: int) -> int:
+    if hash_size < HASH_SIZE_STEP or hash_size > MAX_HASH_SIZE or hash_size % HASH_SIZE_STEP:
+        raise ValueError(f"hash size must be a multiple of {HASH_SIZE_STEP} in [4, {MAX_HASH_SIZE}]")
+    return hash_size
+
+
+def hash_bytes(hash_size: int) -> int:
+    """Bytes one packed hash takes."""
+    return hash_size * hash_size // 8
+
+
+def _diff_bits(small: np.ndarray) -> np.ndarray:
+    return small[:, 1:] > small[:, :-1]
+
+
+def dhash_classic_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
+    """The classic OpenCV recipe: cv2.resize with its default bilinear filter, on the uint8 gray image.
+
+    Bit-exact with the PyImageSearch `dhash()` (which sums 2**i over the same grid, i.e. the
+    reverse bit order; see :func:`to_reversed_int`).
+    """
+    check_hash_size(hash_size)
+    return _diff_bits(cv2.resize(gray, (hash_size + 1, hash_size)))
+
+
+def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
+    """Robust dhash: area-averaged downscale in float32.
+
+    INTER_AREA averages every source pixel into the grid, so rescaling or recompressing the image moves
+    few bits; bilinear samples only a few pixels per cell and jumps with aliasing. Float32 avoids the
+    rounding ties that uint8 averaging would create.
+    """
+    check_hash_size(hash_size)
+    small = cv2.resize(gray.astype(np.float32, copy=False), (hash_size + 1, hash_size),
+                       interpolation=cv2.INTER_AREA)
+    return _diff_bits(small)
+
+
+def pack_bits(bits: np.ndarray) -> bytes:
+    """Row-major, first bit most significant (vectorised; no per-bit Python loop)."""
+    return np.packbits(bits.ravel()).tobytes()
+
+
+def to_hex(packed: bytes) -> str:
+    return packed.hex()
+
+
+def to_reversed_int(packed: bytes) -> int:
+    """Integer with the first grid bit as the *least* significant bit: the original script's order."""
+    bits = np.unpackbits(np.frombuffer(packed, np.uint8))
+    return int.from_bytes(np.packbits(bits[::-1]).tobytes(), "big")
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex hashes of the same size."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+ALGORITHMS = {"dhash": dhash_bits, "dhash-classic": dhash_classic_bits}

@@ -1,0 +1,76 @@
+"""Errors: an exception tree for the user-facing failures, and per-file error codes carried as data.
+
+A batch must go on when one file is bad, so per-file problems never raise out of a task: they become a
+one-byte code aligned with the chunk, translated to a short reason only when outputs are written.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class HashfleetError(Exception):
+    """Base of every error hashfleet reports to the user as one line."""
+
+
+class ConfigError(HashfleetError):
+    """A setting or option is invalid; the message says which and what is allowed."""
+
+
+class BrokerUnavailable(HashfleetError):
+    """The broker or result backend cannot be reached or refused us."""
+
+
+class EmbeddedStartError(HashfleetError):
+    """The embedded redis-server or the local workers could not be started."""
+
+
+class JobFailed(HashfleetError):
+    """The job did not complete (a chunk failed for a reason other than a bad file, or a timeout)."""
+
+
+class FileError(enum.IntEnum):
+    """Per-file outcome codes, one byte on the wire. 0 means hashed."""
+
+    OK = 0
+    NOT_FOUND = 1
+    PERMISSION_DENIED = 2
+    NOT_A_FILE = 3
+    EMPTY_FILE = 4
+    NOT_AN_IMAGE = 5
+    CORRUPT = 6
+    TOO_MANY_PIXELS = 7
+    OUTSIDE_ALLOWED_ROOTS = 8
+    READ_ERROR = 9
+    SYMLINK_LOOP = 10
+    TIMEOUT = 11
+    WORKER_CRASHED = 12
+    INTERNAL = 13
+    UNREADABLE_DIRECTORY = 14
+
+    @property
+    def reason(self) -> str:
+        """Short slug written in the `error` column ('' when hashed)."""
+        return "" if self is FileError.OK else self.name.lower().replace("_", "-")
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS.get(self, self.reason)
+
+
+_DESCRIPTIONS = {
+    FileError.NOT_FOUND: "no such file (deleted, or a broken symlink)",
+    FileError.PERMISSION_DENIED: "permission denied",
+    FileError.NOT_A_FILE: "not a regular file (directory, FIFO, device)",
+    FileError.EMPTY_FILE: "zero-byte file",
+    FileError.NOT_AN_IMAGE: "not an image format the decoder knows",
+    FileError.CORRUPT: "image data is truncated or corrupt",
+    FileError.TOO_MANY_PIXELS: "declared size exceeds the pixel limit (HASHFLEET_MAX_PIXELS)",
+    FileError.OUTSIDE_ALLOWED_ROOTS: "outside HASHFLEET_ALLOWED_ROOTS; never opened",
+    FileError.READ_ERROR: "I/O error while reading",
+    FileError.SYMLINK_LOOP: "symlink loop",
+    FileError.TIMEOUT: "decoding took longer than the task time limit",
+    FileError.WORKER_CRASHED: "the worker process died on this chunk too many times",
+    FileError.INTERNAL: "unexpected error in the decoder",
+    FileError.UNREADABLE_DIRECTORY: "directory could not be listed",
+}

@@ -1,0 +1,51 @@
+"""Hash a list of files into a ChunkResult: read -> decode -> hash, one file's failure never the batch's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tasks.decode import DECODERS, DecodeError
+from tasks.dhash import ALGORITHMS, hash_bytes, pack_bits
+from tasks.errors import FileError
+from tasks.readfile import ReadError, read_image_bytes
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult
+
+
+def empty_result(n: int, hash_size: int) -> ChunkResult:
+    return ChunkResult(
+        hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8),
+        codes=np.zeros(n, np.uint8),
+        sizes=np.zeros(n, np.uint32),
+    )
+
+
+def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = ()):
+    """(packed hash bytes or None, FileError, file size) for one path. Never raises for a bad file."""
+    size = 0
+    try:
+        data = read_image_bytes(path, allowed_roots)
+        size = len(data)
+        gray = DECODERS[algo](data)
+        return pack_bits(ALGORITHMS[algo](gray, hash_size)), FileError.OK, size
+    except (ReadError, DecodeError) as exc:
+        return None, exc.code, size
+    except MemoryError:
+        return None, FileError.TOO_MANY_PIXELS, size
+
+
+def hash_files(
+    paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...] = (),
+    result: ChunkResult | None = None,
+) -> ChunkResult:
+    """Fill `result` (or a new one) in path order. Filling in place lets a caller that is interrupted
+    (soft time limit) keep the files already done."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    result = result if result is not None else empty_result(len(paths), hash_size)
+    for index, path in enumerate(paths):
+        packed, code, size = hash_one(path, algo, hash_size, allowed_roots)
+        if packed is not None:
+            result.hashes[index] = np.frombuffer(packed, np.uint8)
+        result.codes[index] = code
+        result.sizes[index] = min(size, MAX_WIRE_SIZE)
+    return result

@@ -1,0 +1,62 @@
+"""Read one file's bytes safely: allowed roots checked before opening, never blocking on FIFOs/devices."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from tasks.errors import FileError
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+_ERRNO_CODES = {
+    errno.ENOENT: FileError.NOT_FOUND,
+    errno.ENOTDIR: FileError.NOT_FOUND,
+    errno.EACCES: FileError.PERMISSION_DENIED,
+    errno.EPERM: FileError.PERMISSION_DENIED,
+    errno.ELOOP: FileError.SYMLINK_LOOP,
+    errno.EISDIR: FileError.NOT_A_FILE,
+    errno.ENXIO: FileError.NOT_A_FILE,
+}
+
+
+class ReadError(Exception):
+    def __init__(self, code: FileError):
+        super().__init__(code.reason)
+        self.code = code
+
+
+def is_within(path: str, roots: tuple[str, ...]) -> bool:
+    """True when `path` (already resolved) lies inside one of the resolved `roots`."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def read_image_bytes(path: str, allowed_roots: tuple[str, ...] = ()) -> bytes:
+    """The whole file, or :class:`ReadError` with the code to record.
+
+    With `allowed_roots`, the path is resolved (symlinks and `..`) first and a path outside them is
+    refused without being opened. Opening with O_NONBLOCK and checking S_ISREG on the open descriptor
+    means a FIFO or device named like an image is refused instead of hanging the worker.
+    """
+    if allowed_roots:
+        resolved = os.path.realpath(path)
+        if not is_within(resolved, allowed_roots):
+            raise ReadError(FileError.OUTSIDE_ALLOWED_ROOTS)
+        path = resolved
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReadError(FileError.NOT_A_FILE)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+    finally:
+        os.close(fd)
+    if not data:
+        raise ReadError(FileError.EMPTY_FILE)
+    return data

@@ -1,0 +1,127 @@
+"""One settings object, read from HASHFLEET_* environment variables; CLI flags override fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from tasks.errors import ConfigError
+
+#: Env var prefix shared by every setting.
+ENV_PREFIX = "HASHFLEET_"
+#: Wire serializers a worker accepts. Pickle is never among them: a message could run code.
+SERIALIZERS = ("msgpack", "json")
+#: Default serializer: msgpack carries packed hash bytes natively (json base64-wraps them).
+DEFAULT_SERIALIZER = "msgpack"
+#: Queue the chunk tasks and the merge callback go to.
+DEFAULT_QUEUE = "hashfleet"
+#: Paths per chunk task: large enough that per-task overhead is small, small enough to spread work.
+DEFAULT_CHUNK_SIZE = 256
+#: Redis visibility timeout (s): an unacked chunk is redelivered after this; must exceed the longest chunk.
+DEFAULT_VISIBILITY_TIMEOUT = 3600
+#: Largest image (width x height) a worker decodes; bigger ones are refused before any pixel memory is
+#: allocated (passed to OpenCV as OPENCV_IO_MAX_IMAGE_PIXELS). 2**28 = 268 MP.
+DEFAULT_MAX_PIXELS = 2**28
+#: Seconds of chunk work before a soft time limit turns the rest of the chunk into error records.
+DEFAULT_SOFT_TIME_LIMIT = 600
+#: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
+DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
+#: Seconds to wait for the broker to answer before saying it is unreachable.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with its env var in the comment. Build with :meth:`from_env`."""
+
+    broker_url: str | None = None  # HASHFLEET_BROKER_URL; None = embedded redis-server
+    result_backend: str | None = None  # HASHFLEET_RESULT_BACKEND; default: the broker URL if Redis
+    allowed_roots: tuple[str, ...] = ()  # HASHFLEET_ALLOWED_ROOTS (os.pathsep-separated); () = anywhere
+    serializer: str = DEFAULT_SERIALIZER  # HASHFLEET_SERIALIZER
+    queue: str = DEFAULT_QUEUE  # HASHFLEET_QUEUE
+    chunk_size: int = DEFAULT_CHUNK_SIZE  # HASHFLEET_CHUNK_SIZE
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT  # HASHFLEET_VISIBILITY_TIMEOUT
+    max_pixels: int = DEFAULT_MAX_PIXELS  # HASHFLEET_MAX_PIXELS
+    soft_time_limit: int = DEFAULT_SOFT_TIME_LIMIT  # HASHFLEET_SOFT_TIME_LIMIT
+    result_expires: int = DEFAULT_RESULT_EXPIRES  # HASHFLEET_RESULT_EXPIRES
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Read HASHFLEET_* from `env` (default os.environ); keyword overrides that are not None win."""
+        env = os.environ if env is None else env
+        values = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        if self.serializer not in SERIALIZERS:
+            raise ConfigError(f"serializer must be one of {', '.join(SERIALIZERS)}, not {self.serializer!r}")
+        for name in ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive integer")
+        if self.broker_url is not None:
+            scheme = urlsplit(self.broker_url).scheme
+            if scheme not in BROKER_SCHEMES:
+                raise ConfigError(
+                    f"broker URL scheme {scheme!r} is not supported; use redis://, rediss:// or amqp://"
+                )
+            if self.backend_url is None:
+                raise ConfigError(
+                    "an AMQP broker needs a result backend for the merge step: "
+                    "set HASHFLEET_RESULT_BACKEND=redis://host:6379/0 (or --result-backend)"
+                )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: `run` starts its own redis-server and workers."""
+        return self.broker_url is None
+
+    @property
+    def backend_url(self) -> str | None:
+        """The result backend: explicit, else the broker URL when the broker is Redis."""
+        if self.result_backend:
+            return self.result_backend
+        if self.broker_url and urlsplit(self.broker_url).scheme in ("redis", "rediss"):
+            return self.broker_url
+        return None
+
+    def to_env(self) -> dict[str, str]:
+        """The HASHFLEET_* variables that reproduce these settings in another process."""
+        env = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if field.name == "allowed_roots":
+                value = os.pathsep.join(value)
+            env[ENV_PREFIX + field.name.upper()] = str(value)
+        return env
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None}).validated()
+
+
+def _parse(field: dataclasses.Field, raw: str):
+    name = ENV_PREFIX + field.name.upper()
+    if field.name == "allowed_roots":
+        return tuple(os.path.realpath(p) for p in raw.split(os.pathsep) if p)
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    return raw

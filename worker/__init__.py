@@ -1,0 +1,1 @@
+"""Worker bootstrap (signals, per-node settings) and local process management (embedded mode)."""

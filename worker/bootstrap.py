@@ -1,0 +1,31 @@
+"""Per-process worker set-up. Imported by `tasks` before anything imports cv2.
+
+OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS once, when the library loads, so the pixel limit from
+HASHFLEET_MAX_PIXELS must be in the environment before the first `import cv2`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery.signals import worker_process_init
+
+from tasks.settings import Settings
+from worker.procs import die_with_parent
+
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(Settings.from_env().max_pixels))
+
+
+@worker_process_init.connect
+def one_opencv_thread_per_process(**_kwargs) -> None:
+    """Pin OpenCV to one thread in each prefork child.
+
+    Celery already runs one process per core; OpenCV's own thread pool would start another N threads in
+    each of them, oversubscribing the cores (N x N threads fighting over N cores), thrashing caches and
+    making per-image time erratic. Parallelism belongs to the pool, not to each decode.
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+    # A pool child whose worker died is useless and would hold the chunk's files open: die with it.
+    die_with_parent()

@@ -1,0 +1,52 @@
+"""Child processes that cannot outlive us: own process group, SIGKILL when the parent dies (Linux)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+#: Seconds a child process group gets to exit after SIGTERM before it is killed.
+TERM_GRACE = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (no-op off Linux)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
+    """Start `argv` in a new session (its own process group) with output to `log_path`."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=die_with_parent,
+        )
+
+
+def stop_group(proc: subprocess.Popen, grace: float = TERM_GRACE) -> None:
+    """SIGTERM the child's whole process group, then SIGKILL what is left after `grace` seconds."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # Pool children may outlive their parent by a moment; kill whatever is left in the group.
+    _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
