@@ -16,7 +16,7 @@ from producer.progress import JobProgress
 from producer.records import JobResult
 from producer.walk import iter_image_paths
 from tasks.dhash import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
-from tasks.errors import HashfleetError
+from tasks.errors import ConfigError, HashfleetError
 from tasks.settings import Settings
 
 #: Exit code for a job that could not complete (broker, workers, timeout).
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"hashfleet: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"hashfleet: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except HashfleetError as exc:
         click.echo(f"hashfleet: error: {exc}", err=True)
         sys.exit(EXIT_FAILED)

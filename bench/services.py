@@ -1,0 +1,134 @@
+"""The benchmark's own services: a private redis-server and warm `celery -A tasks worker` processes.
+
+Never touches the system Redis: the private server listens on a free loopback port, keeps nothing on disk
+(--save '' --appendonly no) and lives in a temporary folder. Every process started here runs in its own
+process group, gets SIGKILL if the benchmark dies (PR_SET_PDEATHSIG) and is stopped by the context
+managers on exit, errors and Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import redis
+from celery import Celery
+
+from worker.embedded import free_port
+from worker.procs import die_with_parent, spawn, stop_group
+
+#: Seconds to wait for redis-server to answer PING.
+REDIS_START_TIMEOUT = 10.0
+#: Seconds to wait for a worker to answer a Celery control ping.
+WORKER_START_TIMEOUT = 60.0
+#: Seconds one control ping waits for replies.
+PING_TIMEOUT = 1.0
+#: Pause between readiness polls.
+POLL_INTERVAL = 0.1
+#: The queue hashfleet's producer sends to by default (tasks/settings.py DEFAULT_QUEUE).
+QUEUE = "hashfleet"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Our environment without any HASHFLEET_* setting (so a user's shell cannot skew a run), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HASHFLEET_")}
+    env.update(extra)
+    return env
+
+
+def run_timed(argv: list[str], log_path: str, env: dict[str, str], timeout: float, cwd: str | None = None):
+    """Run `argv` to completion; return its wall time in seconds. Raises on a non-zero exit."""
+    with open(log_path, "ab") as log:
+        log.write(f"\n$ {' '.join(argv)}\n".encode())
+        log.flush()
+        started = time.perf_counter()
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                              cwd=cwd, timeout=timeout, preexec_fn=die_with_parent, check=False)
+        elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited with {proc.returncode}; see {log_path}")
+    return elapsed
+
+
+@contextlib.contextmanager
+def private_redis(workdir: str):
+    """Yield the port of a fresh redis-server (no password, loopback only) that is killed on exit."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found on PATH")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", workdir, "--daemonize", "no"]
+    proc = spawn(argv, clean_env(), os.path.join(workdir, "redis.log"))
+    try:
+        client = redis.Redis(port=port, socket_connect_timeout=1, socket_timeout=1)
+        deadline = time.monotonic() + REDIS_START_TIMEOUT
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.RedisError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {workdir}/redis.log") from None
+                time.sleep(POLL_INTERVAL)
+            finally:
+                client.close()
+        yield port
+    finally:
+        stop_group(proc)
+
+
+class WarmWorker:
+    """A running `celery -A tasks worker -c N --pool prefork` on its own broker URL."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, concurrency: int, hostname: str, log_path: str):
+        self.proc = proc
+        self.url = url
+        self.concurrency = concurrency
+        self.hostname = hostname
+        self.log_path = log_path
+
+    def pool_pids(self) -> list[int]:
+        """PIDs of the prefork pool children (read from /proc)."""
+        children = []
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+            with open(f"/proc/{self.proc.pid}/task/{task}/children") as handle:
+                children += [int(p) for p in handle.read().split()]
+        return sorted(children)
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, hostname: str, log_path: str) -> None:
+    app = Celery("hashfleet-bench-ping", broker=url, set_as_current=False)
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}; see {log_path}")
+            if app.control.ping(destination=[hostname], timeout=PING_TIMEOUT):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker {hostname} did not answer ping; see {log_path}")
+            time.sleep(POLL_INTERVAL)
+    finally:
+        app.close()
+
+
+@contextlib.contextmanager
+def warm_worker(url: str, concurrency: int, workdir: str):
+    """Start `celery -A tasks worker -c N` serving `url`, wait until it answers ping, stop it on exit."""
+    hostname = f"bench-c{concurrency}@{socket.gethostname()}"
+    log_path = os.path.join(workdir, f"worker-c{concurrency}.log")
+    argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-c", str(concurrency),
+            "--pool", "prefork", "-Q", QUEUE, "--without-gossip", "--without-mingle",
+            "--hostname", hostname, "--loglevel", "WARNING"]
+    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url), log_path)
+    try:
+        _wait_ready(proc, url, hostname, log_path)
+        yield WarmWorker(proc, url, concurrency, hostname, log_path)
+    finally:
+        stop_group(proc)

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: a private redis-server, local celery workers, process checks."""

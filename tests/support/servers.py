@@ -1,0 +1,138 @@
+"""Real servers for integration tests: a redis-server per test (or session) and celery workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import redis
+
+from worker.embedded import free_port
+
+#: Seconds any server gets to come up before the test fails.
+START_TIMEOUT = 15.0
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class RedisServer:
+    """A redis-server on a free loopback port in `workdir`, optional password and AOF."""
+
+    def __init__(self, workdir: str, password: str | None = None, appendonly: bool = False):
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not on PATH: .ci/run installs it (apt-get install redis-server)"
+        self.workdir = workdir
+        self.port = free_port()
+        self.password = password
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", workdir,
+                "--save", "", "--appendonly", "yes" if appendonly else "no", "--daemonize", "no"]
+        if password:
+            argv += ["--requirepass", password]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                self.client().ping()
+                return
+            except redis.RedisError:
+                assert self.proc.poll() is None, "redis-server exited at start"
+                assert time.monotonic() < deadline, "redis-server did not answer PING"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class CeleryWorker:
+    """`celery -A tasks worker` (prefork) as a real subprocess, logging task results to `log_path`."""
+
+    def __init__(self, env: dict[str, str], name: str, concurrency: int, log_path: str, queue: str):
+        self.name = name
+        self.log_path = log_path
+        argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "prefork",
+                "--concurrency", str(concurrency), "--hostname", name, "--queues", queue,
+                "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=REPO, start_new_session=True)
+
+    def wait_ready(self, app, timeout: float = START_TIMEOUT) -> None:
+        """Ping the worker by name until it answers (Celery's own integration tests do the same)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"worker {self.name} exited: {self.log_tail()}"
+            if app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise AssertionError(f"worker {self.name} did not answer ping within {timeout} s: {self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        with open(self.log_path, errors="replace") as log:
+            return log.read()[-chars:]
+
+    def tasks_succeeded(self) -> int:
+        with open(self.log_path, errors="replace") as log:
+            return sum(1 for line in log if "hashfleet.hash_chunk" in line and "succeeded" in line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+
+
+def processes_matching(*needles: str) -> list[str]:
+    """Command lines of live processes containing every needle (zombies excluded)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and all(n in cmdline for n in needles):
+            found.append(f"{pid}: {cmdline}")
+    return found
+
+
+def hashfleet(args: list[str], env: dict[str, str] | None = None, timeout: float = 120,
+              cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "producer", *args], env=env, cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout, errors="replace")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """os.environ without any HASHFLEET_* (so a developer's settings never leak in), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HASHFLEET_")}
+    env.update(extra)
+    return env

@@ -1,0 +1,55 @@
+"""Pure hash functions: bit convention, sizes, hex, the original's integer order."""
+
+import numpy as np
+import pytest
+
+from tasks.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
+
+
+def horizontal_ramp(width=90, height=80, rising=True) -> np.ndarray:
+    row = np.arange(width, dtype=np.uint8) * 2
+    return np.tile(row if rising else row[::-1], (height, 1))
+
+
+def test_a_brightening_ramp_sets_every_bit_and_a_darkening_one_none():
+    assert to_hex(pack_bits(dhash_bits(horizontal_ramp()))) == "ffffffffffffffff"
+    assert to_hex(pack_bits(dhash_bits(horizontal_ramp(rising=False)))) == "0000000000000000"
+
+
+def test_the_first_grid_bit_is_the_most_significant_bit_of_the_hex():
+    image = np.zeros((80, 90), np.uint8)
+    image[:10, 10:20] = 255  # only cell (0, 0) has right > left
+    bits = dhash_bits(image)
+    assert bits[0, 0] and bits.sum() == 1
+    assert to_hex(pack_bits(bits)) == "8000000000000000"
+
+
+@pytest.mark.parametrize("size, hex_chars", [(8, 16), (16, 64), (4, 4), (12, 36)])
+def test_hash_size_sets_the_number_of_hex_digits(size, hex_chars):
+    image = np.random.default_rng(size).integers(0, 255, (100, 120), dtype=np.uint8)
+    assert len(to_hex(pack_bits(dhash_bits(image, size)))) == hex_chars
+    assert len(to_hex(pack_bits(dhash_classic_bits(image, size)))) == hex_chars
+
+
+@pytest.mark.parametrize("size", [0, 3, 6, 7, 68])
+def test_invalid_hash_sizes_raise_value_error(size):
+    with pytest.raises(ValueError):
+        dhash_bits(np.zeros((10, 10), np.uint8), size)
+
+
+def test_hex_round_trips_through_int_and_bytes():
+    image = np.random.default_rng(1).integers(0, 255, (64, 72), dtype=np.uint8)
+    packed = pack_bits(dhash_bits(image))
+    assert bytes.fromhex(to_hex(packed)) == packed
+    assert int(to_hex(packed), 16).to_bytes(8, "big") == packed
+
+
+def test_reversed_int_puts_the_first_bit_lowest_like_the_original_script():
+    assert to_reversed_int(bytes.fromhex("8000000000000000")) == 1
+    assert to_reversed_int(bytes.fromhex("0000000000000001")) == 2**63
+    assert to_reversed_int(bytes.fromhex("c000000000000000")) == 3
+
+
+def test_hamming_counts_differing_bits():
+    assert hamming("ff00", "0f00") == 4
+    assert hamming("0123456789abcdef", "0123456789abcdef") == 0
