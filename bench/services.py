@@ -30,6 +30,8 @@ WORKER_START_TIMEOUT = 60.0
 PING_TIMEOUT = 1.0
 #: Pause between readiness polls.
 POLL_INTERVAL = 0.1
+#: Serializers the ping client accepts in replies (as hashfleet's own app does).
+ACCEPT_CONTENT = ["json", "msgpack"]
 #: The queue hashfleet's producer sends to by default (tasks/settings.py DEFAULT_QUEUE).
 QUEUE = "hashfleet"
 
@@ -104,6 +106,7 @@ class WarmWorker:
 
 def _wait_ready(proc: subprocess.Popen, url: str, hostname: str, log_path: str) -> None:
     app = Celery("hashfleet-bench-ping", broker=url, set_as_current=False)
+    app.conf.accept_content = ACCEPT_CONTENT  # the worker replies in msgpack (its task serializer)
     try:
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while True:

@@ -1,0 +1,174 @@
+"""Side-by-side benchmark: decode floor, the original script, hashfleet (warm worker and embedded) and
+imagehash on the camera / large / small sets, alternating round-robin, medians reported.
+
+    python -m bench.run [--sets camera,large,small] [--repeats 3] [--workers 1,2] [--quick]
+                        [--chunk-size N] [--only floor,hashfleet-warm-1,...] [--no-quality]
+
+One private redis-server (free port, no persistence) serves the warm workers, one Redis DB per worker
+(`celery -A tasks worker -c N`, started once, pinged until ready, warmed with a one-file job). Within a
+set, every repeat runs each contender once; the starting contender rotates between repeats. All files are
+read once before timing so every contender sees a warm page cache. Results: a markdown report on stdout
+and in bench/out/ (results-<time>.md/.json, latest.md); outputs and logs of the last run in bench/out/work/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import quality as hq
+from bench.contenders import DEFAULT_ORIGINAL, build_contenders, hashfleet_executable
+from bench.report import set_markdown, summarize, targets_markdown
+from bench.services import clean_env, private_redis, run_timed, warm_worker
+from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, SET_NAMES, describe, ensure_set
+
+DEFAULT_REPEATS = 3
+QUICK_REPEATS = 1
+DEFAULT_WORKERS = "1,2"
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+#: Read buffer for the page-cache warm-up pass.
+READ_BLOCK = 1 << 20
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default=",".join(SET_NAMES), help="comma-separated: camera,large,small")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help=f"round-robin repeats (default {DEFAULT_REPEATS}, {QUICK_REPEATS} with --quick)")
+    parser.add_argument("--workers", default=DEFAULT_WORKERS, help="worker/process counts to compare")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small subsets, one repeat")
+    parser.add_argument("--chunk-size", type=int, default=None, help="passed to hashfleet (default: its own)")
+    parser.add_argument("--only", default=None, help="comma-separated contender names to run")
+    parser.add_argument("--no-quality", action="store_true", help="skip the hash-quality check")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--out-dir", default=OUT_DIR)
+    parser.add_argument("--original", default=DEFAULT_ORIGINAL, help="path of the original extract.py")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
+    args.workers = [int(n) for n in args.workers.split(",")]
+    return args
+
+
+def _version(module: str) -> str:
+    try:
+        return __import__(module).__version__
+    except (ImportError, AttributeError):
+        return "not installed"
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model)
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))), "cpu": model, "kernel": platform.release(),
+        "python": platform.python_version(), "opencv": _version("cv2"), "celery": _version("celery"),
+        "pillow": _version("PIL"), "imagehash": _version("imagehash"), "numpy": _version("numpy"),
+        "redis-server": redis_version,
+    }
+
+
+def warm_page_cache(files: list[str]) -> None:
+    for path in files:
+        with open(path, "rb") as handle:
+            while handle.read(READ_BLOCK):
+                pass
+
+
+def warm_up(url: str, sample: str, workdir: str) -> None:
+    """One untimed single-file job, so the timed runs meet a worker that has already served a task."""
+    out = os.path.join(workdir, "warm-up.csv")
+    run_timed([hashfleet_executable(), "run", sample, "--broker", url, "-o", out],
+              os.path.join(workdir, "warm-up.log"), clean_env(), timeout=120)
+
+
+def bench_set(fileset, contenders, repeats: int, workdir: str) -> dict[str, list]:
+    """Round-robin: every repeat runs each contender once, starting one further along each time."""
+    warm_page_cache(fileset.files)
+    outcomes: dict[str, list] = {c.name: [] for c in contenders}
+    for repeat in range(repeats):
+        shift = repeat % len(contenders)
+        for contender in contenders[shift:] + contenders[:shift]:
+            outcome = contender.run(fileset, workdir)
+            outcomes[contender.name].append(outcome)
+            print(f"[{fileset.name} {repeat + 1}/{repeats}] {contender.name}: {outcome.seconds:.2f} s, "
+                  f"{outcome.hashed}/{outcome.given} files", file=sys.stderr, flush=True)
+    return outcomes
+
+
+def check_quality(fileset, outcomes: dict[str, list]) -> dict[str, hq.Quality]:
+    outputs = {name: runs[-1].output for name, runs in outcomes.items()
+               if name.startswith("hashfleet-") and runs and runs[-1].output}
+    if not outputs:
+        return {}
+    reference = hq.reference_hashes(fileset, len(os.sched_getaffinity(0)))
+    return {name: hq.compare(reference, path) for name, path in outputs.items()}
+
+
+def header_markdown(args: argparse.Namespace, info: dict[str, str], started: str) -> str:
+    command = "python -m bench.run " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python -m bench.run"
+    lines = [f"## hashfleet benchmark, {started}", "", f"Command (from /work/main): `{command}`", "",
+             "| machine | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in info.items()]
+    lines += ["", f"Repeats: {args.repeats}; workers compared: {args.workers}; chunk size: "
+              f"{args.chunk_size or 'hashfleet default'}; quick: {args.quick}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    names = args.sets.split(",")
+    filesets = {name: ensure_set(name, args.cache_dir, args.corpus, args.quick) for name in names}
+    descs = {name: describe(fs) for name, fs in filesets.items()}
+    workdir = os.path.join(args.out_dir, "work")
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    parts = [header_markdown(args, machine(), started)]
+    all_rows, all_quality, raw = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="hashfleet-bench-") as tmp, contextlib.ExitStack() as stack:
+        port = stack.enter_context(private_redis(tmp))
+        wanted = set(args.only.split(",")) if args.only else None
+        need_warm = [n for n in args.workers if wanted is None or f"hashfleet-warm-{n}" in wanted]
+        urls = {n: f"redis://127.0.0.1:{port}/{n}" for n in args.workers}
+        for n in need_warm:
+            stack.enter_context(warm_worker(urls[n], n, workdir))
+            warm_up(urls[n], next(iter(filesets.values())).files[0], workdir)
+        contenders = [c for c in build_contenders(args.workers, urls, args.chunk_size, args.original)
+                      if wanted is None or c.name in wanted]
+        for name, fileset in filesets.items():
+            outcomes = bench_set(fileset, contenders, args.repeats, workdir)
+            rows = summarize(outcomes)
+            quality = {} if args.no_quality else check_quality(fileset, outcomes)
+            all_rows[name], all_quality[name] = rows, quality
+            raw[name] = {"description": descs[name], "runs": {
+                k: [dataclasses.asdict(o) for o in v] for k, v in outcomes.items()},
+                "quality": {k: dataclasses.asdict(q) for k, q in quality.items()}}
+            part = set_markdown(name, descs[name], rows, quality, args.repeats)
+            print(part, flush=True)
+            parts.append(part)
+    parts += ["### Issue targets", "", targets_markdown(all_rows, all_quality)]
+    print(parts[-1])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    report = "\n".join(parts)
+    for path in (os.path.join(args.out_dir, f"results-{stamp}.md"), os.path.join(args.out_dir, "latest.md")):
+        with open(path, "w") as handle:
+            handle.write(report)
+    with open(os.path.join(args.out_dir, f"results-{stamp}.json"), "w") as handle:
+        json.dump({"args": vars(args), "raw": raw}, handle, indent=1)
+    print(f"wrote {args.out_dir}/results-{stamp}.md (and latest.md, .json)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Decoding what real folders contain, and a short error code for everything else."""
+
+import numpy as np
+import pytest
+
+from support.images import encode, photo, pillow_bytes, png_declaring
+from tasks.decode import DecodeError, decode_classic, decode_robust, sniff_format
+from tasks.dhash import dhash_bits, pack_bits, to_hex
+from tasks.errors import FileError
+
+
+def robust_hex(data: bytes) -> str:
+    return to_hex(pack_bits(dhash_bits(decode_robust(data))))
+
+
+@pytest.fixture(scope="module")
+def bgr():
+    return photo()
+
+
+def palette_png(bgr) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(bgr[:, :, ::-1].copy()).convert("P", palette=Image.ADAPTIVE).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def formats(bgr):
+    gray = bgr.mean(axis=2).astype(np.uint8)
+    return {
+        "jpeg": encode(".jpg", bgr),
+        "png8": encode(".png", bgr),
+        "png16": encode(".png", bgr.astype(np.uint16) * 257),
+        "png-gray": encode(".png", gray),
+        "png-rgba": encode(".png", np.dstack([bgr, np.full(gray.shape, 255, np.uint8)])),
+        "png-palette": palette_png(bgr),
+        "webp": encode(".webp", bgr, (1, 100)),
+        "bmp": encode(".bmp", bgr),
+        "tiff": encode(".tiff", bgr),
+        "ppm": encode(".ppm", bgr),
+        "pgm": encode(".pgm", gray),
+        "gif": pillow_bytes(bgr, "GIF"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png8", "png16", "png-gray", "png-rgba", "png-palette", "webp",
+                                  "bmp", "tiff", "ppm", "pgm", "gif"])
+def test_every_common_format_decodes_to_a_hash_close_to_the_png_original(bgr, kind):
+    reference = robust_hex(encode(".png", bgr))
+    data = formats(bgr)[kind]
+    assert sniff_format(data) is not None
+    distance = (int(reference, 16) ^ int(robust_hex(data), 16)).bit_count()
+    assert distance <= 6, kind  # palette/GIF quantisation and JPEG move a few bits at most
+    assert decode_classic(data).dtype == np.uint8
+
+
+def test_sixteen_bit_png_keeps_its_precision_in_the_robust_decode(bgr):
+    data = encode(".png", bgr.astype(np.uint16) * 257 + 100)
+    gray = decode_robust(data)
+    assert gray.dtype == np.float32 and 0 <= gray.min() and gray.max() <= 1
+
+
+def test_fully_transparent_pixels_are_composited_on_white():
+    rgba = np.zeros((40, 50, 4), np.uint8)  # black, fully transparent
+    assert float(decode_robust(encode(".png", rgba)).min()) == 1.0
+    assert robust_hex(encode(".png", rgba)) == "0000000000000000"
+
+
+def test_a_transparent_cutout_hashes_by_its_silhouette_not_its_hidden_colour():
+    shape = np.zeros((80, 90, 4), np.uint8)
+    shape[20:60, 10:40] = (0, 0, 200, 255)  # opaque red block on the left
+    other = shape.copy()
+    other[shape[:, :, 3] == 0, :3] = 77  # same silhouette, different colour under the transparency
+    assert robust_hex(encode(".png", shape)) == robust_hex(encode(".png", other))
+    assert robust_hex(encode(".png", shape)) != "0000000000000000"
+
+
+@pytest.mark.parametrize("data, code", [
+    (b"hello, I am text named .jpg\n", FileError.NOT_AN_IMAGE),
+    (bytes(np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8)), FileError.NOT_AN_IMAGE),
+    (png_declaring(60000, 60000), FileError.TOO_MANY_PIXELS),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, FileError.CORRUPT),
+])
+def test_undecodable_bytes_raise_a_decode_error_with_a_code(data, code):
+    for decode in (decode_robust, decode_classic):
+        with pytest.raises(DecodeError) as caught:
+            decode(data)
+        assert caught.value.code == code
+
+
+def test_a_truncated_jpeg_is_reported_corrupt(bgr):
+    data = encode(".jpg", bgr)
+    with pytest.raises(DecodeError) as caught:
+        decode_robust(data[: len(data) // 2])
+    assert caught.value.code == FileError.CORRUPT
+
+
+def test_exif_orientation_is_applied_by_both_algorithms(bgr):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, displayed rotated 90 degrees
+    data = pillow_bytes(bgr, "JPEG", exif=exif.tobytes())
+    height, width = bgr.shape[:2]
+    assert decode_robust(data).shape == (width, height)
+    assert decode_classic(data).shape == (width, height)
