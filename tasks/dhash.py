@@ -26,6 +26,11 @@ def hash_bytes(hash_size: int) -> int:
     return hash_size * hash_size // 8
 
 
+#: Robust dhash: differences below this (in units of full scale) are float rounding of the area
+#: average (a flat image comes out with ~1e-7 wobbles), not image content, and count as "not brighter".
+ROUNDING_TOLERANCE = 2.0**-20
+
+
 def _diff_bits(small: np.ndarray) -> np.ndarray:
     return small[:, 1:] > small[:, :-1]
 
@@ -50,7 +55,7 @@ def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
     check_hash_size(hash_size)
     small = cv2.resize(gray.astype(np.float32, copy=False), (hash_size + 1, hash_size),
                        interpolation=cv2.INTER_AREA)
-    return _diff_bits(small)
+    return small[:, 1:] - small[:, :-1] > ROUNDING_TOLERANCE
 
 
 def pack_bits(bits: np.ndarray) -> bytes:

@@ -63,8 +63,9 @@ def test_sixteen_bit_png_keeps_its_precision_in_the_robust_decode(bgr):
     assert gray.dtype == np.float32 and 0 <= gray.min() and gray.max() <= 1
 
 
-def test_fully_transparent_pixels_are_composited_on_white():
-    rgba = np.zeros((40, 50, 4), np.uint8)  # black, fully transparent
+@pytest.mark.parametrize("shape", [(40, 50), (50, 60), (77, 131), (1000, 999)])
+def test_fully_transparent_pixels_are_composited_on_white_and_hash_to_zero(shape):
+    rgba = np.zeros((*shape, 4), np.uint8)  # black, fully transparent
     assert float(decode_robust(encode(".png", rgba)).min()) == 1.0
     assert robust_hex(encode(".png", rgba)) == "0000000000000000"
 

@@ -1,0 +1,78 @@
+"""Integration fixtures: a real redis-server (fails, never skips, when missing) and real prefork workers."""
+
+import os
+import uuid
+
+import pytest
+
+from support.servers import CeleryWorker, RedisServer, clean_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server for one test (for tests that restart, stop or password-protect it)."""
+    servers = []
+
+    def start(**options) -> RedisServer:
+        server = RedisServer(str(tmp_path), **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def worker_env(redis_server):
+    """Environment of a worker and producer sharing a queue private to this test."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    return clean_env(HASHFLEET_BROKER_URL=redis_server.url, HASHFLEET_QUEUE=queue)
+
+
+@pytest.fixture
+def start_workers(worker_env, tmp_path):
+    """Start named `celery -A tasks worker` processes on the test queue; all stopped after the test."""
+    from tasks.app import create_app
+    from tasks.settings import Settings
+
+    workers = []
+    app = create_app(Settings.from_env(worker_env))
+
+    def start(count: int = 1, concurrency: int = 1) -> list[CeleryWorker]:
+        started = []
+        for _ in range(count):
+            name = f"w{len(workers)}-{uuid.uuid4().hex[:6]}@test"
+            worker = CeleryWorker(worker_env, name, concurrency, str(tmp_path / f"{name}.log"),
+                                  worker_env["HASHFLEET_QUEUE"])
+            workers.append(worker)
+            started.append(worker)
+        for worker in started:
+            worker.wait_ready(app)
+        return started
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    app.close()
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A folder with the committed real photos."""
+    from support.images import fixture_paths
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for path in fixture_paths():
+        os.link(path, folder / os.path.basename(path))
+    return folder
