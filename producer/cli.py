@@ -106,7 +106,7 @@ def _execute(settings: Settings, job: Job, check, timeout) -> JobResult:
         app.conf.result_backend = polling_backend_url(settings.backend_url)
     try:
         enqueue(app, job)
-        with JobProgress(job.total) as progress:
+        with JobProgress(job.total, settings.progress_interval) as progress:
             payload = wait(app, job, progress.advance, check, timeout)
         return JobResult.from_payload(job, payload)
     finally:

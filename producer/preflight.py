@@ -11,6 +11,8 @@ from kombu.utils.url import maybe_sanitize_url
 from tasks.errors import BrokerUnavailable
 from tasks.settings import Settings
 
+_NEEDS_PASSWORD = "{role} {shown} needs a password: put it in the URL (redis://:PASSWORD@host:port/0)"
+
 
 def check_services(settings: Settings) -> None:
     """Raise BrokerUnavailable within about `connect_timeout` seconds if either service is unusable."""
@@ -27,13 +29,13 @@ def _check(url: str, role: str, timeout: float) -> None:
         try:
             client.ping()
         except redis.AuthenticationError:
+            if not urlsplit(url).password:
+                raise BrokerUnavailable(_NEEDS_PASSWORD.format(role=role, shown=shown)) from None
             raise BrokerUnavailable(
                 f"{role} {shown} refused the credentials: check the password in the URL") from None
         except redis.ResponseError as exc:
-            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
-                raise BrokerUnavailable(
-                    f"{role} {shown} needs a password: put it in the URL (redis://:PASSWORD@host:port/0)"
-                ) from None
+            if "NOAUTH" in str(exc):
+                raise BrokerUnavailable(_NEEDS_PASSWORD.format(role=role, shown=shown)) from None
             raise BrokerUnavailable(f"{role} {shown} answered with an error: {exc}") from None
         except redis.RedisError as exc:
             raise BrokerUnavailable(f"cannot reach {role} {shown}: {_reason(exc)}") from None

@@ -8,14 +8,12 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-#: Seconds between plain progress lines when stderr is not a terminal.
-PLAIN_INTERVAL = 5.0
-
 
 class JobProgress:
     """Counts images done and errors; shows images/s and ETA."""
 
-    def __init__(self, total: int, stream=None, interactive: bool | None = None):
+    def __init__(self, total: int, interval: float, stream=None, interactive: bool | None = None):
+        self.interval = interval
         self.total = total
         self.done = 0
         self.errors = 0
@@ -51,7 +49,7 @@ class JobProgress:
         self.errors += errors
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=self.rate, errors=self.errors)
-        elif time.monotonic() - self._last_line >= PLAIN_INTERVAL or self.done == self.total:
+        elif time.monotonic() - self._last_line >= self.interval or self.done == self.total:
             self._last_line = time.monotonic()
             eta = (self.total - self.done) / self.rate if self.rate else float("inf")
             print(f"hashed {self.done}/{self.total} images, {self.rate:.1f} img/s, {self.errors} errors, "

@@ -28,6 +28,8 @@ DEFAULT_MAX_PIXELS = 2**28
 DEFAULT_SOFT_TIME_LIMIT = 600
 #: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
+#: Seconds between plain progress lines when stderr is not a terminal.
+DEFAULT_PROGRESS_INTERVAL = 5.0
 #: Seconds to wait for the broker to answer before saying it is unreachable.
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -49,6 +51,7 @@ class Settings:
     soft_time_limit: int = DEFAULT_SOFT_TIME_LIMIT  # HASHFLEET_SOFT_TIME_LIMIT
     result_expires: int = DEFAULT_RESULT_EXPIRES  # HASHFLEET_RESULT_EXPIRES
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

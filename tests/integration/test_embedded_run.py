@@ -1,18 +1,19 @@
 """End to end on the embedded default: real redis-server, real prefork workers, hostile inputs."""
 
 import json
-from collections import Counter
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from support.images import encode, photo, pillow_bytes, png_declaring, write
-from support.servers import REPO, clean_env, hashfleet, processes_matching
+from support.servers import REPO, clean_env, hashfleet, marked_env, processes_with_env
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,8 @@ def build_hostile_folder(folder) -> dict[bytes, str]:
     cases = {
         "zero.jpg": (b"", "empty-file"),
         "truncated.jpg": (jpeg[: len(jpeg) // 2], "corrupt"),
-        "random.jpg": (bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8)), "not-an-image"),
+        "random.jpg": (np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+                       "not-an-image"),
         "text.jpg": (b"this is a text file, not a photo\n", "not-an-image"),
         "bomb.png": (png_declaring(60000, 60000), "too-many-pixels"),
         "deep16.png": (encode(".png", bgr.astype(np.uint16) * 257), ""),
@@ -66,8 +68,9 @@ def test_embedded_run_gives_one_record_per_file_with_errors_as_data_and_leaves_n
     expected = build_hostile_folder(folder)
     out, groups = tmp_path / "out.jsonl", tmp_path / "groups.json"
     # When hashfleet runs with no broker configured
+    env, marker = marked_env()
     done = hashfleet(["run", str(folder), "-o", str(out), "--groups", str(groups), "--workers", "2",
-                      "--chunk-size", "4"], env=clean_env(), timeout=180)
+                      "--chunk-size", "4"], env=env, timeout=180)
     # Then the job completes with exit 0, one record per file, errors where expected
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -91,8 +94,7 @@ def test_embedded_run_gives_one_record_per_file_with_errors_as_data_and_leaves_n
     assert sum(len(ps) for ps in dup.values()) == sum(n for n in shared.values() if n >= 2)
     assert "hashfleet:" in done.stdout and "exact-duplicate groups" in done.stdout
     # And no embedded worker or redis-server is left behind
-    assert processes_matching("embedded-") == []
-    assert processes_matching("redis-server", "hashfleet-") == []
+    assert processes_with_env(marker) == []
 
 
 def test_classic_algorithm_runs_end_to_end_and_exports_to_the_original_pickle_format(tmp_path, images):
@@ -121,19 +123,21 @@ def test_classic_algorithm_runs_end_to_end_and_exports_to_the_original_pickle_fo
 
 
 def test_ctrl_c_stops_the_embedded_redis_and_workers(tmp_path, images):
+    env, marker = marked_env(HASHFLEET_PROGRESS_INTERVAL="0.1")
     for i in range(400):  # enough files that the job is still running when interrupted
         os.link(images / "butterfly.jpg", images / f"b{i:03d}.jpg")
-    proc = subprocess.Popen([sys.executable, "-m", "producer", "run", str(images), "-o", str(tmp_path / "o.csv"),
-                             "--workers", "1", "--chunk-size", "2"], env=clean_env(), cwd=REPO,
+    argv = [sys.executable, "-m", "producer", "run", str(images), "-o", str(tmp_path / "o.csv"),
+            "--workers", "1", "--chunk-size", "2"]
+    proc = subprocess.Popen(argv, env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert "files in" in proc.stderr.readline()  # the job is built; services are starting
-        progress_or_end = proc.stderr.readline()  # first progress line: workers are hashing
-        assert "hashed" in progress_or_end or progress_or_end == ""
+        progress = proc.stderr.readline()  # first progress line: workers are hashing
+        done, total = map(int, re.search(r"hashed (\d+)/(\d+)", progress).groups())
+        assert 0 < done < total
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
     finally:
         proc.kill()
-    assert processes_matching("embedded-") == []
-    assert processes_matching("redis-server", "hashfleet-") == []
+    assert processes_with_env(marker) == []
     assert not (tmp_path / "o.csv").exists()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import redis
 
@@ -106,22 +107,31 @@ class CeleryWorker:
         self.proc.wait(timeout=10)
 
 
-def processes_matching(*needles: str) -> list[str]:
-    """Command lines of live processes containing every needle (zombies excluded)."""
+def processes_with_env(marker: str) -> list[str]:
+    """Live processes whose environment holds `marker` (set by a test: inherited by all its children)."""
     found = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if marker.encode() not in handle.read():
+                    continue
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
                 cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[1].split()[0]
+            found.append(f"{pid}: {cmdline}")
         except OSError:
             continue
-        if state != "Z" and all(n in cmdline for n in needles):
-            found.append(f"{pid}: {cmdline}")
     return found
+
+
+def marked_env(**extra: str) -> tuple[dict[str, str], str]:
+    """clean_env plus a unique marker variable, to find every process a command leaves behind."""
+    marker = f"HASHFLEET_TEST_MARKER_{uuid.uuid4().hex}"
+    return clean_env(**{marker: "1"}, **extra), marker
 
 
 def hashfleet(args: list[str], env: dict[str, str] | None = None, timeout: float = 120,

@@ -26,7 +26,8 @@ def test_relative_roots_become_absolute_and_named_files_are_taken_whatever_their
     touch(str(tmp_path / "scan.dat"))
     touch(str(tmp_path / "sub" / "a.png"))
     monkeypatch.chdir(tmp_path)
-    assert list(iter_image_paths(["scan.dat", "sub"])) == [str(tmp_path / "scan.dat"), str(tmp_path / "sub/a.png")]
+    found = list(iter_image_paths(["scan.dat", "sub"]))
+    assert found == [str(tmp_path / "scan.dat"), str(tmp_path / "sub/a.png")]
 
 
 def test_a_folder_named_like_an_image_is_walked_not_listed(tmp_path):
