@@ -15,8 +15,9 @@ from producer.job import Job, build_job, enqueue, wait
 from producer.progress import JobProgress
 from producer.records import JobResult
 from producer.walk import iter_image_paths
-from tasks.dhash import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
+from tasks.dhash import HASH_SIZE_STEP, MAX_HASH_SIZE
 from tasks.errors import ConfigError, HashfleetError
+from tasks.hashing import HASHERS
 from tasks.settings import Settings
 
 #: Exit code for a job that could not complete (broker, workers, timeout).
@@ -46,9 +47,10 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="Output file: .csv, .jsonl or .sqlite (one record per input file).")
-@click.option("--algo", type=click.Choice(sorted(ALGORITHMS)), default="dhash", show_default=True,
-              help="dhash: robust (area-averaged, transparency on white). dhash-classic: bit-exact with the "
-                   "PyImageSearch/OpenCV recipe, with cv2.imread's full decoding.")
+@click.option("--algo", type=click.Choice(sorted(HASHERS)), default="dhash", show_default=True,
+              help="dhash: robust (area-averaged, transparency on white; JPEGs decoded directly at 1/2-1/8 "
+                   "scale, so it is fast). dhash-classic: bit-exact with the PyImageSearch/OpenCV recipe, so "
+                   "it keeps the original's full cv2.imread decoding (slower).")
 @click.option("--hash-size", type=click.IntRange(HASH_SIZE_STEP, MAX_HASH_SIZE), default=8, show_default=True,
               callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None, envvar="HASHFLEET_CHUNK_SIZE",

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.decode import DECODERS, DecodeError
-from tasks.dhash import ALGORITHMS, hash_bytes, pack_bits
+from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
+from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, hash_bytes, pack_bits
 from tasks.errors import FileError
 from tasks.readfile import ReadError, read_image_bytes
 from tasks.wire import MAX_WIRE_SIZE, ChunkResult
+
+#: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
+#: (1/8 scale for photos from about 1.2 MP at hash size 8). Measured in bench/RESULTS.md: below ~8x
+#: half of the hashes move a bit; from 16x on, flips are rare and those left sit on near-ties.
+MIN_PIXELS_PER_CELL = 16
+
+
+def robust_bits(data: bytes, hash_size: int):
+    reduced = decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (hash_size + 1))
+    return dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size)
+
+
+def classic_bits(data: bytes, hash_size: int):
+    """Bit-exact with the original: full cv2.imread-style decode, bilinear resize."""
+    return dhash_classic_bits(decode_classic(data), hash_size)
+
+
+#: --algo name -> bytes-to-bits function.
+HASHERS = {"dhash": robust_bits, "dhash-classic": classic_bits}
 
 
 def empty_result(n: int, hash_size: int) -> ChunkResult:
@@ -25,8 +44,7 @@ def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...
     try:
         data = read_image_bytes(path, allowed_roots)
         size = len(data)
-        gray = DECODERS[algo](data)
-        return pack_bits(ALGORITHMS[algo](gray, hash_size)), FileError.OK, size
+        return pack_bits(HASHERS[algo](data, hash_size)), FileError.OK, size
     except (ReadError, DecodeError) as exc:
         return None, exc.code, size
     except MemoryError:
@@ -39,8 +57,8 @@ def hash_files(
 ) -> ChunkResult:
     """Fill `result` (or a new one) in path order. Filling in place lets a caller that is interrupted
     (soft time limit) keep the files already done."""
-    if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    if algo not in HASHERS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(HASHERS)}")
     result = result if result is not None else empty_result(len(paths), hash_size)
     for index, path in enumerate(paths):
         packed, code, size = hash_one(path, algo, hash_size, allowed_roots)

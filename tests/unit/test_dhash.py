@@ -53,3 +53,28 @@ def test_reversed_int_puts_the_first_bit_lowest_like_the_original_script():
 def test_hamming_counts_differing_bits():
     assert hamming("ff00", "0f00") == 4
     assert hamming("0123456789abcdef", "0123456789abcdef") == 0
+
+
+def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
+    from tasks.dhash import area_weights
+
+    weights = area_weights(pixels=3, scale=8, extent=20, cells=2)  # pixels cover 8, 8 and 4
+    assert np.allclose(weights.sum(axis=1), 1)
+    assert np.allclose(weights * 10, [[8, 2, 0], [0, 6, 4]])
+
+
+def test_the_reduced_hash_at_scale_one_is_the_plain_robust_hash():
+    from tasks.dhash import dhash_bits_reduced
+
+    image = np.random.default_rng(5).random((120, 90), dtype=np.float32)
+    assert np.array_equal(dhash_bits_reduced(image, 1, 120, 90), dhash_bits(image))
+
+
+def test_the_reduced_hash_of_block_means_equals_the_full_hash_on_a_smooth_image():
+    from tasks.dhash import dhash_bits_reduced
+
+    y, x = np.mgrid[0:803, 0:1205].astype(np.float32)
+    image = np.sin(x / 97.0) + np.cos(y / 61.0) + x / 900.0
+    padded = np.pad(image, ((0, 5), (0, 3)), mode="edge")  # to whole 8x8 blocks, as JPEG does
+    blocks = padded.reshape(101, 8, 151, 8).mean(axis=(1, 3))
+    assert np.array_equal(dhash_bits_reduced(blocks, 8, 803, 1205), dhash_bits(image))
