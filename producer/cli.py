@@ -91,16 +91,19 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
         from worker.embedded import embedded_cluster
 
         with embedded_cluster(settings, workers or default_workers()) as cluster:
-            result = _execute(cluster.settings, job, cluster.check_alive, timeout)
+            result = _execute(cluster.settings, job, cluster.check_alive, timeout, out, groups_out)
+            _summary(result, out, time.monotonic() - started)
     else:
-        result = _execute(settings, job, lambda: None, timeout)
-    _write_outputs(result, out, groups_out)
-    _summary(result, out, time.monotonic() - started)
+        result = _execute(settings, job, lambda: None, timeout, out, groups_out)
+        _summary(result, out, time.monotonic() - started)
 
 
-def _execute(settings: Settings, job: Job, check, timeout) -> JobResult:
+def _execute(settings: Settings, job: Job, check, timeout, out, groups_out) -> JobResult:
+    """Enqueue, wait, and write the outputs while the services (and the chunk data they hold) are up."""
     if not job.blobs:
-        return JobResult.from_payload(job, None)
+        result = JobResult.from_payload(job, None)
+        _write_outputs(result, out, groups_out)
+        return result
     from tasks.app import create_app
 
     app = create_app(settings)
@@ -110,7 +113,9 @@ def _execute(settings: Settings, job: Job, check, timeout) -> JobResult:
         enqueue(app, job)
         with JobProgress(job.total, settings.progress_interval) as progress:
             payload = wait(app, job, progress.advance, check, timeout)
-        return JobResult.from_payload(job, payload)
+        result = JobResult.from_payload(job, payload, app.backend)
+        _write_outputs(result, out, groups_out)
+        return result
     finally:
         app.close()
 
@@ -124,7 +129,7 @@ def _write_outputs(result: JobResult, out: str, groups_out: str | None) -> None:
 
 def _summary(result: JobResult, out: str, elapsed: float) -> None:
     files = result.job.total + len(result.job.walk_errors)
-    errors = result.error_counts()
+    errors = result.error_counts
     n_errors = sum(errors.values())
     dup_files = sum(len(g) for g in result.groups)
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))

@@ -1,23 +1,31 @@
-"""The chord header task: hash one chunk of paths. Thin: unpack args, call hashing, pack results."""
+"""The chord header task: hash one chunk of paths. Thin: unpack args, call hashing, store packed results."""
 
 from __future__ import annotations
 
+import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks.errors import FileError
 from tasks.hashing import empty_result, hash_files
 from tasks.settings import Settings
-from tasks.wire import decode_paths
+from tasks.store import store_chunk_data
+from tasks.wire import WIRE_VERSION, ChunkResult, decode_paths
 
 #: Task name shown in Flower and used in routing.
 CHUNK_TASK = "hashfleet.hash_chunk"
 
 
+def finish_chunk(task, result: ChunkResult) -> dict:
+    """Store the packed arrays beside the task result; return the small summary the chord collects."""
+    key = store_chunk_data(task.backend, task.request.id, result.to_wire())
+    return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes)), "data": key}
+
+
 @shared_task(name=CHUNK_TASK, bind=True)
 def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     """Hash every path of the chunk. Bad files become error codes; the result is deterministic for the
-    same files, so a redelivered chunk yields the same result and the chord counts it once."""
+    same files, so a redelivered chunk stores the same data under the same id and counts once."""
     paths = decode_paths(paths_blob)
     settings = Settings.from_env()
     result = empty_result(len(paths), hash_size)
@@ -27,4 +35,4 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
         # Files not yet reached (code still OK with an all-zero hash and size 0) are marked timed out.
         pending = (result.codes == FileError.OK) & (result.sizes == 0)
         result.codes[pending] = FileError.TIMEOUT
-    return result.to_wire()
+    return finish_chunk(self, result)

@@ -1,7 +1,8 @@
-"""The chord callback: merge chunk results into one index (hashes, codes, sizes, exact-duplicate groups).
+"""The chord callback: merge chunk results into exact-duplicate groups, streaming the packed data.
 
-Pure merge first (:func:`merge_chunks`), then the thin task. Paths never travel here: groups are lists of
-global file indices, which the producer (that holds the path list) turns into paths.
+The chord hands over only per-chunk summaries; the packed hashes are streamed from the result backend a
+batch at a time into one (files x hash bytes) array, the only per-file memory the merge holds. Paths never
+travel here: groups are global file indices, which the producer (holding the path list) turns into paths.
 """
 
 from __future__ import annotations
@@ -11,46 +12,67 @@ from celery import shared_task
 
 from tasks.dhash import hash_bytes
 from tasks.errors import FileError
+from tasks.store import iter_chunk_data
 from tasks.wire import WIRE_VERSION, ChunkResult
 
 #: Task name shown in Flower.
 MERGE_TASK = "hashfleet.merge"
 
 
-def merge_chunks(chunks: list[ChunkResult]) -> ChunkResult:
-    """Concatenate chunk results in chunk order."""
-    return ChunkResult(
-        hashes=np.concatenate([c.hashes for c in chunks]),
-        codes=np.concatenate([c.codes for c in chunks]),
-        sizes=np.concatenate([c.sizes for c in chunks]),
-    )
-
-
-def duplicate_groups(merged: ChunkResult) -> list[list[int]]:
-    """Indices of hashed files sharing a hash with at least one other, one list per hash.
+def duplicate_groups(hashes: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
+    """Indices of hashed files sharing a hash with at least one other, one array per hash.
 
     Vectorised: hashes are compared as fixed-width byte strings (np.void) and sorted once.
     Groups and their members come in file order.
     """
-    ok = np.flatnonzero(merged.codes == FileError.OK)
+    ok = np.flatnonzero(codes == FileError.OK)
     if ok.size < 2:
         return []
-    keys = np.ascontiguousarray(merged.hashes[ok]).view(np.dtype((np.void, merged.hashes.shape[1]))).ravel()
+    keys = np.ascontiguousarray(hashes[ok]).view(np.dtype((np.void, hashes.shape[1]))).ravel()
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     counts = np.diff(np.r_[starts, len(sorted_keys)])
-    groups = [ok[order[s:s + c]].tolist() for s, c in zip(starts, counts, strict=True) if c > 1]
+    groups = [ok[order[s:s + c]] for s, c in zip(starts, counts, strict=True) if c > 1]
     groups.sort(key=lambda g: g[0])
     return groups
 
 
-@shared_task(name=MERGE_TASK)
-def merge(chunk_payloads: list[dict], hash_size: int) -> dict:
-    """Chord callback: one packed index plus the duplicate groups (as file indices)."""
+def pack_groups(groups: list[np.ndarray]) -> dict:
+    """Groups as two little-endian uint64 arrays: all members, and where each group starts."""
+    members = np.concatenate(groups) if groups else np.zeros(0, np.uint64)
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]]) if groups else np.zeros(0)
+    return {"members": members.astype("<u8").tobytes(), "starts": np.asarray(starts, "<u8").tobytes()}
+
+
+def unpack_groups(packed: dict) -> list[np.ndarray]:
+    members = np.frombuffer(packed["members"], "<u8")
+    starts = np.frombuffer(packed["starts"], "<u8").astype(np.int64)
+    return np.split(members, starts[1:]) if len(starts) else []
+
+
+def collect(backend, summaries: list[dict], hash_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stream every chunk's packed data into one hash array and one code array, in file order."""
+    for summary in summaries:
+        if summary.get("v") != WIRE_VERSION:
+            raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
+    total = sum(s["n"] for s in summaries)
     width = hash_bytes(hash_size)
-    merged = merge_chunks([ChunkResult.from_wire(p, width) for p in chunk_payloads])
-    payload = merged.to_wire()
-    payload["groups"] = duplicate_groups(merged)
-    payload["v"] = WIRE_VERSION
-    return payload
+    hashes = np.zeros((total, width), np.uint8)
+    codes = np.zeros(total, np.uint8)
+    offset = 0
+    for payload in iter_chunk_data(backend, [s["data"] for s in summaries]):
+        chunk = ChunkResult.from_wire(payload, width)
+        hashes[offset:offset + len(chunk)] = chunk.hashes
+        codes[offset:offset + len(chunk)] = chunk.codes
+        offset += len(chunk)
+    return hashes, codes
+
+
+@shared_task(name=MERGE_TASK, bind=True)
+def merge(self, summaries: list[dict], hash_size: int) -> dict:
+    """Chord callback: duplicate groups (as file indices) and totals; per-file data stays in the store."""
+    hashes, codes = collect(self.backend, summaries, hash_size)
+    groups = duplicate_groups(hashes, codes)
+    return {"v": WIRE_VERSION, "files": len(codes), "errors": int(np.count_nonzero(codes)),
+            "groups": pack_groups(groups), "chunks": [s["data"] for s in summaries]}

@@ -5,7 +5,7 @@ import pytest
 
 from tasks.errors import FileError
 from tasks.hashing import empty_result
-from tasks.merge import duplicate_groups, merge_chunks
+from tasks.merge import duplicate_groups, pack_groups, unpack_groups
 from tasks.wire import ChunkResult, decode_paths, encode_paths
 
 
@@ -39,17 +39,24 @@ def test_a_result_from_another_wire_version_is_refused():
         ChunkResult.from_wire(payload, 8)
 
 
+def groups_of(merged: ChunkResult) -> list[list[int]]:
+    return [g.tolist() for g in duplicate_groups(merged.hashes, merged.codes)]
+
+
+def concat(*chunks: ChunkResult) -> ChunkResult:
+    fields = ("hashes", "codes", "sizes")
+    return ChunkResult(*(np.concatenate([getattr(c, f) for c in chunks]) for f in fields))
+
+
 def test_groups_hold_hashed_files_sharing_a_hash_across_chunks_and_ignore_errors():
     first = result([5, 6, 5], [0, 0, 0])
     second = result([6, 5, 0, 0], [0, 0, FileError.CORRUPT, FileError.NOT_FOUND])  # errors share zero hash
-    merged = merge_chunks([first, second])
-    assert len(merged) == 7
-    assert duplicate_groups(merged) == [[0, 2, 4], [1, 3]]
+    assert groups_of(concat(first, second)) == [[0, 2, 4], [1, 3]]
 
 
 def test_no_groups_when_every_hash_is_distinct_or_there_is_one_file():
-    assert duplicate_groups(merge_chunks([result([1, 2, 3], [0, 0, 0])])) == []
-    assert duplicate_groups(empty_result(1, 8)) == []
+    assert groups_of(result([1, 2, 3], [0, 0, 0])) == []
+    assert groups_of(empty_result(1, 8)) == []
 
 
 def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes():
@@ -57,4 +64,28 @@ def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes():
     merged.hashes[0, 31] = 1
     merged.hashes[1, 31] = 1
     merged.hashes[2, 0] = 1
-    assert duplicate_groups(merged) == [[0, 1]]
+    assert groups_of(merged) == [[0, 1]]
+
+
+def test_packed_groups_round_trip():
+    groups = [np.array([0, 2, 4]), np.array([1, 3]), np.array([7, 9])]
+    assert [g.tolist() for g in unpack_groups(pack_groups(groups))] == [[0, 2, 4], [1, 3], [7, 9]]
+    assert unpack_groups(pack_groups([])) == []
+
+
+def test_the_merge_streams_chunk_data_from_a_backend_and_groups_across_chunks():
+    # Given chunk data stored in a real (in-memory) Celery result backend, as chunk tasks store it
+    from celery import Celery
+
+    from tasks.merge import collect
+    from tasks.store import store_chunk_data
+
+    backend = Celery("t", backend="cache+memory://").backend
+    chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]
+    keys = [store_chunk_data(backend, f"job-chunk-{i}", c.to_wire()) for i, c in enumerate(chunks)]
+    summaries = [{"v": 1, "n": len(c), "errors": 0, "data": k} for c, k in zip(chunks, keys, strict=True)]
+    # When the merge collects them in small batches
+    hashes, codes = collect(backend, summaries, 8)
+    # Then every file is in place, in order, and groups span chunks
+    assert hashes[:, 0].tolist() == [5, 6, 5, 6, 9] and codes.tolist() == [0, 0, 0, 0, FileError.CORRUPT]
+    assert [g.tolist() for g in duplicate_groups(hashes, codes)] == [[0, 2], [1, 3]]

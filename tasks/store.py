@@ -1,0 +1,40 @@
+"""Packed chunk data kept in the result backend beside the task results, read back in bounded batches.
+
+A chord callback receives every header result at once, as Python objects. To keep that small at millions
+of files, a chunk task stores its packed arrays under a derived id and returns only a summary; the merge
+and the producer then stream the packed data a batch of chunks at a time. Ids are deterministic
+(`<chunk task id>-data`), so a redelivered chunk overwrites its own data instead of adding to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from celery import states
+
+#: Chunks fetched per round trip when streaming packed data back.
+FETCH_BATCH = 64
+#: Seconds to wait for a chunk's data that its summary says is stored (it always is, unless expired).
+FETCH_TIMEOUT = 60.0
+
+
+def data_id(chunk_task_id: str) -> str:
+    return f"{chunk_task_id}-data"
+
+
+def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
+    """Store a chunk's packed payload; returns the id it is stored under."""
+    key = data_id(chunk_task_id)
+    backend.store_result(key, payload, states.SUCCESS)
+    return key
+
+
+def iter_chunk_data(backend, keys: list[str], batch: int = FETCH_BATCH) -> Iterator[dict]:
+    """Yield the stored payloads of `keys`, in order, fetching `batch` at a time."""
+    for start in range(0, len(keys), batch):
+        wanted = keys[start:start + batch]
+        got = {}
+        for key, meta in backend.get_many(wanted, timeout=FETCH_TIMEOUT, interval=0.05):
+            got[key] = meta["result"]
+        for key in wanted:
+            yield got[key]
