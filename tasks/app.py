@@ -41,8 +41,10 @@ def create_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
         redis_socket_connect_timeout=settings.connect_timeout,
+        # Flower follows tasks from the workers' events (received/started/succeeded); a "sent" event
+        # from the producer would double the publishes per chunk for no extra information.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=False,
         task_track_started=True,
         worker_hijack_root_logger=False,
     )
