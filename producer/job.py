@@ -13,6 +13,7 @@ from celery import Celery, chord
 from tasks.chunk import CHUNK_TASK
 from tasks.errors import FileError, JobFailed
 from tasks.merge import MERGE_TASK
+from tasks.store import chunk_task_id, merge_task_id
 from tasks.wire import encode_paths
 
 #: Seconds between polls of the result backend while waiting.
@@ -38,11 +39,11 @@ class Job:
         return sum(self.counts)
 
     def chunk_id(self, index: int) -> str:
-        return f"{self.id}-chunk-{index}"
+        return chunk_task_id(self.id, index)
 
     @property
     def merge_id(self) -> str:
-        return f"{self.id}-merge"
+        return merge_task_id(self.id)
 
 
 def new_job_id() -> str:
@@ -69,7 +70,7 @@ def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK):
         )
         for i, (blob, count) in enumerate(zip(job.blobs, job.counts, strict=True))
     ]
-    body = app.signature(MERGE_TASK, args=(job.hash_size,)).set(
+    body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size)).set(
         task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
     return chord(header, body).apply_async()
 

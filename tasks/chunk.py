@@ -18,8 +18,8 @@ CHUNK_TASK = "hashfleet.hash_chunk"
 
 def finish_chunk(task, result: ChunkResult) -> dict:
     """Store the packed arrays beside the task result; return the small summary the chord collects."""
-    key = store_chunk_data(task.backend, task.request.id, result.to_wire())
-    return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes)), "data": key}
+    store_chunk_data(task.backend, task.request.id, result.to_wire())
+    return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes))}
 
 
 @shared_task(name=CHUNK_TASK, bind=True)

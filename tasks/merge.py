@@ -12,7 +12,8 @@ from celery import shared_task
 
 from tasks.dhash import hash_bytes
 from tasks.errors import FileError
-from tasks.store import iter_chunk_data
+from tasks.settings import Settings
+from tasks.store import FETCH_TIMEOUT, iter_chunk_data, job_data_ids
 from tasks.wire import WIRE_VERSION, ChunkResult
 
 #: Task name shown in Flower.
@@ -51,28 +52,37 @@ def unpack_groups(packed: dict) -> list[np.ndarray]:
     return np.split(members, starts[1:]) if len(starts) else []
 
 
-def collect(backend, summaries: list[dict], hash_size: int) -> tuple[np.ndarray, np.ndarray]:
+def collect(backend, keys: list[str], total: int, hash_size: int,
+            timeout: float = FETCH_TIMEOUT) -> tuple[np.ndarray, np.ndarray]:
     """Stream every chunk's packed data into one hash array and one code array, in file order."""
-    for summary in summaries:
-        if summary.get("v") != WIRE_VERSION:
-            raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
-    total = sum(s["n"] for s in summaries)
     width = hash_bytes(hash_size)
     hashes = np.zeros((total, width), np.uint8)
     codes = np.zeros(total, np.uint8)
     offset = 0
-    for payload in iter_chunk_data(backend, [s["data"] for s in summaries]):
+    for payload in iter_chunk_data(backend, keys, timeout=timeout):
         chunk = ChunkResult.from_wire(payload, width)
         hashes[offset:offset + len(chunk)] = chunk.hashes
         codes[offset:offset + len(chunk)] = chunk.codes
         offset += len(chunk)
+    if offset != total:
+        raise ValueError(f"chunks hold {offset} files, the job has {total}")
     return hashes, codes
 
 
 @shared_task(name=MERGE_TASK, bind=True)
-def merge(self, summaries: list[dict], hash_size: int) -> dict:
-    """Chord callback: duplicate groups (as file indices) and totals; per-file data stays in the store."""
-    hashes, codes = collect(self.backend, summaries, hash_size)
+def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, hash_size: int) -> dict:
+    """Chord callback: duplicate groups (as file indices) and totals; per-file data stays in the store.
+
+    The chunk list is derived from the job id, not from `summaries`: if a redelivered chunk ever made the
+    chord fire with one summary twice and another missing, the merge still reads every chunk once and
+    waits (up to the visibility timeout) for data not stored yet.
+    """
+    for summary in summaries:
+        if summary.get("v") != WIRE_VERSION:
+            raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
+    keys = job_data_ids(job_id, chunks)
+    wait = Settings.from_env().visibility_timeout + FETCH_TIMEOUT
+    hashes, codes = collect(self.backend, keys, total, hash_size, timeout=wait)
     groups = duplicate_groups(hashes, codes)
-    return {"v": WIRE_VERSION, "files": len(codes), "errors": int(np.count_nonzero(codes)),
-            "groups": pack_groups(groups), "chunks": [s["data"] for s in summaries]}
+    return {"v": WIRE_VERSION, "files": total, "errors": int(np.count_nonzero(codes)),
+            "groups": pack_groups(groups), "chunks": keys}

@@ -18,8 +18,22 @@ FETCH_BATCH = 64
 FETCH_TIMEOUT = 60.0
 
 
+def chunk_task_id(job_id: str, index: int) -> str:
+    """Deterministic id of a job's chunk task (so `resume` and redeliveries find the same one)."""
+    return f"{job_id}-chunk-{index}"
+
+
+def merge_task_id(job_id: str) -> str:
+    return f"{job_id}-merge"
+
+
 def data_id(chunk_task_id: str) -> str:
     return f"{chunk_task_id}-data"
+
+
+def job_data_ids(job_id: str, chunks: int) -> list[str]:
+    """Where every chunk of a job stores its packed data, in chunk order."""
+    return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
 
 
 def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
@@ -29,12 +43,14 @@ def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
     return key
 
 
-def iter_chunk_data(backend, keys: list[str], batch: int = FETCH_BATCH) -> Iterator[dict]:
-    """Yield the stored payloads of `keys`, in order, fetching `batch` at a time."""
+def iter_chunk_data(backend, keys: list[str], batch: int = FETCH_BATCH,
+                    timeout: float = FETCH_TIMEOUT) -> Iterator[dict]:
+    """Yield the stored payloads of `keys`, in order, fetching `batch` at a time and waiting up to
+    `timeout` seconds per batch for data not stored yet."""
     for start in range(0, len(keys), batch):
         wanted = keys[start:start + batch]
         got = {}
-        for key, meta in backend.get_many(wanted, timeout=FETCH_TIMEOUT, interval=0.05):
+        for key, meta in backend.get_many(wanted, timeout=timeout, interval=0.05):
             got[key] = meta["result"]
         for key in wanted:
             yield got[key]

@@ -78,14 +78,14 @@ def test_the_merge_streams_chunk_data_from_a_backend_and_groups_across_chunks():
     from celery import Celery
 
     from tasks.merge import collect
-    from tasks.store import store_chunk_data
+    from tasks.store import chunk_task_id, job_data_ids, store_chunk_data
 
     backend = Celery("t", backend="cache+memory://").backend
     chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]
-    keys = [store_chunk_data(backend, f"job-chunk-{i}", c.to_wire()) for i, c in enumerate(chunks)]
-    summaries = [{"v": 1, "n": len(c), "errors": 0, "data": k} for c, k in zip(chunks, keys, strict=True)]
-    # When the merge collects them in small batches
-    hashes, codes = collect(backend, summaries, 8)
+    keys = [store_chunk_data(backend, chunk_task_id("job", i), c.to_wire()) for i, c in enumerate(chunks)]
+    assert keys == job_data_ids("job", 2)
+    # When the merge collects them
+    hashes, codes = collect(backend, keys, 5, 8)
     # Then every file is in place, in order, and groups span chunks
     assert hashes[:, 0].tolist() == [5, 6, 5, 6, 9] and codes.tolist() == [0, 0, 0, 0, FileError.CORRUPT]
     assert [g.tolist() for g in duplicate_groups(hashes, codes)] == [[0, 2], [1, 3]]
