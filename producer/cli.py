@@ -54,7 +54,7 @@ def cli() -> None:
 @click.option("--hash-size", type=click.IntRange(HASH_SIZE_STEP, MAX_HASH_SIZE), default=8, show_default=True,
               callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None, envvar="HASHFLEET_CHUNK_SIZE",
-              help="Files per task  [env HASHFLEET_CHUNK_SIZE; default 256]")
+              help="Files per task  [env HASHFLEET_CHUNK_SIZE; default: 256, less for small jobs]")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None, envvar="HASHFLEET_WORKERS",
               help="Embedded mode: local worker processes  [default: one per core]")
 @click.option("--broker", default=None, envvar="HASHFLEET_BROKER_URL",

@@ -13,9 +13,14 @@ from celery import Celery, chord
 from tasks.chunk import CHUNK_TASK
 from tasks.errors import FileError, JobFailed
 from tasks.merge import MERGE_TASK
+from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.store import chunk_task_id, merge_task_id
 from tasks.wire import encode_paths
 
+#: A job smaller than MIN_CHUNKS x DEFAULT_CHUNK_SIZE files is cut into about this many chunks.
+MIN_CHUNKS = 32
+#: Smallest automatic chunk size (below it, per-task overhead starts to show).
+MIN_AUTO_CHUNK = 8
 #: Seconds between polls of the result backend while waiting.
 POLL_INTERVAL = 0.25
 #: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
@@ -50,9 +55,21 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int) -> Job:
+def auto_chunk_size(files: int) -> int:
+    """Chunk size for a job of `files` files: DEFAULT_CHUNK_SIZE, or less so that a small job still makes
+    about MIN_CHUNKS chunks and no worker idles while another finishes a big chunk."""
+    return max(MIN_AUTO_CHUNK, min(DEFAULT_CHUNK_SIZE, -(-files // MIN_CHUNKS)))
+
+
+def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None) -> Job:
+    """Chunk `paths` (streamed: at most MIN_CHUNKS x DEFAULT_CHUNK_SIZE paths are held uncompressed).
+    With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths."""
     job = Job(id=new_job_id(), algo=algo, hash_size=hash_size)
     iterator = iter(paths)
+    if chunk_size is None:
+        head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
+        chunk_size = auto_chunk_size(len(head))
+        iterator = itertools.chain(head, iterator)
     while batch := list(itertools.islice(iterator, chunk_size)):
         job.blobs.append(encode_paths(batch))
         job.counts.append(len(batch))

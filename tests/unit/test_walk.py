@@ -81,3 +81,12 @@ def test_an_unreadable_subfolder_is_reported_and_the_walk_goes_on(tmp_path, monk
     found = list(iter_image_paths([str(tmp_path)], on_error=lambda p, c: errors.append((p, c))))
     assert found == [str(tmp_path / "open" / "b.png")]
     assert errors == [(str(tmp_path / "locked"), FileError.UNREADABLE_DIRECTORY)]
+
+
+def test_small_jobs_get_smaller_chunks_and_large_ones_the_default():
+    from producer.job import build_job
+
+    assert build_job((f"/x/{i}.jpg" for i in range(100)), "dhash", 8).counts == [8] * 12 + [4]
+    big = build_job((f"/x/{i}.jpg" for i in range(20_000)), "dhash", 8)
+    assert set(big.counts[:-1]) == {256} and sum(big.counts) == 20_000
+    assert build_job((f"/x/{i}.jpg" for i in range(10)), "dhash", 8, chunk_size=3).counts == [3, 3, 3, 1]
