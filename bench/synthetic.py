@@ -18,7 +18,8 @@ import tempfile
 import time
 
 from producer.backend import polling_backend_url
-from producer.job import build_job, enqueue, wait
+from producer.follow import follow
+from producer.job import build_job, enqueue
 from producer.output import write_records
 from producer.records import JobResult
 from tasks.app import create_app
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             t1 = time.monotonic()
             enqueue(app, job, chunk_task=SYNTHETIC_TASK)
             t2 = time.monotonic()
-            payload = wait(app, job, lambda files, errors: None, lambda: None, timeout=3600)
+            payload = follow(app, job.id, list(range(len(job.blobs))), lambda _files, _errors: None,
+                             timeout=3600)
             t3 = time.monotonic()
             result = JobResult.from_payload(job, payload, app.backend)
             rows = write_records(os.path.join(tmp, "out.csv"), result.records(), {})

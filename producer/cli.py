@@ -11,7 +11,8 @@ import click
 
 from producer import output
 from producer.backend import polling_backend_url
-from producer.job import Job, build_job, enqueue, wait
+from producer.follow import follow
+from producer.job import Job, build_job, enqueue
 from producer.progress import JobProgress
 from producer.records import JobResult
 from producer.walk import iter_image_paths
@@ -112,7 +113,8 @@ def _execute(settings: Settings, job: Job, check, timeout, out, groups_out) -> J
     try:
         enqueue(app, job)
         with JobProgress(job.total, settings.progress_interval) as progress:
-            payload = wait(app, job, progress.advance, check, timeout)
+            payload = follow(app, job.id, list(range(len(job.blobs))), progress.advance, check, timeout,
+                             settings.reconnect_timeout)
         result = JobResult.from_payload(job, payload, app.backend)
         _write_outputs(result, out, groups_out)
         return result

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from celery import Celery, chord
 
+from producer.follow import mark_job
 from tasks.chunk import CHUNK_TASK
-from tasks.errors import FileError, JobFailed
+from tasks.errors import FileError
 from tasks.merge import MERGE_TASK
 from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.store import chunk_task_id, merge_task_id
@@ -21,8 +21,6 @@ from tasks.wire import encode_paths
 MIN_CHUNKS = 32
 #: Smallest automatic chunk size (below it, per-task overhead starts to show).
 MIN_AUTO_CHUNK = 8
-#: Seconds between polls of the result backend while waiting.
-POLL_INTERVAL = 0.25
 #: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
 ARGS_PREVIEW = 1
 
@@ -87,29 +85,7 @@ def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK):
         )
         for i, (blob, count) in enumerate(zip(job.blobs, job.counts, strict=True))
     ]
+    mark_job(app, job.id, len(job.blobs))
     body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size)).set(
         task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
     return chord(header, body).apply_async()
-
-
-def wait(app: Celery, job: Job, on_chunk: Callable[[int, int], None], check: Callable[[], None],
-         timeout: float | None = None) -> dict:
-    """Stream chunk results as they complete (calling `on_chunk(files, errors)`), then return the merged
-    payload. `check` runs on every poll (e.g. to notice dead local workers). Raises JobFailed."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-
-    def tick():
-        check()
-        if deadline is not None and time.monotonic() > deadline:
-            raise JobFailed(f"job {job.id} did not finish within {timeout:g} s")
-
-    ids = [job.chunk_id(i) for i in range(len(job.blobs))]
-    for _task_id, meta in app.backend.get_many(ids, interval=POLL_INTERVAL, on_interval=tick):
-        if meta["status"] != "SUCCESS":
-            raise JobFailed(f"a chunk of job {job.id} failed: {meta.get('result')!r}")
-        on_chunk(meta["result"]["n"], meta["result"]["errors"])
-    for _task_id, meta in app.backend.get_many([job.merge_id], interval=POLL_INTERVAL, on_interval=tick):
-        if meta["status"] != "SUCCESS":
-            raise JobFailed(f"the merge step of job {job.id} failed: {meta.get('result')!r}")
-        return meta["result"]
-    raise JobFailed(f"job {job.id}: no merge result")  # unreachable: get_many yields or raises

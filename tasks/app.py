@@ -7,6 +7,8 @@ from kombu import Queue
 
 from tasks.settings import Settings
 
+#: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
+RESULT_STORE_RETRIES = 30
 #: Chord callback join: how long the merge waits for all header results to be readable.
 CHORD_JOIN_TIMEOUT = 120
 
@@ -38,6 +40,10 @@ def create_app(settings: Settings | None = None) -> Celery:
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.result_expires,
         result_chord_join_timeout=CHORD_JOIN_TIMEOUT,
+        # A worker that finishes a chunk while Redis restarts keeps trying to store the result rather
+        # than failing the chunk.
+        result_backend_always_retry=True,
+        result_backend_max_retries=RESULT_STORE_RETRIES,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
         redis_socket_connect_timeout=settings.connect_timeout,

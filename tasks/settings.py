@@ -32,6 +32,8 @@ DEFAULT_SOFT_TIME_LIMIT = 600
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
 #: Seconds between plain progress lines when stderr is not a terminal.
 DEFAULT_PROGRESS_INTERVAL = 5.0
+#: Seconds the producer keeps retrying a lost broker/backend (e.g. a Redis restart) before giving up.
+DEFAULT_RECONNECT_TIMEOUT = 60.0
 #: Seconds to wait for the broker to answer before saying it is unreachable.
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -54,6 +56,7 @@ class Settings:
     result_expires: int = DEFAULT_RESULT_EXPIRES  # HASHFLEET_RESULT_EXPIRES
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
+    reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT  # HASHFLEET_RECONNECT_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -1,0 +1,92 @@
+"""Follow a running job: stream chunk summaries for progress, then fetch the merge result.
+
+Survives what a long job meets: the broker/backend restarting (retries for `reconnect_timeout`), and
+notices what it cannot survive: Redis coming back empty (restarted without persistence), by checking the
+job's marker key now and then. Either way it ends with one clear error, never an endless wait.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+from celery import Celery, states
+from kombu.exceptions import OperationalError
+
+from tasks.errors import BrokerUnavailable, JobFailed
+from tasks.store import chunk_task_id, merge_task_id
+
+#: Seconds between polls of the result backend.
+POLL_INTERVAL = 0.25
+#: Seconds between checks that the job's marker is still in the backend.
+MARKER_INTERVAL = 2.0
+#: Errors that mean "the broker/backend is unreachable right now".
+CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
+
+
+class JobLost(JobFailed):
+    """The backend no longer knows the job (Redis restarted without persistence, or results expired)."""
+
+
+def marker_id(job_id: str) -> str:
+    return f"{job_id}-marker"
+
+
+def mark_job(app: Celery, job_id: str, chunks: int) -> None:
+    """Record that the job exists; its disappearance tells the producer the backend lost its data."""
+    app.backend.store_result(marker_id(job_id), {"chunks": chunks}, states.SUCCESS)
+
+
+def job_known(app: Celery, job_id: str) -> bool:
+    return app.backend.get_task_meta(marker_id(job_id))["status"] == states.SUCCESS
+
+
+def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int, int], None],
+           check: Callable[[], None] = lambda: None, timeout: float | None = None,
+           reconnect_timeout: float = 60.0) -> dict:
+    """Wait for the chunks at `chunks` (indices) and then the merge; return the merge payload.
+
+    `on_chunk(files, errors)` is called once per finished chunk; `check` on every poll.
+    """
+    started = time.monotonic()
+    pending = {chunk_task_id(job_id, i) for i in chunks}
+    last_marker_check = started
+    lost_since: float | None = None
+
+    def tick() -> None:
+        nonlocal last_marker_check
+        check()
+        now = time.monotonic()
+        if timeout is not None and now - started > timeout:
+            raise JobFailed(f"job {job_id} did not finish within {timeout:g} s; it goes on on the workers: "
+                            f"`hashfleet wait {job_id} -o OUT` picks it up")
+        if now - last_marker_check > MARKER_INTERVAL:
+            last_marker_check = now
+            if not job_known(app, job_id):
+                raise JobLost(f"the result backend no longer knows job {job_id} (Redis restarted without "
+                              f"persistence?); run `hashfleet resume {job_id}` to hash the missing chunks")
+
+    while True:
+        try:
+            for task_id, meta in app.backend.get_many(set(pending), interval=POLL_INTERVAL, on_interval=tick):
+                if meta["status"] != states.SUCCESS:
+                    raise JobFailed(f"chunk {task_id} failed: {meta.get('result')!r}")
+                pending.discard(task_id)
+                on_chunk(meta["result"]["n"], meta["result"]["errors"])
+            for _id, meta in app.backend.get_many([merge_task_id(job_id)], interval=POLL_INTERVAL,
+                                                   on_interval=tick):
+                if meta["status"] != states.SUCCESS:
+                    raise JobFailed(f"the merge step of job {job_id} failed: {meta.get('result')!r}")
+                return meta["result"]
+        except CONNECTION_ERRORS as exc:
+            now = time.monotonic()
+            lost_since = lost_since or now
+            if now - lost_since > reconnect_timeout:
+                raise BrokerUnavailable(
+                    f"lost the result backend for {reconnect_timeout:g} s ({exc}); job {job_id} goes on on "
+                    f"the workers: `hashfleet wait {job_id} -o OUT` picks it up") from None
+            check()
+            time.sleep(POLL_INTERVAL)
+            continue
+        lost_since = None
