@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from producer.records import Record
 from tasks.errors import ConfigError
 
-FIELDS = ("path", "hash", "error", "size")
+FIELDS = ("path", "hash", "error", "size", "mtime")
 #: Rows per SQLite transaction batch.
 SQLITE_BATCH = 10_000
 OUTPUT_FORMATS = (".csv", ".jsonl", ".sqlite")
@@ -52,7 +52,8 @@ def _write_csv(path: str, records: Iterable[Record], _meta) -> int:
         out = csv.writer(handle)
         out.writerow(FIELDS)
         for r in records:
-            out.writerow((r.path, r.hash, r.error, "" if r.size is None else r.size))
+            out.writerow((r.path, r.hash, r.error, "" if r.size is None else r.size,
+                          "" if r.mtime is None else r.mtime))
             count += 1
     return count
 
@@ -71,7 +72,8 @@ def _write_jsonl(path: str, records: Iterable[Record], _meta) -> int:
     count = 0
     with open(path, "w", encoding="utf-8") as handle:
         for r in records:
-            handle.write(json_line({"path": r.path, "hash": r.hash, "error": r.error, "size": r.size}))
+            handle.write(json_line({"path": r.path, "hash": r.hash, "error": r.error, "size": r.size,
+                                    "mtime": r.mtime}))
             handle.write("\n")
             count += 1
     return count
@@ -89,19 +91,21 @@ def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str]) ->
     count = 0
     db = sqlite3.connect(path)
     try:
-        db.execute("CREATE TABLE files (path TEXT NOT NULL, hash TEXT, error TEXT NOT NULL, size INTEGER)")
+        db.execute("CREATE TABLE files (path TEXT NOT NULL, hash TEXT, error TEXT NOT NULL, size INTEGER, "
+                   "mtime INTEGER)")
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
         batch = []
         for r in records:
-            batch.append((sqlite_path_value(r.path), r.hash or None, r.error, r.size))
+            batch.append((sqlite_path_value(r.path), r.hash or None, r.error, r.size, r.mtime))
             if len(batch) >= SQLITE_BATCH:
-                db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", batch)
+                db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch)
                 count += len(batch)
                 batch.clear()
-        db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", batch)
+        db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch)
         count += len(batch)
         db.execute("CREATE INDEX files_hash ON files (hash)")
+        db.execute("CREATE INDEX files_path ON files (path)")
         db.commit()
     finally:
         db.close()
@@ -120,20 +124,25 @@ def read_records(path: str) -> Iterator[Record]:
     if fmt == ".csv":
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
             for row in csv.DictReader(handle):
-                size = int(row["size"]) if row["size"] else None
-                yield Record(row["path"], row["hash"], row["error"], size)
+                size, mtime = _int(row.get("size")), _int(row.get("mtime"))
+                yield Record(row["path"], row["hash"], row["error"], size, mtime)
     elif fmt == ".jsonl":
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 row = json.loads(line)
-                yield Record(row["path"], row["hash"], row["error"], row["size"])
+                yield Record(row["path"], row["hash"], row["error"], row.get("size"), row.get("mtime"))
     else:
         db = sqlite3.connect(path)
         try:
-            for p, h, e, s in db.execute("SELECT path, hash, error, size FROM files ORDER BY rowid"):
-                yield Record(os.fsdecode(p) if isinstance(p, bytes) else p, h or "", e, s)
+            rows = db.execute("SELECT path, hash, error, size, mtime FROM files ORDER BY rowid")
+            for p, h, e, s, m in rows:
+                yield Record(os.fsdecode(p) if isinstance(p, bytes) else p, h or "", e, s, m)
         finally:
             db.close()
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text else None
 
 
 def export_pyimagesearch(records: Iterable[Record], path: str) -> int:

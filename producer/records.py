@@ -30,6 +30,7 @@ class Record:
     hash: str  # hex, '' when not hashed
     error: str  # '' when hashed, else a short reason slug
     size: int | None
+    mtime: int | None = None  # seconds, as the worker saw the file (incremental runs compare it)
 
 
 @dataclasses.dataclass
@@ -61,13 +62,14 @@ class JobResult:
         self.error_counts.clear()
         for paths, chunk in self.chunks():
             hexes = [h.tobytes().hex() for h in chunk.hashes]
-            for path, hex_hash, code, size in zip(paths, hexes, chunk.codes.tolist(), chunk.sizes.tolist(),
-                                                   strict=True):
+            columns = (paths, hexes, chunk.codes.tolist(), chunk.sizes.tolist(), chunk.mtimes.tolist())
+            for path, hex_hash, code, size, mtime in zip(*columns, strict=True):
                 ok = code == FileError.OK
                 reason = REASONS[code]
                 if not ok:
                     self.error_counts[reason] += 1
-                yield Record(path, hex_hash if ok else "", reason, size if size or ok else None)
+                yield Record(path, hex_hash if ok else "", reason, size if size or ok else None,
+                             mtime if size or ok else None)
         for path, code in self.job.walk_errors:
             self.error_counts[code.reason] += 1
             yield Record(path, "", code.reason, None)

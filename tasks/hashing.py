@@ -7,7 +7,7 @@ import numpy as np
 from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, hash_bytes, pack_bits
 from tasks.errors import FileError
-from tasks.readfile import ReadError, read_image_bytes
+from tasks.readfile import ReadError, read_image_file
 from tasks.wire import MAX_WIRE_SIZE, ChunkResult
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
@@ -35,20 +35,21 @@ def empty_result(n: int, hash_size: int) -> ChunkResult:
         hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8),
         codes=np.zeros(n, np.uint8),
         sizes=np.zeros(n, np.uint32),
+        mtimes=np.zeros(n, np.uint32),
     )
 
 
 def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = ()):
-    """(packed hash bytes or None, FileError, file size) for one path. Never raises for a bad file."""
-    size = 0
+    """(packed hash bytes or None, FileError, file size, mtime) for one path. Never raises for a bad file."""
+    size = mtime = 0
     try:
-        data = read_image_bytes(path, allowed_roots)
+        data, mtime = read_image_file(path, allowed_roots)
         size = len(data)
-        return pack_bits(HASHERS[algo](data, hash_size)), FileError.OK, size
+        return pack_bits(HASHERS[algo](data, hash_size)), FileError.OK, size, mtime
     except (ReadError, DecodeError) as exc:
-        return None, exc.code, size
+        return None, exc.code, size, mtime
     except MemoryError:
-        return None, FileError.TOO_MANY_PIXELS, size
+        return None, FileError.TOO_MANY_PIXELS, size, mtime
 
 
 def hash_files(
@@ -61,9 +62,10 @@ def hash_files(
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(HASHERS)}")
     result = result if result is not None else empty_result(len(paths), hash_size)
     for index, path in enumerate(paths):
-        packed, code, size = hash_one(path, algo, hash_size, allowed_roots)
+        packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
         if packed is not None:
             result.hashes[index] = np.frombuffer(packed, np.uint8)
         result.codes[index] = code
         result.sizes[index] = min(size, MAX_WIRE_SIZE)
+        result.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
     return result

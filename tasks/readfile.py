@@ -33,7 +33,12 @@ def is_within(path: str, roots: tuple[str, ...]) -> bool:
 
 
 def read_image_bytes(path: str, allowed_roots: tuple[str, ...] = ()) -> bytes:
-    """The whole file, or :class:`ReadError` with the code to record.
+    """The whole file, or :class:`ReadError` (see :func:`read_image_file`)."""
+    return read_image_file(path, allowed_roots)[0]
+
+
+def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[bytes, int]:
+    """(the whole file, its mtime in whole seconds), or :class:`ReadError` with the code to record.
 
     With `allowed_roots`, the path is resolved (symlinks and `..`) first and a path outside them is
     refused without being opened. Opening with O_NONBLOCK and checking S_ISREG on the open descriptor
@@ -49,7 +54,8 @@ def read_image_bytes(path: str, allowed_roots: tuple[str, ...] = ()) -> bytes:
     except OSError as exc:
         raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ReadError(FileError.NOT_A_FILE)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read()
@@ -59,4 +65,4 @@ def read_image_bytes(path: str, allowed_roots: tuple[str, ...] = ()) -> bytes:
         os.close(fd)
     if not data:
         raise ReadError(FileError.EMPTY_FILE)
-    return data
+    return data, int(info.st_mtime)

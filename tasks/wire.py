@@ -15,9 +15,11 @@ import zlib
 import numpy as np
 
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 #: zlib level for path blobs: 6 is near the best ratio for paths at a fraction of level 9's cost.
 PATH_COMPRESSION = 6
+#: zlib level for packed results: level 1 gets most of the gain for a few microseconds per chunk.
+WIRE_COMPRESSION = 1
 #: File sizes saturate at this (uint32) on the wire.
 MAX_WIRE_SIZE = 2**32 - 1
 
@@ -34,28 +36,35 @@ def decode_paths(blob: str) -> list[str]:
 
 @dataclasses.dataclass
 class ChunkResult:
-    """Hashes (n x hash_bytes), error codes (n uint8) and file sizes (n uint32), in path order."""
+    """Per file, in path order: hash (n x hash_bytes), error code (uint8), size in bytes (uint32) and
+    mtime in whole seconds (uint32; what incremental runs compare), as the worker read them."""
 
     hashes: np.ndarray
     codes: np.ndarray
     sizes: np.ndarray
+    mtimes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.mtimes is None:
+            self.mtimes = np.zeros(len(self.codes), np.uint32)
 
     def __len__(self) -> int:
         return len(self.codes)
 
     def to_wire(self) -> dict:
-        return {
-            "v": WIRE_VERSION,
-            "hashes": self.hashes.tobytes(),
-            "codes": self.codes.tobytes(),
-            "sizes": self.sizes.astype("<u4").tobytes(),
-        }
+        """One zlib stream of the four arrays: codes are nearly all zero and sibling files share mtimes,
+        so a 64-bit hash costs about 14 bytes per file on the wire instead of 17."""
+        raw = b"".join((self.hashes.tobytes(), self.codes.tobytes(), self.sizes.astype("<u4").tobytes(),
+                        self.mtimes.astype("<u4").tobytes()))
+        return {"v": WIRE_VERSION, "n": len(self), "packed": zlib.compress(raw, WIRE_COMPRESSION)}
 
     @classmethod
     def from_wire(cls, payload: dict, hash_bytes: int) -> ChunkResult:
         if payload.get("v") != WIRE_VERSION:
             raise ValueError(f"chunk result version {payload.get('v')!r}, expected {WIRE_VERSION}")
-        codes = np.frombuffer(payload["codes"], np.uint8)
-        hashes = np.frombuffer(payload["hashes"], np.uint8).reshape(len(codes), hash_bytes)
-        sizes = np.frombuffer(payload["sizes"], "<u4")
-        return cls(hashes=hashes, codes=codes, sizes=sizes)
+        n = payload["n"]
+        raw = np.frombuffer(zlib.decompress(payload["packed"]), np.uint8)
+        cut = np.cumsum([n * hash_bytes, n, 4 * n])
+        hashes, codes, sizes, mtimes = np.split(raw, cut)
+        return cls(hashes=hashes.reshape(n, hash_bytes), codes=codes, sizes=sizes.view("<u4"),
+                   mtimes=mtimes.view("<u4"))

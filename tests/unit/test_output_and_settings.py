@@ -14,8 +14,9 @@ ODD_PATHS = ["/p/plain.jpg", "/p/new\nline, \"quoted\".png", "/p/caf\udce9.jpg",
 
 
 def records():
-    return [Record(ODD_PATHS[0], "8000000000000000", "", 10), Record(ODD_PATHS[1], "", "corrupt", 5),
-            Record(ODD_PATHS[2], "0000000000000003", "", 7), Record(ODD_PATHS[3], "", "not-found", None)]
+    return [Record(ODD_PATHS[0], "8000000000000000", "", 10, 1_700_000_000),
+            Record(ODD_PATHS[1], "", "corrupt", 5, 12),
+            Record(ODD_PATHS[2], "0000000000000003", "", 7, 3), Record(ODD_PATHS[3], "", "not-found", None)]
 
 
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".sqlite"])

@@ -24,12 +24,24 @@ def result(hashes, codes):
                        codes=np.array(codes, np.uint8), sizes=np.arange(1, len(codes) + 1, dtype=np.uint32))
 
 
-def test_chunk_results_round_trip_the_wire_at_thirteen_bytes_per_image():
+def test_chunk_results_round_trip_the_wire():
     original = result([1, 2, 3], [0, 0, FileError.CORRUPT])
-    payload = original.to_wire()
-    assert sum(len(payload[k]) for k in ("hashes", "codes", "sizes")) == 13 * 3
-    back = ChunkResult.from_wire(payload, 8)
-    assert np.array_equal(back.hashes, original.hashes) and np.array_equal(back.codes, original.codes)
+    original.mtimes[:] = [1_700_000_000, 5, 0]
+    back = ChunkResult.from_wire(original.to_wire(), 8)
+    for field in ("hashes", "codes", "sizes", "mtimes"):
+        assert np.array_equal(getattr(back, field), getattr(original, field)), field
+
+
+def test_a_realistic_chunk_costs_at_most_sixteen_bytes_per_image_on_the_wire():
+    # Given 256 photos: random 64-bit hashes, no errors, sizes of 0.1-5 MB, mtimes within a day
+    rng = np.random.default_rng(0)
+    n = 256
+    chunk = ChunkResult(hashes=rng.integers(0, 256, (n, 8), dtype=np.uint8), codes=np.zeros(n, np.uint8),
+                        sizes=rng.integers(100_000, 5_000_000, n).astype(np.uint32),
+                        mtimes=(1_700_000_000 + rng.integers(0, 86_400, n)).astype(np.uint32))
+    import msgpack
+
+    assert len(msgpack.packb(chunk.to_wire())) / n <= 16
 
 
 def test_a_result_from_another_wire_version_is_refused():
@@ -44,7 +56,7 @@ def groups_of(merged: ChunkResult) -> list[list[int]]:
 
 
 def concat(*chunks: ChunkResult) -> ChunkResult:
-    fields = ("hashes", "codes", "sizes")
+    fields = ("hashes", "codes", "sizes", "mtimes")
     return ChunkResult(*(np.concatenate([getattr(c, f) for c in chunks]) for f in fields))
 
 
