@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+import numpy as np
 from celery import Celery, chord
 
 from producer.follow import mark_job
 from tasks.chunk import CHUNK_TASK
 from tasks.errors import FileError
+from tasks.hashing import empty_result
 from tasks.merge import MERGE_TASK
 from tasks.settings import DEFAULT_CHUNK_SIZE
-from tasks.store import chunk_task_id, merge_task_id
-from tasks.wire import encode_paths
+from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult, encode_paths
+
+if TYPE_CHECKING:
+    from producer.incremental import Index
 
 #: A job smaller than MIN_CHUNKS x DEFAULT_CHUNK_SIZE files is cut into about this many chunks.
 MIN_CHUNKS = 32
@@ -36,6 +43,13 @@ class Job:
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
     previews: list[str] = dataclasses.field(default_factory=list)
+    #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed.
+    local: dict[int, ChunkResult] = dataclasses.field(default_factory=dict)
+
+    @property
+    def remote(self) -> list[int]:
+        """Indices of the chunks workers hash."""
+        return [i for i in range(len(self.blobs)) if i not in self.local]
 
     @property
     def total(self) -> int:
@@ -59,33 +73,75 @@ def auto_chunk_size(files: int) -> int:
     return max(MIN_AUTO_CHUNK, min(DEFAULT_CHUNK_SIZE, -(-files // MIN_CHUNKS)))
 
 
-def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None) -> Job:
+def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None,
+              index: Index | None = None) -> Job:
     """Chunk `paths` (streamed: at most MIN_CHUNKS x DEFAULT_CHUNK_SIZE paths are held uncompressed).
-    With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths."""
+    With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths. With an `index`,
+    files unchanged since it was written go into local chunks that carry their old hash."""
     job = Job(id=new_job_id(), algo=algo, hash_size=hash_size)
     iterator = iter(paths)
     if chunk_size is None:
         head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
         chunk_size = auto_chunk_size(len(head))
         iterator = itertools.chain(head, iterator)
-    while batch := list(itertools.islice(iterator, chunk_size)):
-        job.blobs.append(encode_paths(batch))
-        job.counts.append(len(batch))
-        job.previews.append(batch[0])
+    fresh: list[str] = []
+    reused: list[tuple[str, str]] = []
+    for path in iterator:
+        old = index.unchanged(path) if index is not None else None
+        if old is None:
+            fresh.append(path)
+            if len(fresh) == chunk_size:
+                _add_chunk(job, fresh)
+                fresh = []
+        else:
+            reused.append((path, old))
+            if len(reused) == chunk_size:
+                _add_local_chunk(job, reused)
+                reused = []
+    for batch, add in ((fresh, _add_chunk), (reused, _add_local_chunk)):
+        if batch:
+            add(job, batch)
     return job
 
 
-def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK):
-    """Publish one chord: a hash task per chunk, then the merge. Returns the chord's AsyncResult.
-    `chunk_task` is replaceable for benchmarks that measure the pipeline without decoding."""
-    header = [
-        app.signature(chunk_task, args=(blob, job.algo, job.hash_size)).set(
-            task_id=job.chunk_id(i),
-            argsrepr=f"(chunk {i}: {count} files from {job.previews[i]!r}, {job.algo}/{job.hash_size})",
-        )
-        for i, (blob, count) in enumerate(zip(job.blobs, job.counts, strict=True))
-    ]
+def _add_chunk(job: Job, paths: list[str]) -> None:
+    job.blobs.append(encode_paths(paths))
+    job.counts.append(len(paths))
+    job.previews.append(paths[0])
+
+
+def _add_local_chunk(job: Job, reused: list[tuple[str, str]]) -> None:
+    """A chunk already hashed: sizes and mtimes read now, hashes from the index."""
+    paths = [p for p, _ in reused]
+    result = empty_result(len(paths), job.hash_size)
+    for i, (path, hex_hash) in enumerate(reused):
+        result.hashes[i] = np.frombuffer(bytes.fromhex(hex_hash), np.uint8)
+        info = os.stat(path)
+        result.sizes[i] = min(info.st_size, MAX_WIRE_SIZE)
+        result.mtimes[i] = int(info.st_mtime)
+    job.local[len(job.blobs)] = result
+    _add_chunk(job, paths)
+
+
+def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int] | None = None):
+    """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
+    merge, which reads every chunk of the job. Local chunks' data is stored first. `chunk_task` is
+    replaceable for benchmarks that measure the pipeline without decoding."""
     mark_job(app, job.id, len(job.blobs))
+    for index, result in job.local.items():
+        store_chunk_data(app.backend, job.chunk_id(index), result.to_wire())
+    chunks = job.remote if only is None else only
+    header = [
+        app.signature(chunk_task, args=(job.blobs[i], job.algo, job.hash_size)).set(
+            task_id=job.chunk_id(i),
+            argsrepr=f"(chunk {i}: {job.counts[i]} files from {job.previews[i]!r}, "
+                     f"{job.algo}/{job.hash_size})",
+        )
+        for i in chunks
+    ]
+    if not header:  # everything reused: the merge alone
+        return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size)).set(
+            task_id=job.merge_id).apply_async()
     body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size)).set(
         task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
     return chord(header, body).apply_async()

@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+import ssl
+from urllib.parse import parse_qsl, urlsplit
+
 from celery import Celery
 from kombu import Queue
 
+from tasks.errors import ConfigError
 from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
 RESULT_STORE_RETRIES = 30
 #: Chord callback join: how long the merge waits for all header results to be readable.
 CHORD_JOIN_TIMEOUT = 120
+#: rediss:// URLs that do not say otherwise verify the server's certificate (against ssl_ca_certs, else the
+#: system CAs). kombu alone would fall back to no verification, and Celery's Redis backend would refuse
+#: the URL; ssl_cert_reqs=none in the URL turns checking off (not recommended).
+DEFAULT_SSL_CERT_REQS = ssl.CERT_REQUIRED
+#: Values of ssl_cert_reqs a rediss:// URL may carry: those both kombu and Celery's backend understand.
+SSL_CERT_REQS = {"required": ssl.CERT_REQUIRED, "CERT_REQUIRED": ssl.CERT_REQUIRED,
+                 "optional": ssl.CERT_OPTIONAL, "CERT_OPTIONAL": ssl.CERT_OPTIONAL,
+                 "none": ssl.CERT_NONE, "CERT_NONE": ssl.CERT_NONE}
+#: File parameters of a rediss:// URL: the CA bundle to trust, and a client certificate and key.
+SSL_FILE_PARAMS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+
+
+def redis_tls_options(url: str | None) -> dict | None:
+    """The TLS options for a rediss:// `url` (None for any other URL), read from its query string.
+
+    Both kombu (`broker_use_ssl`) and Celery's Redis backend (`redis_backend_use_ssl`) get this dict,
+    so workers, producer and merge check the certificate the same way. Raises ConfigError for a bad
+    ssl_cert_reqs or a TLS file that cannot be read.
+    """
+    if not url or urlsplit(url).scheme != "rediss":
+        return None
+    query = dict(parse_qsl(urlsplit(url).query))
+    raw = query.get("ssl_cert_reqs")
+    if raw is None:
+        options = {"ssl_cert_reqs": DEFAULT_SSL_CERT_REQS}
+    elif raw in SSL_CERT_REQS:
+        options = {"ssl_cert_reqs": SSL_CERT_REQS[raw]}
+    else:
+        raise ConfigError(f"ssl_cert_reqs={raw!r} in a rediss:// URL must be required, optional or none")
+    for name in SSL_FILE_PARAMS:
+        if query.get(name):
+            try:
+                with open(query[name], "rb"):
+                    pass
+            except OSError as exc:
+                raise ConfigError(f"{name}={query[name]} in a rediss:// URL cannot be read: "
+                                  f"{exc.strerror}") from None
+            options[name] = query[name]
+    return options
 
 
 def create_app(settings: Settings | None = None) -> Celery:
@@ -54,5 +97,11 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_track_started=True,
         worker_hijack_root_logger=False,
     )
+    # TLS: only for rediss:// URLs; URL parameters (ssl_ca_certs=...) take part, the default verifies.
+    broker_tls, backend_tls = redis_tls_options(broker), redis_tls_options(settings.backend_url)
+    if broker_tls:
+        app.conf.broker_use_ssl = broker_tls
+    if backend_tls:
+        app.conf.redis_backend_use_ssl = backend_tls
     app.hashfleet_settings = settings
     return app

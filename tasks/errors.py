@@ -47,6 +47,7 @@ class FileError(enum.IntEnum):
     WORKER_CRASHED = 12
     INTERNAL = 13
     UNREADABLE_DIRECTORY = 14
+    NAME_TOO_LONG = 15
 
     @property
     def reason(self) -> str:
@@ -73,4 +74,5 @@ _DESCRIPTIONS = {
     FileError.WORKER_CRASHED: "the worker process died on this chunk too many times",
     FileError.INTERNAL: "unexpected error in the decoder",
     FileError.UNREADABLE_DIRECTORY: "directory could not be listed",
+    FileError.NAME_TOO_LONG: "path longer than the system allows (PATH_MAX): cannot be opened or listed",
 }

@@ -8,7 +8,7 @@ import stat
 
 from tasks.errors import FileError
 
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
 _ERRNO_CODES = {
     errno.ENOENT: FileError.NOT_FOUND,
@@ -18,6 +18,7 @@ _ERRNO_CODES = {
     errno.ELOOP: FileError.SYMLINK_LOOP,
     errno.EISDIR: FileError.NOT_A_FILE,
     errno.ENXIO: FileError.NOT_A_FILE,
+    errno.ENAMETOOLONG: FileError.NAME_TOO_LONG,
 }
 
 
@@ -41,8 +42,11 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
     """(the whole file, its mtime in whole seconds), or :class:`ReadError` with the code to record.
 
     With `allowed_roots`, the path is resolved (symlinks and `..`) first and a path outside them is
-    refused without being opened. Opening with O_NONBLOCK and checking S_ISREG on the open descriptor
-    means a FIFO or device named like an image is refused instead of hanging the worker.
+    refused without being opened. Anything but a regular file (FIFO, device, socket, folder) is refused
+    from its `stat`, before it is opened: opening some devices has effects (a tape rewinds, a watchdog
+    arms). Opening with O_NONBLOCK and checking S_ISREG again on the open descriptor means one swapped
+    in after the check is still refused instead of hanging the worker. A path of PATH_MAX bytes or more
+    is refused by the kernel (`name-too-long`).
     """
     if allowed_roots:
         resolved = os.path.realpath(path)
@@ -50,6 +54,8 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
             raise ReadError(FileError.OUTSIDE_ALLOWED_ROOTS)
         path = resolved
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ReadError(FileError.NOT_A_FILE)
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None

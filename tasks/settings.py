@@ -34,6 +34,8 @@ DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
 DEFAULT_PROGRESS_INTERVAL = 5.0
 #: Seconds the producer keeps retrying a lost broker/backend (e.g. a Redis restart) before giving up.
 DEFAULT_RECONNECT_TIMEOUT = 60.0
+#: Where the producer keeps job manifests (for `status`, `wait`, `resume` from another process).
+DEFAULT_JOBS_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "hashfleet", "jobs")
 #: Seconds to wait for the broker to answer before saying it is unreachable.
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -57,6 +59,7 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT  # HASHFLEET_RECONNECT_TIMEOUT
+    jobs_dir: str = DEFAULT_JOBS_DIR  # HASHFLEET_JOBS_DIR
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

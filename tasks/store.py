@@ -54,3 +54,16 @@ def iter_chunk_data(backend, keys: list[str], batch: int = FETCH_BATCH,
             got[key] = meta["result"]
         for key in wanted:
             yield got[key]
+
+
+def stored(backend, keys: list[str], batch: int = FETCH_BATCH * 16) -> list[bool]:
+    """Which of `keys` have data stored, without waiting (one MGET per batch on key-value backends)."""
+    found: list[bool] = []
+    for start in range(0, len(keys), batch):
+        wanted = keys[start:start + batch]
+        if hasattr(backend, "mget") and hasattr(backend, "get_key_for_task"):
+            values = backend.mget([backend.get_key_for_task(k) for k in wanted])
+            found += [v is not None for v in values]
+        else:
+            found += [backend.get_task_meta(k)["status"] == states.SUCCESS for k in wanted]
+    return found

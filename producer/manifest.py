@@ -1,0 +1,67 @@
+"""A job's manifest: everything needed to wait for, resume or re-write a job from another process.
+
+Written by the producer before it enqueues (so killing the producer never loses the job) into
+HASHFLEET_JOBS_DIR, one JSON file per job. It is local on purpose: it must survive a broker that lost
+its data, which is exactly when `resume` needs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import msgpack
+
+from producer.job import Job
+from tasks.dhash import hash_bytes
+from tasks.errors import ConfigError, FileError
+from tasks.wire import ChunkResult, decode_paths, encode_paths
+
+#: Manifest format version.
+MANIFEST_VERSION = 1
+
+
+def manifest_path(jobs_dir: str, job_id: str) -> str:
+    if not job_id.isalnum():
+        raise ConfigError(f"not a job id: {job_id!r}")
+    return os.path.join(os.path.expanduser(jobs_dir), f"{job_id}.json")
+
+
+def save(job: Job, jobs_dir: str) -> str:
+    path = manifest_path(jobs_dir, job.id)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    doc = {
+        "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
+        "blobs": job.blobs, "counts": job.counts, "previews": job.previews,
+        "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
+        "local": {str(i): _b64(msgpack.packb(r.to_wire())) for i, r in job.local.items()},
+    }
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="ascii") as handle:
+        json.dump(doc, handle, ensure_ascii=True)
+    os.replace(tmp, path)
+    return path
+
+
+def load(job_id: str, jobs_dir: str) -> Job:
+    path = manifest_path(jobs_dir, job_id)
+    try:
+        with open(path, encoding="ascii") as handle:
+            doc = json.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"no job {job_id} in {jobs_dir} (HASHFLEET_JOBS_DIR)") from None
+    if doc.get("v") != MANIFEST_VERSION:
+        raise ConfigError(f"job {job_id}: manifest version {doc.get('v')}, expected {MANIFEST_VERSION}")
+    width = hash_bytes(doc["hash_size"])
+    return Job(
+        id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=doc["blobs"], counts=doc["counts"],
+        previews=doc["previews"],
+        walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
+        local={int(i): ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(data)), width)
+               for i, data in doc["local"].items()},
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

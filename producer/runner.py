@@ -1,0 +1,79 @@
+"""What `run`, `wait` and `resume` share: build the job from the walk, follow it, write outputs, summarise."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import click
+
+from producer import output
+from producer.backend import polling_backend_url
+from producer.follow import follow
+from producer.job import Job, build_job
+from producer.progress import JobProgress
+from producer.records import JobResult
+from producer.walk import iter_image_paths
+from tasks.settings import Settings
+
+
+def producer_app(settings: Settings):
+    """The Celery app for a producer: results polled in bulk, never subscribed per task."""
+    from tasks.app import create_app
+
+    app = create_app(settings)
+    if urlsplit(settings.backend_url).scheme in ("redis", "rediss"):
+        app.conf.result_backend = polling_backend_url(settings.backend_url)
+    return app
+
+
+def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
+             index_path: str | None) -> Job:
+    """Walk PATHS into a chunked job (unchanged files from `index_path` reused)."""
+    walk_errors = []
+    index = None
+    if index_path:
+        from producer.incremental import Index
+
+        index = Index(index_path, algo, hash_size)
+    try:
+        walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
+        job = build_job(walk, algo, hash_size, settings.chunk_size, index)
+    finally:
+        if index is not None:
+            index.close()
+    job.walk_errors = walk_errors
+    reused = sum(len(r) for r in job.local.values())
+    click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
+               + (f" ({reused} unchanged, reused from the index)" if index_path else ""), err=True)
+    return job
+
+
+def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: str,
+                     groups_out: str | None, check=lambda: None, timeout: float | None = None) -> JobResult:
+    """Wait for `chunks` and the merge (with progress), then write the outputs."""
+    if not job.blobs:
+        result = JobResult.from_payload(job, None)
+    else:
+        files = sum(job.counts[i] for i in chunks)
+        with JobProgress(files, settings.progress_interval) as progress:
+            payload = follow(app, job.id, chunks, progress.advance, check, timeout, settings.reconnect_timeout)
+        result = JobResult.from_payload(job, payload, app.backend)
+    meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
+    output.write_records(out, result.records(), meta)
+    if groups_out:
+        output.write_groups(groups_out, result.group_paths())
+    return result
+
+
+def summary(result: JobResult, out: str, started: float) -> None:
+    elapsed = time.monotonic() - started
+    files = result.job.total + len(result.job.walk_errors)
+    errors = result.error_counts
+    n_errors = sum(errors.values())
+    dup_files = sum(len(g) for g in result.groups)
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
+    rate = result.job.total / max(elapsed, 1e-9)
+    click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s): "
+               f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
+    click.echo(f"hashfleet: {len(result.groups)} exact-duplicate groups ({dup_files} files); wrote {out}")
