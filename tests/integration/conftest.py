@@ -1,6 +1,7 @@
 """Integration fixtures: a real redis-server (fails, never skips, when missing) and real prefork workers."""
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -68,11 +69,11 @@ def start_workers(worker_env, tmp_path):
 
 @pytest.fixture
 def images(tmp_path):
-    """A folder with the committed real photos."""
+    """A folder with copies of the committed real photos (copies: tests may touch their mtimes)."""
     from support.images import fixture_paths
 
     folder = tmp_path / "images"
     folder.mkdir()
     for path in fixture_paths():
-        os.link(path, folder / os.path.basename(path))
+        shutil.copy(path, folder / os.path.basename(path))
     return folder

@@ -34,6 +34,7 @@ def test_two_separate_workers_share_a_job_and_the_result_is_complete_and_exact(
     assert len({r["hash"] for r in rows if "orange" in r["path"]}) == 1
     # And both workers did part of the work
     counts = [w.tasks_succeeded() for w in workers]
+    counts[-1] = workers[-1].tasks_succeeded(at_least=20 - counts[0])
     assert all(c > 0 for c in counts) and sum(counts) == 20, counts
 
 

@@ -89,9 +89,16 @@ class CeleryWorker:
         with open(self.log_path, errors="replace") as log:
             return log.read()[-chars:]
 
-    def tasks_succeeded(self) -> int:
-        with open(self.log_path, errors="replace") as log:
-            return sum(1 for line in log if "hashfleet.hash_chunk" in line and "succeeded" in line)
+    def tasks_succeeded(self, at_least: int = 0, timeout: float = 10.0) -> int:
+        """Chunk tasks this worker logged as succeeded, waiting (bounded) until there are `at_least`: the
+        log line comes just after the result is stored, so a finished job may be a moment ahead of it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, errors="replace") as log:
+                count = sum(1 for line in log if "hashfleet.hash_chunk" in line and "succeeded" in line)
+            if count >= at_least or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

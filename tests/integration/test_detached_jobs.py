@@ -1,0 +1,116 @@
+"""Detached jobs and incremental runs: submit/status/wait, a killed producer, resume, --index."""
+
+import csv
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from support.servers import REPO, hashfleet
+
+pytestmark = pytest.mark.integration
+
+
+def read_rows(path) -> dict[str, dict]:
+    with open(path, newline="") as handle:
+        return {r["path"]: r for r in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def job_env(worker_env, tmp_path):
+    return dict(worker_env, HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"), HASHFLEET_PROGRESS_INTERVAL="0.1")
+
+
+def test_submit_returns_a_job_id_that_status_and_wait_pick_up(tmp_path, images, job_env, start_workers):
+    # Given a job submitted before any worker runs
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", job_id)
+    pending = hashfleet(["status", job_id], env=job_env, timeout=60)
+    assert pending.returncode == 0 and "0/5 chunks" in pending.stdout and "running" in pending.stdout
+    # When a worker starts and we wait for the job
+    start_workers(count=1, concurrency=2)
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=job_env,
+                       timeout=90)
+    # Then every file is in the output and status says complete
+    assert waited.returncode == 0, waited.stderr
+    assert sorted(read_rows(tmp_path / "out.csv")) == sorted(str(images / n) for n in os.listdir(images))
+    done = hashfleet(["status", job_id], env=job_env, timeout=60)
+    assert "5/5 chunks, 9/9 files hashed; complete" in done.stdout
+
+
+def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, images, job_env, start_workers):
+    for i in range(150):
+        os.link(images / "home.jpg", images / f"h{i:03d}.jpg")
+    start_workers(count=1, concurrency=1)
+    # Given a cluster run whose producer is killed once hashing is under way
+    proc = subprocess.Popen([sys.executable, "-m", "producer", "run", str(images), "-o", str(tmp_path / "a.csv"),
+                             "--chunk-size", "3"], env=job_env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        job_id = re.search(r"job ([0-9a-f]{12})", proc.stderr.readline()).group(1)
+        assert "hashed" in proc.stderr.readline()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    assert not (tmp_path / "a.csv").exists()
+    # When `wait` picks the job up from another process
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "b.csv"), "--timeout", "120"], env=job_env,
+                       timeout=150)
+    # Then the job completes with every file exactly once
+    assert waited.returncode == 0, waited.stderr
+    rows = read_rows(tmp_path / "b.csv")
+    assert sorted(rows) == sorted(str(images / n) for n in os.listdir(images))
+    assert all(r["error"] == "" for r in rows.values())
+
+
+def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, images, job_env, start_workers,
+                                                                   redis_server):
+    # Given a finished job whose results for two chunks were lost
+    workers = start_workers(count=1, concurrency=1)
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
+    job_id = submitted.stdout.strip()
+    assert hashfleet(["wait", job_id, "-o", str(tmp_path / "first.csv")], env=job_env, timeout=90).returncode == 0
+    before = workers[0].tasks_succeeded(at_least=5)
+    client = redis_server.client()
+    for index in (1, 3):
+        assert client.delete(f"celery-task-meta-{job_id}-chunk-{index}-data") == 1
+    # When the job is resumed
+    resumed = hashfleet(["resume", job_id, "-o", str(tmp_path / "second.csv"), "--timeout", "60"], env=job_env,
+                        timeout=90)
+    # Then exactly the two lost chunks ran again and the output is the same
+    assert resumed.returncode == 0, resumed.stderr
+    assert "re-enqueued 2 of 5 chunks" in resumed.stderr
+    assert workers[0].tasks_succeeded(at_least=before + 2) - before == 2
+    first, second = read_rows(tmp_path / "first.csv"), read_rows(tmp_path / "second.csv")
+    assert {p: r["hash"] for p, r in first.items()} == {p: r["hash"] for p, r in second.items()}
+
+
+@pytest.mark.parametrize("index_ext", [".sqlite", ".csv"])
+def test_an_incremental_run_hashes_only_new_or_changed_files(tmp_path, images, worker_env, start_workers,
+                                                             index_ext):
+    workers = start_workers(count=1, concurrency=1)
+    old = tmp_path / f"old{index_ext}"
+    assert hashfleet(["run", str(images), "-o", str(old), "--chunk-size", "1"], env=worker_env,
+                     timeout=90).returncode == 0
+    first = workers[0].tasks_succeeded(at_least=9)
+    assert first == 9
+    # Given one file changed, one added, one deleted
+    os.utime(images / "home.jpg", (1_600_000_000, 1_600_000_000))
+    os.link(images / "orange.jpg", images / "new.jpg")
+    os.unlink(images / "aero3.jpg")
+    new = tmp_path / "new.csv"
+    # When the run is repeated with the old output as index
+    done = hashfleet(["run", str(images), "-o", str(new), "--chunk-size", "1", "--index", str(old)],
+                     env=worker_env, timeout=90)
+    # Then only the changed and the new file were hashed, and the output is complete and right
+    assert done.returncode == 0, done.stderr
+    assert workers[0].tasks_succeeded(at_least=first + 2) - first == 2
+    rows = read_rows(new)
+    assert sorted(rows) == sorted(str(images / n) for n in os.listdir(images))
+    assert rows[str(images / "new.jpg")]["hash"] == rows[str(images / "orange.jpg")]["hash"] != ""
+    assert "7 unchanged" in done.stderr
