@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from celery import Celery
 from kombu import Queue
@@ -13,6 +13,8 @@ from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
 RESULT_STORE_RETRIES = 30
+#: Seconds the hard time limit leaves beyond the soft limit plus one file's timeout.
+HARD_LIMIT_MARGIN = 30
 #: Chord callback join: how long the merge waits for all header results to be readable.
 CHORD_JOIN_TIMEOUT = 120
 #: rediss:// URLs that do not say otherwise verify the server's certificate (against ssl_ca_certs, else the
@@ -56,6 +58,15 @@ def redis_tls_options(url: str | None) -> dict | None:
     return options
 
 
+def without_tls_params(url: str) -> str:
+    """`url` minus its ssl_* query parameters. kombu lets a URL's ssl_* parameters replace
+    `broker_use_ssl` wholesale (dropping the default ssl_cert_reqs), so the broker URL handed to kombu
+    carries none: the options from :func:`redis_tls_options` are then the only ones."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("ssl_")]
+    return parts._replace(query=urlencode(kept)).geturl()
+
+
 def create_app(settings: Settings | None = None) -> Celery:
     """The hashfleet Celery app. Workers accept json/msgpack only: a pickle message is rejected unrun."""
     settings = settings or Settings.from_env()
@@ -78,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.soft_time_limit,
-        task_time_limit=settings.soft_time_limit + 60,
+        # The hard limit is a backstop only: the soft limit (checked between files) and the per-file
+        # watchdog (tasks/guard.py) act first, and both keep the chunk's finished files.
+        task_time_limit=settings.soft_time_limit + settings.file_timeout + HARD_LIMIT_MARGIN,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.result_expires,
@@ -100,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     # TLS: only for rediss:// URLs; URL parameters (ssl_ca_certs=...) take part, the default verifies.
     broker_tls, backend_tls = redis_tls_options(broker), redis_tls_options(settings.backend_url)
     if broker_tls:
+        app.conf.broker_url = without_tls_params(broker)
         app.conf.broker_use_ssl = broker_tls
     if backend_tls:
         app.conf.redis_backend_use_ssl = backend_tls

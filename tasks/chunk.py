@@ -7,6 +7,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks.errors import FileError
+from tasks.guard import hash_files_isolated, watchdog
 from tasks.hashing import empty_result, hash_files
 from tasks.settings import Settings
 from tasks.store import store_chunk_data
@@ -22,15 +23,28 @@ def finish_chunk(task, result: ChunkResult) -> dict:
     return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes))}
 
 
-@shared_task(name=CHUNK_TASK, bind=True)
+#: A chunk whose worker process died this many times is hashed in isolation (see tasks/guard.py).
+ISOLATE_AFTER = 2
+#: Worker losses after which the chunk fails for good (isolation mode cannot lose its worker to a file).
+MAX_WORKER_LOSSES = ISOLATE_AFTER + 2
+#: Seconds before a chunk whose worker died is re-sent.
+RETRY_DELAY = 1
+
+
+@shared_task(name=CHUNK_TASK, bind=True, retry_on_worker_lost=True, max_retries=MAX_WORKER_LOSSES,
+             default_retry_delay=RETRY_DELAY)
 def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     """Hash every path of the chunk. Bad files become error codes; the result is deterministic for the
     same files, so a redelivered chunk stores the same data under the same id and counts once."""
     paths = decode_paths(paths_blob)
     settings = Settings.from_env()
+    if self.request.retries >= ISOLATE_AFTER:
+        return finish_chunk(self, hash_files_isolated(paths, algo, hash_size, settings.allowed_roots,
+                                                      settings.file_timeout))
     result = empty_result(len(paths), hash_size)
     try:
-        hash_files(paths, algo, hash_size, settings.allowed_roots, result=result)
+        hash_files(paths, algo, hash_size, settings.allowed_roots, result=result,
+                   watch=watchdog(settings.file_timeout))
     except SoftTimeLimitExceeded:
         # Files not yet reached (code still OK with an all-zero hash and size 0) are marked timed out.
         pending = (result.codes == FileError.OK) & (result.sizes == 0)

@@ -54,18 +54,23 @@ def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...
 
 def hash_files(
     paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...] = (),
-    result: ChunkResult | None = None,
+    result: ChunkResult | None = None, watch=None,
 ) -> ChunkResult:
     """Fill `result` (or a new one) in path order. Filling in place lets a caller that is interrupted
-    (soft time limit) keep the files already done."""
+    (soft time limit) keep the files already done. `watch(path)` is told when each file starts and
+    `watch(None)` when the batch ends (the worker's hang watchdog)."""
     if algo not in HASHERS:
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(HASHERS)}")
     result = result if result is not None else empty_result(len(paths), hash_size)
     for index, path in enumerate(paths):
+        if watch is not None:
+            watch(path)
         packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
         if packed is not None:
             result.hashes[index] = np.frombuffer(packed, np.uint8)
         result.codes[index] = code
         result.sizes[index] = min(size, MAX_WIRE_SIZE)
         result.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
+    if watch is not None:
+        watch(None)
     return result

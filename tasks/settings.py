@@ -28,6 +28,8 @@ DEFAULT_VISIBILITY_TIMEOUT = 3600
 DEFAULT_MAX_PIXELS = 2**28
 #: Seconds of chunk work before a soft time limit turns the rest of the chunk into error records.
 DEFAULT_SOFT_TIME_LIMIT = 600
+#: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/guard.py).
+DEFAULT_FILE_TIMEOUT = 120.0
 #: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
 #: Seconds between plain progress lines when stderr is not a terminal.
@@ -55,6 +57,7 @@ class Settings:
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT  # HASHFLEET_VISIBILITY_TIMEOUT
     max_pixels: int = DEFAULT_MAX_PIXELS  # HASHFLEET_MAX_PIXELS
     soft_time_limit: int = DEFAULT_SOFT_TIME_LIMIT  # HASHFLEET_SOFT_TIME_LIMIT
+    file_timeout: float = DEFAULT_FILE_TIMEOUT  # HASHFLEET_FILE_TIMEOUT
     result_expires: int = DEFAULT_RESULT_EXPIRES  # HASHFLEET_RESULT_EXPIRES
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL

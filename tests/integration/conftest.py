@@ -49,11 +49,11 @@ def start_workers(worker_env, tmp_path):
     workers = []
     app = create_app(Settings.from_env(worker_env))
 
-    def start(count: int = 1, concurrency: int = 1) -> list[CeleryWorker]:
+    def start(count: int = 1, concurrency: int = 1, **extra_env: str) -> list[CeleryWorker]:
         started = []
         for _ in range(count):
             name = f"w{len(workers)}-{uuid.uuid4().hex[:6]}@test"
-            worker = CeleryWorker(worker_env, name, concurrency, str(tmp_path / f"{name}.log"),
+            worker = CeleryWorker(dict(worker_env, **extra_env), name, concurrency, str(tmp_path / f"{name}.log"),
                                   worker_env["HASHFLEET_QUEUE"])
             workers.append(worker)
             started.append(worker)

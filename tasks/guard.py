@@ -1,0 +1,115 @@
+"""Protection against files that hang or crash the decoder, which no Python exception can catch.
+
+Normal mode costs nothing per file: a watchdog thread in each pool process checks how long the current
+file has been decoding, and ends the process when it exceeds HASHFLEET_FILE_TIMEOUT. Celery then sees a
+lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count). A chunk that has lost
+its worker ISOLATE_AFTER times is hashed in isolation: every file in a forked child with the same time
+limit, so the one bad file becomes an error record (timeout / worker-crashed) and the rest are hashed.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import struct
+import threading
+import time
+
+import numpy as np
+
+from tasks.errors import FileError
+from tasks.hashing import empty_result, hash_one
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult
+
+#: Exit status of a pool process ended by the watchdog (shows in the worker log).
+EXIT_HUNG = 70
+#: Watchdog polling period, seconds (a hung file is noticed within this of its limit).
+WATCH_PERIOD = 0.25
+
+
+class Watchdog:
+    """Ends this process when one file takes longer than `limit` seconds. One per pool process."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+        self._started: float | None = None
+        self._path: str | None = None
+        thread = threading.Thread(target=self._watch, name="hashfleet-watchdog", daemon=True)
+        thread.start()
+
+    def __call__(self, path: str | None) -> None:
+        """Mark the start of `path` (None: between files)."""
+        self._path = path
+        self._started = time.monotonic() if path is not None else None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(WATCH_PERIOD)
+            started = self._started
+            if started is not None and time.monotonic() - started > self.limit:
+                os.write(2, f"hashfleet: {self._path!r} took over {self.limit:g} s; ending this worker "
+                            f"process so the chunk is retried in isolation\n".encode(errors="replace"))
+                os._exit(EXIT_HUNG)
+
+
+_watchdog: Watchdog | None = None
+
+
+def watchdog(limit: float) -> Watchdog:
+    """This process's watchdog, started on first use."""
+    global _watchdog
+    if _watchdog is None or _watchdog.limit != limit:
+        _watchdog = Watchdog(limit)
+    return _watchdog
+
+
+_RECORD = struct.Struct("<BII")  # code, size, mtime; followed by the hash bytes
+
+
+def hash_files_isolated(paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...],
+                        limit: float) -> ChunkResult:
+    """Hash each file in its own forked child, killed after `limit` seconds."""
+    result = empty_result(len(paths), hash_size)
+    for index, path in enumerate(paths):
+        code, size, mtime, packed = _hash_in_child(path, algo, hash_size, allowed_roots, limit)
+        result.codes[index] = code
+        result.sizes[index] = min(size, MAX_WIRE_SIZE)
+        result.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
+        if packed:
+            result.hashes[index] = np.frombuffer(packed, np.uint8)
+    return result
+
+
+def _hash_in_child(path, algo, hash_size, allowed_roots, limit):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: hash, report, exit without running the parent's cleanup
+        try:
+            os.close(read_end)
+            packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
+            os.write(write_end, _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), max(mtime, 0)) + (packed or b""))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], limit)
+        data = os.read(read_end, 1 << 16) if ready else b""
+    finally:
+        os.close(read_end)
+        if not data:
+            _kill(pid)
+        os.waitpid(pid, 0)
+    if not ready:
+        return FileError.TIMEOUT, 0, 0, b""
+    if len(data) < _RECORD.size:
+        return FileError.WORKER_CRASHED, 0, 0, b""
+    code, size, mtime = _RECORD.unpack_from(data)
+    return FileError(code), size, mtime, data[_RECORD.size:]
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,46 @@
+"""Worker loss: a file that hangs the decoder ends its worker process; the chunk is retried, then hashed
+in isolation, so that file becomes an error record and every other file is hashed, exactly once."""
+
+import csv
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from support.servers import hashfleet
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: Per-file limit for the test workers; the slow file needs several times this to decode.
+FILE_TIMEOUT = "0.5"
+#: A 12000 x 12000 PNG (a small file, 144 MP to inflate) takes about 2 s to hash here.
+SLOW_SIDE = 12000
+
+
+def write_slow_png(path) -> None:
+    y, x = np.mgrid[0:SLOW_SIDE, 0:SLOW_SIDE]
+    cv2.imwrite(str(path), ((x + y) % 256).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_hashed(
+        tmp_path, images, worker_env, start_workers):
+    # Given a worker whose per-file limit is far below what one file needs
+    write_slow_png(images / "slow.png")
+    workers = start_workers(count=1, concurrency=1, HASHFLEET_FILE_TIMEOUT=FILE_TIMEOUT)
+    started = time.monotonic()
+    # When the job runs in one chunk holding the slow file
+    done = hashfleet(["run", str(images), "-o", str(tmp_path / "out.csv"), "--chunk-size", "100",
+                      "--timeout", "120"], env=worker_env, timeout=150)
+    elapsed = time.monotonic() - started
+    # Then the job completes: the slow file is a timeout record, every other file hashed once
+    assert done.returncode == 0, done.stderr + workers[0].log_tail()
+    with open(tmp_path / "out.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["path"] for r in rows) == sorted(str(images / n) for n in os.listdir(images))
+    errors = {os.path.basename(r["path"]): r["error"] for r in rows if r["error"]}
+    assert errors == {"slow.png": "timeout"}
+    log = workers[0].log_tail(20000)
+    assert "took over 0.5 s" in log  # the watchdog ended the process in normal mode
+    assert elapsed < 120

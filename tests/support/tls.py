@@ -1,0 +1,105 @@
+"""TLS for integration tests: a throwaway CA and server certificate made with the openssl CLI, and a
+redis-server that speaks only TLS (plain port closed) on a free loopback port."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+from urllib.parse import quote
+
+from support.servers import RedisServer
+from worker.embedded import free_port
+
+#: Days the test certificates stay valid (they live as long as one test's tmp_path).
+CERT_DAYS = 2
+#: Small, fast keys: EC P-256 takes milliseconds where RSA-2048 takes up to a second.
+KEY_ARGS = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+#: Names the server certificate is valid for: clients connect to 127.0.0.1 and check it.
+SERVER_NAMES = "IP:127.0.0.1,DNS:localhost"
+#: Seconds any openssl command gets.
+OPENSSL_TIMEOUT = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateAuthority:
+    """A self-signed CA: its certificate (what clients trust) and private key (what signs servers)."""
+
+    cert: str
+    key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerCert:
+    cert: str
+    key: str
+    ca: CertificateAuthority
+
+
+def _openssl(*args: str) -> None:
+    binary = shutil.which("openssl")
+    assert binary, "the openssl command is needed to make test certificates (apt-get install openssl)"
+    done = subprocess.run([binary, *args], capture_output=True, text=True, timeout=OPENSSL_TIMEOUT)
+    assert done.returncode == 0, f"openssl {args[0]} failed: {done.stderr}"
+
+
+def make_ca(folder: str, name: str) -> CertificateAuthority:
+    """A new self-signed CA in `folder` (files <name>.pem and <name>.key)."""
+    os.makedirs(folder, exist_ok=True)
+    ca = CertificateAuthority(os.path.join(folder, f"{name}.pem"), os.path.join(folder, f"{name}.key"))
+    _openssl("req", "-x509", *KEY_ARGS, "-keyout", ca.key, "-out", ca.cert, "-days", str(CERT_DAYS),
+             "-subj", f"/CN=hashfleet test CA {name}",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return ca
+
+
+def make_server_cert(folder: str, ca: CertificateAuthority, name: str = "server") -> ServerCert:
+    """A certificate for 127.0.0.1/localhost signed by `ca`."""
+    server = ServerCert(os.path.join(folder, f"{name}.pem"), os.path.join(folder, f"{name}.key"), ca)
+    _openssl("req", "-x509", "-CA", ca.cert, "-CAkey", ca.key, *KEY_ARGS, "-keyout", server.key,
+             "-out", server.cert, "-days", str(CERT_DAYS), "-subj", "/CN=127.0.0.1",
+             "-addext", f"subjectAltName={SERVER_NAMES}",
+             "-addext", "basicConstraints=critical,CA:FALSE",
+             "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+             "-addext", "extendedKeyUsage=serverAuth")
+    return server
+
+
+def rediss_url(port: int, password: str, ca_cert: str | None, cert_reqs: str | None = "required") -> str:
+    """A rediss:// URL for 127.0.0.1:`port` trusting `ca_cert` (None: the system's CAs)."""
+    query = []
+    if cert_reqs:
+        query.append(f"ssl_cert_reqs={cert_reqs}")
+    if ca_cert:
+        query.append(f"ssl_ca_certs={quote(ca_cert, safe='/')}")
+    return f"rediss://:{password}@127.0.0.1:{port}/0" + ("?" + "&".join(query) if query else "")
+
+
+class TlsRedisServer(RedisServer):
+    """redis-server with `--port 0 --tls-port P`: nothing but TLS, a password, clients not asked for certs."""
+
+    def __init__(self, workdir: str, server: ServerCert, password: str):
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not on PATH: .ci/run installs it (apt-get install redis-server)"
+        self.workdir = workdir
+        self.port = free_port()
+        self.password = password
+        self.ca_cert = server.ca.cert
+        argv = [binary, "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1",
+                "--tls-cert-file", server.cert, "--tls-key-file", server.key,
+                "--tls-ca-cert-file", server.ca.cert, "--tls-auth-clients", "no",
+                "--requirepass", password, "--dir", workdir, "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--logfile", os.path.join(workdir, "redis-tls.log")]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    @property
+    def url(self) -> str:
+        """The URL that trusts this server's CA, certificate checked."""
+        return rediss_url(self.port, self.password, self.ca_cert)
+
+    def log_tail(self, chars: int = 2000) -> str:
+        with open(os.path.join(self.workdir, "redis-tls.log"), errors="replace") as log:
+            return log.read()[-chars:]
