@@ -1,8 +1,17 @@
-"""Everything that runs on workers: `celery -A tasks worker` finds the app here."""
+"""Everything that runs on workers: `celery -A tasks worker` finds the app here (as `tasks.celery`)."""
 
-from tasks.app import create_app
-from worker import bootstrap as _bootstrap  # noqa: F401  (sets OpenCV limits before cv2 is imported)
+# ruff: noqa: I001  (order matters: the bootstrap sets the OpenCV pixel limit before anything imports cv2)
+from worker import bootstrap as _bootstrap  # noqa: F401
+from tasks import chunk, merge  # noqa: F401  (define the tasks)
 
-app = create_app()
 
-from tasks import chunk, merge  # noqa: E402,F401  (register the tasks on the app)
+def __getattr__(name: str):
+    """Build the app from HASHFLEET_* on first use. Celery's `-A tasks` looks up `tasks.celery` (`tasks.app`
+    is the module that builds it); a bad setting then stops the worker at start with its message, while
+    the CLI, which imports tasks modules too, reports it as one line."""
+    if name == "celery":
+        from tasks.app import create_app
+
+        app = globals()["celery"] = create_app()
+        return app
+    raise AttributeError(f"module 'tasks' has no attribute {name!r}")

@@ -7,6 +7,7 @@ because `imread` on a `str` path with non-UTF-8 bytes can crash the process in O
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import cv2
 import numpy as np
@@ -134,6 +135,8 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
         except ValueError:  # a header libjpeg-turbo's fast path does not classify: decode fully
             height = width = 0
+        if height * width > MAX_PIXELS:  # OpenCV would only see the reduced size: check the declared one
+            raise DecodeError(FileError.TOO_MANY_PIXELS)
         scale = next((s for s in _REDUCTIONS if min(height, width) // s >= min_side), 1)
         if scale > 1:
             image = _imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
@@ -144,6 +147,9 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
     return Reduced(image, 1, *image.shape[:2])
 
 
+#: The pixel limit OpenCV enforces on full decodes (set from HASHFLEET_MAX_PIXELS by worker/bootstrap.py),
+#: applied here to a JPEG's declared size before a reduced decode.
+MAX_PIXELS = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", 2**30))
 #: DCT reductions libjpeg-turbo decodes to directly, largest first.
 _REDUCTIONS = (8, 4, 2)
 _REDUCED_GRAY = {8: cv2.IMREAD_REDUCED_GRAYSCALE_8, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,

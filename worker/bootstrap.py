@@ -10,10 +10,19 @@ import os
 
 from celery.signals import worker_process_init
 
-from tasks.settings import Settings
+from tasks.errors import ConfigError
+from tasks.settings import DEFAULT_MAX_PIXELS, Settings
 from worker.procs import die_with_parent
 
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(Settings.from_env().max_pixels))
+
+def _max_pixels() -> int:
+    try:
+        return Settings.from_env().max_pixels
+    except ConfigError:  # reported when the app is built; never at import
+        return DEFAULT_MAX_PIXELS
+
+
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(_max_pixels()))
 
 
 @worker_process_init.connect

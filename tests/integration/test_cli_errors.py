@@ -67,3 +67,10 @@ def test_an_amqp_broker_without_a_result_backend_is_refused_with_advice(tmp_path
                      env=clean_env(), timeout=FAST * 2)
     assert done.returncode == 2
     assert "HASHFLEET_RESULT_BACKEND" in one_line_error(done)
+
+
+def test_a_bad_hashfleet_environment_variable_is_one_line_and_exit_two(tmp_path, images):
+    done = hashfleet(["run", str(images), "-o", str(tmp_path / "o.csv")],
+                     env=clean_env(HASHFLEET_VISIBILITY_TIMEOUT="soon"), timeout=FAST * 2)
+    assert done.returncode == 2
+    assert "HASHFLEET_VISIBILITY_TIMEOUT" in one_line_error(done)

@@ -108,3 +108,17 @@ def test_exif_orientation_is_applied_by_both_algorithms(bgr):
     height, width = bgr.shape[:2]
     assert decode_robust(data).shape == (width, height)
     assert decode_classic(data).shape == (width, height)
+
+
+def test_a_jpeg_declaring_more_pixels_than_the_limit_is_refused_before_a_reduced_decode(monkeypatch, bgr):
+    import cv2
+
+    from tasks import decode
+
+    big = encode(".jpg", cv2.resize(bgr, (3000, 2000)))
+    monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000 - 1)
+    with pytest.raises(DecodeError) as caught:
+        decode.decode_robust_reduced(big, 144)
+    assert caught.value.code == FileError.TOO_MANY_PIXELS
+    monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000)
+    assert decode.decode_robust_reduced(big, 144).scale == 8
