@@ -32,11 +32,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(workdir: str, timeout: float = REDIS_START_TIMEOUT, extra_args: tuple[str, ...] = ()):
-    """Start redis-server on a free loopback port with a random password; return (process, url)."""
+def require_redis_server() -> str:
+    """Path of redis-server, or EmbeddedStartError saying how to install it."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise EmbeddedStartError(INSTALL_HINT)
+    return binary
+
+
+def start_redis(workdir: str, timeout: float = REDIS_START_TIMEOUT, extra_args: tuple[str, ...] = ()):
+    """Start redis-server on a free loopback port with a random password; return (process, url)."""
+    binary = require_redis_server()
     password = secrets.token_hex(16)
     port = free_port()
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,

@@ -1,5 +1,6 @@
 """Bad options and unusable brokers: one clear line on stderr, a non-zero exit, within seconds."""
 
+import os
 import time
 
 import pytest
@@ -74,3 +75,16 @@ def test_a_bad_hashfleet_environment_variable_is_one_line_and_exit_two(tmp_path,
                      env=clean_env(HASHFLEET_VISIBILITY_TIMEOUT="soon"), timeout=FAST * 2)
     assert done.returncode == 2
     assert "HASHFLEET_VISIBILITY_TIMEOUT" in one_line_error(done)
+
+
+def test_without_redis_server_on_path_the_embedded_run_says_how_to_install_it(tmp_path, images):
+    import sys
+
+    bin_dir = tmp_path / "bin"  # a PATH with python but no redis-server
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python")
+    done = hashfleet(["run", str(images), "-o", str(tmp_path / "o.csv")], env=clean_env(PATH=str(bin_dir)),
+                     timeout=FAST * 2)
+    assert done.returncode == 1
+    line = one_line_error(done)
+    assert "redis-server not found" in line and "apt-get install redis-server" in line
