@@ -23,6 +23,10 @@ def _max_pixels() -> int:
 
 
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(_max_pixels()))
+# The robust hash's area average is a small matrix product: one BLAS thread per process, for the same
+# reason as one OpenCV thread (see below). Must be set before numpy is first imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 @worker_process_init.connect
