@@ -7,6 +7,7 @@ job's marker key now and then. Either way it ends with one clear error, never an
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -44,20 +45,29 @@ def job_known(app: Celery, job_id: str) -> bool:
 
 def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int, int], None],
            check: Callable[[], None] = lambda: None, timeout: float | None = None,
-           reconnect_timeout: float = 60.0) -> dict:
+           reconnect_timeout: float = 60.0, resend: Callable[[list[int]], None] | None = None,
+           stall_timeout: float | None = None) -> dict:
     """Wait for the chunks at `chunks` (indices) and then the merge; return the merge payload.
 
-    `on_chunk(files, errors)` is called once per finished chunk; `check` on every poll.
+    `on_chunk(files, errors)` is called once per finished chunk; `check` on every poll. When nothing
+    finishes for `stall_timeout` seconds, `resend(pending chunk indices)` publishes them again (an empty
+    list: the merge). That recovers a message Redis lost between its queue pop and its unacked record
+    (a restart at that instant); running a chunk twice is harmless, its data id is deterministic.
     """
     started = time.monotonic()
-    pending = {chunk_task_id(job_id, i) for i in chunks}
-    last_marker_check = started
+    pending = {chunk_task_id(job_id, i): i for i in chunks}
+    last_marker_check = last_progress = started
     lost_since: float | None = None
 
     def tick() -> None:
-        nonlocal last_marker_check
+        nonlocal last_marker_check, last_progress
         check()
         now = time.monotonic()
+        if resend is not None and stall_timeout is not None and now - last_progress > stall_timeout:
+            last_progress = now
+            print(f"hashfleet: no progress for {stall_timeout:g} s: re-sending {len(pending)} pending chunks "
+                  f"of job {job_id}" + ("" if pending else " (the merge)"), file=sys.stderr, flush=True)
+            resend(sorted(pending.values()))
         if timeout is not None and now - started > timeout:
             raise JobFailed(f"job {job_id} did not finish within {timeout:g} s; it goes on on the workers: "
                             f"`hashfleet wait {job_id} -o OUT` picks it up")
@@ -72,7 +82,8 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
             for task_id, meta in app.backend.get_many(set(pending), interval=POLL_INTERVAL, on_interval=tick):
                 if meta["status"] != states.SUCCESS:
                     raise JobFailed(f"chunk {task_id} failed: {meta.get('result')!r}")
-                pending.discard(task_id)
+                pending.pop(task_id, None)
+                last_progress = time.monotonic()
                 on_chunk(meta["result"]["n"], meta["result"]["errors"])
             for _id, meta in app.backend.get_many([merge_task_id(job_id)], interval=POLL_INTERVAL,
                                                    on_interval=tick):

@@ -10,11 +10,15 @@ import click
 from producer import output
 from producer.backend import polling_backend_url
 from producer.follow import follow
-from producer.job import Job, build_job
+from producer.job import Job, build_job, enqueue
 from producer.progress import JobProgress
 from producer.records import JobResult
 from producer.walk import iter_image_paths
+from tasks.app import UNACKED_SWEEP_MAX
 from tasks.settings import Settings
+
+#: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
+STALL_MARGIN = 10
 
 
 def producer_app(settings: Settings):
@@ -57,13 +61,21 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
     else:
         files = sum(job.counts[i] for i in chunks)
         with JobProgress(files, settings.progress_interval) as progress:
-            payload = follow(app, job.id, chunks, progress.advance, check, timeout, settings.reconnect_timeout)
+            payload = follow(app, job.id, chunks, progress.advance, check, timeout, settings.reconnect_timeout,
+                             resend=lambda pending: enqueue(app, job, only=pending),
+                             stall_timeout=stall_timeout(settings))
         result = JobResult.from_payload(job, payload, app.backend)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
     output.write_records(out, result.records(), meta)
     if groups_out:
         output.write_groups(groups_out, result.group_paths())
     return result
+
+
+def stall_timeout(settings: Settings) -> float:
+    """No chunk finished for this long means a chunk message was lost, not slow: a chunk redelivered
+    after the visibility timeout (plus one unacked sweep) would have finished by then."""
+    return settings.visibility_timeout + UNACKED_SWEEP_MAX + STALL_MARGIN
 
 
 def summary(result: JobResult, out: str, started: float) -> None:

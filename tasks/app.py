@@ -13,6 +13,8 @@ from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
 RESULT_STORE_RETRIES = 30
+#: Longest pause (s) between sweeps that restore a lost worker's unacknowledged chunks.
+UNACKED_SWEEP_MAX = 10
 #: Seconds the hard time limit leaves beyond the soft limit plus one file's timeout.
 HARD_LIMIT_MARGIN = 30
 #: Chord callback join: how long the merge waits for all header results to be readable.
@@ -92,7 +94,13 @@ def create_app(settings: Settings | None = None) -> Celery:
         # The hard limit is a backstop only: the soft limit (checked between files) and the per-file
         # watchdog (tasks/guard.py) act first, and both keep the chunk's finished files.
         task_time_limit=settings.soft_time_limit + settings.file_timeout + HARD_LIMIT_MARGIN,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            # Sweep for expired unacked chunks often and really scan each time (kombu's default scans
+            # on one sweep in ten: a lost host's chunk came back after ~100 s instead of the timeout).
+            "unacked_restore_interval": max(1, min(UNACKED_SWEEP_MAX, settings.visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.result_expires,
         result_chord_join_timeout=CHORD_JOIN_TIMEOUT,

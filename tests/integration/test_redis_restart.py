@@ -1,0 +1,303 @@
+"""Redis restarts mid-job: with an fsync-always AOF the job completes exactly (producer and workers
+reconnect, unacknowledged chunks are redelivered); without persistence the producer notices the empty
+Redis within seconds and ends with one line pointing at `hashfleet resume`. And a chunk message lost the
+way a restart can lose one (popped, never recorded as unacknowledged) must not leave the producer
+waiting forever. See docs/reliability.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import redis
+
+from support.netns import Background, assert_exact_output, chunk_ids, replicate_images
+from support.servers import REPO, START_TIMEOUT, CeleryWorker, clean_env
+from worker.embedded import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker.
+VISIBILITY_TIMEOUT = 10
+#: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval).
+RESTORE_SWEEP = 10
+#: Seconds Redis stays down between the stop and the start.
+DOWNTIME = 2.0
+#: Room for reconnect back-off, the rest of the job and a noisy machine.
+SLACK = 25
+#: With AOF, the job must end at most this long after Redis is back.
+COMPLETION_BOUND = VISIBILITY_TIMEOUT + RESTORE_SWEEP + SLACK
+#: Without persistence, the producer must give up at most this long after Redis is back (it checks the
+#: job's marker every 2 s: producer/follow.py MARKER_INTERVAL).
+LOST_BOUND = 15
+#: A chunk that will never run (its message lost) must not keep the producer waiting longer than this
+#: after the workers start: twice what a merely unacknowledged chunk needs to come back, plus slack.
+STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK
+#: Seconds the producer keeps retrying a backend that went away (longer than DOWNTIME, far below the bounds).
+RECONNECT_TIMEOUT = 45
+#: Seconds for the job's first progress line (workers and producer start on a possibly busy machine).
+PROGRESS_TIMEOUT = 60
+FILES = 600
+CHUNK_SIZE = 5
+PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
+
+
+def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
+        tmp_path, restartable_redis, start_workers, run_producer, record_property):
+    # Given Redis with an append-only file fsynced on every write, two workers, and 600 photos
+    server = restartable_redis(persistent=True)
+    env = job_env(server)
+    workers = start_workers(env, count=2)
+    inputs = replicate_images(str(tmp_path / "images"), FILES)
+    out = tmp_path / "out.csv"
+    # When a job runs in chunks of 5 and, once progress shows, Redis is stopped (SIGTERM) and started
+    # again on the same port with the same directory
+    job = run_producer(env, tmp_path / "images", out)
+    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
+    job.wait_for_line(PROGRESS.pattern, PROGRESS_TIMEOUT)
+    server.stop()
+    done_at_stop = files_done(job)
+    time.sleep(DOWNTIME)
+    server.start()
+    restarted = time.monotonic()
+    # Then the job completes within the visibility timeout plus one restore sweep (and slack)
+    code = job.wait(COMPLETION_BOUND)
+    took = time.monotonic() - restarted
+    runs = sum(len(chunk_ids(w.log_path, "succeeded")) for w in workers)
+    chunks = -(-FILES // CHUNK_SIZE)
+    record_property("seconds_from_restart_to_job_done", round(took, 1))
+    print(f"\nredis restart with AOF: stopped at {done_at_stop}/{FILES} files, job done {took:.1f} s after "
+          f"the restart; {runs} chunk runs for {chunks} chunks")
+    assert code is not None, stuck_chunks(job_id, chunks, workers, COMPLETION_BOUND)
+    assert code == 0, job.stderr
+    # And the restart really came mid-job, and every file is in the output exactly once, hashed
+    assert done_at_stop < FILES
+    assert_exact_output(str(out), inputs)
+
+
+def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume(
+        tmp_path, restartable_redis, start_workers, run_producer, record_property):
+    # Given Redis without any persistence, two workers, and 600 photos
+    server = restartable_redis(persistent=False)
+    env = job_env(server)
+    start_workers(env, count=2)
+    replicate_images(str(tmp_path / "images"), FILES)
+    out = tmp_path / "out.csv"
+    # When a job runs and, once progress shows, Redis restarts: it comes back empty
+    job = run_producer(env, tmp_path / "images", out)
+    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
+    job.wait_for_line(PROGRESS.pattern, PROGRESS_TIMEOUT)
+    server.stop()
+    done_at_stop = files_done(job)
+    time.sleep(DOWNTIME)
+    server.start()
+    restarted = time.monotonic()
+    # Then the producer gives up within seconds, with exit status 1
+    code = job.wait(LOST_BOUND)
+    took = time.monotonic() - restarted
+    record_property("seconds_from_restart_to_job_lost", round(took, 1))
+    print(f"\nredis restart without persistence: stopped at {done_at_stop}/{FILES} files, producer gave "
+          f"up {took:.1f} s after the restart")
+    assert code is not None, f"the producer still waits {LOST_BOUND} s after Redis came back empty: {job.stderr}"
+    assert done_at_stop < FILES
+    assert code == 1, job.stderr
+    # And says so in one line, its last, naming the job and `hashfleet resume`; no traceback, no output
+    errors = [line for line in job.stderr.splitlines() if re.search(r"error:|Error\b|Traceback", line)]
+    assert len(errors) == 1 and job.stderr.splitlines()[-1] == errors[0], job.stderr
+    assert errors[0].startswith("hashfleet: error: the result backend no longer knows job " + job_id), errors
+    assert f"`hashfleet resume {job_id}`" in errors[0], errors
+    assert "Traceback" not in job.stderr + job.stdout
+    assert not out.exists()
+
+
+def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_producer_waiting_forever(
+        tmp_path, restartable_redis, start_workers, run_producer, record_property):
+    # Given a job of 600 photos in chunks of 5, enqueued while no worker runs yet
+    server = restartable_redis(persistent=True)
+    env = job_env(server)
+    replicate_images(str(tmp_path / "images"), FILES)
+    out = tmp_path / "out.csv"
+    job = run_producer(env, tmp_path / "images", out)
+    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
+    client = server.client()
+    wait_until(lambda: client.llen(env["HASHFLEET_QUEUE"]) == -(-FILES // CHUNK_SIZE), PROGRESS_TIMEOUT,
+               "the job's chunks were not all enqueued")
+    # When one chunk's message is popped off the queue and recorded nowhere: what Redis does when it
+    # stops between serving a worker's BRPOP and that worker recording the message as unacknowledged
+    # (kombu's two steps; seen in the AOF of a restart mid-job), or when a host dies in between
+    popped = json.loads(client.rpop(env["HASHFLEET_QUEUE"]))["headers"]["id"]
+    client.close()
+    start_workers(env, count=2)
+    started = time.monotonic()
+    # Then the producer does not wait forever: the job completes, or it ends naming `hashfleet resume`
+    code = job.wait(STALL_BOUND)
+    took = time.monotonic() - started
+    record_property("seconds_from_workers_start_to_producer_exit", round(took, 1))
+    print(f"\nchunk {popped} popped and lost: producer "
+          + (f"exited ({code}) {took:.1f} s after the workers started" if code is not None
+             else f"still waiting after {STALL_BOUND} s"))
+    assert code is not None, (
+        f"{STALL_BOUND} s after the workers started, the producer still waits for chunk {popped}, which is "
+        f"neither queued nor unacknowledged and so will never run; it would wait until --timeout, or "
+        f"forever without one: {job.stderr[-1500:]}")
+    if code == 0:
+        assert_exact_output(str(out), inputs=[os.path.join(tmp_path / "images", n)
+                                             for n in os.listdir(tmp_path / "images")])
+    else:
+        assert f"`hashfleet resume {job_id}`" in job.stderr.splitlines()[-1], job.stderr
+
+
+class RestartableRedis:
+    """A redis-server on a fixed loopback port and directory, so it can be stopped and started again."""
+
+    def __init__(self, workdir: str, persistent: bool):
+        self.workdir = workdir
+        self.port = free_port()
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if persistent
+                       else ["--appendonly", "no"])
+        self.argv = [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
+                     "--bind", "127.0.0.1", "--dir", workdir, "--save", "", *persistence,
+                     "--daemonize", "no"]
+        self.log_path = os.path.join(workdir, "redis.log")
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.RedisError:
+                    assert self.proc.poll() is None, f"redis-server exited at start: {self.log_tail()}"
+                    assert time.monotonic() < deadline, f"redis-server did not answer PING: {self.log_tail()}"
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """SIGTERM (Redis flushes its AOF and exits) and wait; SIGKILL only if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
+
+    def log_tail(self) -> str:
+        with open(self.log_path, errors="replace") as log:
+            return log.read()[-2000:]
+
+
+def job_env(server: RestartableRedis) -> dict[str, str]:
+    return clean_env(HASHFLEET_BROKER_URL=server.url, HASHFLEET_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
+                     HASHFLEET_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), HASHFLEET_PROGRESS_INTERVAL="0.2",
+                     HASHFLEET_RECONNECT_TIMEOUT=str(RECONNECT_TIMEOUT), HASHFLEET_CONNECT_TIMEOUT="3",
+                     HASHFLEET_JOBS_DIR=os.path.join(server.workdir, "jobs"))
+
+
+def stuck_chunks(job_id: str, chunks: int, workers: list[CeleryWorker], bound: float) -> str:
+    """Why a job is not done: chunks no worker ever received (popped and lost: nothing brings them back)
+    and chunks received but never finished (unacknowledged: back after the visibility timeout)."""
+    received, succeeded = set(), set()
+    for worker in workers:
+        received |= set(chunk_ids(worker.log_path, "received"))
+        succeeded |= set(chunk_ids(worker.log_path, "succeeded"))
+    never = sorted(set(f"{job_id}-chunk-{i}" for i in range(chunks)) - received)
+    return (f"job {job_id} not done {bound} s after Redis came back: never received by any worker (lost "
+            f"between BRPOP and the unacked record, see docs/reliability.md): {never}; received but not "
+            f"finished (waiting for the visibility timeout and a sweep): {sorted(received - succeeded)}")
+
+
+def wait_until(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{message} within {timeout} s"
+        time.sleep(0.05)
+
+
+def files_done(job: Background) -> int:
+    """Files the producer had reported hashed so far (from its last progress line)."""
+    counts = [int(m.group(1)) for line in job.stderr.splitlines() if (m := PROGRESS.match(line))]
+    return counts[-1] if counts else 0
+
+
+@pytest.fixture
+def restartable_redis(tmp_path):
+    servers = []
+
+    def start(persistent: bool) -> RestartableRedis:
+        workdir = tmp_path / f"redis-{len(servers)}"
+        workdir.mkdir()
+        servers.append(RestartableRedis(str(workdir), persistent))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def start_workers(tmp_path):
+    """Start prefork workers (one process each) for a job environment; all stopped after the test."""
+    from tasks.app import create_app
+    from tasks.settings import Settings
+
+    workers, apps = [], []
+
+    def start(env: dict[str, str], count: int) -> list[CeleryWorker]:
+        app = create_app(Settings.from_env(env))
+        apps.append(app)
+        started = [CeleryWorker(env, f"w{len(workers) + i}-{uuid.uuid4().hex[:6]}@test", 1,
+                                str(tmp_path / f"worker-{len(workers) + i}.log"), env["HASHFLEET_QUEUE"])
+                   for i in range(count)]
+        workers.extend(started)
+        for worker in started:
+            worker.wait_ready(app, timeout=START_TIMEOUT * 4)
+        return started
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+        for app in apps:
+            app.close()
+
+
+@pytest.fixture
+def run_producer():
+    """`hashfleet run` in the background (only enqueues: workers run separately); stopped after the test."""
+    jobs = []
+
+    def run(env: dict[str, str], folder, out) -> Background:
+        jobs.append(Background([sys.executable, "-m", "producer", "run", str(folder), "-o", str(out),
+                                "--chunk-size", str(CHUNK_SIZE), "--timeout", "110"], env, cwd=REPO))
+        return jobs[-1]
+
+    try:
+        yield run
+    finally:
+        for job in jobs:
+            job.stop()
