@@ -1,9 +1,13 @@
-"""Enumerate image files under the given paths: deterministic order, absolute paths, loops never hang."""
+"""Enumerate image files under the given paths: deterministic order, absolute paths, loops never hang,
+and folders of any size streamed (see :data:`SORT_LIMIT`)."""
 
 from __future__ import annotations
 
+import errno
+import itertools
 import os
-from collections.abc import Callable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 
 from tasks.errors import ConfigError, FileError
 
@@ -13,64 +17,120 @@ IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp", ".dib", ".tif", ".tiff",
     ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".avif", ".hdr", ".pic", ".pfm",
 })
+#: Photo formats OpenCV cannot decode, walked anyway so that they show up as `not-an-image` records
+#: instead of silently missing from the index (an iPhone library is mostly HEIC).
+UNDECODABLE_PHOTO_EXTENSIONS = frozenset({".heic", ".heif"})
+_WALKED_EXTENSIONS = IMAGE_EXTENSIONS | UNDECODABLE_PHOTO_EXTENSIONS
+
+#: A folder with at most this many image and sub-folder entries is listed in byte order of names; a
+#: bigger one is streamed in the order the file system lists it (stable while the folder is unchanged),
+#: so the walk's memory stays bounded (about 10 MB here) whatever the folder's size.
+SORT_LIMIT = 100_000
 
 OnError = Callable[[str, FileError], None]
 
 
 def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    return os.path.splitext(name)[1].lower() in _WALKED_EXTENSIONS
 
 
 def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
                      on_error: OnError | None = None) -> Iterator[str]:
     """Yield absolute paths of image files under `roots`, in the order given and, inside folders, in
-    byte order of names, depth first.
+    byte order of names (up to :data:`SORT_LIMIT` entries per folder), depth first.
 
     Symlinked *files* are listed like files (reading them follows the link, so a broken or looping
     link becomes an error record). Symlinked *folders* are entered only with `follow_symlinks`; every
-    folder is entered at most once (by device and inode), so link loops cannot hang the walk.
-    Folders that cannot be listed are reported through `on_error` and skipped.
+    folder is entered at most once (by device and inode), so link loops cannot hang the walk and a
+    folder named twice, or inside another named folder, is walked once. A file named on the command
+    line is listed once, where it is named. Folders that cannot be listed (or whose path is longer
+    than PATH_MAX) are reported through `on_error` and skipped.
     """
+    report = on_error or _ignore
     seen: set[tuple[int, int]] = set()
+    named_files: set[str] = set()
+    checked = []
     for root in roots:
         path = os.path.abspath(root)
         try:
             st = os.stat(path)
         except OSError as exc:
             raise ConfigError(f"cannot read {root}: {exc.strerror}") from None
-        if not os.path.isdir(path):
-            yield path
-            continue
-        if not os.access(path, os.R_OK | os.X_OK):
+        if not stat.S_ISDIR(st.st_mode):
+            named_files.add(path)
+        elif not os.access(path, os.R_OK | os.X_OK):
             raise ConfigError(f"cannot read {root}: permission denied")
-        seen.add((st.st_dev, st.st_ino))
-        yield from _walk(path, follow_symlinks, seen, on_error or _ignore)
+        checked.append((path, st))
+    listed: set[str] = set()
+    for path, st in checked:
+        if path in named_files:
+            if path not in listed:
+                listed.add(path)
+                yield path
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key not in seen:
+            seen.add(key)
+            yield from _walk(path, follow_symlinks, seen, report, named_files)
 
 
 def _ignore(_path: str, _code: FileError) -> None:
     pass
 
 
-def _walk(top: str, follow: bool, seen: set[tuple[int, int]], on_error: OnError) -> Iterator[str]:
+def _failure(exc: OSError) -> FileError:
+    return FileError.NAME_TOO_LONG if exc.errno == errno.ENAMETOOLONG else FileError.UNREADABLE_DIRECTORY
+
+
+def _walk(top: str, follow: bool, seen: set[tuple[int, int]], on_error: OnError,
+          skip: set[str]) -> Iterator[str]:
     try:
-        with os.scandir(top) as it:
-            entries = sorted(((os.fsencode(e.name), e) for e in it), key=lambda pair: pair[0])
-    except OSError:
-        on_error(top, FileError.UNREADABLE_DIRECTORY)
+        listing = os.scandir(top)
+    except OSError as exc:
+        on_error(top, _failure(exc))
         return
-    for _, entry in entries:
-        if _is_folder(entry, follow):
-            try:
-                st = entry.stat(follow_symlinks=True)
-            except OSError:
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield from _walk(entry.path, follow, seen, on_error)
-        elif is_image_name(entry.name):
-            yield entry.path
+    with listing:
+        entries = _entries(listing, follow, top, on_error)
+        head = list(itertools.islice(entries, SORT_LIMIT + 1))
+        if len(head) > SORT_LIMIT:  # a huge folder: stream it, in the file system's order
+            yield from _visit(top, itertools.chain(head, entries), follow, seen, on_error, skip)
+            return
+    head.sort()
+    yield from _visit(top, head, follow, seen, on_error, skip)
+
+
+def _entries(listing, follow: bool, top: str, on_error: OnError) -> Iterator[tuple[bytes, bool]]:
+    """(name as bytes, is a folder to enter) for the entries worth keeping: folders and image names.
+    Bytes sort in file-system byte order and weigh less than a DirEntry."""
+    try:
+        for entry in listing:
+            if _is_folder(entry, follow):
+                yield os.fsencode(entry.name), True
+            elif is_image_name(entry.name):
+                yield os.fsencode(entry.name), False
+    except OSError as exc:  # the listing broke off (I/O error, folder removed): keep what was listed
+        on_error(top, _failure(exc))
+
+
+def _visit(top: str, entries: Iterable[tuple[bytes, bool]], follow: bool, seen: set[tuple[int, int]],
+           on_error: OnError, skip: set[str]) -> Iterator[str]:
+    for name, is_folder in entries:
+        path = os.path.join(top, os.fsdecode(name))
+        if not is_folder:
+            if path not in skip:
+                yield path
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:  # a folder removed since it was listed is simply gone
+                on_error(path, _failure(exc))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield from _walk(path, follow, seen, on_error, skip)
 
 
 def _is_folder(entry: os.DirEntry, follow: bool) -> bool:

@@ -45,8 +45,8 @@ def sniff_format(data: bytes) -> str | None:
             return name
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis", b"mif1"):
-        return "avif"
+    if data[4:8] == b"ftyp" and (data[8:12] in (b"avif", b"avis") or b"avif" in data[16:40]):
+        return "avif"  # a HEIF (major brand mif1/heic) is AVIF only if it lists the avif brand
     if len(data) > 2 and data[0:1] == b"P" and data[1:2] in b"1234567" and data[2:3].isspace():
         return "pnm"
     return None
