@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -148,8 +149,13 @@ def hashfleet(args: list[str], env: dict[str, str] | None = None, timeout: float
                           capture_output=True, text=True, timeout=timeout, errors="replace")
 
 
+#: Job manifests written by the tests' producers go here, not into the user's ~/.cache.
+TEST_JOBS_DIR = os.path.join(tempfile.gettempdir(), f"hashfleet-test-jobs-{os.getuid()}")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """os.environ without any HASHFLEET_* (so a developer's settings never leak in), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HASHFLEET_")}
+    env["HASHFLEET_JOBS_DIR"] = TEST_JOBS_DIR
     env.update(extra)
     return env
