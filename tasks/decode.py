@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import struct
 
 import cv2
 import numpy as np
 import simplejpeg
 
 from tasks.errors import FileError
+from tasks.jpeg import dc_scans_only
 from tasks.png import decode_opaque_8bit, png_header
 
 #: Background that transparent pixels are composited on for the robust dhash (white, full scale).
@@ -177,7 +179,9 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
             raise DecodeError(FileError.TOO_MANY_PIXELS)
         scale = next((s for s in _REDUCTIONS if min(height, width) // s >= min_side), 1)
         if scale > 1:
-            image = _imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
+            image = _decode_dc_only(data) if scale == 8 else None
+            if image is None:
+                image = _imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
             if image.shape != (-(-height // scale), -(-width // scale)):
                 height, width = width, height  # rotated 90 degrees by its EXIF orientation
             return Reduced(_to_unit_float(image), scale, height, width)
@@ -188,6 +192,18 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
 #: The pixel limit OpenCV enforces on full decodes (set from HASHFLEET_MAX_PIXELS by worker/bootstrap.py),
 #: applied here to a JPEG's declared size before a reduced decode.
 MAX_PIXELS = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", 2**30))
+def _decode_dc_only(data: bytes) -> np.ndarray | None:
+    """1/8-scale gray of a progressive JPEG from its DC scans alone; None when not applicable."""
+    try:
+        dc = dc_scans_only(data)
+    except (IndexError, struct.error):
+        return None
+    if dc is None:
+        return None
+    image = cv2.imdecode(np.frombuffer(dc, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    return image if image is not None and image.size else None
+
+
 #: DCT reductions libjpeg-turbo decodes to directly, largest first.
 _REDUCTIONS = (8, 4, 2)
 _REDUCED_GRAY = {8: cv2.IMREAD_REDUCED_GRAYSCALE_8, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
