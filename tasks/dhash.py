@@ -6,11 +6,15 @@ Bit convention everywhere in hashfleet (the imagehash one): the (hash_size x has
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 #: Hash sizes must be multiples of this so a hash is a whole number of bytes and hex digits.
 HASH_SIZE_STEP = 4
+#: Image geometries whose area weights are kept (photo collections repeat a few sizes).
+WEIGHTS_CACHE = 256
 #: Largest hash size accepted (64x64 = 4096 bits).
 MAX_HASH_SIZE = 64
 
@@ -55,6 +59,7 @@ def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
     return dhash_bits_reduced(gray, 1, gray.shape[0], gray.shape[1], hash_size)
 
 
+@functools.lru_cache(maxsize=WEIGHTS_CACHE)
 def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray:
     """(cells x pixels) box-filter weights: pixel i covers [i*scale, min((i+1)*scale, extent)) of an axis
     `extent` long, cut into `cells` equal cells; each row sums to 1. With scale 1 this is INTER_AREA."""
@@ -63,7 +68,9 @@ def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray
     edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
     overlap = np.minimum(ends[None, :], edges[1:, None]) - np.maximum(starts[None, :], edges[:-1, None])
     weights = np.clip(overlap, 0.0, None)
-    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights.flags.writeable = False  # shared through the cache
+    return weights
 
 
 def dhash_bits_reduced(image: np.ndarray, scale: int, height: int, width: int, hash_size: int = 8):
