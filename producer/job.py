@@ -13,13 +13,11 @@ import numpy as np
 from celery import Celery, chord
 
 from producer.follow import mark_job
-from tasks.chunk import CHUNK_TASK
 from tasks.errors import FileError
-from tasks.hashing import empty_result
-from tasks.merge import MERGE_TASK
 from tasks.settings import DEFAULT_CHUNK_SIZE
+from tasks.spec import CHUNK_TASK, MERGE_TASK
 from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
-from tasks.wire import MAX_WIRE_SIZE, ChunkResult, encode_paths
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result, encode_paths
 
 if TYPE_CHECKING:
     from producer.incremental import Index

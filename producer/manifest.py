@@ -14,8 +14,8 @@ import os
 import msgpack
 
 from producer.job import Job
-from tasks.dhash import hash_bytes
 from tasks.errors import ConfigError, FileError
+from tasks.spec import hash_bytes
 from tasks.wire import ChunkResult, decode_paths, encode_paths
 
 #: Manifest format version.

@@ -6,8 +6,7 @@ import os
 
 import click
 
-from tasks.dhash import HASH_SIZE_STEP, MAX_HASH_SIZE
-from tasks.hashing import HASHERS
+from tasks.spec import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
@@ -33,7 +32,7 @@ broker_options = _stack(
 
 job_options = _stack(
     click.argument("paths", nargs=-1, required=True, type=click.Path()),
-    click.option("--algo", type=click.Choice(sorted(HASHERS)), default="dhash", show_default=True,
+    click.option("--algo", type=click.Choice(sorted(ALGORITHMS)), default="dhash", show_default=True,
                  help="dhash: robust (area-averaged, transparency on white; JPEGs decoded directly at 1/2-1/8 "
                       "scale, so it is fast). dhash-classic: bit-exact with the PyImageSearch/OpenCV recipe, "
                       "so it keeps the original's full cv2.imread decoding (slower)."),

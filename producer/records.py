@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from producer.job import Job
-from tasks.dhash import hash_bytes
 from tasks.errors import FileError
 from tasks.merge import unpack_groups
+from tasks.spec import hash_bytes
 from tasks.store import iter_chunk_data
 from tasks.wire import ChunkResult, decode_paths
 

@@ -10,11 +10,9 @@ from tasks.errors import FileError
 from tasks.guard import hash_files_isolated, watchdog
 from tasks.hashing import empty_result, hash_files
 from tasks.settings import Settings
+from tasks.spec import CHUNK_TASK
 from tasks.store import store_chunk_data
 from tasks.wire import WIRE_VERSION, ChunkResult, decode_paths
-
-#: Task name shown in Flower and used in routing.
-CHUNK_TASK = "hashfleet.hash_chunk"
 
 
 def finish_chunk(task, result: ChunkResult) -> dict:

@@ -11,25 +11,10 @@ import functools
 import cv2
 import numpy as np
 
-#: Hash sizes must be multiples of this so a hash is a whole number of bytes and hex digits.
-HASH_SIZE_STEP = 4
+from tasks.spec import check_hash_size, hash_bytes  # noqa: F401  (re-exported)
+
 #: Image geometries whose area weights are kept (photo collections repeat a few sizes).
 WEIGHTS_CACHE = 256
-#: Largest hash size accepted (64x64 = 4096 bits).
-MAX_HASH_SIZE = 64
-
-
-def check_hash_size(hash_size: int) -> int:
-    if hash_size < HASH_SIZE_STEP or hash_size > MAX_HASH_SIZE or hash_size % HASH_SIZE_STEP:
-        raise ValueError(f"hash size must be a multiple of {HASH_SIZE_STEP} in [4, {MAX_HASH_SIZE}]")
-    return hash_size
-
-
-def hash_bytes(hash_size: int) -> int:
-    """Bytes one packed hash takes."""
-    return hash_size * hash_size // 8
-
-
 #: Robust dhash: differences below this (in units of full scale) are float rounding of the area
 #: average (a flat image comes out with ~1e-7 wobbles), not image content, and count as "not brighter".
 ROUNDING_TOLERANCE = 2.0**-20

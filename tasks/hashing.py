@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
-from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, hash_bytes, pack_bits
+from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.errors import FileError
 from tasks.readfile import ReadError, read_image_file
-from tasks.wire import MAX_WIRE_SIZE, ChunkResult
+from tasks.spec import ALGORITHMS
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result  # noqa: F401  (re-exported)
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -29,17 +30,9 @@ def classic_bits(data: bytes, hash_size: int):
     return dhash_classic_bits(decode_classic(data), hash_size)
 
 
-#: --algo name -> bytes-to-bits function.
+#: --algo name (tasks/spec.py ALGORITHMS) -> bytes-to-bits function.
 HASHERS = {"dhash": robust_bits, "dhash-classic": classic_bits}
-
-
-def empty_result(n: int, hash_size: int) -> ChunkResult:
-    return ChunkResult(
-        hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8),
-        codes=np.zeros(n, np.uint8),
-        sizes=np.zeros(n, np.uint32),
-        mtimes=np.zeros(n, np.uint32),
-    )
+assert tuple(HASHERS) == ALGORITHMS
 
 
 def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = ()):

@@ -10,14 +10,11 @@ from __future__ import annotations
 import numpy as np
 from celery import shared_task
 
-from tasks.dhash import hash_bytes
 from tasks.errors import FileError
 from tasks.settings import Settings
+from tasks.spec import MERGE_TASK, hash_bytes
 from tasks.store import FETCH_TIMEOUT, iter_chunk_data, job_data_ids
 from tasks.wire import WIRE_VERSION, ChunkResult
-
-#: Task name shown in Flower.
-MERGE_TASK = "hashfleet.merge"
 
 
 def duplicate_groups(hashes: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:

@@ -24,6 +24,12 @@ WIRE_COMPRESSION = 1
 MAX_WIRE_SIZE = 2**32 - 1
 
 
+def empty_result(n: int, hash_size: int) -> ChunkResult:
+    """A result for `n` files, all zero: hashes, codes (OK), sizes and mtimes."""
+    return ChunkResult(hashes=np.zeros((n, hash_size * hash_size // 8), np.uint8), codes=np.zeros(n, np.uint8),
+                       sizes=np.zeros(n, np.uint32), mtimes=np.zeros(n, np.uint32))
+
+
 def encode_paths(paths: list[str]) -> str:
     raw = b"\0".join(os.fsencode(p) for p in paths)
     return base64.b64encode(zlib.compress(raw, PATH_COMPRESSION)).decode("ascii")
