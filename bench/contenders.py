@@ -2,8 +2,8 @@
 an :class:`Outcome`: wall seconds, files it was given, files it hashed/decoded, and its output file.
 
 * floor: every file's bytes read into memory first (untimed), then timed `cv2.imdecode` in this process
-  with one OpenCV thread: IMREAD_REDUCED_GRAYSCALE_8 for JPEG (the decoder's 1/8 DCT scaling), IMREAD_GRAYSCALE
-  for everything else. The cheapest possible way to get pixels a dhash could be computed from.
+  with one OpenCV thread: IMREAD_REDUCED_GRAYSCALE_8 for JPEG (the decoder's 1/8 DCT scaling),
+  IMREAD_GRAYSCALE for everything else: the cheapest way to get pixels a dhash could be computed from.
 * original-pN: the PyImageSearch extract.py as a subprocess (interpreter start, listing, Pool, pickles).
   It lists only .jpg/.jpeg/.png/.bmp/.tif/.tiff, so on a set with WebP/PNM it hashes fewer files.
 * hashfleet-warm-N: `hashfleet run SET --broker URL -o out.csv` against an already running worker -c N.
@@ -43,6 +43,11 @@ class Outcome:
     given: int
     hashed: int
     output: str | None = None
+    #: Share of the machine used by other processes during the run (bench.hygiene), CPU seconds used by
+    #: the benchmark's own process tree (this process, children, warm workers, redis), attempts made.
+    foreign: float = 0.0
+    cpu: float = 0.0
+    attempts: int = 1
 
 
 @dataclasses.dataclass
@@ -99,15 +104,17 @@ def count_csv(path: str) -> int:
         return sum(1 for row in csv.DictReader(handle) if row["hash"])
 
 
-def hashfleet_run(name: str, extra: list[str], chunk_size: int | None) -> Callable[[FileSet, str], Outcome]:
-    """A runner for `hashfleet run SET -o OUT.csv EXTRA...`."""
+def hashfleet_run(name: str, extra: list[str], chunk_size: int | None,
+                  code_dir: str | None) -> Callable[[FileSet, str], Outcome]:
+    """A runner for `hashfleet run SET -o OUT.csv EXTRA...`, started in `code_dir` (the code snapshot)."""
 
     def run(fileset: FileSet, workdir: str) -> Outcome:
         out = os.path.join(workdir, f"{fileset.name}-{name}.csv")
         argv = [hashfleet_executable(), "run", fileset.root, "-o", out, *extra]
         if chunk_size:
             argv += ["--chunk-size", str(chunk_size)]
-        seconds = run_timed(argv, os.path.join(workdir, f"{name}.log"), clean_env(), RUN_TIMEOUT)
+        log = os.path.join(workdir, f"{name}.log")
+        seconds = run_timed(argv, log, clean_env(), RUN_TIMEOUT, cwd=code_dir)
         return Outcome(seconds, len(fileset.files), count_csv(out), out)
 
     return run
@@ -132,16 +139,15 @@ def original_run(procs: int, script: str) -> Callable[[FileSet, str], Outcome]:
 
 
 def build_contenders(worker_counts: list[int], warm_urls: dict[int, str], chunk_size: int | None,
-                     original_script: str = DEFAULT_ORIGINAL) -> list[Contender]:
+                     original_script: str = DEFAULT_ORIGINAL, code_dir: str | None = None) -> list[Contender]:
     """The round-robin line-up, in order."""
     line_up = [Contender("floor", "floor", 1, decode_floor)]
     line_up += [Contender(f"original-p{n}", "original", n, original_run(n, original_script))
                 for n in worker_counts]
-    line_up += [Contender(f"hashfleet-warm-{n}", "warm", n,
-                          hashfleet_run(f"hashfleet-warm-{n}", ["--broker", warm_urls[n]], chunk_size))
-                for n in worker_counts]
-    line_up += [Contender(f"hashfleet-embedded-{n}", "embedded", n,
-                          hashfleet_run(f"hashfleet-embedded-{n}", ["--workers", str(n)], chunk_size))
-                for n in worker_counts]
+    for kind, extra in (("warm", lambda n: ["--broker", warm_urls[n]]),
+                        ("embedded", lambda n: ["--workers", str(n)])):
+        line_up += [Contender(f"hashfleet-{kind}-{n}", kind, n,
+                              hashfleet_run(f"hashfleet-{kind}-{n}", extra(n), chunk_size, code_dir))
+                    for n in worker_counts]
     line_up.append(Contender("imagehash", "imagehash", 1, imagehash_pil))
     return line_up

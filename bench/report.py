@@ -1,17 +1,28 @@
-"""Turn raw timings into medians, ratios and markdown tables (printed and written to bench/out/)."""
+"""Turn raw timings into medians, ratios and markdown tables (printed and written to bench/out/).
+
+Two medians per contender: over every kept run, and over the "clean" runs only (other processes used at
+most CONTENDED_SHARE of the CPU meanwhile; bench/hygiene.py). Ratios are given for both.
+
+    python -m bench.report bench/out/results-<time>.json     # re-render a finished run's tables
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import statistics
+import sys
 
 from bench.contenders import Outcome
+from bench.hygiene import CONTENDED_SHARE
 from bench.quality import MAX_DIFF_BITS, MAX_DIFF_SHARE, Quality
 
 #: Issue targets (reported against, never tuned to).
 TARGET_WARM1_OVER_FLOOR = 1.25
 TARGET_WARM1_VS_ORIGINAL1_CAMERA = 3.0
 TARGET_TWO_OVER_ONE_CAMERA = 1.8
+MS = 1000.0
 
 
 @dataclasses.dataclass
@@ -19,102 +30,160 @@ class Row:
     name: str
     given: int
     hashed: int
-    median: float
-    low: float
-    high: float
+    seconds: list[float]
+    clean_seconds: list[float]
+    cpu: float  # median CPU seconds of the benchmark's own process tree
+    foreign: float  # largest share of the CPU other processes used during a kept run
+    redone: int  # runs redone because of other processes' CPU use
 
     @property
-    def rate(self) -> float:
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def time(self, clean: bool = False) -> float | None:
+        """Median seconds over all kept runs, or over the clean ones (None when there is none)."""
+        if not clean:
+            return self.median
+        return statistics.median(self.clean_seconds) if self.clean_seconds else None
+
+    def per_image(self, clean: bool = False) -> float | None:
+        seconds = self.time(clean)
+        return None if seconds is None else seconds / self.given
+
+    def rate(self, clean: bool = False) -> float | None:
         """Images per second over the files this contender was given."""
-        return self.given / self.median
-
-    @property
-    def per_image(self) -> float:
-        return self.median / self.given
+        seconds = self.time(clean)
+        return None if seconds is None else self.given / seconds
 
 
 def summarize(outcomes: dict[str, list[Outcome]]) -> dict[str, Row]:
     rows = {}
     for name, runs in outcomes.items():
-        seconds = [o.seconds for o in runs]
-        rows[name] = Row(name, runs[-1].given, min(o.hashed for o in runs), statistics.median(seconds),
-                         min(seconds), max(seconds))
+        rows[name] = Row(name, runs[-1].given, min(o.hashed for o in runs), [o.seconds for o in runs],
+                         [o.seconds for o in runs if o.foreign <= CONTENDED_SHARE],
+                         statistics.median(o.cpu for o in runs), max(o.foreign for o in runs),
+                         sum(o.attempts - 1 for o in runs))
     return rows
 
 
-def ratios(rows: dict[str, Row]) -> list[tuple[str, float, str]]:
-    """(label, value, target text) for the ratios the issue asks about; skips contenders not run."""
-    out = []
+#: (label, numerator, denominator, per-image time ratio? else throughput ratio, issue target).
+RATIOS = (
+    ("warm-1 time per image / decode floor", "hashfleet-warm-1", "floor", True,
+     f"<= {TARGET_WARM1_OVER_FLOOR}"),
+    ("warm-2 time per image / decode floor", "hashfleet-warm-2", "floor", True, ""),
+    ("original-p1 time per image / decode floor", "original-p1", "floor", True, ""),
+    ("imagehash time per image / decode floor", "imagehash", "floor", True, ""),
+    ("warm-1 img/s / original-p1 img/s", "hashfleet-warm-1", "original-p1", False,
+     f"~{TARGET_WARM1_VS_ORIGINAL1_CAMERA} on camera"),
+    ("warm-2 img/s / original-p2 img/s", "hashfleet-warm-2", "original-p2", False, ""),
+    ("warm-2 img/s / warm-1 img/s", "hashfleet-warm-2", "hashfleet-warm-1", False,
+     f">= {TARGET_TWO_OVER_ONE_CAMERA} on camera"),
+    ("embedded-2 img/s / embedded-1 img/s", "hashfleet-embedded-2", "hashfleet-embedded-1", False, ""),
+    ("original-p2 img/s / original-p1 img/s", "original-p2", "original-p1", False, ""),
+    ("warm-1 img/s / embedded-1 img/s", "hashfleet-warm-1", "hashfleet-embedded-1", False, ""),
+    ("warm-1 img/s / imagehash img/s", "hashfleet-warm-1", "imagehash", False, ""),
+)
 
-    def add(label: str, num: str, den: str, target: str = "", per_image: bool = False) -> None:
-        if num in rows and den in rows:
-            value = (rows[num].per_image / rows[den].per_image) if per_image else rows[num].rate / rows[den].rate
-            out.append((label, value, target))
 
-    add("hashfleet-warm-1 time per image / decode floor", "hashfleet-warm-1", "floor",
-        f"<= {TARGET_WARM1_OVER_FLOOR}", per_image=True)
-    add("hashfleet-warm-2 time per image / decode floor", "hashfleet-warm-2", "floor", per_image=True)
-    add("original-p1 time per image / decode floor", "original-p1", "floor", per_image=True)
-    add("imagehash time per image / decode floor", "imagehash", "floor", per_image=True)
-    add("hashfleet-warm-1 img/s / original-p1 img/s", "hashfleet-warm-1", "original-p1",
-        f"~{TARGET_WARM1_VS_ORIGINAL1_CAMERA} on camera")
-    add("hashfleet-warm-2 img/s / original-p2 img/s", "hashfleet-warm-2", "original-p2")
-    add("hashfleet-warm-2 img/s / hashfleet-warm-1 img/s", "hashfleet-warm-2", "hashfleet-warm-1",
-        f">= {TARGET_TWO_OVER_ONE_CAMERA} on camera")
-    add("hashfleet-embedded-2 img/s / hashfleet-embedded-1 img/s", "hashfleet-embedded-2",
-        "hashfleet-embedded-1")
-    add("original-p2 img/s / original-p1 img/s", "original-p2", "original-p1")
-    add("hashfleet-warm-1 img/s / hashfleet-embedded-1 img/s", "hashfleet-warm-1", "hashfleet-embedded-1")
-    add("hashfleet-warm-1 img/s / imagehash img/s", "hashfleet-warm-1", "imagehash")
-    return out
+def ratio(rows: dict[str, Row], num: str, den: str, per_image: bool, clean: bool = False) -> float | None:
+    if num not in rows or den not in rows:
+        return None
+    pick = (lambda r: r.per_image(clean)) if per_image else (lambda r: r.rate(clean))
+    a, b = pick(rows[num]), pick(rows[den])
+    return None if a is None or b is None else a / b
+
+
+def _fmt(value: float | None, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:.2f}{suffix}"
 
 
 def set_markdown(name: str, desc: dict, rows: dict[str, Row], quality: dict[str, Quality],
                  repeats: int) -> str:
     floor = rows.get("floor")
+    sizes = f"{desc['mp_min']:.2f} / {desc['mp_median']:.2f} / {desc['mp_max']:.2f} MP (min / median / max)"
     lines = [f"### {name}", "",
-             f"{desc['files']} files ({desc['distinct_contents']} distinct contents), {desc['total_mb']:.0f} MB, "
-             f"{desc['mp_min']:.2f} / {desc['mp_median']:.2f} / {desc['mp_max']:.2f} MP (min / median / max); "
-             f"formats {desc['formats']}; the original script lists {desc['original_accepts']} of them.", "",
-             f"Median of {repeats} round-robin repeat(s).", "",
-             "| contender | files given | hashed | median s | min-max s | img/s | s/img vs floor |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             f"{desc['files']} files ({desc['distinct_contents']} distinct contents), "
+             f"{desc['total_mb']:.0f} MB, {sizes}; formats {desc['formats']}; "
+             f"the original script lists {desc['original_accepts']} of them.", "",
+             f"{repeats} round-robin repeat(s); clean = other processes used <= {CONTENDED_SHARE:.0%} of the "
+             "CPU during the run.", "",
+             "| contender | files given | hashed | median s | min-max s | median s, clean runs (n) | img/s | "
+             "s/img vs floor | CPU-ms/img | other CPU max | redone |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows.values():
-        versus = f"{row.per_image / floor.per_image:.2f}x" if floor else "-"
-        lines.append(f"| {row.name} | {row.given} | {row.hashed} | {row.median:.2f} | {row.low:.2f}-{row.high:.2f}"
-                     f" | {row.rate:.1f} | {versus} |")
-    lines += ["", "| ratio | value | issue target |", "|---|---:|---|"]
-    lines += [f"| {label} | {value:.2f} | {target} |" for label, value, target in ratios(rows)]
+        versus = f"{row.per_image() / floor.per_image():.2f}x" if floor else "-"
+        lines.append(f"| {row.name} | {row.given} | {row.hashed} | {row.median:.2f} | "
+                     f"{min(row.seconds):.2f}-{max(row.seconds):.2f} | "
+                     f"{_fmt(row.time(clean=True))} ({len(row.clean_seconds)}) | {row.rate():.1f} | {versus} | "
+                     f"{row.cpu / row.given * MS:.2f} | {row.foreign:.1%} | {row.redone} |")
+    lines += ["", "| ratio | all runs | clean runs only | issue target |", "|---|---:|---:|---|"]
+    for label, num, den, per_image, target in RATIOS:
+        value = ratio(rows, num, den, per_image)
+        if value is not None:
+            lines.append(f"| {label} | {value:.2f} | {_fmt(ratio(rows, num, den, per_image, True))} | "
+                         f"{target} |")
     if quality:
-        lines += ["", f"Hash quality vs full-resolution `dhash` reference (target: <= {MAX_DIFF_SHARE:.0%} of "
-                  f"files differ, by <= {MAX_DIFF_BITS} bit):", "",
-                  "| output | compared | differing | share | max bits | bits histogram | missing |",
-                  "|---|---:|---:|---:|---:|---|---:|"]
+        lines += ["", "Hash quality vs full-resolution `dhash` reference (target: <= "
+                  f"{MAX_DIFF_SHARE:.0%} of files differ, by <= {MAX_DIFF_BITS} bit):", "",
+                  "| output | compared | differing | share | max bits | bits histogram | missing | "
+                  "largest margin of a flipped bit (gray levels) |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|"]
         for label, q in quality.items():
             lines.append(f"| {label} | {q.compared} | {q.differing} | {q.share:.2%} | {q.max_bits} | "
-                         f"{q.histogram} | {q.missing} |")
+                         f"{q.histogram} | {q.missing} | {q.max_flip_margin:.2f} |")
+        first = next(iter(quality.values()))
+        if first.worst:
+            lines += ["", f"Most-changed files ({next(iter(quality))}): "
+                      + "; ".join(f"`{os.path.basename(p)}` {b} bit(s), margin <= {m:.2f}"
+                                  for p, b, m in first.worst)]
     return "\n".join(lines) + "\n"
 
 
 def targets_markdown(all_rows: dict[str, dict[str, Row]], quality: dict[str, dict[str, Quality]]) -> str:
-    """One line per issue target and set: measured value and whether it is met."""
-    lines = ["| set | target | measured | met |", "|---|---|---:|---|"]
+    """One line per issue target and set: measured value (all runs / clean runs) and whether it is met."""
+    lines = ["| set | target | measured, all runs | clean runs only | met (all / clean) |",
+             "|---|---|---:|---:|---|"]
+
+    def line(name: str, label: str, values: tuple, ok) -> None:
+        met = " / ".join("-" if v is None else ("yes" if ok(v) else "no") for v in values)
+        lines.append(f"| {name} | {label} | {_fmt(values[0], 'x')} | {_fmt(values[1], 'x')} | {met} |")
+
     for name, rows in all_rows.items():
         if "hashfleet-warm-1" in rows and "floor" in rows:
-            value = rows["hashfleet-warm-1"].per_image / rows["floor"].per_image
-            lines.append(f"| {name} | warm-1 <= {TARGET_WARM1_OVER_FLOOR}x decode floor | {value:.2f}x | "
-                         f"{'yes' if value <= TARGET_WARM1_OVER_FLOOR else 'no'} |")
+            line(name, f"warm-1 <= {TARGET_WARM1_OVER_FLOOR}x decode floor",
+                 tuple(ratio(rows, "hashfleet-warm-1", "floor", True, c) for c in (False, True)),
+                 lambda v: v <= TARGET_WARM1_OVER_FLOOR)
         if name == "camera" and "hashfleet-warm-1" in rows and "original-p1" in rows:
-            value = rows["hashfleet-warm-1"].rate / rows["original-p1"].rate
-            lines.append(f"| {name} | warm-1 ~{TARGET_WARM1_VS_ORIGINAL1_CAMERA}x original --procs 1 | "
-                         f"{value:.2f}x | {'yes' if value >= TARGET_WARM1_VS_ORIGINAL1_CAMERA else 'no'} |")
+            line(name, f"warm-1 ~{TARGET_WARM1_VS_ORIGINAL1_CAMERA}x original --procs 1",
+                 tuple(ratio(rows, "hashfleet-warm-1", "original-p1", False, c) for c in (False, True)),
+                 lambda v: v >= TARGET_WARM1_VS_ORIGINAL1_CAMERA)
         if name == "camera" and "hashfleet-warm-2" in rows and "hashfleet-warm-1" in rows:
-            value = rows["hashfleet-warm-2"].rate / rows["hashfleet-warm-1"].rate
-            lines.append(f"| {name} | warm-2 >= {TARGET_TWO_OVER_ONE_CAMERA}x warm-1 | {value:.2f}x | "
-                         f"{'yes' if value >= TARGET_TWO_OVER_ONE_CAMERA else 'no'} |")
+            line(name, f"warm-2 >= {TARGET_TWO_OVER_ONE_CAMERA}x warm-1",
+                 tuple(ratio(rows, "hashfleet-warm-2", "hashfleet-warm-1", False, c) for c in (False, True)),
+                 lambda v: v >= TARGET_TWO_OVER_ONE_CAMERA)
         q = quality.get(name, {}).get("hashfleet-warm-1")
         if q:
             lines.append(f"| {name} | hash diff <= {MAX_DIFF_SHARE:.0%} of files, <= {MAX_DIFF_BITS} bit | "
-                         f"{q.differing}/{q.compared} files, max {q.max_bits} bit | "
+                         f"{q.differing}/{q.compared} files, max {q.max_bits} bit | (same) | "
                          f"{'yes' if q.meets_target else 'no'} |")
     return "\n".join(lines) + "\n"
+
+
+def rerender(json_path: str) -> str:
+    """The set sections and targets of a results JSON written by bench.run."""
+    with open(json_path) as handle:
+        data = json.load(handle)
+    parts, all_rows, all_quality = [], {}, {}
+    for name, raw in data["raw"].items():
+        outcomes = {k: [Outcome(**o) for o in runs] for k, runs in raw["runs"].items()}
+        all_rows[name] = summarize(outcomes)
+        all_quality[name] = {k: Quality(**{**q, "histogram": {int(b): n for b, n in q["histogram"].items()}})
+                             for k, q in raw["quality"].items()}
+        parts.append(set_markdown(name, raw["description"], all_rows[name], all_quality[name],
+                                  data["args"]["repeats"]))
+    parts += ["### Issue targets", "", targets_markdown(all_rows, all_quality)]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(rerender(sys.argv[1]))

@@ -9,8 +9,10 @@ managers on exit, errors and Ctrl-C included.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,9 +20,6 @@ import time
 
 import redis
 from celery import Celery
-
-from worker.embedded import free_port
-from worker.procs import die_with_parent, spawn, stop_group
 
 #: Seconds to wait for redis-server to answer PING.
 REDIS_START_TIMEOUT = 10.0
@@ -30,10 +29,43 @@ WORKER_START_TIMEOUT = 60.0
 PING_TIMEOUT = 1.0
 #: Pause between readiness polls.
 POLL_INTERVAL = 0.1
+#: Seconds a child's process group gets after SIGTERM before SIGKILL.
+TERM_GRACE = 5.0
+_PR_SET_PDEATHSIG = 1
 #: Serializers the ping client accepts in replies (as hashfleet's own app does).
 ACCEPT_CONTENT = ["json", "msgpack"]
 #: The queue hashfleet's producer sends to by default (tasks/settings.py DEFAULT_QUEUE).
 QUEUE = "hashfleet"
+
+
+# Process helpers (like worker/procs.py, re-done here so that this process never imports the live
+# `worker` package: the code under test comes from a snapshot, see bench/snapshot.py).
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel SIGKILLs the child when the benchmark dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def spawn(argv: list[str], env: dict[str, str], log_path: str, cwd: str | None = None) -> subprocess.Popen:
+    """Start `argv` in its own session (process group), output appended to `log_path`."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the child's process group, SIGKILL whatever is left after TERM_GRACE, reap the child."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=TERM_GRACE)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -59,7 +91,7 @@ def run_timed(argv: list[str], log_path: str, env: dict[str, str], timeout: floa
 
 @contextlib.contextmanager
 def private_redis(workdir: str):
-    """Yield the port of a fresh redis-server (no password, loopback only) that is killed on exit."""
+    """Yield (port, pid) of a fresh redis-server (no password, loopback only) that is killed on exit."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server not found on PATH")
@@ -80,7 +112,7 @@ def private_redis(workdir: str):
                 time.sleep(POLL_INTERVAL)
             finally:
                 client.close()
-        yield port
+        yield port, proc.pid
     finally:
         stop_group(proc)
 
@@ -98,9 +130,12 @@ class WarmWorker:
     def pool_pids(self) -> list[int]:
         """PIDs of the prefork pool children (read from /proc)."""
         children = []
-        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
-            with open(f"/proc/{self.proc.pid}/task/{task}/children") as handle:
-                children += [int(p) for p in handle.read().split()]
+        try:
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{task}/children") as handle:
+                    children += [int(p) for p in handle.read().split()]
+        except OSError:  # the worker (or one of its threads) is gone
+            pass
         return sorted(children)
 
 
@@ -122,14 +157,15 @@ def _wait_ready(proc: subprocess.Popen, url: str, hostname: str, log_path: str) 
 
 
 @contextlib.contextmanager
-def warm_worker(url: str, concurrency: int, workdir: str):
-    """Start `celery -A tasks worker -c N` serving `url`, wait until it answers ping, stop it on exit."""
+def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None):
+    """Start `celery -A tasks worker -c N` serving `url` (in folder `cwd`, the code snapshot), wait until
+    it answers ping, stop it on exit."""
     hostname = f"bench-c{concurrency}@{socket.gethostname()}"
     log_path = os.path.join(workdir, f"worker-c{concurrency}.log")
     argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-c", str(concurrency),
             "--pool", "prefork", "-Q", QUEUE, "--without-gossip", "--without-mingle",
             "--hostname", hostname, "--loglevel", "WARNING"]
-    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url), log_path)
+    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url), log_path, cwd)
     try:
         _wait_ready(proc, url, hostname, log_path)
         yield WarmWorker(proc, url, concurrency, hostname, log_path)

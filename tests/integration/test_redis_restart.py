@@ -83,7 +83,7 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
     assert_exact_output(str(out), inputs)
 
 
-def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume(
+def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume_which_finishes_it(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
     # Given Redis without any persistence, two workers, and 600 photos
     server = restartable_redis(persistent=False)
@@ -116,6 +116,14 @@ def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_r
     assert f"`hashfleet resume {job_id}`" in errors[0], errors
     assert "Traceback" not in job.stderr + job.stdout
     assert not out.exists()
+    # And `hashfleet resume` re-enqueues the chunks Redis lost and the job completes exactly
+    resumed = subprocess.run([sys.executable, "-m", "producer", "resume", job_id, "-o", str(out), "--timeout",
+                              str(LOST_BOUND * 4)], env=env, cwd=REPO, capture_output=True, text=True,
+                             timeout=LOST_BOUND * 5)
+    assert resumed.returncode == 0, resumed.stderr
+    assert re.search(r"re-enqueued \d+ of \d+ chunks", resumed.stderr), resumed.stderr
+    inputs = [os.path.join(tmp_path / "images", n) for n in os.listdir(tmp_path / "images")]
+    assert_exact_output(str(out), inputs)
 
 
 def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_producer_waiting_forever(

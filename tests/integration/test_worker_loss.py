@@ -45,3 +45,22 @@ def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_ha
     log = workers[0].log_tail(20000)
     assert f"took over {FILE_TIMEOUT} s" in log  # the watchdog ended the process in normal mode
     assert elapsed < 120
+
+
+def test_the_soft_time_limit_turns_the_rest_of_a_long_chunk_into_timeout_records(
+        tmp_path, images, worker_env, start_workers):
+    # Given a chunk whose files together need far longer than its soft time limit
+    for name in ("slow1.png", "slow2.png", "slow3.png"):
+        write_slow_png(images / name)
+    start_workers(count=1, concurrency=1, HASHFLEET_SOFT_TIME_LIMIT="1", HASHFLEET_FILE_TIMEOUT="60")
+    # When the job runs as one chunk
+    done = hashfleet(["run", str(images), "-o", str(tmp_path / "out.csv"), "--chunk-size", "100",
+                      "--timeout", "120"], env=worker_env, timeout=150)
+    # Then it completes with one record per file: the files not finished in time are timeout records
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out.csv", newline="") as handle:
+        rows = {os.path.basename(r["path"]): r for r in csv.DictReader(handle)}
+    assert set(rows) == set(os.listdir(images))
+    timed_out = sorted(n for n, r in rows.items() if r["error"] == "timeout")
+    assert timed_out and set(timed_out) <= {"slow1.png", "slow2.png", "slow3.png"}, rows
+    assert all(r["hash"] for n, r in rows.items() if n not in timed_out)

@@ -1,0 +1,307 @@
+"""Where does hashfleet's time go? Three views on one set (default camera), written to bench/out/.
+
+1. stages: every file's bytes in memory, one OpenCV thread, each step of the full-resolution `dhash` path
+   and of the worker's current hasher timed separately (the same calls tasks.decode / tasks.dhash make),
+   next to the decode floor and alternatives (reduced-size JPEG decoding + INTER_AREA) with their hash
+   difference from the full-resolution hash.
+2. cProfile of `tasks.hashing.hash_files` (read + decode + hash, as a worker chunk does) in this process.
+3. py-spy (if installed): a warm `celery -A tasks worker -c 1` sampled with --subprocesses while
+   `hashfleet run SET --broker ...` hashes the set, and the producer CLI sampled on its own.
+
+    python -m bench.profiling [--set camera] [--limit N] [--no-pyspy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+import cv2
+import numpy as np
+
+from bench.contenders import JPEG_MAGIC, hashfleet_executable
+from bench.hygiene import exclusive
+from bench.services import clean_env, private_redis, warm_worker
+from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set
+from bench.snapshot import activate, make_snapshot, verify
+
+HASH_SIZE = 8
+#: Rows of cProfile / py-spy tables shown.
+TOP = 15
+#: py-spy sampling rate (Hz).
+PYSPY_RATE = 200
+#: Seconds py-spy gets to write its file after SIGINT.
+PYSPY_GRACE = 30
+MS = 1000.0
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+
+
+def _per_image(fn, items) -> float:
+    """ms per item of `fn` over `items`, results discarded as they come (steady-state memory reuse)."""
+    started = time.perf_counter()
+    for item in items:
+        fn(item)
+    return (time.perf_counter() - started) * MS / len(items)
+
+
+def _area(image: np.ndarray) -> np.ndarray:
+    return cv2.resize(image, (HASH_SIZE + 1, HASH_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def _reference_stages(datas: list[bytes]) -> dict[str, float]:
+    """The full-resolution dhash path (decode_robust + dhash_bits; the worker's path before reduced JPEG
+    decoding, and the quality reference), each step timed inside one loop (intermediates dropped after
+    each image, as in a worker). JPEG takes decode_robust's JPEG branch split in two."""
+    from tasks.decode import _imdecode, _to_unit_float, decode_robust, sniff_format
+    from tasks.dhash import dhash_bits, pack_bits
+
+    spent: Counter[str] = Counter()
+    for data in datas:
+        t0 = time.perf_counter()
+        if sniff_format(data) == "jpeg":
+            gray = _imdecode(data, cv2.IMREAD_GRAYSCALE)
+            t1 = time.perf_counter()
+            unit = _to_unit_float(gray)
+        else:
+            unit = decode_robust(data)
+            t1 = time.perf_counter()
+        t2 = time.perf_counter()
+        small = _area(unit)
+        t3 = time.perf_counter()
+        pack_bits(small[:, 1:] > small[:, :-1])
+        t4 = time.perf_counter()
+        spent["full-res: imdecode IMREAD_GRAYSCALE full size (non-JPEG: whole decode_robust)"] += t1 - t0
+        spent["full-res: _to_unit_float uint8 -> float32 x 1/255"] += t2 - t1
+        spent["full-res: cv2.resize INTER_AREA float32 -> 9x8"] += t3 - t2
+        spent["full-res: diff + pack_bits"] += t4 - t3
+        del unit, small
+    stages = {k: v * MS / len(datas) for k, v in spent.items()}
+    stages["full-res TOTAL: pack_bits(dhash_bits(decode_robust(bytes)))"] = _per_image(
+        lambda d: pack_bits(dhash_bits(decode_robust(d), HASH_SIZE)), datas)
+    return stages
+
+
+def _current_stages(datas: list[bytes]) -> dict[str, float]:
+    """The worker's current `dhash` hasher (tasks.hashing.HASHERS, whatever it does today) in total, and
+    split when it is the reduced-JPEG pipeline (decode_robust_reduced + dhash_bits_reduced)."""
+    from tasks import decode, dhash, hashing
+
+    stages: dict[str, float] = {}
+    reduce = getattr(decode, "decode_robust_reduced", None)
+    weigh = getattr(dhash, "dhash_bits_reduced", None)
+    cell = getattr(hashing, "MIN_PIXELS_PER_CELL", None)
+    if reduce and weigh and cell:
+        spent: Counter[str] = Counter()
+        scales: Counter[int] = Counter()
+        for data in datas:
+            t0 = time.perf_counter()
+            reduced = reduce(data, cell * (HASH_SIZE + 1))
+            t1 = time.perf_counter()
+            dhash.pack_bits(weigh(reduced.image, reduced.scale, reduced.height, reduced.width, HASH_SIZE))
+            t2 = time.perf_counter()
+            spent["current: decode_robust_reduced (header + reduced imdecode + float)"] += t1 - t0
+            spent["current: dhash_bits_reduced (area weights, matmul) + pack"] += t2 - t1
+            scales[reduced.scale] += 1
+        stages = {k: v * MS / len(datas) for k, v in spent.items()}
+        stages[f"current: JPEG decode scales used {dict(sorted(scales.items()))}"] = float("nan")
+    hasher = getattr(hashing, "HASHERS", {}).get("dhash")
+    if hasher:
+        stages["current TOTAL: tasks.hashing.HASHERS['dhash'](bytes) + pack"] = _per_image(
+            lambda d: dhash.pack_bits(hasher(d, HASH_SIZE)), datas)
+    return stages
+
+
+def stages(files: list[str]) -> str:
+    """Per-stage ms/image of the worker's dhash path and of alternatives, with hash differences."""
+    from tasks.decode import _to_unit_float, decode_robust
+    from tasks.dhash import dhash_bits, pack_bits
+
+    cv2.setNumThreads(1)
+    datas = []
+    for path in files:
+        with open(path, "rb") as handle:
+            datas.append(handle.read())
+    blobs = [np.frombuffer(d, np.uint8) for d in datas]
+    jpeg = all(d.startswith(JPEG_MAGIC) for d in datas)
+    gray_flag = cv2.IMREAD_GRAYSCALE
+    rows = {"read file bytes (page cache warm)": _per_image(lambda p: open(p, "rb").read(), files)}
+    rows.update(_reference_stages(datas))
+    rows.update(_current_stages(datas))
+    rows["--- floor, parts and alternatives ---"] = float("nan")
+    rows["FLOOR: imdecode REDUCED_GRAYSCALE_8 (JPEG) / GRAYSCALE (other)"] = _per_image(
+        lambda b: cv2.imdecode(b, cv2.IMREAD_REDUCED_GRAYSCALE_8 if b[:3].tobytes() == JPEG_MAGIC
+                               else gray_flag), blobs)
+    rows["imdecode GRAYSCALE full size only"] = _per_image(lambda b: cv2.imdecode(b, gray_flag), blobs)
+    rows["imdecode GRAYSCALE + astype float32 x 1/255 (no resize)"] = _per_image(
+        lambda b: _to_unit_float(cv2.imdecode(b, gray_flag)), blobs)
+    rows["imdecode GRAYSCALE + INTER_AREA on uint8 (no float)"] = _per_image(
+        lambda b: _area(cv2.imdecode(b, gray_flag)), blobs)
+    rows["imdecode GRAYSCALE + INTER_LINEAR on uint8 (classic resize)"] = _per_image(
+        lambda b: cv2.resize(cv2.imdecode(b, gray_flag), (HASH_SIZE + 1, HASH_SIZE)), blobs)
+    rows["imdecode COLOR (what the original script decodes)"] = _per_image(
+        lambda b: cv2.imdecode(b, cv2.IMREAD_COLOR), blobs)
+    lines = ["| stage | ms/image |", "|---|---:|"] + [
+        f"| {label} | {'' if value != value else f'{value:.2f}'} |" for label, value in rows.items()]
+    if jpeg:
+        lines += ["", "Reduced-size JPEG decode + the same float32 INTER_AREA dhash (a preview of the "
+                  "planned change; bits differing from the full-resolution hash):", "",
+                  "| decode | ms/image total | files differing | bits histogram |", "|---|---:|---:|---|"]
+        full = [pack_bits(dhash_bits(decode_robust(d), HASH_SIZE)) for d in datas]
+        for scale, flag in ((2, cv2.IMREAD_REDUCED_GRAYSCALE_2), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+                            (8, cv2.IMREAD_REDUCED_GRAYSCALE_8)):
+            def reduced(b, f=flag):
+                return pack_bits(dhash_bits(_to_unit_float(cv2.imdecode(b, f)), HASH_SIZE))
+
+            per_image = _per_image(reduced, blobs)
+            bits = Counter((int.from_bytes(a, "big") ^ int.from_bytes(reduced(b), "big")).bit_count()
+                           for a, b in zip(full, blobs, strict=True))
+            lines.append(f"| 1/{scale} | {per_image:.2f} | {len(files) - bits.get(0, 0)} / {len(files)} | "
+                         f"{dict(sorted(bits.items()))} |")
+    return "\n".join(lines) + "\n"
+
+
+def cprofile(files: list[str]) -> str:
+    from tasks.hashing import hash_files
+
+    cv2.setNumThreads(1)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(hash_files, files, "dhash", HASH_SIZE)
+    elapsed = time.perf_counter() - started
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(TOP)
+    body = "\n".join(line for line in text.getvalue().splitlines() if line.strip())
+    return (f"hash_files on {len(files)} files: {elapsed:.2f} s under cProfile "
+            f"({elapsed * MS / len(files):.2f} ms/image)\n\n```\n{body}\n```\n")
+
+
+#: Functions whose inclusive share is reported (those absent from a profile are skipped).
+KEY_FUNCTIONS = (
+    "trace_task", "hash_chunk", "hash_files", "hash_one", "read_image_bytes", "robust_bits",
+    "decode_robust_reduced", "decode_robust", "_imdecode", "_to_unit_float", "dhash_bits_reduced",
+    "area_weights", "dhash_bits", "pack_bits", "merge", "on_chord_part_return", "main", "run", "build_job",
+    "enqueue", "wait", "_write_outputs", "_find_and_load",
+)
+
+
+def _pyspy_table(raw_path: str) -> str:
+    """From a raw py-spy file: samples per process, inclusive share of KEY_FUNCTIONS and top leaf frames."""
+    leaves: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    processes: Counter[str] = Counter()
+    total = 0
+    with open(raw_path) as handle:
+        for line in handle:
+            stack, _, count = line.rstrip().rpartition(" ")
+            if not count.isdigit():
+                continue
+            frames, samples = stack.split(";"), int(count)
+            total += samples
+            leaves[frames[-1]] += samples
+            if frames[0].startswith("process "):
+                processes[frames[0].split(":")[0]] += samples
+            for name in {f.split(" (")[0] for f in frames}:
+                inclusive[name] += samples
+    if not total:
+        return "no samples\n"
+    lines = [f"{total} active samples at {PYSPY_RATE} Hz = {total / PYSPY_RATE:.1f} CPU-s", ""]
+    if processes:
+        lines += ["| process | CPU-s | share |", "|---|---:|---:|"]
+        lines += [f"| {p} | {c / PYSPY_RATE:.1f} | {c / total:.1%} |" for p, c in processes.most_common()]
+        lines.append("")
+    lines += ["| function (inclusive) | CPU-s | share |", "|---|---:|---:|"]
+    lines += [f"| `{name}` | {inclusive[name] / PYSPY_RATE:.1f} | {inclusive[name] / total:.1%} |"
+              for name in KEY_FUNCTIONS if inclusive[name]]
+    lines += ["", "| leaf frame (self) | share |", "|---|---:|"]
+    lines += [f"| `{frame}` | {count / total:.1%} |" for frame, count in leaves.most_common(TOP)]
+    return "\n".join(lines) + "\n"
+
+
+def _start_pyspy(target: list[str], raw_path: str, log, cwd: str | None = None) -> subprocess.Popen:
+    argv = ["py-spy", "record", "--format", "raw", "--rate", str(PYSPY_RATE), "--output", raw_path,
+            "--nonblocking", *target]
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), cwd=cwd)
+
+
+def _stop_pyspy(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=PYSPY_GRACE)
+
+
+def pyspy(fileset, workdir: str, code_dir: str) -> str:
+    """Sample the warm worker (all its processes) during one `hashfleet run --broker`, then the producer."""
+    sections = []
+    out = os.path.join(workdir, "profile.csv")
+    with open(os.path.join(workdir, "py-spy.log"), "ab") as log, \
+            tempfile.TemporaryDirectory(prefix="hashfleet-prof-") as tmp, \
+            private_redis(tmp) as (port, _pid), \
+            warm_worker(f"redis://127.0.0.1:{port}/1", 1, workdir, code_dir) as worker:
+        argv = [hashfleet_executable(), "run", fileset.root, "--broker", worker.url, "-o", out]
+        run = {"env": clean_env(), "cwd": code_dir, "stdout": log, "stderr": log, "check": True}
+        subprocess.run(argv, **run)  # warm-up, unsampled
+        raw_worker = os.path.join(workdir, "py-spy-worker.txt")
+        spy = _start_pyspy(["--subprocesses", "--pid", str(worker.proc.pid)], raw_worker, log)
+        time.sleep(1.0)  # let py-spy attach
+        started = time.perf_counter()
+        subprocess.run(argv, **run)
+        elapsed = time.perf_counter() - started
+        _stop_pyspy(spy)
+        sections.append(f"Worker (main process + pool child), `hashfleet run --broker` took {elapsed:.2f} s "
+                        f"for {len(fileset.files)} files:\n\n" + _pyspy_table(raw_worker))
+        raw_producer = os.path.join(workdir, "py-spy-producer.txt")
+        spy = _start_pyspy(["--", *argv], raw_producer, log, code_dir)
+        spy.wait()
+        sections.append("Producer CLI (`hashfleet run --broker`, whole process, idle waits excluded):\n\n"
+                        + _pyspy_table(raw_producer))
+    return "\n".join(sections)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", default="camera")
+    parser.add_argument("--limit", type=int, default=None, help="profile only the first N files")
+    parser.add_argument("--no-pyspy", action="store_true")
+    parser.add_argument("--code", default="HEAD", help="git ref to profile, or 'worktree'")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--out-dir", default=OUT_DIR)
+    args = parser.parse_args(argv)
+    with exclusive(args.out_dir):
+        profile(args)
+
+
+def profile(args: argparse.Namespace) -> None:
+    fileset = ensure_set(args.set, args.cache_dir, args.corpus)
+    files = fileset.files[: args.limit] if args.limit else fileset.files
+    workdir = os.path.join(args.out_dir, "profile-work")
+    os.makedirs(workdir, exist_ok=True)
+    code_dir = os.path.join(workdir, "code")
+    code = make_snapshot(code_dir, args.code)
+    activate(code_dir)
+    verify(code_dir)
+    parts = [f"## Profile: {args.set} set, {len(files)} files\n", f"Code under test: {code}.\n",
+             "### Stages (in-process, 1 OpenCV thread)\n", stages(files),
+             "### cProfile of tasks.hashing.hash_files\n", cprofile(files)]
+    if not args.no_pyspy and shutil.which("py-spy"):
+        parts += ["### py-spy, warm worker -c 1\n", pyspy(fileset, workdir, code_dir)]
+    report = "\n".join(parts)
+    print(report)
+    path = os.path.join(args.out_dir, f"profile-{args.set}-{time.strftime('%Y%m%d-%H%M%S')}.md")
+    with open(path, "w") as handle:
+        handle.write(report)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
