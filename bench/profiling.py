@@ -6,42 +6,43 @@
    difference from the full-resolution hash.
 2. cProfile of `tasks.hashing.hash_files` (read + decode + hash, as a worker chunk does) in this process.
 3. py-spy (if installed): a warm `celery -A tasks worker -c 1` sampled with --subprocesses while
-   `hashfleet run SET --broker ...` hashes the set, and the producer CLI sampled on its own.
+   `hashfleet run SET --broker ...` hashes the set, and the producer CLI sampled on its own
+   (bench/pyspy.py).
 
-    python -m bench.profiling [--set camera] [--limit N] [--no-pyspy]
+This process runs with one BLAS and one OpenCV thread, like a worker. Before each view it waits for other
+processes to leave the CPU alone and reports how much they used meanwhile (bench/hygiene.py).
+
+    python -m bench.profiling [--set camera] [--limit N] [--no-pyspy] [--code HEAD|<ref>|worktree]
 """
 
 from __future__ import annotations
 
-import argparse
-import cProfile
-import io
 import os
-import pstats
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections import Counter
 
-import cv2
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads
+    os.environ.setdefault(_var, "1")
 
-from bench.contenders import JPEG_MAGIC, hashfleet_executable
-from bench.hygiene import exclusive
-from bench.services import clean_env, private_redis, warm_worker
-from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set
-from bench.snapshot import activate, make_snapshot, verify
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import pstats  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.contenders import JPEG_MAGIC  # noqa: E402
+from bench.hygiene import CpuMeter, exclusive  # noqa: E402
+from bench.pyspy import profile_worker  # noqa: E402
+from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set  # noqa: E402
+from bench.snapshot import activate, make_snapshot, verify  # noqa: E402
 
 HASH_SIZE = 8
-#: Rows of cProfile / py-spy tables shown.
+#: Rows of the cProfile table shown.
 TOP = 15
-#: py-spy sampling rate (Hz).
-PYSPY_RATE = 200
-#: Seconds py-spy gets to write its file after SIGINT.
-PYSPY_GRACE = 30
 MS = 1000.0
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
@@ -185,86 +186,13 @@ def cprofile(files: list[str]) -> str:
             f"({elapsed * MS / len(files):.2f} ms/image)\n\n```\n{body}\n```\n")
 
 
-#: Functions whose inclusive share is reported (those absent from a profile are skipped).
-KEY_FUNCTIONS = (
-    "trace_task", "hash_chunk", "hash_files", "hash_one", "read_image_bytes", "robust_bits",
-    "decode_robust_reduced", "decode_robust", "_imdecode", "_to_unit_float", "dhash_bits_reduced",
-    "area_weights", "dhash_bits", "pack_bits", "merge", "on_chord_part_return", "main", "run", "build_job",
-    "enqueue", "wait", "_write_outputs", "_find_and_load",
-)
-
-
-def _pyspy_table(raw_path: str) -> str:
-    """From a raw py-spy file: samples per process, inclusive share of KEY_FUNCTIONS and top leaf frames."""
-    leaves: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    processes: Counter[str] = Counter()
-    total = 0
-    with open(raw_path) as handle:
-        for line in handle:
-            stack, _, count = line.rstrip().rpartition(" ")
-            if not count.isdigit():
-                continue
-            frames, samples = stack.split(";"), int(count)
-            total += samples
-            leaves[frames[-1]] += samples
-            if frames[0].startswith("process "):
-                processes[frames[0].split(":")[0]] += samples
-            for name in {f.split(" (")[0] for f in frames}:
-                inclusive[name] += samples
-    if not total:
-        return "no samples\n"
-    lines = [f"{total} active samples at {PYSPY_RATE} Hz = {total / PYSPY_RATE:.1f} CPU-s", ""]
-    if processes:
-        lines += ["| process | CPU-s | share |", "|---|---:|---:|"]
-        lines += [f"| {p} | {c / PYSPY_RATE:.1f} | {c / total:.1%} |" for p, c in processes.most_common()]
-        lines.append("")
-    lines += ["| function (inclusive) | CPU-s | share |", "|---|---:|---:|"]
-    lines += [f"| `{name}` | {inclusive[name] / PYSPY_RATE:.1f} | {inclusive[name] / total:.1%} |"
-              for name in KEY_FUNCTIONS if inclusive[name]]
-    lines += ["", "| leaf frame (self) | share |", "|---|---:|"]
-    lines += [f"| `{frame}` | {count / total:.1%} |" for frame, count in leaves.most_common(TOP)]
-    return "\n".join(lines) + "\n"
-
-
-def _start_pyspy(target: list[str], raw_path: str, log, cwd: str | None = None) -> subprocess.Popen:
-    argv = ["py-spy", "record", "--format", "raw", "--rate", str(PYSPY_RATE), "--output", raw_path,
-            "--nonblocking", *target]
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), cwd=cwd)
-
-
-def _stop_pyspy(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=PYSPY_GRACE)
-
-
-def pyspy(fileset, workdir: str, code_dir: str) -> str:
-    """Sample the warm worker (all its processes) during one `hashfleet run --broker`, then the producer."""
-    sections = []
-    out = os.path.join(workdir, "profile.csv")
-    with open(os.path.join(workdir, "py-spy.log"), "ab") as log, \
-            tempfile.TemporaryDirectory(prefix="hashfleet-prof-") as tmp, \
-            private_redis(tmp) as (port, _pid), \
-            warm_worker(f"redis://127.0.0.1:{port}/1", 1, workdir, code_dir) as worker:
-        argv = [hashfleet_executable(), "run", fileset.root, "--broker", worker.url, "-o", out]
-        run = {"env": clean_env(), "cwd": code_dir, "stdout": log, "stderr": log, "check": True}
-        subprocess.run(argv, **run)  # warm-up, unsampled
-        raw_worker = os.path.join(workdir, "py-spy-worker.txt")
-        spy = _start_pyspy(["--subprocesses", "--pid", str(worker.proc.pid)], raw_worker, log)
-        time.sleep(1.0)  # let py-spy attach
-        started = time.perf_counter()
-        subprocess.run(argv, **run)
-        elapsed = time.perf_counter() - started
-        _stop_pyspy(spy)
-        sections.append(f"Worker (main process + pool child), `hashfleet run --broker` took {elapsed:.2f} s "
-                        f"for {len(fileset.files)} files:\n\n" + _pyspy_table(raw_worker))
-        raw_producer = os.path.join(workdir, "py-spy-producer.txt")
-        spy = _start_pyspy(["--", *argv], raw_producer, log, code_dir)
-        spy.wait()
-        sections.append("Producer CLI (`hashfleet run --broker`, whole process, idle waits excluded):\n\n"
-                        + _pyspy_table(raw_producer))
-    return "\n".join(sections)
+def _measured(meter: CpuMeter, view, files: list[str]) -> str:
+    """Run one in-process view once the machine is quiet; note how much other processes used meanwhile."""
+    meter.wait_quiet()
+    meter.start()
+    body = view(files)
+    foreign, _ = meter.stop()
+    return body + f"\n(other processes used {foreign:.1%} of the CPU during this view)\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -290,11 +218,13 @@ def profile(args: argparse.Namespace) -> None:
     code = make_snapshot(code_dir, args.code)
     activate(code_dir)
     verify(code_dir)
+    meter = CpuMeter(lambda: [])
     parts = [f"## Profile: {args.set} set, {len(files)} files\n", f"Code under test: {code}.\n",
-             "### Stages (in-process, 1 OpenCV thread)\n", stages(files),
-             "### cProfile of tasks.hashing.hash_files\n", cprofile(files)]
+             "### Stages (in-process, 1 OpenCV thread, 1 BLAS thread)\n", _measured(meter, stages, files),
+             "### cProfile of tasks.hashing.hash_files\n", _measured(meter, cprofile, files)]
     if not args.no_pyspy and shutil.which("py-spy"):
-        parts += ["### py-spy, warm worker -c 1\n", pyspy(fileset, workdir, code_dir)]
+        meter.wait_quiet()
+        parts += ["### py-spy, warm worker -c 1\n", profile_worker(fileset, workdir, code_dir)]
     report = "\n".join(parts)
     print(report)
     path = os.path.join(args.out_dir, f"profile-{args.set}-{time.strftime('%Y%m%d-%H%M%S')}.md")
