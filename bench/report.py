@@ -93,6 +93,11 @@ def ratio(rows: dict[str, Row], num: str, den: str, per_image: bool, clean: bool
     return None if a is None or b is None else a / b
 
 
+def _short(path: str) -> str:
+    """Folder and name of a path (enough to find a file of a set)."""
+    return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+
+
 def _fmt(value: float | None, suffix: str = "") -> str:
     return "-" if value is None else f"{value:.2f}{suffix}"
 
@@ -134,7 +139,7 @@ def set_markdown(name: str, desc: dict, rows: dict[str, Row], quality: dict[str,
         first = next(iter(quality.values()))
         if first.worst:
             lines += ["", f"Most-changed files ({next(iter(quality))}): "
-                      + "; ".join(f"`{os.path.basename(p)}` {b} bit(s), margin <= {m:.2f}"
+                      + "; ".join(f"`{_short(p)}` {b} bit(s), margin <= {m:.2f}"
                                   for p, b, m in first.worst)]
     return "\n".join(lines) + "\n"
 

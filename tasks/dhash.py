@@ -35,7 +35,7 @@ def dhash_classic_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
 
 
 def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
-    """Robust dhash: the image area-averaged onto the grid (what cv2.INTER_AREA computes), in float32.
+    """Robust dhash: the image area-averaged onto the grid (what cv2.INTER_AREA computes), summed in float64.
 
     Area averaging uses every source pixel, so rescaling or recompressing the image moves few bits;
     bilinear samples only a few pixels per cell and jumps with aliasing. Float32 avoids the rounding
@@ -53,7 +53,7 @@ def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray
     edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
     overlap = np.minimum(ends[None, :], edges[1:, None]) - np.maximum(starts[None, :], edges[:-1, None])
     weights = np.clip(overlap, 0.0, None)
-    weights = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights = weights / weights.sum(axis=1, keepdims=True)
     weights.flags.writeable = False  # shared through the cache
     return weights
 
@@ -69,7 +69,9 @@ def dhash_bits_reduced(image: np.ndarray, scale: int, height: int, width: int, h
     check_hash_size(hash_size)
     rows = area_weights(image.shape[0], scale, height, hash_size)
     cols = area_weights(image.shape[1], scale, width, hash_size + 1)
-    small = (rows @ image.astype(np.float32, copy=False)) @ cols.T
+    # float64 sums: with float32, BLAS's summation order (thread count, build) moved exact ties by
+    # ~1.5e-6, above ROUNDING_TOLERANCE, so the same flat image hashed differently on two machines.
+    small = (rows @ image.astype(np.float64)) @ cols.T
     return small[:, 1:] - small[:, :-1] > ROUNDING_TOLERANCE
 
 

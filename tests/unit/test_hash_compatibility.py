@@ -159,3 +159,24 @@ def test_an_exif_rotated_large_jpeg_hashes_like_its_full_decode(tmp_path):
     assert hamming(robust_hash(data), full_decode_hash(data)) <= 1
     upright = pillow_bytes(np.ascontiguousarray(np.rot90(big, -1)), "JPEG", quality=92)
     assert hamming(robust_hash(data), robust_hash(upright)) <= 2
+
+
+def test_a_flat_striped_wallpaper_hashes_the_same_whatever_the_blas_thread_count(corpus_photos):
+    # MATE-Stripes-Light.png's cells tie exactly; float32 matrix sums decided those ties by BLAS summation
+    # order (484848c848c8c848 with 1 thread, 4848489248929248 with 2). Sums are float64 now.
+    import os
+    import subprocess
+    import sys
+
+    stripes = [p for p in corpus_photos if p.endswith("MATE-Stripes-Light.png")]
+    assert stripes, "the corpus has MATE-Stripes-Light.png"
+    code = ("import sys; from tasks.decode import decode_robust; from tasks.dhash import dhash_bits, pack_bits; "
+            "print(pack_bits(dhash_bits(decode_robust(open(sys.argv[1], 'rb').read()))).hex())")
+    hashes = set()
+    for threads in ("1", "2"):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        done = subprocess.run([sys.executable, "-c", code, stripes[0]], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        hashes.add(done.stdout.strip())
+    assert len(hashes) == 1, hashes
