@@ -42,8 +42,8 @@ class Index:
                                "AND size IS NOT NULL AND mtime IS NOT NULL", (key,)).fetchone()
         return row if row and len(row[2]) == self.hex_len else None
 
-    def unchanged(self, path: str) -> str | None:
-        """The stored hash when `path` still has the recorded size and mtime, else None."""
+    def unchanged(self, path: str) -> tuple[int, int, str] | None:
+        """(size, mtime, hash) from the index when `path` still has that size and mtime, else None."""
         known = self.lookup(path)
         if known is None:
             return None
@@ -51,7 +51,7 @@ class Index:
             info = os.stat(path)
         except OSError:
             return None
-        return known[2] if (info.st_size, int(info.st_mtime)) == (known[0], known[1]) else None
+        return known if (info.st_size, int(info.st_mtime)) == (known[0], known[1]) else None
 
     def close(self) -> None:
         if self._db is not None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import numpy as np
 from celery import Celery, chord
 
 from producer.follow import mark_job
@@ -17,7 +15,7 @@ from tasks.errors import FileError
 from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.spec import CHUNK_TASK, MERGE_TASK
 from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
-from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result, encode_paths
+from tasks.wire import ChunkResult, empty_result, encode_paths
 
 if TYPE_CHECKING:
     from producer.incremental import Index
@@ -83,7 +81,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
         chunk_size = auto_chunk_size(len(head))
         iterator = itertools.chain(head, iterator)
     fresh: list[str] = []
-    reused: list[tuple[str, str]] = []
+    reused: list[tuple[str, tuple[int, int, str]]] = []
     for path in iterator:
         old = index.unchanged(path) if index is not None else None
         if old is None:
@@ -108,15 +106,12 @@ def _add_chunk(job: Job, paths: list[str]) -> None:
     job.previews.append(paths[0])
 
 
-def _add_local_chunk(job: Job, reused: list[tuple[str, str]]) -> None:
-    """A chunk already hashed: sizes and mtimes read now, hashes from the index."""
+def _add_local_chunk(job: Job, reused: list[tuple[str, tuple[int, int, str]]]) -> None:
+    """A chunk already hashed: size, mtime and hash as the index has them (just checked unchanged)."""
     paths = [p for p, _ in reused]
     result = empty_result(len(paths), job.hash_size)
-    for i, (path, hex_hash) in enumerate(reused):
-        result.hashes[i] = np.frombuffer(bytes.fromhex(hex_hash), np.uint8)
-        info = os.stat(path)
-        result.sizes[i] = min(info.st_size, MAX_WIRE_SIZE)
-        result.mtimes[i] = int(info.st_mtime)
+    for i, (_path, (size, mtime, hex_hash)) in enumerate(reused):
+        result.put(i, bytes.fromhex(hex_hash), 0, size, mtime)
     job.local[len(job.blobs)] = result
     _add_chunk(job, paths)
 

@@ -11,7 +11,7 @@ import functools
 import cv2
 import numpy as np
 
-from tasks.spec import check_hash_size, hash_bytes  # noqa: F401  (re-exported)
+from tasks.spec import check_hash_size
 
 #: Image geometries whose area weights are kept (photo collections repeat a few sizes).
 WEIGHTS_CACHE = 256

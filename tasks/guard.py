@@ -16,11 +16,9 @@ import struct
 import threading
 import time
 
-import numpy as np
-
 from tasks.errors import FileError
-from tasks.hashing import empty_result, hash_one
-from tasks.wire import MAX_WIRE_SIZE, ChunkResult
+from tasks.hashing import hash_one
+from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result
 
 #: Exit status of a pool process ended by the watchdog (shows in the worker log).
 EXIT_HUNG = 70
@@ -73,11 +71,7 @@ def hash_files_isolated(paths: list[str], algo: str, hash_size: int, allowed_roo
     result = empty_result(len(paths), hash_size)
     for index, path in enumerate(paths):
         code, size, mtime, packed = _hash_in_child(path, algo, hash_size, allowed_roots, limit)
-        result.codes[index] = code
-        result.sizes[index] = min(size, MAX_WIRE_SIZE)
-        result.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
-        if packed:
-            result.hashes[index] = np.frombuffer(packed, np.uint8)
+        result.put(index, packed, code, size, mtime)
     return result
 
 
@@ -88,7 +82,7 @@ def _hash_in_child(path, algo, hash_size, allowed_roots, limit):
         try:
             os.close(read_end)
             packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
-            os.write(write_end, _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), max(mtime, 0)) + (packed or b""))
+            os.write(write_end, _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), min(max(mtime, 0), MAX_WIRE_SIZE)) + (packed or b""))
         finally:
             os._exit(0)
     os.close(write_end)

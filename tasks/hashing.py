@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.errors import FileError
 from tasks.readfile import ReadError, read_image_file
 from tasks.spec import ALGORITHMS
-from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result  # noqa: F401  (re-exported)
+from tasks.wire import ChunkResult, empty_result
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -61,12 +59,7 @@ def hash_files(
     for index, path in enumerate(paths):
         if watch is not None:
             watch(path)
-        packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
-        if packed is not None:
-            result.hashes[index] = np.frombuffer(packed, np.uint8)
-        result.codes[index] = code
-        result.sizes[index] = min(size, MAX_WIRE_SIZE)
-        result.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
+        result.put(index, *hash_one(path, algo, hash_size, allowed_roots))
     if watch is not None:
         watch(None)
     return result

@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from tasks.spec import hash_bytes
+
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
 WIRE_VERSION = 2
 #: zlib level for path blobs: 6 is near the best ratio for paths at a fraction of level 9's cost.
@@ -26,7 +28,7 @@ MAX_WIRE_SIZE = 2**32 - 1
 
 def empty_result(n: int, hash_size: int) -> ChunkResult:
     """A result for `n` files, all zero: hashes, codes (OK), sizes and mtimes."""
-    return ChunkResult(hashes=np.zeros((n, hash_size * hash_size // 8), np.uint8), codes=np.zeros(n, np.uint8),
+    return ChunkResult(hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8), codes=np.zeros(n, np.uint8),
                        sizes=np.zeros(n, np.uint32), mtimes=np.zeros(n, np.uint32))
 
 
@@ -56,6 +58,14 @@ class ChunkResult:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def put(self, index: int, packed: bytes | None, code: int, size: int, mtime: int) -> None:
+        """Record one file (sizes and mtimes saturate at the uint32 range of the wire)."""
+        if packed:
+            self.hashes[index] = np.frombuffer(packed, np.uint8)
+        self.codes[index] = code
+        self.sizes[index] = min(max(size, 0), MAX_WIRE_SIZE)
+        self.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
 
     def to_wire(self) -> dict:
         """One zlib stream of the four arrays: codes are nearly all zero and sibling files share mtimes,

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from tasks.errors import FileError
-from tasks.hashing import empty_result
 from tasks.merge import duplicate_groups, pack_groups, unpack_groups
-from tasks.wire import ChunkResult, decode_paths, encode_paths
+from tasks.wire import ChunkResult, decode_paths, empty_result, encode_paths
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():
