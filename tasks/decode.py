@@ -84,26 +84,25 @@ def decode_classic(data: bytes) -> np.ndarray:
 
 
 def decode_robust(data: bytes) -> np.ndarray:
-    """Grayscale float32 in [0, 1] with transparency composited on :data:`BACKGROUND`.
-
-    8-bit images are reduced to one uint8 gray channel first (what a JPEG decoder yields anyway), so the
-    full-size work is a few single-channel SIMD passes; 16-bit and float images keep their precision.
+    """Grayscale with transparency composited on :data:`BACKGROUND`: uint8 for 8-bit images (what a JPEG
+    decoder yields anyway; the hash sums it exactly), float32 in [0, 1] for 16-bit and float images, which
+    keep their precision.
     JPEG is decoded straight to gray (which also applies EXIF orientation); opaque 8-bit PNGs by libspng;
     the rest unchanged by OpenCV, to see alpha and full bit depth.
     """
     fmt = sniff_format(data)
     if fmt == "jpeg":
-        return _unit8(_imdecode(data, cv2.IMREAD_GRAYSCALE))
+        return _imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
         header = png_header(data)
         if header is not None and header[0] * header[1] > MAX_PIXELS:
             raise DecodeError(FileError.TOO_MANY_PIXELS)
         opaque = decode_opaque_8bit(data)
         if opaque is not None:
-            return _unit8(opaque if opaque.ndim == 2 else cv2.cvtColor(opaque, cv2.COLOR_RGB2GRAY))
+            return opaque if opaque.ndim == 2 else cv2.cvtColor(opaque, cv2.COLOR_RGB2GRAY)
     image = _imdecode(data, cv2.IMREAD_UNCHANGED)
     if image.dtype == np.uint8:
-        return _unit8(_gray8(image))
+        return _gray8(image)
     return _gray_float(image)
 
 
@@ -121,10 +120,6 @@ def _gray8(image: np.ndarray) -> np.ndarray:
         alpha = image[:, :, 3]
     ink = cv2.multiply(cv2.bitwise_not(gray), np.ascontiguousarray(alpha), scale=1 / 255)  # (255-g)*a/255
     return cv2.bitwise_not(ink)
-
-
-def _unit8(gray: np.ndarray) -> np.ndarray:
-    return np.multiply(gray, np.float32(1 / 255), dtype=np.float32)
 
 
 def _gray_float(image: np.ndarray) -> np.ndarray:
@@ -184,7 +179,7 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
                 image = _imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
             if image.shape != (-(-height // scale), -(-width // scale)):
                 height, width = width, height  # rotated 90 degrees by its EXIF orientation
-            return Reduced(_to_unit_float(image), scale, height, width)
+            return Reduced(image, scale, height, width)
     image = decode_robust(data)
     return Reduced(image, 1, *image.shape[:2])
 

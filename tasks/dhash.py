@@ -7,6 +7,7 @@ Bit convention everywhere in hashfleet (the imagehash one): the (hash_size x has
 from __future__ import annotations
 
 import functools
+import itertools
 
 import cv2
 import numpy as np
@@ -15,6 +16,9 @@ from tasks.spec import check_hash_size
 
 #: Image geometries whose area weights are kept (photo collections repeat a few sizes).
 WEIGHTS_CACHE = 256
+#: Images up to this many pixels are area-averaged by dense float64 products (their weight matrices
+#: are small), larger ones by exact run sums (:func:`runs`).
+DENSE_PIXELS = 2**16
 #: Robust dhash: differences below this (in units of full scale) are float rounding of the area
 #: average (a flat image comes out with ~1e-7 wobbles), not image content, and count as "not brighter".
 ROUNDING_TOLERANCE = 2.0**-20
@@ -35,11 +39,11 @@ def dhash_classic_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
 
 
 def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
-    """Robust dhash: the image area-averaged onto the grid (what cv2.INTER_AREA computes), summed in float64.
+    """Robust dhash: the image area-averaged onto the grid (what cv2.INTER_AREA computes), exactly.
 
     Area averaging uses every source pixel, so rescaling or recompressing the image moves few bits;
-    bilinear samples only a few pixels per cell and jumps with aliasing. Float32 avoids the rounding
-    ties that uint8 averaging would create.
+    bilinear samples only a few pixels per cell and jumps with aliasing. `gray` is uint8 (0..255) or
+    float in [0, 1].
     """
     return dhash_bits_reduced(gray, 1, gray.shape[0], gray.shape[1], hash_size)
 
@@ -58,20 +62,59 @@ def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray
     return weights
 
 
+@functools.lru_cache(maxsize=WEIGHTS_CACHE)
+def runs(pixels: int, scale: int, extent: int, cells: int) -> tuple[tuple[int, ...], np.ndarray]:
+    """An axis cut into runs of pixels with equal weights, for :func:`area_weights` without its
+    (cells x pixels) matrix: (run bounds, cells x runs weights of one pixel of each run).
+
+    Only the pixels around a cell edge (one may straddle two cells) and the last one (clipped in a
+    reduced decode) differ from their neighbours, so an axis has at most 2 * cells + 1 runs.
+    """
+    edges = np.arange(1, cells) * (extent / cells) // scale
+    firsts = {0, pixels - 1, *(int(e) + k for e in edges for k in (0, 1))}
+    bounds = sorted(p for p in firsts if 0 <= p < pixels) + [pixels]
+    starts = np.array(bounds[:-1], dtype=np.float64) * scale
+    ends = np.minimum(starts + scale, extent)
+    cell_edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
+    overlap = np.minimum(ends[None, :], cell_edges[1:, None]) - np.maximum(starts[None, :], cell_edges[:-1, None])
+    overlap = np.clip(overlap, 0.0, None)
+    weights = overlap / (overlap @ np.diff(bounds).astype(np.float64))[:, None]
+    weights.flags.writeable = False  # shared through the cache
+    return tuple(bounds), weights
+
+
+def _row_run_sums(image: np.ndarray, bounds: tuple[int, ...]) -> np.ndarray:
+    """(runs x width) column sums of each run of rows, exact: integer sums for uint8 (cv2.reduce: one
+    SIMD pass over the image, ~20x faster than converting it to float64 for a matrix product), float64
+    sums otherwise. Exact sums keep the hash independent of summation order, threads and BLAS build."""
+    depth = cv2.CV_32S if image.dtype == np.uint8 and image.shape[0] * 255 < 2**31 else cv2.CV_64F
+    image = np.ascontiguousarray(image)
+    sums = [cv2.reduce(image[a:b], 0, cv2.REDUCE_SUM, dtype=depth) for a, b in itertools.pairwise(bounds)]
+    return np.vstack(sums).astype(np.float64, copy=False)
+
+
 def dhash_bits_reduced(image: np.ndarray, scale: int, height: int, width: int, hash_size: int = 8):
     """Robust dhash of an image decoded at 1/`scale` of `height` x `width` (scale 1: full size): the area
     averages of :func:`dhash_bits`, from the reduced pixels with exact cell geometry.
 
-    Two small matrix products (grid rows x H, then W x grid columns) do the box filter; for a large
-    image this is ~8x faster than cv2.resize(INTER_AREA) to a 9x8 grid, which takes a generic slow path
-    for such extreme reductions (bench/RESULTS.md).
+    Pixels are summed exactly in runs of equal weight (a few per grid row and column), then the run sums
+    are weighted onto the grid by two tiny products; cv2.resize(INTER_AREA) to a 9x8 grid takes a generic
+    slow path for such extreme reductions and is 10-40x slower (bench/RESULTS.md).
     """
     check_hash_size(hash_size)
-    rows = area_weights(image.shape[0], scale, height, hash_size)
-    cols = area_weights(image.shape[1], scale, width, hash_size + 1)
-    # float64 sums: with float32, BLAS's summation order (thread count, build) moved exact ties by
-    # ~1.5e-6, above ROUNDING_TOLERANCE, so the same flat image hashed differently on two machines.
-    small = (rows @ image.astype(np.float64)) @ cols.T
+    if image.size <= DENSE_PIXELS:  # a few matrix products beat ~20 reductions on a thumbnail
+        rows = area_weights(image.shape[0], scale, height, hash_size)
+        small = rows @ image.astype(np.float64) @ area_weights(image.shape[1], scale, width, hash_size + 1).T
+        return _brighter(small, image.dtype)
+    row_bounds, row_weights = runs(image.shape[0], scale, height, hash_size)
+    col_bounds, col_weights = runs(image.shape[1], scale, width, hash_size + 1)
+    sums = np.add.reduceat(_row_run_sums(image, row_bounds), col_bounds[:-1], axis=1)
+    return _brighter(row_weights @ sums @ col_weights.T, image.dtype)
+
+
+def _brighter(small: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if dtype == np.uint8:
+        small *= 1 / 255
     return small[:, 1:] - small[:, :-1] > ROUNDING_TOLERANCE
 
 
