@@ -111,11 +111,13 @@ def create_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
         redis_socket_connect_timeout=settings.connect_timeout,
-        # Flower follows tasks from the workers' events (received/started/succeeded); a "sent" event
-        # from the producer would double the publishes per chunk for no extra information.
-        worker_send_task_events=True,
+        # Task events (received/started/succeeded: three publishes per chunk) are off until a monitor
+        # asks: Flower broadcasts enable_events every 5 s, so it still shows the tasks (worker heartbeats
+        # are sent either way).
+        # No "sent" event from the producer, no STARTED state write per chunk (nothing reads it).
+        worker_send_task_events=False,
         task_send_sent_event=False,
-        task_track_started=True,
+        task_track_started=False,
         worker_hijack_root_logger=False,
     )
     # TLS: only for rediss:// URLs; URL parameters (ssl_ca_certs=...) take part, the default verifies.
