@@ -14,7 +14,8 @@ import numpy as np
 from celery import shared_task
 
 from tasks.chunk import finish_chunk
-from tasks.wire import ChunkResult, decode_paths
+from tasks.pathblob import decode_paths
+from tasks.wire import ChunkResult
 
 SYNTHETIC_TASK = "hashfleet.bench_synthetic_chunk"
 #: Fake file size reported for every path.

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from producer import manifest, output
+from producer import manifest
 from producer.job import enqueue
 from producer.options import broker_options, check_output_paths, job_options, output_options
 from producer.runner import follow_and_write, producer_app, summary, walk_job
@@ -90,6 +90,8 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
               show_default=True, help="pyimagesearch: the original script's {int hash: [paths]} pickle.")
 def export(index, out, fmt) -> None:
     """Convert a hashfleet output (.csv/.jsonl/.sqlite) for tools that expect another format."""
+    from producer import output
+
     distinct = output.export_pyimagesearch(output.read_records(index), out)
     click.echo(f"hashfleet: wrote {distinct} hashes to {out} ({fmt})")
 

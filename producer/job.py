@@ -12,13 +12,14 @@ from celery import Celery, chord
 
 from producer.follow import mark_job
 from tasks.errors import FileError
+from tasks.pathblob import encode_paths
 from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.spec import CHUNK_TASK, MERGE_TASK
 from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
-from tasks.wire import ChunkResult, empty_result, encode_paths
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.incremental import Index
+    from tasks.wire import ChunkResult
 
 #: A job smaller than MIN_CHUNKS x DEFAULT_CHUNK_SIZE files is cut into about this many chunks.
 MIN_CHUNKS = 32
@@ -108,6 +109,8 @@ def _add_chunk(job: Job, paths: list[str]) -> None:
 
 def _add_local_chunk(job: Job, reused: list[tuple[str, tuple[int, int, str]]]) -> None:
     """A chunk already hashed: size, mtime and hash as the index has them (just checked unchanged)."""
+    from tasks.wire import empty_result
+
     paths = [p for p, _ in reused]
     result = empty_result(len(paths), job.hash_size)
     for i, (_path, (size, mtime, hex_hash)) in enumerate(reused):

@@ -15,8 +15,8 @@ import msgpack
 
 from producer.job import Job
 from tasks.errors import ConfigError, FileError
+from tasks.pathblob import decode_paths, encode_paths
 from tasks.spec import hash_bytes
-from tasks.wire import ChunkResult, decode_paths, encode_paths
 
 #: Manifest format version.
 MANIFEST_VERSION = 1
@@ -58,9 +58,17 @@ def load(job_id: str, jobs_dir: str) -> Job:
         id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=doc["blobs"], counts=doc["counts"],
         previews=doc["previews"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
-        local={int(i): ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(data)), width)
-               for i, data in doc["local"].items()},
+        local=_local_results(doc["local"], width),
     )
+
+
+def _local_results(local: dict[str, str], width: int) -> dict:
+    if not local:
+        return {}
+    from tasks.wire import ChunkResult  # numpy: only for jobs with chunks reused from an index
+
+    return {int(i): ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(data)), width)
+            for i, data in local.items()}
 
 
 def _b64(data: bytes) -> str:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import sys
 import time
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 
 class JobProgress:
     """Counts images done and errors; shows images/s and ETA."""
@@ -24,7 +21,10 @@ class JobProgress:
         self._bar = None
 
     def __enter__(self) -> JobProgress:
-        if self.interactive:
+        if self.interactive:  # rich is loaded only for a terminal
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._bar = Progress(
                 TextColumn("hashing"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]:>8.1f} img/s"), TextColumn("{task.fields[errors]} errors"),

@@ -15,9 +15,10 @@ import numpy as np
 from producer.job import Job
 from tasks.errors import FileError
 from tasks.merge import unpack_groups
+from tasks.pathblob import decode_paths
 from tasks.spec import hash_bytes
 from tasks.store import iter_chunk_data
-from tasks.wire import ChunkResult, decode_paths
+from tasks.wire import ChunkResult
 
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
 REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f"code-{code}"

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
-from producer import output
 from producer.backend import polling_backend_url
 from producer.follow import follow
 from producer.job import Job, build_job, enqueue
-from producer.progress import JobProgress
-from producer.records import JobResult
 from producer.walk import iter_image_paths
 from tasks.app import UNACKED_SWEEP_MAX
 from tasks.settings import Settings
+
+if TYPE_CHECKING:
+    from producer.records import JobResult
 
 #: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
 STALL_MARGIN = 10
@@ -56,6 +57,11 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
 def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: str,
                      groups_out: str | None, check=lambda: None, timeout: float | None = None) -> JobResult:
     """Wait for `chunks` and the merge (with progress), then write the outputs."""
+    # Loaded here, after the chunks are published, while the workers already hash (numpy, rich, sqlite3).
+    from producer import output
+    from producer.progress import JobProgress
+    from producer.records import JobResult
+
     if not job.blobs:
         result = JobResult.from_payload(job, None)
     else:

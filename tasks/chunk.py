@@ -9,10 +9,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from tasks.errors import FileError
 from tasks.guard import hash_files_isolated, watchdog
 from tasks.hashing import hash_files
+from tasks.pathblob import decode_paths
 from tasks.settings import Settings
 from tasks.spec import CHUNK_TASK
 from tasks.store import store_chunk_data
-from tasks.wire import WIRE_VERSION, ChunkResult, decode_paths, empty_result
+from tasks.wire import WIRE_VERSION, ChunkResult, empty_result
 
 
 def finish_chunk(task, result: ChunkResult) -> dict:

@@ -82,7 +82,8 @@ def _hash_in_child(path, algo, hash_size, allowed_roots, limit):
         try:
             os.close(read_end)
             packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
-            os.write(write_end, _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), min(max(mtime, 0), MAX_WIRE_SIZE)) + (packed or b""))
+            record = _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), min(max(mtime, 0), MAX_WIRE_SIZE))
+            os.write(write_end, record + (packed or b""))
         finally:
             os._exit(0)
     os.close(write_end)

@@ -1,15 +1,11 @@
-"""What crosses the broker: compact path blobs in, packed hash arrays out.
+"""What comes back over the broker: a chunk's packed hash arrays (paths go out as tasks/pathblob.py blobs).
 
-Paths travel as one string per chunk: NUL-joined file-system bytes (NUL cannot occur in a POSIX path,
-so newlines and non-UTF-8 names survive), zlib-compressed (sibling paths share long prefixes), base64 so
-json and msgpack carry it alike. Results are three byte arrays aligned with the chunk's paths.
+Results are byte arrays aligned with the chunk's paths, never the paths themselves.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import os
 import zlib
 
 import numpy as np
@@ -18,8 +14,6 @@ from tasks.spec import hash_bytes
 
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
 WIRE_VERSION = 2
-#: zlib level for path blobs: 6 is near the best ratio for paths at a fraction of level 9's cost.
-PATH_COMPRESSION = 6
 #: zlib level for packed results: level 1 gets most of the gain for a few microseconds per chunk.
 WIRE_COMPRESSION = 1
 #: File sizes saturate at this (uint32) on the wire.
@@ -30,16 +24,6 @@ def empty_result(n: int, hash_size: int) -> ChunkResult:
     """A result for `n` files, all zero: hashes, codes (OK), sizes and mtimes."""
     return ChunkResult(hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8), codes=np.zeros(n, np.uint8),
                        sizes=np.zeros(n, np.uint32), mtimes=np.zeros(n, np.uint32))
-
-
-def encode_paths(paths: list[str]) -> str:
-    raw = b"\0".join(os.fsencode(p) for p in paths)
-    return base64.b64encode(zlib.compress(raw, PATH_COMPRESSION)).decode("ascii")
-
-
-def decode_paths(blob: str) -> list[str]:
-    raw = zlib.decompress(base64.b64decode(blob))
-    return [os.fsdecode(p) for p in raw.split(b"\0")] if raw else []
 
 
 @dataclasses.dataclass

@@ -5,7 +5,8 @@ import pytest
 
 from tasks.errors import FileError
 from tasks.merge import duplicate_groups, pack_groups, unpack_groups
-from tasks.wire import ChunkResult, decode_paths, empty_result, encode_paths
+from tasks.pathblob import decode_paths, encode_paths
+from tasks.wire import ChunkResult, empty_result
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():
