@@ -116,3 +116,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def entry() -> None:
+    """The console script: :func:`main`, then exit without the interpreter's teardown of celery, kombu,
+    redis and numpy (~40 ms per run, measured). Every output file is closed and the local workers and
+    redis-server are stopped inside main(); only the standard streams are left to flush."""
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -14,9 +14,21 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from producer.records import Record
 from tasks.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Record:
+    """One output row: a file's hash or why it has none."""
+
+    path: str
+    hash: str  # hex, '' when not hashed
+    error: str  # '' when hashed, else a short reason slug
+    size: int | None
+    mtime: int | None = None  # seconds, as the worker saw the file (incremental runs compare it)
+
 
 FIELDS = ("path", "hash", "error", "size", "mtime")
 #: Rows per SQLite transaction batch.

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from producer.job import Job
+from producer.output import Record
 from tasks.errors import FileError
 from tasks.merge import unpack_groups
 from tasks.pathblob import decode_paths
@@ -23,15 +24,6 @@ from tasks.wire import ChunkResult
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
 REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f"code-{code}"
            for code in range(256)]
-
-
-@dataclasses.dataclass(frozen=True)
-class Record:
-    path: str
-    hash: str  # hex, '' when not hashed
-    error: str  # '' when hashed, else a short reason slug
-    size: int | None
-    mtime: int | None = None  # seconds, as the worker saw the file (incremental runs compare it)
 
 
 @dataclasses.dataclass

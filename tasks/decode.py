@@ -16,7 +16,7 @@ import simplejpeg
 
 from tasks.errors import FileError
 from tasks.jpeg import dc_scans_only
-from tasks.png import decode_opaque_8bit, png_header
+from tasks.png import decode_8bit_spng, png_header
 
 #: Background that transparent pixels are composited on for the robust dhash (white, full scale).
 #: A fixed background keeps a cut-out's silhouette; dropping alpha would expose whatever colour the
@@ -87,8 +87,8 @@ def decode_robust(data: bytes) -> np.ndarray:
     """Grayscale with transparency composited on :data:`BACKGROUND`: uint8 for 8-bit images (what a JPEG
     decoder yields anyway; the hash sums it exactly), float32 in [0, 1] for 16-bit and float images, which
     keep their precision.
-    JPEG is decoded straight to gray (which also applies EXIF orientation); opaque 8-bit PNGs by libspng;
-    the rest unchanged by OpenCV, to see alpha and full bit depth.
+    JPEG is decoded straight to gray (which also applies EXIF orientation); 8-bit gray, RGB and RGBA PNGs
+    by libspng; the rest unchanged by OpenCV, to see alpha and full bit depth.
     """
     fmt = sniff_format(data)
     if fmt == "jpeg":
@@ -97,29 +97,35 @@ def decode_robust(data: bytes) -> np.ndarray:
         header = png_header(data)
         if header is not None and header[0] * header[1] > MAX_PIXELS:
             raise DecodeError(FileError.TOO_MANY_PIXELS)
-        opaque = decode_opaque_8bit(data)
-        if opaque is not None:
-            return opaque if opaque.ndim == 2 else cv2.cvtColor(opaque, cv2.COLOR_RGB2GRAY)
+        pixels = decode_8bit_spng(data)
+        if pixels is not None:
+            return _gray8(pixels, rgb=True)
     image = _imdecode(data, cv2.IMREAD_UNCHANGED)
     if image.dtype == np.uint8:
         return _gray8(image)
     return _gray_float(image)
 
 
-def _gray8(image: np.ndarray) -> np.ndarray:
-    """uint8 BGR(A)/gray(+alpha) -> uint8 gray, alpha composited on white: 255 - (255 - gray) * alpha."""
+def _gray8(image: np.ndarray, rgb: bool = False) -> np.ndarray:
+    """uint8 BGR(A) (RGB(A) if `rgb`)/gray(+alpha) -> uint8 gray, alpha composited on white:
+    255 - (255 - gray) * alpha."""
     channels = 1 if image.ndim == 2 else image.shape[2]
     if channels == 1:
         return image if image.ndim == 2 else image[:, :, 0]
     if channels == 2:
         gray, alpha = image[:, :, 0], image[:, :, 1]
     else:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY)
+        gray = cv2.cvtColor(image, _TO_GRAY[rgb, channels])
         if channels == 3:
             return gray
         alpha = image[:, :, 3]
     ink = cv2.multiply(cv2.bitwise_not(gray), np.ascontiguousarray(alpha), scale=1 / 255)  # (255-g)*a/255
     return cv2.bitwise_not(ink)
+
+
+#: cvtColor code by (channels in RGB order?, channel count).
+_TO_GRAY = {(False, 3): cv2.COLOR_BGR2GRAY, (False, 4): cv2.COLOR_BGRA2GRAY,
+            (True, 3): cv2.COLOR_RGB2GRAY, (True, 4): cv2.COLOR_RGBA2GRAY}
 
 
 def _gray_float(image: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """PNG specifics: header facts read from the bytes, and the fast libspng decode where it is exact.
 
-libspng (pyspng) inflates large PNGs ~40 % faster than OpenCV's libpng path here (bench/RESULTS.md), but
+libspng (pyspng) inflates PNGs ~35-40 % faster than OpenCV's libpng path here (bench/RESULTS.md), but
 pyspng drops palette transparency and rejects gray+alpha, so it is used only where those cannot occur:
-8-bit gray or RGB images without a tRNS chunk. Everything else goes through OpenCV.
+8-bit gray, RGB and RGBA images without a tRNS chunk. Everything else goes through OpenCV.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR = struct.Struct(">4sIIBB")  # chunk type, width, height, bit depth, color type
-#: PNG color types without an alpha channel: gray (0) and RGB (2).
-_OPAQUE_COLOR_TYPES = (0, 2)
+#: PNG color types libspng decodes as stored: gray (0), RGB (2) and RGBA (6).
+_SPNG_COLOR_TYPES = (0, 2, 6)
 
 
 def png_header(data: bytes) -> tuple[int, int, int, int] | None:
@@ -31,11 +31,12 @@ def _has_transparency_chunk(data: bytes) -> bool:
     return data.find(b"tRNS", 0, first_idat if first_idat >= 0 else len(data)) >= 0
 
 
-def decode_opaque_8bit(data: bytes) -> np.ndarray | None:
-    """Gray (H, W) or RGB (H, W, 3) uint8 via libspng for 8-bit opaque PNGs; None for any other PNG or
-    when libspng refuses the data (the caller then lets OpenCV decide, and report corruption)."""
+def decode_8bit_spng(data: bytes) -> np.ndarray | None:
+    """Gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) uint8 via libspng for 8-bit gray/RGB/RGBA PNGs
+    without tRNS; None for any other PNG or when libspng refuses the data (the caller then lets OpenCV
+    decide, and report corruption)."""
     header = png_header(data)
-    if header is None or header[2] != 8 or header[3] not in _OPAQUE_COLOR_TYPES:
+    if header is None or header[2] != 8 or header[3] not in _SPNG_COLOR_TYPES:
         return None
     if _has_transparency_chunk(data):
         return None
