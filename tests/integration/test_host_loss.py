@@ -47,13 +47,14 @@ START_TIMEOUT = 60
 #: Seconds a healed host gets to deliver its late chunk: under 1 s measured, but TCP's retransmission
 #: back-off may make it wait up to about as long as the partition lasted.
 HEAL_BOUND = 60
-FILES = 600
+#: Enough chunks that the job is still running when a host is frozen (a chunk of 5 takes ~4 ms).
+FILES = 3000
 CHUNK_SIZE = 5
 
 
 def test_a_worker_host_lost_mid_job_costs_one_visibility_timeout_and_no_file(
         cluster, tmp_path, record_property):
-    # Given Redis, two single-process worker hosts and a producer host on one switch, and 600 photos
+    # Given Redis, two single-process worker hosts and a producer host on one switch, and 3000 photos
     inputs = replicate_images(str(tmp_path / "images"), FILES)
     out = tmp_path / "out.csv"
     # When a job runs in chunks of 5 and, once progress shows, host B dies holding a chunk: it hangs,
@@ -80,7 +81,7 @@ def test_a_worker_host_lost_mid_job_costs_one_visibility_timeout_and_no_file(
 
 def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_harmlessly(
         cluster, tmp_path, record_property):
-    # Given the same network, and 600 photos
+    # Given the same network, and 3000 photos
     inputs = replicate_images(str(tmp_path / "images"), FILES)
     out = tmp_path / "out.csv"
     # When host B is cut off the switch while it holds a chunk; its processes go on

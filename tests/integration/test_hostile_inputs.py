@@ -12,6 +12,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from support import hostile
@@ -40,8 +41,8 @@ def build_hostile_tree(tmp_path) -> tuple[list[str], dict[str, str]]:
         "trailing-garbage.jpg": (hostile.jpeg_with_trailing_garbage(upright), ""),
         "signature-only.png": (hostile.png_signature_only(), "corrupt"),
         "bad-crc-idat.png": (hostile.png_bad_crc(png, b"IDAT"), ""),  # libspng: CRC not checked
-        "bad-crc-rgba.png": (hostile.png_bad_crc(encode(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)),
-                                                 b"IDAT"), "corrupt"),  # libpng: CRC checked
+        "bad-crc-16bit.png": (hostile.png_bad_crc(encode(".png", bgr.astype(np.uint16) * 257), b"IDAT"),
+                              "corrupt"),  # 16-bit: libpng, which checks CRCs
         "bad-crc-text.png": (hostile.png_bad_crc(hostile.png_with_text(bgr), b"tEXt"), ""),
         "huge-declared.bmp": (hostile.bmp_declaring(100_000, 100_000), "too-many-pixels"),
         "svg.png": (hostile.SVG, "not-an-image"),

@@ -45,14 +45,15 @@ STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK
 RECONNECT_TIMEOUT = 45
 #: Seconds for the job's first progress line (workers and producer start on a possibly busy machine).
 PROGRESS_TIMEOUT = 60
-FILES = 600
+#: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms).
+FILES = 3000
 CHUNK_SIZE = 5
 PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
 
 
 def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis with an append-only file fsynced on every write, two workers, and 600 photos
+    # Given Redis with an append-only file fsynced on every write, two workers, and 3000 photos
     server = restartable_redis(persistent=True)
     env = job_env(server)
     workers = start_workers(env, count=2)
@@ -85,7 +86,7 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
 
 def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume_which_finishes_it(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis without any persistence, two workers, and 600 photos
+    # Given Redis without any persistence, two workers, and 3000 photos
     server = restartable_redis(persistent=False)
     env = job_env(server)
     start_workers(env, count=2)
@@ -128,7 +129,7 @@ def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_r
 
 def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_producer_waiting_forever(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given a job of 600 photos in chunks of 5, enqueued while no worker runs yet
+    # Given a job of 3000 photos in chunks of 5, enqueued while no worker runs yet
     server = restartable_redis(persistent=True)
     env = job_env(server)
     replicate_images(str(tmp_path / "images"), FILES)

@@ -9,6 +9,7 @@ import threading
 import tracemalloc
 
 import cv2
+import numpy as np
 import pytest
 
 from producer import walk
@@ -43,17 +44,19 @@ def kinds(bgr) -> dict[str, tuple[bytes, FileError | dict, bytes | None, int]]:
     png = encode(".png", bgr)
     text_png = hostile.png_with_text(bgr)
     rgba = encode(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA))
+    png16 = encode(".png", bgr.astype(np.uint16) * 257)
     return {
         "cmyk.jpg": (hostile.cmyk_jpeg(bgr), FileError.OK, upright, 2),
         "progressive.jpg": (hostile.progressive_jpeg(bgr), FileError.OK, upright, 2),
         "exif-rotated.jpg": (hostile.exif_rotated_jpeg(bgr), FileError.OK, upright, 2),
         "trailing-garbage.jpg": (hostile.jpeg_with_trailing_garbage(upright), FileError.OK, upright, 0),
         "signature-only.png": (hostile.png_signature_only(), FileError.CORRUPT, None, 0),
-        # Opaque 8-bit PNGs go through libspng on the robust path, which does not check CRCs; OpenCV's
-        # libpng (the classic path, and any PNG with alpha on both) refuses them
+        # 8-bit gray/RGB/RGBA PNGs go through libspng on the robust path, which does not check CRCs;
+        # OpenCV's libpng (the classic path, and 16-bit or palette-with-tRNS PNGs on both) refuses them
         "bad-crc-idat.png": (hostile.png_bad_crc(png, b"IDAT"), ROBUST_ONLY, png, 0),
         "bad-crc-ihdr.png": (hostile.png_bad_crc(png, b"IHDR"), ROBUST_ONLY, png, 0),
-        "bad-crc-rgba.png": (hostile.png_bad_crc(rgba, b"IDAT"), FileError.CORRUPT, None, 0),
+        "bad-crc-rgba.png": (hostile.png_bad_crc(rgba, b"IDAT"), ROBUST_ONLY, rgba, 0),
+        "bad-crc-16bit.png": (hostile.png_bad_crc(png16, b"IDAT"), FileError.CORRUPT, None, 0),
         "bad-crc-text.png": (hostile.png_bad_crc(text_png, b"tEXt"), FileError.OK, png, 0),
         "huge-declared.bmp": (hostile.bmp_declaring(100_000, 100_000), FileError.TOO_MANY_PIXELS, None, 0),
         "svg.png": (hostile.SVG, FileError.NOT_AN_IMAGE, None, 0),
