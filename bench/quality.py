@@ -54,7 +54,8 @@ def reference_hash(path: str) -> tuple[str, list[float]]:
         return "", []
     grid = cv2.resize(gray.astype(np.float32, copy=False), (HASH_SIZE + 1, HASH_SIZE),
                       interpolation=cv2.INTER_AREA)
-    margins = np.abs(grid[:, 1:] - grid[:, :-1]).ravel() * GRAY_LEVELS
+    scale = 1 if gray.dtype == np.uint8 else GRAY_LEVELS  # 8-bit images stay in gray levels (0..255)
+    margins = np.abs(grid[:, 1:] - grid[:, :-1]).ravel() * scale
     return pack_bits(dhash_bits(gray, HASH_SIZE)).hex(), margins.tolist()
 
 
