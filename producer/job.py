@@ -12,7 +12,7 @@ from celery import Celery, chord
 
 from producer.follow import mark_job
 from tasks.errors import FileError
-from tasks.pathblob import decode_paths, encode_paths
+from tasks.pathblob import encode_paths
 from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.spec import CHUNK_TASK, MERGE_TASK
 from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
@@ -25,10 +25,6 @@ if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job p
 MIN_CHUNKS = 32
 #: Smallest automatic chunk size (below it, per-task overhead starts to show).
 MIN_AUTO_CHUNK = 8
-#: With an automatic chunk size, the files of the last TAIL_CHUNKS chunks are re-cut into TAIL_PARTS times
-#: as many: workers run out of work together instead of one finishing a full chunk while the others idle.
-TAIL_CHUNKS = 2
-TAIL_PARTS = 4
 #: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
 ARGS_PREVIEW = 1
 
@@ -81,8 +77,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     files unchanged since it was written go into local chunks that carry their old hash."""
     job = Job(id=new_job_id(), algo=algo, hash_size=hash_size)
     iterator = iter(paths)
-    automatic = chunk_size is None
-    if automatic:
+    if chunk_size is None:
         head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
         chunk_size = auto_chunk_size(len(head))
         iterator = itertools.chain(head, iterator)
@@ -103,22 +98,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     for batch, add in ((fresh, _add_chunk), (reused, _add_local_chunk)):
         if batch:
             add(job, batch)
-    if automatic:
-        _split_tail(job)
     return job
-
-
-def _split_tail(job: Job) -> None:
-    """Re-cut the last TAIL_CHUNKS chunks into TAIL_PARTS times as many (when all of them are hashed by
-    workers: local chunks keep their index)."""
-    first = max(0, len(job.blobs) - TAIL_CHUNKS)
-    if first == len(job.blobs) or any(i in job.local for i in range(first, len(job.blobs))):
-        return
-    paths = [path for blob in job.blobs[first:] for path in decode_paths(blob)]
-    del job.blobs[first:], job.counts[first:], job.previews[first:]
-    size = -(-len(paths) // (TAIL_CHUNKS * TAIL_PARTS))
-    for start in range(0, len(paths), size):
-        _add_chunk(job, paths[start:start + size])
 
 
 def _add_chunk(job: Job, paths: list[str]) -> None:
