@@ -45,6 +45,15 @@ def stop_group(proc: subprocess.Popen, grace: float = TERM_GRACE) -> None:
         pass
 
 
+def kill_group(proc: subprocess.Popen, timeout: float = TERM_GRACE) -> None:
+    """SIGKILL the child's whole process group at once and reap the child (no graceful shutdown)."""
+    _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
