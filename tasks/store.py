@@ -47,9 +47,13 @@ def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
     if hasattr(backend, "set") and hasattr(backend, "get_key_for_task"):
         meta = {"status": states.SUCCESS, "result": payload, "traceback": None, "children": [],
                 "date_done": None, "task_id": key}
-        backend.set(backend.get_key_for_task(key), backend.encode(meta))
-    else:
-        backend.store_result(key, payload, states.SUCCESS)
+        try:
+            backend.set(backend.get_key_for_task(key), backend.encode(meta))
+            return key
+        except backend.connection_errors:
+            pass  # Redis away for longer than set()'s quick retries (~20 s): store_result below keeps
+            # retrying with back-off for minutes (result_backend_always_retry), so the chunk is not lost
+    backend.store_result(key, payload, states.SUCCESS)
     return key
 
 

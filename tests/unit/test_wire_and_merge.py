@@ -101,3 +101,32 @@ def test_the_merge_streams_chunk_data_from_a_backend_and_groups_across_chunks():
     # Then every file is in place, in order, and groups span chunks
     assert hashes[:, 0].tolist() == [5, 6, 5, 6, 9] and codes.tolist() == [0, 0, 0, 0, FileError.CORRUPT]
     assert [g.tolist() for g in duplicate_groups(hashes, codes)] == [[0, 2], [1, 3]]
+
+
+class _FlakyRedisBackend:
+    """Stands in for Celery's Redis backend: set() fails as it does after its quick retries run out."""
+
+    connection_errors = (ConnectionError,)
+
+    def __init__(self):
+        self.patient = []
+
+    def get_key_for_task(self, key):
+        return f"celery-task-meta-{key}"
+
+    def encode(self, meta):
+        return meta
+
+    def set(self, key, value):
+        raise ConnectionError("Redis is restarting")
+
+    def store_result(self, key, payload, state):
+        self.patient.append((key, payload, state))
+
+
+def test_chunk_data_goes_to_the_patient_store_when_redis_stays_away_past_the_quick_retries():
+    from tasks.store import store_chunk_data
+
+    backend = _FlakyRedisBackend()
+    assert store_chunk_data(backend, "job-chunk-3", {"n": 1}) == "job-chunk-3-data"
+    assert backend.patient == [("job-chunk-3-data", {"n": 1}, "SUCCESS")]
