@@ -15,7 +15,7 @@ import redis
 
 from tasks.errors import EmbeddedStartError
 from tasks.settings import Settings
-from worker.procs import kill_group, spawn, stop_group
+from worker.procs import become_subreaper, kill_group, spawn, stop_group
 
 #: Seconds to wait for the private redis-server to answer PING.
 REDIS_START_TIMEOUT = 10.0
@@ -85,6 +85,7 @@ def embedded_cluster(settings: Settings, workers: int):
     The yielded object also has `.alive()` to check the worker process. Everything is stopped on exit,
     including on KeyboardInterrupt and errors.
     """
+    become_subreaper()
     with tempfile.TemporaryDirectory(prefix="hashfleet-") as workdir:
         redis_proc, url = start_redis(workdir)
         worker_proc = None
@@ -97,7 +98,7 @@ def embedded_cluster(settings: Settings, workers: int):
         finally:
             # Killed, not shut down: the outputs are written (or the job failed) by now, and the private
             # Redis with everything queued on it is discarded, so there is nothing for a warm shutdown
-            # to finish; Celery's takes ~1.2 s, redis-server's ~0.1 s.
+            # to finish; Celery's takes 1.2-2 s, redis-server's ~0.1 s.
             if worker_proc is not None:
                 kill_group(worker_proc)
             kill_group(redis_proc)

@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 #: Seconds a child process group gets to exit after SIGTERM before it is killed.
 TERM_GRACE = 5.0
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def die_with_parent() -> None:
@@ -18,6 +20,15 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def become_subreaper() -> None:
+    """Adopt our descendants when their parent dies (Linux; no-op elsewhere), so that after a group kill
+    :func:`kill_group` can reap them: no zombies, and their CPU time is counted as this process's
+    children's (RUSAGE_CHILDREN), as it is after a graceful shutdown."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def spawn(argv: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
@@ -46,12 +57,20 @@ def stop_group(proc: subprocess.Popen, grace: float = TERM_GRACE) -> None:
 
 
 def kill_group(proc: subprocess.Popen, timeout: float = TERM_GRACE) -> None:
-    """SIGKILL the child's whole process group at once and reap the child (no graceful shutdown)."""
+    """SIGKILL the child's whole process group at once, reap the child, and reap the rest of its group
+    that was handed to us (see :func:`become_subreaper`), each within `timeout` seconds."""
     _signal_group(proc.pid, signal.SIGKILL)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PGID, proc.pid, os.WEXITED | os.WNOHANG) is None:
+                time.sleep(0.005)  # killed members still exiting
+        except ChildProcessError:
+            return  # none of the group is (or will become) our child any more
 
 
 def _signal_group(pgid: int, sig: int) -> None:
