@@ -14,7 +14,7 @@ from producer.options import broker_options, check_output_paths, job_options, ou
 from producer.runner import follow_and_write, producer_app, summary, walk_job
 from tasks.errors import ConfigError
 from tasks.settings import Settings
-from tasks.store import job_data_ids, merge_task_id, stored
+from tasks.store import forget_results, job_data_ids, merge_task_id, stored
 
 
 def cluster_settings(broker, result_backend, **extra) -> Settings:
@@ -102,6 +102,7 @@ def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> 
         missing = missing_chunks(app, job)
         if resume:
             remote = [i for i in missing if i not in job.local]
+            forget_results(app.backend, [job.chunk_id(i) for i in remote])  # no stale FAILURE states
             enqueue(app, job, only=remote)  # stores local chunks again too
             click.echo(f"hashfleet: job {job.id}: re-enqueued {len(remote)} of {len(job.blobs)} chunks", err=True)
             if out is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import redis
@@ -16,7 +17,7 @@ from celery import Celery, states
 from kombu.exceptions import OperationalError
 
 from tasks.errors import BrokerUnavailable, JobFailed
-from tasks.store import chunk_task_id, merge_task_id
+from tasks.store import chunk_task_id, forget_results, merge_task_id
 
 #: Seconds between polls of the result backend.
 POLL_INTERVAL = 0.25
@@ -27,6 +28,14 @@ FAST_POLL_CHUNKS = 64
 MARKER_INTERVAL = 2.0
 #: Errors that mean "the broker/backend is unreachable right now".
 CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
+
+
+#: Times a chunk that failed only because the result backend was unreachable is sent again.
+MAX_BACKEND_RESENDS = 3
+
+
+def _lost_to_backend(meta: dict) -> bool:
+    return meta["status"] == states.FAILURE and isinstance(meta.get("result"), CONNECTION_ERRORS)
 
 
 class JobLost(JobFailed):
@@ -81,11 +90,22 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
                               f"persistence?); run `hashfleet resume {job_id}` to hash the missing chunks")
 
     merge_id = merge_task_id(job_id)
+    backend_resends: Counter[str] = Counter()
     while True:
         try:
             # One MGET per round: the pending chunks, or once they are all done, the merge.
             for task_id, meta in app.backend.get_many(list(pending) or [merge_id], interval=0, max_iterations=1):
                 if meta["status"] != states.SUCCESS:
+                    if task_id in pending and resend is not None and _lost_to_backend(meta) \
+                            and backend_resends[task_id] < MAX_BACKEND_RESENDS:
+                        # Hashed, but Redis went away as it reported (Celery does not retry the chord
+                        # counter update): run it again rather than fail the job.
+                        backend_resends[task_id] += 1
+                        print(f"hashfleet: chunk {task_id} could not report while the result backend was "
+                              f"away; re-sending it", file=sys.stderr, flush=True)
+                        forget_results(app.backend, [task_id])
+                        resend([pending[task_id]])
+                        continue
                     step = "the merge step" if task_id == merge_id else f"chunk {task_id}"
                     raise JobFailed(f"{step} of job {job_id} failed: {meta.get('result')!r}")
                 if task_id == merge_id:

@@ -81,3 +81,15 @@ def stored(backend, keys: list[str], batch: int = FETCH_BATCH * 16) -> list[bool
         else:
             found += [backend.get_task_meta(k)["status"] == states.SUCCESS for k in wanted]
     return found
+
+
+def forget_results(backend, task_ids: list[str]) -> None:
+    """Delete the stored states of `task_ids` (one DEL on Redis), so tasks sent again start clean: a stale
+    FAILURE (a chunk that could not report while Redis was away) must not fail their second run."""
+    if not task_ids:
+        return
+    if hasattr(backend, "client") and hasattr(backend, "get_key_for_task"):
+        backend.client.delete(*[backend.get_key_for_task(t) for t in task_ids])
+    else:
+        for task_id in task_ids:
+            backend.forget(task_id)
