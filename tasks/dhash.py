@@ -48,16 +48,22 @@ def dhash_bits(gray: np.ndarray, hash_size: int = 8) -> np.ndarray:
     return dhash_bits_reduced(gray, 1, gray.shape[0], gray.shape[1], hash_size)
 
 
-@functools.lru_cache(maxsize=WEIGHTS_CACHE)
-def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray:
-    """(cells x pixels) box-filter weights: pixel i covers [i*scale, min((i+1)*scale, extent)) of an axis
-    `extent` long, cut into `cells` equal cells; each row sums to 1. With scale 1 this is INTER_AREA."""
-    starts = np.arange(pixels, dtype=np.float64) * scale
+def _overlaps(first_pixels: np.ndarray, scale: int, extent: int, cells: int) -> np.ndarray:
+    """(cells x len(first_pixels)) length of each given pixel inside each cell: pixel i covers
+    [i*scale, min((i+1)*scale, extent)) of an axis `extent` long, cut into `cells` equal cells."""
+    starts = first_pixels.astype(np.float64) * scale
     ends = np.minimum(starts + scale, extent)
     edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
     overlap = np.minimum(ends[None, :], edges[1:, None]) - np.maximum(starts[None, :], edges[:-1, None])
-    weights = np.clip(overlap, 0.0, None)
-    weights = weights / weights.sum(axis=1, keepdims=True)
+    return np.clip(overlap, 0.0, None)
+
+
+@functools.lru_cache(maxsize=WEIGHTS_CACHE)
+def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray:
+    """(cells x pixels) box-filter weights of every pixel (see :func:`_overlaps`); each row sums to 1.
+    With scale 1 this is INTER_AREA."""
+    overlap = _overlaps(np.arange(pixels), scale, extent, cells)
+    weights = overlap / overlap.sum(axis=1, keepdims=True)
     weights.flags.writeable = False  # shared through the cache
     return weights
 
@@ -73,11 +79,7 @@ def runs(pixels: int, scale: int, extent: int, cells: int) -> tuple[tuple[int, .
     edges = np.arange(1, cells) * (extent / cells) // scale
     firsts = {0, pixels - 1, *(int(e) + k for e in edges for k in (0, 1))}
     bounds = sorted(p for p in firsts if 0 <= p < pixels) + [pixels]
-    starts = np.array(bounds[:-1], dtype=np.float64) * scale
-    ends = np.minimum(starts + scale, extent)
-    cell_edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
-    overlap = np.minimum(ends[None, :], cell_edges[1:, None]) - np.maximum(starts[None, :], cell_edges[:-1, None])
-    overlap = np.clip(overlap, 0.0, None)
+    overlap = _overlaps(np.array(bounds[:-1]), scale, extent, cells)
     weights = overlap / (overlap @ np.diff(bounds).astype(np.float64))[:, None]
     weights.flags.writeable = False  # shared through the cache
     return tuple(bounds), weights
