@@ -90,14 +90,17 @@ def decode_robust(data: bytes) -> np.ndarray:
     JPEG is decoded straight to gray (which also applies EXIF orientation); 8-bit gray, RGB and RGBA PNGs
     by libspng; the rest unchanged by OpenCV, to see alpha and full bit depth.
     """
-    fmt = sniff_format(data)
+    return _decode_robust(data, sniff_format(data))
+
+
+def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
     if fmt == "jpeg":
         return _imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
         header = png_header(data)
         if header is not None and header[0] * header[1] > MAX_PIXELS:
             raise DecodeError(FileError.TOO_MANY_PIXELS)
-        pixels = decode_8bit_spng(data)
+        pixels = decode_8bit_spng(data, header)
         if pixels is not None:
             return _gray8(pixels, rgb=True)
     image = _imdecode(data, cv2.IMREAD_UNCHANGED)
@@ -171,7 +174,8 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
     """Like :func:`decode_robust`, but a JPEG is decoded by libjpeg-turbo directly at the largest DCT
     reduction (1/8, 1/4, 1/2) whose short side stays >= `min_side`: most of the work of a full decode
     (IDCT, upsampling, color conversion) is skipped. Other formats cannot be reduced while decoding."""
-    if sniff_format(data) == "jpeg":
+    fmt = sniff_format(data)
+    if fmt == "jpeg":
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
         except ValueError:  # a header libjpeg-turbo's fast path does not classify: decode fully
@@ -186,13 +190,15 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
             if image.shape != (-(-height // scale), -(-width // scale)):
                 height, width = width, height  # rotated 90 degrees by its EXIF orientation
             return Reduced(image, scale, height, width)
-    image = decode_robust(data)
+    image = _decode_robust(data, fmt)
     return Reduced(image, 1, *image.shape[:2])
 
 
 #: The pixel limit OpenCV enforces on full decodes (set from HASHFLEET_MAX_PIXELS by worker/bootstrap.py),
 #: applied here to a JPEG's declared size before a reduced decode.
 MAX_PIXELS = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", 2**30))
+
+
 def _decode_dc_only(data: bytes) -> np.ndarray | None:
     """1/8-scale gray of a progressive JPEG from its DC scans alone; None when not applicable."""
     try:

@@ -31,11 +31,10 @@ def _has_transparency_chunk(data: bytes) -> bool:
     return data.find(b"tRNS", 0, first_idat if first_idat >= 0 else len(data)) >= 0
 
 
-def decode_8bit_spng(data: bytes) -> np.ndarray | None:
+def decode_8bit_spng(data: bytes, header: tuple[int, int, int, int] | None) -> np.ndarray | None:
     """Gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) uint8 via libspng for 8-bit gray/RGB/RGBA PNGs
-    without tRNS; None for any other PNG or when libspng refuses the data (the caller then lets OpenCV
-    decide, and report corruption)."""
-    header = png_header(data)
+    without tRNS (`header`: what :func:`png_header` read from `data`); None for any other PNG or when
+    libspng refuses the data (the caller then lets OpenCV decide, and report corruption)."""
     if header is None or header[2] != 8 or header[3] not in _SPNG_COLOR_TYPES:
         return None
     if _has_transparency_chunk(data):
