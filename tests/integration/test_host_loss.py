@@ -52,16 +52,21 @@ FILES = 3000
 CHUNK_SIZE = 5
 
 
+def job_with_host_b_frozen_holding_a_chunk(cluster, tmp_path):
+    """FILES photos, a job over them in chunks of CHUNK_SIZE and, once progress shows, host B frozen at a
+    moment it holds a chunk: (input paths, output path, the running job, the chunk B holds)."""
+    inputs = replicate_images(str(tmp_path / "images"), FILES)
+    out = tmp_path / "out.csv"
+    job = cluster.run_producer(tmp_path / "images", out)
+    job.wait_for_line(r"^hashed \d+/\d+ images", START_TIMEOUT)
+    return inputs, out, job, cluster.freeze_holding_a_chunk("b")
+
 def test_a_worker_host_lost_mid_job_costs_one_visibility_timeout_and_no_file(
         cluster, tmp_path, record_property):
     # Given Redis, two single-process worker hosts and a producer host on one switch, and 3000 photos
-    inputs = replicate_images(str(tmp_path / "images"), FILES)
-    out = tmp_path / "out.csv"
     # When a job runs in chunks of 5 and, once progress shows, host B dies holding a chunk: it hangs,
     # its cable is pulled and every process on it is killed (Redis never sees a connection close)
-    job = cluster.run_producer(tmp_path / "images", out)
-    job.wait_for_line(r"^hashed \d+/\d+ images", START_TIMEOUT)
-    lost = cluster.freeze_holding_a_chunk("b")
+    inputs, out, job, lost = job_with_host_b_frozen_holding_a_chunk(cluster, tmp_path)
     cluster.lab.unplug(cluster.hosts["b"])
     cluster.hosts["b"].kill_all()
     cut = time.monotonic()
@@ -82,12 +87,8 @@ def test_a_worker_host_lost_mid_job_costs_one_visibility_timeout_and_no_file(
 def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_harmlessly(
         cluster, tmp_path, record_property):
     # Given the same network, and 3000 photos
-    inputs = replicate_images(str(tmp_path / "images"), FILES)
-    out = tmp_path / "out.csv"
     # When host B is cut off the switch while it holds a chunk; its processes go on
-    job = cluster.run_producer(tmp_path / "images", out)
-    job.wait_for_line(r"^hashed \d+/\d+ images", START_TIMEOUT)
-    held = cluster.freeze_holding_a_chunk("b")
+    inputs, out, job, held = job_with_host_b_frozen_holding_a_chunk(cluster, tmp_path)
     cluster.lab.partition(cluster.hosts["b"])
     cluster.hosts["b"].thaw()
     cut = time.monotonic()

@@ -57,17 +57,9 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
     server = restartable_redis(persistent=True)
     env = job_env(server)
     workers = start_workers(env, count=2)
-    inputs = replicate_images(str(tmp_path / "images"), FILES)
-    out = tmp_path / "out.csv"
     # When a job runs in chunks of 5 and, once progress shows, Redis is stopped (SIGTERM) and started
     # again on the same port with the same directory
-    job = run_producer(env, tmp_path / "images", out)
-    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
-    job.wait_for_line(PROGRESS.pattern, PROGRESS_TIMEOUT)
-    server.stop()
-    done_at_stop = files_done(job)
-    time.sleep(DOWNTIME)
-    server.start()
+    inputs, out, job, job_id, done_at_stop = restart_redis_mid_job(server, env, tmp_path, run_producer)
     restarted = time.monotonic()
     # Then the job completes within the visibility timeout plus one restore sweep (and slack)
     code = job.wait(COMPLETION_BOUND)
@@ -90,16 +82,8 @@ def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_r
     server = restartable_redis(persistent=False)
     env = job_env(server)
     start_workers(env, count=2)
-    replicate_images(str(tmp_path / "images"), FILES)
-    out = tmp_path / "out.csv"
     # When a job runs and, once progress shows, Redis restarts: it comes back empty
-    job = run_producer(env, tmp_path / "images", out)
-    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
-    job.wait_for_line(PROGRESS.pattern, PROGRESS_TIMEOUT)
-    server.stop()
-    done_at_stop = files_done(job)
-    time.sleep(DOWNTIME)
-    server.start()
+    inputs, out, job, job_id, done_at_stop = restart_redis_mid_job(server, env, tmp_path, run_producer)
     restarted = time.monotonic()
     # Then the producer gives up within seconds, with exit status 1
     code = job.wait(LOST_BOUND)
@@ -123,7 +107,6 @@ def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_r
                              timeout=LOST_BOUND * 5)
     assert resumed.returncode == 0, resumed.stderr
     assert re.search(r"re-enqueued \d+ of \d+ chunks", resumed.stderr), resumed.stderr
-    inputs = [os.path.join(tmp_path / "images", n) for n in os.listdir(tmp_path / "images")]
     assert_exact_output(str(out), inputs)
 
 
@@ -218,6 +201,20 @@ class RestartableRedis:
         with open(self.log_path, errors="replace") as log:
             return log.read()[-2000:]
 
+
+def restart_redis_mid_job(server, env, tmp_path, run_producer):
+    """FILES photos and a job over them; once progress shows, Redis stopped for DOWNTIME s and started
+    again. Returns (input paths, output path, the running job, its id, files done at the stop)."""
+    inputs = replicate_images(str(tmp_path / "images"), FILES)
+    out = tmp_path / "out.csv"
+    job = run_producer(env, tmp_path / "images", out)
+    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
+    job.wait_for_line(PROGRESS.pattern, PROGRESS_TIMEOUT)
+    server.stop()
+    done_at_stop = files_done(job)
+    time.sleep(DOWNTIME)
+    server.start()
+    return inputs, out, job, job_id, done_at_stop
 
 def job_env(server: RestartableRedis) -> dict[str, str]:
     return clean_env(HASHFLEET_BROKER_URL=server.url, HASHFLEET_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
