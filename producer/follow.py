@@ -28,8 +28,6 @@ FAST_POLL_CHUNKS = 64
 MARKER_INTERVAL = 2.0
 #: Errors that mean "the broker/backend is unreachable right now".
 CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
-
-
 #: Times a chunk that failed only because the result backend was unreachable is sent again.
 MAX_BACKEND_RESENDS = 3
 
