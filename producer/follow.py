@@ -16,11 +16,15 @@ import redis
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 
+from producer.feed import open_feed
 from tasks.errors import BrokerUnavailable, JobFailed
 from tasks.store import chunk_task_id, forget_results, merge_task_id
 
-#: Seconds between polls of the result backend.
+#: Seconds between polls of the result backend (at most, between checks of the job's health).
 POLL_INTERVAL = 0.25
+#: Seconds between polls when results are pushed by a feed (producer/feed.py): the safety net for
+#: what pub/sub lost while its connection was down.
+FEED_POLL_INTERVAL = 1.0
 #: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending.
 FAST_POLL = 0.02
 FAST_POLL_CHUNKS = 64
@@ -89,38 +93,68 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
 
     merge_id = merge_task_id(job_id)
     backend_resends: Counter[str] = Counter()
-    while True:
-        try:
-            # One MGET per round: the pending chunks, or once they are all done, the merge.
-            for task_id, meta in app.backend.get_many(list(pending) or [merge_id], interval=0, max_iterations=1):
-                if meta["status"] != states.SUCCESS:
-                    if task_id in pending and resend is not None and _lost_to_backend(meta) \
-                            and backend_resends[task_id] < MAX_BACKEND_RESENDS:
-                        # Hashed, but Redis went away as it reported (Celery does not retry the chord
-                        # counter update): run it again rather than fail the job.
-                        backend_resends[task_id] += 1
-                        print(f"hashfleet: chunk {task_id} could not report while the result backend was "
-                              f"away; re-sending it", file=sys.stderr, flush=True)
-                        forget_results(app.backend, [task_id])
-                        resend([pending[task_id]])
-                        continue
-                    step = "the merge step" if task_id == merge_id else f"chunk {task_id}"
-                    raise JobFailed(f"{step} of job {job_id} failed: {meta.get('result')!r}")
-                if task_id == merge_id:
-                    return meta["result"]
-                pending.pop(task_id, None)
-                last_progress = time.monotonic()
-                on_chunk(meta["result"]["n"], meta["result"]["errors"])
-            lost_since = None
-            tick()
-        except CONNECTION_ERRORS as exc:
-            now = time.monotonic()
-            lost_since = lost_since or now
-            if now - lost_since > reconnect_timeout:
-                raise BrokerUnavailable(
-                    f"lost the result backend for {reconnect_timeout:g} s ({exc}); job {job_id} goes on on "
-                    f"the workers: `hashfleet wait {job_id} -o OUT` picks it up") from None
-            check()
-        # Near the end a job is waiting on a few chunks and the merge: poll those fast, so a short job
-        # does not finish up to a poll interval late; thousands of pending ids are polled gently.
-        time.sleep(FAST_POLL if len(pending) <= FAST_POLL_CHUNKS else POLL_INTERVAL)
+
+    def settle(task_id: str, meta: dict, polled: bool = True) -> bool:
+        """Take one result in; True when it is the merge's (the job is done)."""
+        nonlocal last_progress
+        if task_id != merge_id and task_id not in pending:
+            return False  # already counted (a poll and the feed both saw it), or a re-sent chunk's twin
+        if meta["status"] != states.SUCCESS:
+            lost = task_id in pending and resend is not None and _lost_to_backend(meta)
+            if lost and not polled:  # decided on the stored state only, so one failure is re-sent once
+                return False
+            if lost and backend_resends[task_id] < MAX_BACKEND_RESENDS:
+                # Hashed, but Redis went away as it reported (Celery does not retry the chord
+                # counter update): run it again rather than fail the job.
+                backend_resends[task_id] += 1
+                print(f"hashfleet: chunk {task_id} could not report while the result backend was "
+                      f"away; re-sending it", file=sys.stderr, flush=True)
+                forget_results(app.backend, [task_id])
+                resend([pending[task_id]])
+                return False
+            step = "the merge step" if task_id == merge_id else f"chunk {task_id}"
+            raise JobFailed(f"{step} of job {job_id} failed: {meta.get('result')!r}")
+        if task_id == merge_id:
+            return True
+        del pending[task_id]
+        last_progress = time.monotonic()
+        on_chunk(meta["result"]["n"], meta["result"]["errors"])
+        return False
+
+    feed = open_feed(app.backend, job_id)
+    next_poll = started
+    try:
+        while True:
+            try:
+                if time.monotonic() >= next_poll:
+                    # One MGET per round: the pending chunks, or once they are all done, the merge. With a
+                    # feed this only catches what pub/sub lost; without, it is how results arrive (fast near
+                    # the end, so a short job does not finish a poll interval late).
+                    for task_id, meta in app.backend.get_many(list(pending) or [merge_id], interval=0,
+                                                              max_iterations=1):
+                        if settle(task_id, meta):
+                            return meta["result"]
+                    lost_since = None
+                    next_poll = time.monotonic() + (
+                        FEED_POLL_INTERVAL if feed is not None else
+                        FAST_POLL if len(pending) <= FAST_POLL_CHUNKS else POLL_INTERVAL)
+                tick()
+                pause = max(min(next_poll, time.monotonic() + POLL_INTERVAL) - time.monotonic(), 0.0)
+                if feed is None:
+                    time.sleep(pause)
+                    continue
+                for task_id, meta in feed.wait(pause):
+                    if settle(task_id, meta, polled=False):
+                        return meta["result"]
+            except CONNECTION_ERRORS as exc:
+                now = time.monotonic()
+                lost_since = lost_since or now
+                if now - lost_since > reconnect_timeout:
+                    raise BrokerUnavailable(
+                        f"lost the result backend for {reconnect_timeout:g} s ({exc}); job {job_id} goes on "
+                        f"on the workers: `hashfleet wait {job_id} -o OUT` picks it up") from None
+                check()
+                time.sleep(POLL_INTERVAL)
+    finally:
+        if feed is not None:
+            feed.close()

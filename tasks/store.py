@@ -20,7 +20,12 @@ FETCH_TIMEOUT = 60.0
 
 def chunk_task_id(job_id: str, index: int) -> str:
     """Deterministic id of a job's chunk task (so `resume` and redeliveries find the same one)."""
-    return f"{job_id}-chunk-{index}"
+    return f"{chunk_id_prefix(job_id)}{index}"
+
+
+def chunk_id_prefix(job_id: str) -> str:
+    """What every chunk task id of a job starts with (its index follows)."""
+    return f"{job_id}-chunk-"
 
 
 def merge_task_id(job_id: str) -> str:

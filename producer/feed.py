@@ -1,0 +1,78 @@
+"""Results as they are stored: one Redis pattern subscription per job instead of fast polling.
+
+Celery's Redis result backend PUBLISHes every result it stores on a channel named like its key. A
+producer that subscribes to its job's chunk and merge channels is woken by each result (and gets it in
+the message) instead of polling every pending id 50 times a second, which on a box whose cores all
+hash took CPU from the workers and added up to a poll interval to every job's end.
+
+Pub/sub delivers at most once: what is published while the subscription's connection is down is lost.
+The follow loop therefore still polls, rarely (producer/follow.py), and a feed that meets a connection
+error just waits out its timeout and lets the poll find what it missed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from tasks.store import chunk_id_prefix, merge_task_id
+
+#: Errors a subscription meets while Redis is unreachable or restarting.
+FEED_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError)
+#: Redis glob metacharacters, escaped in the literal part of a pattern.
+_GLOB_SPECIAL = "\\*?[]"
+
+
+def glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in _GLOB_SPECIAL else c for c in text)
+
+
+class ResultFeed:
+    """The chunk results and the merge result of one job, pushed by Redis as the workers store them."""
+
+    def __init__(self, backend, job_id: str):
+        self._backend = backend
+        self._prefix = backend.task_keyprefix  # bytes
+        chunk_prefix = backend.get_key_for_task(chunk_id_prefix(job_id)).decode()
+        # Chunk results end in their index: "[0-9]" keeps the chunks' "...-data" keys (packed arrays,
+        # the bulk of what workers write) off this connection.
+        self._pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.psubscribe(glob_escape(chunk_prefix) + "*[0-9]",
+                                glob_escape(backend.get_key_for_task(merge_task_id(job_id)).decode()))
+
+    def wait(self, timeout: float) -> list[tuple[str, dict]]:
+        """(task id, result meta) of what is published within `timeout` seconds; returns as soon as one
+        arrives, with whatever else is already queued. Never raises for a lost connection."""
+        deadline = time.monotonic() + timeout
+        got: list[tuple[str, dict]] = []
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                message = self._pubsub.get_message(timeout=0.0 if got else max(remaining, 0.0))
+                if message is not None and message["type"] == "pmessage":
+                    task_id = message["channel"][len(self._prefix):].decode()
+                    got.append((task_id, self._backend.decode_result(message["data"])))
+                elif got or remaining <= 0:
+                    return got
+        except FEED_ERRORS:  # redis-py reconnects and re-subscribes on the next call
+            time.sleep(max(deadline - time.monotonic(), 0.0))
+            return got
+
+    def close(self) -> None:
+        try:
+            self._pubsub.close()
+        except FEED_ERRORS:
+            pass
+
+
+def open_feed(backend, job_id: str) -> ResultFeed | None:
+    """A feed on Redis result backends (None elsewhere, or when Redis cannot be reached now: then the
+    follow loop polls)."""
+    if not (hasattr(backend, "client") and hasattr(backend, "get_key_for_task")
+            and hasattr(backend.client, "pubsub")):
+        return None
+    try:
+        return ResultFeed(backend, job_id)
+    except FEED_ERRORS:
+        return None

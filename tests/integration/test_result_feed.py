@@ -1,0 +1,82 @@
+"""The producer's result feed (producer/feed.py) against a real redis-server: results arrive as stored."""
+
+import threading
+import time
+import uuid
+
+import pytest
+from celery import states
+
+from producer import follow as follow_module
+from producer.feed import ResultFeed, glob_escape
+from producer.runner import producer_app
+from tasks.settings import Settings
+from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def app(redis_server):
+    app = producer_app(Settings.from_env({"HASHFLEET_BROKER_URL": redis_server.url}))
+    yield app
+    app.close()
+
+
+def summary(files: int) -> dict:
+    return {"n": files, "errors": 0}
+
+
+def test_the_feed_yields_a_jobs_chunk_and_merge_results_and_nothing_else(app):
+    job = f"j*{uuid.uuid4().hex[:6]}"  # a glob character in the id is matched literally
+    feed = ResultFeed(app.backend, job)
+    try:
+        backend = app.backend
+        backend.store_result(chunk_task_id("jX" + job[2:], 0), summary(9), states.SUCCESS)  # other job
+        store_chunk_data(backend, chunk_task_id(job, 0), {"packed": "AAAA"})  # data, not a result
+        backend.store_result(f"{job}-marker", {"chunks": 2}, states.SUCCESS)
+        backend.store_result(chunk_task_id(job, 0), summary(5), states.SUCCESS)
+        backend.store_result(chunk_task_id(job, 11), summary(3), states.SUCCESS)
+        backend.store_result(merge_task_id(job), {"merged": True}, states.SUCCESS)
+        got = []
+        deadline = time.monotonic() + 10
+        while len(got) < 3 and time.monotonic() < deadline:
+            got += feed.wait(1.0)
+        got += feed.wait(0.2)  # nothing else is on its way
+    finally:
+        feed.close()
+    assert [(task_id, meta["status"], meta["result"]) for task_id, meta in got] == [
+        (chunk_task_id(job, 0), states.SUCCESS, summary(5)),
+        (chunk_task_id(job, 11), states.SUCCESS, summary(3)),
+        (merge_task_id(job), states.SUCCESS, {"merged": True}),
+    ]
+
+
+def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, monkeypatch):
+    # Given a safety-net poll so rare that only the feed can deliver the results within the timeout
+    monkeypatch.setattr(follow_module, "FEED_POLL_INTERVAL", 600.0)
+    polls = []
+    get_many = app.backend.get_many
+    monkeypatch.setattr(app.backend, "get_many", lambda ids, **kw: polls.append(list(ids)) or get_many(ids, **kw))
+    job = uuid.uuid4().hex[:12]
+    app.backend.store_result(follow_module.marker_id(job), {"chunks": 2}, states.SUCCESS)
+
+    def workers():  # what the chunk tasks and the merge store, shortly after the producer follows
+        time.sleep(0.3)
+        app.backend.store_result(chunk_task_id(job, 1), summary(4), states.SUCCESS)
+        app.backend.store_result(chunk_task_id(job, 0), summary(6), states.SUCCESS)
+        app.backend.store_result(merge_task_id(job), {"files": 10}, states.SUCCESS)
+
+    progress = []
+    thread = threading.Thread(target=workers)
+    thread.start()
+    # When the producer follows the job
+    payload = follow_module.follow(app, job, [0, 1], lambda files, errors: progress.append(files), timeout=20)
+    thread.join(10)
+    # Then every result came from the feed: one poll at the start found nothing, none after
+    assert payload == {"files": 10} and progress == [4, 6]
+    assert polls == [[chunk_task_id(job, 0), chunk_task_id(job, 1)]]
+
+
+def test_redis_glob_characters_are_escaped():
+    assert glob_escape(r"a*b?c[d]e\f") == r"a\*b\?c\[d\]e\\f"
