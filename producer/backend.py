@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from celery.backends.redis import RedisBackend
 
+from tasks.backend import backend_setting
+
 
 class PollingRedisBackend(RedisBackend):
     def on_task_call(self, producer, task_id) -> None:
@@ -20,4 +22,4 @@ class PollingRedisBackend(RedisBackend):
 
 def polling_backend_url(url: str) -> str:
     """A result_backend setting that makes Celery use :class:`PollingRedisBackend` for `url`."""
-    return f"producer.backend:PollingRedisBackend+{url}"
+    return backend_setting(url, PollingRedisBackend)

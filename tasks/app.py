@@ -69,6 +69,15 @@ def without_tls_params(url: str) -> str:
     return parts._replace(query=urlencode(kept)).geturl()
 
 
+def _result_backend(url: str) -> str:
+    """Redis results go through :class:`tasks.backend.ChordRetryingRedisBackend`."""
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        from tasks.backend import backend_setting
+
+        return backend_setting(url)
+    return url
+
+
 def create_app(settings: Settings | None = None) -> Celery:
     """The hashfleet Celery app. Workers accept json/msgpack only: a pickle message is rejected unrun."""
     settings = settings or Settings.from_env()
@@ -78,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     broker = settings.broker_url or "redis://127.0.0.1:6379/0"
     app.conf.update(
         broker_url=broker,
-        result_backend=settings.backend_url or broker,
+        result_backend=_result_backend(settings.backend_url or broker),
         task_serializer=settings.serializer,
         result_serializer=settings.serializer,
         accept_content=["json", "msgpack"],
