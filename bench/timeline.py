@@ -13,6 +13,7 @@ workers with one: the scaling the fixed start-up and tail leave out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import re
@@ -91,15 +92,18 @@ def timeline(args: argparse.Namespace) -> str:
     verify(code_dir)
     counts = [int(n) for n in args.workers.split(",")]
     results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
-    with private_redis(workdir) as (port, _pid):
-        for n in counts:
+    with private_redis(workdir) as (port, _pid), contextlib.ExitStack() as stack:
+        runs = {}
+        for n in counts:  # every worker count warm at once, runs alternating (like bench/run.py)
             url = f"redis://127.0.0.1:{port}/{n}"
-            with warm_worker(url, n, workdir, cwd=code_dir, loglevel="INFO") as worker:
-                argv = [hashfleet_executable(), "run", fileset.root, "-o", os.path.join(workdir, "out.csv"),
-                        "--broker", url]
-                one_run(argv, worker.log_path, code_dir)  # warm-up: page cache, the workers' first imports
-                for _ in range(args.repeats):
-                    results[n].append(one_run(argv, worker.log_path, code_dir))
+            worker = stack.enter_context(warm_worker(url, n, workdir, cwd=code_dir, loglevel="INFO"))
+            runs[n] = ([hashfleet_executable(), "run", fileset.root, "-o", os.path.join(workdir, "out.csv"),
+                        "--broker", url], worker.log_path)
+        for n in counts:  # warm-up: page cache, the workers' first imports
+            one_run(*runs[n], code_dir)
+        for _ in range(args.repeats):
+            for n in counts:
+                results[n].append(one_run(*runs[n], code_dir))
     return report(args, code, len(fileset.files), results)
 
 
