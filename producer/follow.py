@@ -25,7 +25,8 @@ POLL_INTERVAL = 0.25
 #: Seconds between polls when results are pushed by a feed (producer/feed.py): the safety net for
 #: what pub/sub lost while its connection was down.
 FEED_POLL_INTERVAL = 1.0
-#: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending.
+#: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending (without a result feed; with
+#: one, chunk results are pushed from then on).
 FAST_POLL = 0.02
 FAST_POLL_CHUNKS = 64
 #: Seconds between checks that the job's marker is still in the backend.
@@ -123,21 +124,27 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
 
     feed = open_feed(app.backend, job_id)
     next_poll = started
+    if feed is not None and len(pending) <= FAST_POLL_CHUNKS:
+        feed.watch_chunks()
     try:
         while True:
             try:
                 if time.monotonic() >= next_poll:
-                    # One MGET per round: the pending chunks, or once they are all done, the merge. With a
-                    # feed this only catches what pub/sub lost; without, it is how results arrive (fast near
-                    # the end, so a short job does not finish a poll interval late).
+                    # One MGET per round: the pending chunks, or once they are all done, the merge. Once a
+                    # feed pushes chunk results this only catches what pub/sub lost; until then it is how
+                    # they arrive (without a feed: fast near the end, so a short job does not finish a poll
+                    # interval late).
                     for task_id, meta in app.backend.get_many(list(pending) or [merge_id], interval=0,
                                                               max_iterations=1):
                         if settle(task_id, meta):
                             return meta["result"]
                     lost_since = None
+                    few = len(pending) <= FAST_POLL_CHUNKS
+                    if feed is not None and few and not feed.watching_chunks and feed.watch_chunks():
+                        continue  # poll once more right away: what finished before the subscription
                     next_poll = time.monotonic() + (
-                        FEED_POLL_INTERVAL if feed is not None else
-                        FAST_POLL if len(pending) <= FAST_POLL_CHUNKS else POLL_INTERVAL)
+                        FEED_POLL_INTERVAL if feed is not None and feed.watching_chunks else
+                        FAST_POLL if few else POLL_INTERVAL)
                 tick()
                 pause = max(min(next_poll, time.monotonic() + POLL_INTERVAL) - time.monotonic(), 0.0)
                 if feed is None:

@@ -31,6 +31,7 @@ def test_the_feed_yields_a_jobs_chunk_and_merge_results_and_nothing_else(app):
     job = f"j*{uuid.uuid4().hex[:6]}"  # a glob character in the id is matched literally
     feed = ResultFeed(app.backend, job)
     try:
+        assert feed.watch_chunks()
         backend = app.backend
         backend.store_result(chunk_task_id("jX" + job[2:], 0), summary(9), states.SUCCESS)  # other job
         store_chunk_data(backend, chunk_task_id(job, 0), {"packed": "AAAA"})  # data, not a result
@@ -52,12 +53,18 @@ def test_the_feed_yields_a_jobs_chunk_and_merge_results_and_nothing_else(app):
     ]
 
 
-def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, monkeypatch):
-    # Given a safety-net poll so rare that only the feed can deliver the results within the timeout
+@pytest.fixture
+def polls(app, monkeypatch):
+    """The ids of every poll (MGET) the follow loop makes; a safety-net poll so rare that only the feed
+    can deliver results within a test's timeout."""
     monkeypatch.setattr(follow_module, "FEED_POLL_INTERVAL", 600.0)
-    polls = []
+    calls = []
     get_many = app.backend.get_many
-    monkeypatch.setattr(app.backend, "get_many", lambda ids, **kw: polls.append(list(ids)) or get_many(ids, **kw))
+    monkeypatch.setattr(app.backend, "get_many", lambda ids, **kw: calls.append(list(ids)) or get_many(ids, **kw))
+    return calls
+
+
+def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, polls):
     job = uuid.uuid4().hex[:12]
     app.backend.store_result(follow_module.marker_id(job), {"chunks": 2}, states.SUCCESS)
 
@@ -76,6 +83,30 @@ def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, 
     # Then every result came from the feed: one poll at the start found nothing, none after
     assert payload == {"files": 10} and progress == [4, 6]
     assert polls == [[chunk_task_id(job, 0), chunk_task_id(job, 1)]]
+
+
+def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed(app, polls, monkeypatch):
+    # Given "few" means one pending chunk, and a job of three whose first two are already done
+    monkeypatch.setattr(follow_module, "FAST_POLL_CHUNKS", 1)
+    job = uuid.uuid4().hex[:12]
+    app.backend.store_result(follow_module.marker_id(job), {"chunks": 3}, states.SUCCESS)
+    for i in (0, 1):
+        app.backend.store_result(chunk_task_id(job, i), summary(2), states.SUCCESS)
+
+    def last_chunk_and_merge():
+        time.sleep(0.3)
+        app.backend.store_result(chunk_task_id(job, 2), summary(1), states.SUCCESS)
+        app.backend.store_result(merge_task_id(job), {"files": 5}, states.SUCCESS)
+
+    thread = threading.Thread(target=last_chunk_and_merge)
+    thread.start()
+    # When the producer follows it
+    payload = follow_module.follow(app, job, [0, 1, 2], lambda files, errors: None, timeout=20)
+    thread.join(10)
+    # Then one poll found the first two, one more right after subscribing found nothing, and the feed
+    # brought the rest
+    assert payload == {"files": 5}
+    assert polls == [[chunk_task_id(job, i) for i in range(3)], [chunk_task_id(job, 2)]]
 
 
 def test_redis_glob_characters_are_escaped():
