@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 
 import redis
+from celery import states
 
 from tasks.store import chunk_id_prefix, merge_task_id
 
@@ -56,8 +57,8 @@ class ResultFeed:
         return True
 
     def wait(self, timeout: float) -> list[tuple[str, dict]]:
-        """(task id, result meta) of what is published within `timeout` seconds; returns as soon as one
-        arrives, with whatever else is already queued. Never raises for a lost connection."""
+        """(task id, result meta) of the final states published within `timeout` seconds; returns as soon
+        as one arrives, with whatever else is already queued. Never raises for a lost connection."""
         deadline = time.monotonic() + timeout
         got: list[tuple[str, dict]] = []
         try:
@@ -65,8 +66,11 @@ class ResultFeed:
                 remaining = deadline - time.monotonic()
                 message = self._pubsub.get_message(timeout=0.0 if got else max(remaining, 0.0))
                 if message is not None and message["type"] == "pmessage":
-                    task_id = message["channel"][len(self._prefix):].decode()
-                    got.append((task_id, self._backend.decode_result(message["data"])))
+                    meta = self._backend.decode_result(message["data"])
+                    # Only final states, as a poll (Celery's get_many) sees them: a chunk whose worker
+                    # died is stored as RETRY, then re-run.
+                    if meta["status"] in states.READY_STATES:
+                        got.append((message["channel"][len(self._prefix):].decode(), meta))
                 elif got or remaining <= 0:
                     return got
         except FEED_ERRORS:  # redis-py reconnects and re-subscribes on the next call

@@ -27,7 +27,7 @@ def summary(files: int) -> dict:
     return {"n": files, "errors": 0}
 
 
-def test_the_feed_yields_a_jobs_chunk_and_merge_results_and_nothing_else(app):
+def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(app):
     job = f"j*{uuid.uuid4().hex[:6]}"  # a glob character in the id is matched literally
     feed = ResultFeed(app.backend, job)
     try:
@@ -36,6 +36,7 @@ def test_the_feed_yields_a_jobs_chunk_and_merge_results_and_nothing_else(app):
         backend.store_result(chunk_task_id("jX" + job[2:], 0), summary(9), states.SUCCESS)  # other job
         store_chunk_data(backend, chunk_task_id(job, 0), {"packed": "AAAA"})  # data, not a result
         backend.store_result(f"{job}-marker", {"chunks": 2}, states.SUCCESS)
+        backend.store_result(chunk_task_id(job, 0), RuntimeError("worker lost"), states.RETRY)  # not final
         backend.store_result(chunk_task_id(job, 0), summary(5), states.SUCCESS)
         backend.store_result(chunk_task_id(job, 11), summary(3), states.SUCCESS)
         backend.store_result(merge_task_id(job), {"merged": True}, states.SUCCESS)
