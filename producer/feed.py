@@ -5,8 +5,8 @@ producer that subscribes to its job's chunk and merge channels is woken by each 
 the message) instead of polling every pending id 50 times a second, which on a box whose cores all
 hash took CPU from the workers and added up to a poll interval to every job's end. Chunk results are
 watched only once few chunks are pending (producer/follow.py): while thousands are, one MGET every
-0.25 s costs less than hundreds of messages a second (a 1,000,000-file job without decoding finished
-~10 % later when every chunk result came as a message).
+0.25 s costs less than hundreds of messages a second (a 1,000,000-file job without decoding looked
+~10 % slower when every chunk result came as a message, though within that machine's noise).
 
 Pub/sub delivers at most once: what is published while the subscription's connection is down is lost.
 The follow loop therefore still polls, rarely (producer/follow.py), and a feed that meets a connection
