@@ -14,8 +14,9 @@ import numpy as np
 
 from tasks.spec import check_hash_size
 
-#: Image geometries whose area weights are kept (photo collections repeat a few sizes).
-WEIGHTS_CACHE = 256
+#: Axis geometries whose runs of equal weight are kept (a few hundred bytes each at hash size 8, at most
+#: ~70 KB at hash size 64).
+WEIGHTS_CACHE = 1024
 #: Images up to this many pixels are area-averaged by dense float64 products (their weight matrices
 #: are small), larger ones by exact run sums (:func:`runs`).
 DENSE_PIXELS = 2**16
@@ -58,14 +59,13 @@ def _overlaps(first_pixels: np.ndarray, scale: int, extent: int, cells: int) -> 
     return np.clip(overlap, 0.0, None)
 
 
-@functools.lru_cache(maxsize=WEIGHTS_CACHE)
 def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray:
     """(cells x pixels) box-filter weights of every pixel (see :func:`_overlaps`); each row sums to 1.
-    With scale 1 this is INTER_AREA."""
-    overlap = _overlaps(np.arange(pixels), scale, extent, cells)
-    weights = overlap / overlap.sum(axis=1, keepdims=True)
-    weights.flags.writeable = False  # shared through the cache
-    return weights
+    With scale 1 this is INTER_AREA. Expanded from :func:`runs` on every call (a few µs): only the runs
+    are cached, so thumbnails of a thousand sizes neither miss the cache nor fill it with a matrix per
+    width (up to 9 x 65,536 floats each)."""
+    bounds, weights = runs(pixels, scale, extent, cells)
+    return np.repeat(weights, np.diff(bounds), axis=1)
 
 
 @functools.lru_cache(maxsize=WEIGHTS_CACHE)

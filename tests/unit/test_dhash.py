@@ -63,6 +63,21 @@ def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
     assert np.allclose(weights * 10, [[8, 2, 0], [0, 6, 4]])
 
 
+def test_area_weights_built_from_runs_equal_every_pixels_own_overlap_for_many_geometries():
+    from tasks.dhash import _overlaps, area_weights
+
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        scale = int(rng.choice([1, 2, 4, 8]))
+        extent = int(rng.integers(1, 3000))
+        cells = int(rng.integers(2, 66))
+        pixels = -(-extent // scale)
+        overlap = _overlaps(np.arange(pixels), scale, extent, cells)
+        direct = overlap / overlap.sum(axis=1, keepdims=True)
+        assert np.allclose(area_weights(pixels, scale, extent, cells), direct, rtol=0, atol=1e-12), \
+            (pixels, scale, extent, cells)
+
+
 def test_the_reduced_hash_at_scale_one_is_the_plain_robust_hash():
     from tasks.dhash import dhash_bits_reduced
 
