@@ -37,14 +37,13 @@ import numpy as np  # noqa: E402
 from bench.contenders import JPEG_MAGIC  # noqa: E402
 from bench.hygiene import CONTENDED_SHARE, CpuMeter, exclusive  # noqa: E402
 from bench.pyspy import profile_worker  # noqa: E402
-from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set  # noqa: E402
-from bench.snapshot import activate, make_snapshot, verify  # noqa: E402
+from bench.sets import ensure_set  # noqa: E402
+from bench.snapshot import add_common_options, use_snapshot  # noqa: E402
 
 HASH_SIZE = 8
 #: Rows of the cProfile table shown.
 TOP = 15
 MS = 1000.0
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
 #: Items per timed batch; a batch during which other processes used the CPU is redone (bench/hygiene.py).
@@ -232,10 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", default="camera")
     parser.add_argument("--limit", type=int, default=None, help="profile only the first N files")
     parser.add_argument("--no-pyspy", action="store_true")
-    parser.add_argument("--code", default="HEAD", help="git ref to profile, or 'worktree'")
-    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
-    parser.add_argument("--out-dir", default=OUT_DIR)
+    add_common_options(parser)
     args = parser.parse_args(argv)
     with exclusive(args.out_dir):
         profile(args)
@@ -247,9 +243,7 @@ def profile(args: argparse.Namespace) -> None:
     workdir = os.path.join(args.out_dir, "profile-work")
     os.makedirs(workdir, exist_ok=True)
     code_dir = os.path.join(workdir, "code")
-    code = make_snapshot(code_dir, args.code)
-    activate(code_dir)
-    verify(code_dir)
+    code = use_snapshot(code_dir, args.code)
     meter = _METER
     parts = [f"## Profile: {args.set} set, {len(files)} files\n", f"Code under test: {code}.\n",
              "### Stages (in-process, 1 OpenCV thread, 1 BLAS thread)\n", stages(files),

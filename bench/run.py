@@ -36,13 +36,12 @@ from bench.contenders import DEFAULT_ORIGINAL, build_contenders, hashfleet_execu
 from bench.hygiene import CONTENDED_SHARE, CpuMeter, exclusive
 from bench.report import set_markdown, summarize, targets_markdown
 from bench.services import clean_env, private_redis, run_timed, warm_worker
-from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, SET_NAMES, describe, ensure_set
-from bench.snapshot import REPO, activate, make_snapshot, verify
+from bench.sets import SET_NAMES, describe, ensure_set
+from bench.snapshot import REPO, add_common_options, use_snapshot
 
 DEFAULT_REPEATS = 3
 QUICK_REPEATS = 1
 DEFAULT_WORKERS = "1,2"
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 #: Read buffer for the page-cache warm-up pass.
 READ_BLOCK = 1 << 20
 #: A run during which other processes used more than CONTENDED_SHARE of the machine is redone, at most
@@ -62,12 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=None, help="passed to hashfleet (default: its own)")
     parser.add_argument("--only", default=None, help="comma-separated contender names to run")
     parser.add_argument("--no-quality", action="store_true", help="skip the hash-quality check")
-    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
-    parser.add_argument("--out-dir", default=OUT_DIR)
     parser.add_argument("--original", default=DEFAULT_ORIGINAL, help="path of the original extract.py")
-    parser.add_argument("--code", default="HEAD",
-                        help="code under test: a git ref (default HEAD) or 'worktree' (uncommitted included)")
+    add_common_options(parser)
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     args.workers = [int(n) for n in args.workers.split(",")]
@@ -182,9 +177,7 @@ def run(args: argparse.Namespace) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     code_dir = os.path.join(workdir, "code")
-    code = make_snapshot(code_dir, args.code)
-    activate(code_dir)
-    verify(code_dir)
+    code = use_snapshot(code_dir, args.code)
     print(f"code under test: {code}", file=sys.stderr, flush=True)
     parts = [header_markdown(args, machine(), started, code)]
     all_rows, all_quality, raw = {}, {}, {}

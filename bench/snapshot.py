@@ -10,6 +10,7 @@ their working directory (`python -m celery` puts the working directory first on 
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import shutil
@@ -18,10 +19,22 @@ import sys
 import tarfile
 
 from bench.hygiene import SOURCE_DIRS, code_fingerprint, git_state
+from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS
 
 #: --code value that copies the working tree as it is (uncommitted changes included).
 WORKTREE = "worktree"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Where the benchmarks write their reports and working folders.
+OUT_DIR = os.path.join(REPO, "bench", "out")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark entry point takes: code under test, set cache, corpus, output folder."""
+    parser.add_argument("--code", default="HEAD",
+                        help="code under test: a git ref (default HEAD) or 'worktree' (uncommitted included)")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--out-dir", default=OUT_DIR)
 
 
 def make_snapshot(dest: str, code: str = "HEAD", repo: str = REPO) -> str:
@@ -61,3 +74,12 @@ def verify(dest: str) -> None:
     paths = out.stdout.split()
     if not paths or not all(p.startswith(os.path.join(dest, "")) for p in paths):
         raise RuntimeError(f"children would not import the snapshot: {out.stdout.strip()}")
+
+
+def use_snapshot(dest: str, code: str) -> str:
+    """Snapshot `code` into `dest` (:func:`make_snapshot`), import it here and in every child from now on
+    (:func:`activate`) and check a child really does (:func:`verify`); return the description."""
+    description = make_snapshot(dest, code)
+    activate(dest)
+    verify(dest)
+    return description

@@ -26,10 +26,9 @@ import time
 from bench.contenders import hashfleet_executable
 from bench.hygiene import exclusive
 from bench.services import clean_env, die_with_parent, private_redis, warm_worker
-from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set
-from bench.snapshot import activate, make_snapshot, verify
+from bench.sets import ensure_set
+from bench.snapshot import add_common_options, use_snapshot
 
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 #: A finished task in a worker's INFO log: timestamp, pool process, runtime.
 TASK_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/(\S+?)\] Task \S+ succeeded in ([\d.e-]+)s")
 RUN_TIMEOUT = 600
@@ -47,8 +46,7 @@ def task_spans(log_lines: list[str]) -> dict[str, list[tuple[float, float]]]:
 
 
 def one_run(argv: list[str], log_path: str, code_dir: str) -> dict[str, float]:
-    with open(log_path, "rb") as handle:
-        offset = len(handle.read())
+    offset = os.path.getsize(log_path)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
@@ -57,7 +55,8 @@ def one_run(argv: list[str], log_path: str, code_dir: str) -> dict[str, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     time.sleep(0.2)  # the log line of the last task (the merge) is written as it returns
     with open(log_path, "rb") as handle:
-        lines = handle.read()[offset:].decode(errors="replace").splitlines()
+        handle.seek(offset)
+        lines = handle.read().decode(errors="replace").splitlines()
     spans = task_spans(lines)
     every = [s for process in spans.values() for s in process]
     first, last = min(s for s, _ in every), max(e for _, e in every)
@@ -73,10 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", default="camera")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--code", default="HEAD", help="git ref to measure, or 'worktree'")
-    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
-    parser.add_argument("--out-dir", default=OUT_DIR)
+    add_common_options(parser)
     args = parser.parse_args(argv)
     with exclusive(args.out_dir):
         print(timeline(args))
@@ -87,9 +83,7 @@ def timeline(args: argparse.Namespace) -> str:
     workdir = os.path.join(args.out_dir, "timeline-work")
     os.makedirs(workdir, exist_ok=True)
     code_dir = os.path.join(workdir, "code")
-    code = make_snapshot(code_dir, args.code)
-    activate(code_dir)
-    verify(code_dir)
+    code = use_snapshot(code_dir, args.code)
     counts = [int(n) for n in args.workers.split(",")]
     results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     with private_redis(workdir) as (port, _pid), contextlib.ExitStack() as stack:
