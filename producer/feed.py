@@ -22,8 +22,9 @@ from celery import states
 
 from tasks.store import chunk_id_prefix, merge_task_id
 
-#: Errors a subscription meets while Redis is unreachable or restarting.
-FEED_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError)
+#: Errors after which the follow loop just polls: Redis unreachable or restarting, or refusing pub/sub
+#: (an ACL without PSUBSCRIBE, a proxy that does not relay it).
+FEED_ERRORS = (redis.RedisError, OSError)
 #: Redis glob metacharacters, escaped in the literal part of a pattern.
 _GLOB_SPECIAL = "\\*?[]"
 
@@ -48,7 +49,7 @@ class ResultFeed:
 
     def watch_chunks(self) -> bool:
         """Also deliver chunk results from now on (what was published before is not); False when Redis
-        could not be reached (try again later)."""
+        could not be reached or refused (the follow loop then keeps polling and tries again)."""
         try:
             self._pubsub.psubscribe(self._chunks)
         except FEED_ERRORS:

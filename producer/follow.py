@@ -124,12 +124,13 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
 
     feed = open_feed(app.backend, job_id)
     next_poll = started
-    if feed is not None and len(pending) <= FAST_POLL_CHUNKS:
-        feed.watch_chunks()
     try:
         while True:
             try:
                 if time.monotonic() >= next_poll:
+                    few = len(pending) <= FAST_POLL_CHUNKS
+                    if feed is not None and few and not feed.watching_chunks:
+                        feed.watch_chunks()  # before the poll, which reads what finished before it
                     # One MGET per round: the pending chunks, or once they are all done, the merge. Once a
                     # feed pushes chunk results this only catches what pub/sub lost; until then it is how
                     # they arrive (without a feed: fast near the end, so a short job does not finish a poll
@@ -139,12 +140,9 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
                         if settle(task_id, meta):
                             return meta["result"]
                     lost_since = None
-                    few = len(pending) <= FAST_POLL_CHUNKS
-                    if feed is not None and few and not feed.watching_chunks and feed.watch_chunks():
-                        continue  # poll once more right away: what finished before the subscription
                     next_poll = time.monotonic() + (
                         FEED_POLL_INTERVAL if feed is not None and feed.watching_chunks else
-                        FAST_POLL if few else POLL_INTERVAL)
+                        FAST_POLL if len(pending) <= FAST_POLL_CHUNKS else POLL_INTERVAL)
                 tick()
                 pause = max(min(next_poll, time.monotonic() + POLL_INTERVAL) - time.monotonic(), 0.0)
                 if feed is None:
