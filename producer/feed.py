@@ -25,6 +25,8 @@ from tasks.store import chunk_id_prefix, merge_task_id
 #: Errors after which the follow loop just polls: Redis unreachable or restarting, or refusing pub/sub
 #: (an ACL without PSUBSCRIBE, a proxy that does not relay it).
 FEED_ERRORS = (redis.RedisError, OSError)
+#: Seconds to wait for Redis to confirm the first subscription.
+SUBSCRIBE_TIMEOUT = 5.0
 #: Redis glob metacharacters, escaped in the literal part of a pattern.
 _GLOB_SPECIAL = "\\*?[]"
 
@@ -46,6 +48,8 @@ class ResultFeed:
         self.watching_chunks = False
         self._pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe(glob_escape(backend.get_key_for_task(merge_task_id(job_id)).decode()))
+        # Read the confirmation: a refusal (NOPERM) arrives as its reply, not from psubscribe().
+        self._pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
 
     def watch_chunks(self) -> bool:
         """Also deliver chunk results from now on (what was published before is not); False when Redis

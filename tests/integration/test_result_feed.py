@@ -110,5 +110,26 @@ def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed
     assert polls == [[chunk_task_id(job, i) for i in range(3)], [chunk_task_id(job, 2)]]
 
 
+def test_a_redis_user_without_pub_sub_rights_is_followed_by_polling(redis_server):
+    # Given a Redis user allowed everything but subscribing (an ACL, or a proxy that does not relay it)
+    user = f"nosub{uuid.uuid4().hex[:6]}"
+    admin = redis_server.client()
+    admin.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+                      commands=["+@all", "-psubscribe", "-subscribe"])
+    url = f"redis://{user}:pw@127.0.0.1:{redis_server.port}/0"
+    app = producer_app(Settings.from_env({"HASHFLEET_BROKER_URL": url}))
+    try:
+        job = uuid.uuid4().hex[:12]
+        app.backend.store_result(follow_module.marker_id(job), {"chunks": 1}, states.SUCCESS)
+        app.backend.store_result(chunk_task_id(job, 0), summary(3), states.SUCCESS)
+        app.backend.store_result(merge_task_id(job), {"files": 3}, states.SUCCESS)
+        # When the producer follows a job there, Then it gets no feed and still finishes, by polling
+        assert follow_module.open_feed(app.backend, job) is None
+        assert follow_module.follow(app, job, [0], lambda files, errors: None, timeout=20) == {"files": 3}
+    finally:
+        app.close()
+        admin.acl_deluser(user)
+
+
 def test_redis_glob_characters_are_escaped():
     assert glob_escape(r"a*b?c[d]e\f") == r"a\*b\?c\[d\]e\\f"
