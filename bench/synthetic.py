@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 
-from producer.backend import polling_backend_url
+from producer.app import polling_backend_url
 from producer.follow import follow
 from producer.job import build_job, enqueue
 from producer.output import write_records
-from producer.records import JobResult
+from producer.results import JobResult
 from tasks.app import create_app
 from tasks.settings import Settings
 from worker.embedded import start_redis, worker_env

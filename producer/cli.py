@@ -11,7 +11,7 @@ import click
 from producer import manifest
 from producer.job import enqueue
 from producer.options import broker_options, check_output_paths, job_options, output_options
-from producer.runner import follow_and_write, producer_app, summary, walk_job
+from producer.pipeline import follow_and_write, producer_app, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
 from tasks.settings import Settings
 

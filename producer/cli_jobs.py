@@ -8,13 +8,13 @@ import click
 
 from producer import manifest
 from producer.cli import cli
-from producer.follow import job_known
 from producer.job import enqueue
 from producer.options import broker_options, check_output_paths, job_options, output_options
-from producer.runner import follow_and_write, producer_app, summary, walk_job
+from producer.pipeline import follow_and_write, producer_app, summary, walk_job
 from tasks.errors import ConfigError
+from tasks.ids import job_data_ids, merge_task_id
 from tasks.settings import Settings
-from tasks.store import forget_results, job_data_ids, merge_task_id, stored
+from tasks.store import forget_results, job_known, stored
 
 
 def cluster_settings(broker, result_backend, **extra) -> Settings:
@@ -60,7 +60,7 @@ def status(job_id, broker, result_backend) -> None:
     try:
         missing = set(missing_chunks(app, job))
         merged = app.backend.get_task_meta(merge_task_id(job.id))["status"] == "SUCCESS"
-        known = job_known(app, job.id)
+        known = job_known(app.backend, job.id)
     finally:
         app.close()
     done_files = sum(n for i, n in enumerate(job.counts) if i not in missing)

@@ -16,13 +16,14 @@ import redis
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 
-from producer.feed import open_feed
+from producer.pubsub import open_feed
 from tasks.errors import BrokerUnavailable, JobFailed
-from tasks.store import chunk_task_id, forget_results, merge_task_id
+from tasks.ids import chunk_task_id, merge_task_id
+from tasks.store import forget_results, job_known
 
 #: Seconds between polls of the result backend (at most, between checks of the job's health).
 POLL_INTERVAL = 0.25
-#: Seconds between polls when results are pushed by a feed (producer/feed.py): the safety net for
+#: Seconds between polls when results are pushed by a feed (producer/pubsub.py): the safety net for
 #: what pub/sub lost while its connection was down.
 FEED_POLL_INTERVAL = 1.0
 #: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending (without a result feed; with
@@ -43,19 +44,6 @@ def _lost_to_backend(meta: dict) -> bool:
 
 class JobLost(JobFailed):
     """The backend no longer knows the job (Redis restarted without persistence, or results expired)."""
-
-
-def marker_id(job_id: str) -> str:
-    return f"{job_id}-marker"
-
-
-def mark_job(app: Celery, job_id: str, chunks: int) -> None:
-    """Record that the job exists; its disappearance tells the producer the backend lost its data."""
-    app.backend.store_result(marker_id(job_id), {"chunks": chunks}, states.SUCCESS)
-
-
-def job_known(app: Celery, job_id: str) -> bool:
-    return app.backend.get_task_meta(marker_id(job_id))["status"] == states.SUCCESS
 
 
 def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int, int], None],
@@ -88,7 +76,7 @@ def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int,
                             f"`hashfleet wait {job_id} -o OUT` picks it up")
         if now - last_marker_check > MARKER_INTERVAL:
             last_marker_check = now
-            if not job_known(app, job_id):
+            if not job_known(app.backend, job_id):
                 raise JobLost(f"the result backend no longer knows job {job_id} (Redis restarted without "
                               f"persistence?); run `hashfleet resume {job_id}` to hash the missing chunks")
 

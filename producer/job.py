@@ -5,18 +5,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from celery import Celery, chord
 
-from producer.follow import mark_job
 from tasks.errors import FileError
+from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
 from tasks.pathblob import encode_paths
 from tasks.settings import DEFAULT_CHUNK_SIZE
-from tasks.spec import CHUNK_TASK, MERGE_TASK
-from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
+from tasks.store import mark_job, store_chunk_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.incremental import Index
@@ -69,10 +67,6 @@ class Job:
     @property
     def merge_id(self) -> str:
         return merge_task_id(self.id)
-
-
-def new_job_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def auto_chunk_size(files: int, mean_bytes: float | None = None) -> int:
@@ -152,7 +146,7 @@ def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int]
     """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
     merge, which reads every chunk of the job. Local chunks' data is stored first. `chunk_task` is
     replaceable for benchmarks that measure the pipeline without decoding."""
-    mark_job(app, job.id, len(job.blobs))
+    mark_job(app.backend, job.id, len(job.blobs))
     for index, result in job.local.items():
         store_chunk_data(app.backend, job.chunk_id(index), result.to_wire())
     chunks = job.remote if only is None else only

@@ -14,9 +14,9 @@ import os
 import msgpack
 
 from producer.job import Job
+from tasks.algos import hash_bytes
 from tasks.errors import ConfigError, FileError
 from tasks.pathblob import decode_paths, encode_paths
-from tasks.spec import hash_bytes
 
 #: Manifest format version.
 MANIFEST_VERSION = 1

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from tasks.spec import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
+from tasks.algos import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:

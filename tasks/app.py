@@ -70,9 +70,9 @@ def without_tls_params(url: str) -> str:
 
 
 def _result_backend(url: str) -> str:
-    """Redis results go through :class:`tasks.backend.ChordRetryingRedisBackend`."""
+    """Redis results go through :class:`tasks.chord_backend.ChordRetryingRedisBackend`."""
     if urlsplit(url).scheme in ("redis", "rediss"):
-        from tasks.backend import backend_setting
+        from tasks.chord_backend import backend_setting
 
         return backend_setting(url)
     return url
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.soft_time_limit,
         # The hard limit is a backstop only: the soft limit (checked between files) and the per-file
-        # watchdog (tasks/guard.py) act first, and both keep the chunk's finished files.
+        # watchdog (tasks/watchdog.py) act first, and both keep the chunk's finished files.
         task_time_limit=settings.soft_time_limit + settings.file_timeout + HARD_LIMIT_MARGIN,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,

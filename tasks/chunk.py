@@ -7,12 +7,12 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks.errors import FileError
-from tasks.guard import hash_files_isolated, watchdog
 from tasks.hashing import hash_files
+from tasks.ids import CHUNK_TASK
 from tasks.pathblob import decode_paths
 from tasks.settings import Settings
-from tasks.spec import CHUNK_TASK
 from tasks.store import store_chunk_data
+from tasks.watchdog import hash_files_isolated, watchdog
 from tasks.wire import WIRE_VERSION, ChunkResult, empty_result
 
 
@@ -22,7 +22,7 @@ def finish_chunk(task, result: ChunkResult) -> dict:
     return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes))}
 
 
-#: A chunk whose worker process died this many times is hashed in isolation (see tasks/guard.py).
+#: A chunk whose worker process died this many times is hashed in isolation (see tasks/watchdog.py).
 ISOLATE_AFTER = 2
 #: Worker losses after which the chunk fails for good (isolation mode cannot lose its worker to a file).
 MAX_WORKER_LOSSES = ISOLATE_AFTER + 2

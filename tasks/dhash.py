@@ -12,7 +12,7 @@ import itertools
 import cv2
 import numpy as np
 
-from tasks.spec import check_hash_size
+from tasks.algos import check_hash_size
 
 #: Axis geometries whose runs of equal weight are kept (a few hundred bytes each at hash size 8, at most
 #: ~70 KB at hash size 64).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tasks.algos import ALGORITHMS
 from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.errors import FileError
 from tasks.readfile import ReadError, read_image_file
-from tasks.spec import ALGORITHMS
 from tasks.wire import ChunkResult, empty_result
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
@@ -28,7 +28,7 @@ def classic_bits(data: bytes, hash_size: int):
     return dhash_classic_bits(decode_classic(data), hash_size)
 
 
-#: --algo name (tasks/spec.py ALGORITHMS) -> bytes-to-bits function.
+#: --algo name (tasks/algos.py ALGORITHMS) -> bytes-to-bits function.
 HASHERS = {"dhash": robust_bits, "dhash-classic": classic_bits}
 assert tuple(HASHERS) == ALGORITHMS
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from celery import shared_task
 
+from tasks.algos import hash_bytes
 from tasks.errors import FileError
+from tasks.ids import MERGE_TASK, job_data_ids
 from tasks.settings import Settings
-from tasks.spec import MERGE_TASK, hash_bytes
-from tasks.store import FETCH_TIMEOUT, iter_chunk_data, job_data_ids
+from tasks.store import FETCH_TIMEOUT, iter_chunk_data
 from tasks.wire import WIRE_VERSION, ChunkResult
 
 

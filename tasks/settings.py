@@ -28,7 +28,7 @@ DEFAULT_VISIBILITY_TIMEOUT = 3600
 DEFAULT_MAX_PIXELS = 2**28
 #: Seconds of chunk work before a soft time limit turns the rest of the chunk into error records.
 DEFAULT_SOFT_TIME_LIMIT = 600
-#: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/guard.py).
+#: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/watchdog.py).
 DEFAULT_FILE_TIMEOUT = 120.0
 #: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600

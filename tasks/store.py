@@ -1,9 +1,10 @@
-"""Packed chunk data kept in the result backend beside the task results, read back in bounded batches.
+"""What a job keeps in the result backend besides task results: its marker, and each chunk's packed data,
+read back in bounded batches.
 
 A chord callback receives every header result at once, as Python objects. To keep that small at millions
 of files, a chunk task stores its packed arrays under a derived id and returns only a summary; the merge
 and the producer then stream the packed data a batch of chunks at a time. Ids are deterministic
-(`<chunk task id>-data`), so a redelivered chunk overwrites its own data instead of adding to it.
+(tasks/ids.py), so a redelivered chunk overwrites its own data instead of adding to it.
 """
 
 from __future__ import annotations
@@ -12,33 +13,12 @@ from collections.abc import Iterator
 
 from celery import states
 
+from tasks.ids import data_id, marker_id
+
 #: Chunks fetched per round trip when streaming packed data back.
 FETCH_BATCH = 64
 #: Seconds to wait for a chunk's data that its summary says is stored (it always is, unless expired).
 FETCH_TIMEOUT = 60.0
-
-
-def chunk_task_id(job_id: str, index: int) -> str:
-    """Deterministic id of a job's chunk task (so `resume` and redeliveries find the same one)."""
-    return f"{chunk_id_prefix(job_id)}{index}"
-
-
-def chunk_id_prefix(job_id: str) -> str:
-    """What every chunk task id of a job starts with (its index follows)."""
-    return f"{job_id}-chunk-"
-
-
-def merge_task_id(job_id: str) -> str:
-    return f"{job_id}-merge"
-
-
-def data_id(chunk_task_id: str) -> str:
-    return f"{chunk_task_id}-data"
-
-
-def job_data_ids(job_id: str, chunks: int) -> list[str]:
-    """Where every chunk of a job stores its packed data, in chunk order."""
-    return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
 
 
 def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
@@ -98,3 +78,13 @@ def forget_results(backend, task_ids: list[str]) -> None:
     else:
         for task_id in task_ids:
             backend.forget(task_id)
+
+
+def mark_job(backend, job_id: str, chunks: int) -> None:
+    """Record that the job exists; its disappearance tells the producer the backend lost its data."""
+    backend.store_result(marker_id(job_id), {"chunks": chunks}, states.SUCCESS)
+
+
+def job_known(backend, job_id: str) -> bool:
+    """True while the backend still holds the job's marker."""
+    return backend.get_task_meta(marker_id(job_id))["status"] == states.SUCCESS

@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-from tasks.spec import hash_bytes
+from tasks.algos import hash_bytes
 
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
 WIRE_VERSION = 2

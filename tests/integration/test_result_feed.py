@@ -1,4 +1,4 @@
-"""The producer's result feed (producer/feed.py) against a real redis-server: results arrive as stored."""
+"""The producer's result feed (producer/pubsub.py) against a real redis-server: results arrive as stored."""
 
 import threading
 import time
@@ -8,10 +8,11 @@ import pytest
 from celery import states
 
 from producer import follow as follow_module
-from producer.feed import ResultFeed, glob_escape
-from producer.runner import producer_app
+from producer.pipeline import producer_app
+from producer.pubsub import ResultFeed, glob_escape
+from tasks.ids import chunk_task_id, marker_id, merge_task_id
 from tasks.settings import Settings
-from tasks.store import chunk_task_id, merge_task_id, store_chunk_data
+from tasks.store import store_chunk_data
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,7 +68,7 @@ def polls(app, monkeypatch):
 
 def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, polls):
     job = uuid.uuid4().hex[:12]
-    app.backend.store_result(follow_module.marker_id(job), {"chunks": 2}, states.SUCCESS)
+    app.backend.store_result(marker_id(job), {"chunks": 2}, states.SUCCESS)
 
     def workers():  # what the chunk tasks and the merge store, shortly after the producer follows
         time.sleep(0.3)
@@ -90,7 +91,7 @@ def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed
     # Given "few" means one pending chunk, and a job of three whose first two are already done
     monkeypatch.setattr(follow_module, "FAST_POLL_CHUNKS", 1)
     job = uuid.uuid4().hex[:12]
-    app.backend.store_result(follow_module.marker_id(job), {"chunks": 3}, states.SUCCESS)
+    app.backend.store_result(marker_id(job), {"chunks": 3}, states.SUCCESS)
     for i in (0, 1):
         app.backend.store_result(chunk_task_id(job, i), summary(2), states.SUCCESS)
 
@@ -120,7 +121,7 @@ def test_a_redis_user_without_pub_sub_rights_is_followed_by_polling(redis_server
     app = producer_app(Settings.from_env({"HASHFLEET_BROKER_URL": url}))
     try:
         job = uuid.uuid4().hex[:12]
-        app.backend.store_result(follow_module.marker_id(job), {"chunks": 1}, states.SUCCESS)
+        app.backend.store_result(marker_id(job), {"chunks": 1}, states.SUCCESS)
         app.backend.store_result(chunk_task_id(job, 0), summary(3), states.SUCCESS)
         app.backend.store_result(merge_task_id(job), {"files": 3}, states.SUCCESS)
         # When the producer follows a job there, Then it gets no feed and still finishes, by polling

@@ -87,8 +87,9 @@ def app_for(env: dict[str, str]):
 
 def hash_directly(app, paths: list[str]) -> list[FileError]:
     """Send one chunk task as the producer would and return the per-file codes the worker stored."""
+    from tasks.ids import data_id
     from tasks.pathblob import encode_paths
-    from tasks.store import data_id, iter_chunk_data
+    from tasks.store import iter_chunk_data
     from tasks.wire import ChunkResult
 
     task_id = f"security-{uuid.uuid4().hex}"

@@ -1,11 +1,11 @@
-"""Workers retry a chunk's chord report while Redis is away (tasks/backend.py), and only then."""
+"""Workers retry a chunk's chord report while Redis is away (tasks/chord_backend.py), and only then."""
 
 import pytest
 import redis
 from celery.backends.redis import RedisBackend
 
 from tasks.app import create_app
-from tasks.backend import ChordRetryingRedisBackend
+from tasks.chord_backend import ChordRetryingRedisBackend
 from tasks.settings import Settings
 
 

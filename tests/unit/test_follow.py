@@ -8,7 +8,7 @@ from celery import states
 
 from producer.follow import MAX_BACKEND_RESENDS, follow
 from tasks.errors import JobFailed
-from tasks.store import chunk_task_id, merge_task_id
+from tasks.ids import chunk_task_id, merge_task_id
 
 JOB = "job1"
 

@@ -89,8 +89,9 @@ def test_the_merge_streams_chunk_data_from_a_backend_and_groups_across_chunks():
     # Given chunk data stored in a real (in-memory) Celery result backend, as chunk tasks store it
     from celery import Celery
 
+    from tasks.ids import chunk_task_id, job_data_ids
     from tasks.merge import collect
-    from tasks.store import chunk_task_id, job_data_ids, store_chunk_data
+    from tasks.store import store_chunk_data
 
     backend = Celery("t", backend="cache+memory://").backend
     chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]

@@ -1,11 +1,8 @@
-"""Names and sizes the producer and the workers share. Light on purpose: the producer imports this, not
-the decoders, so it never loads OpenCV."""
+"""The hash algorithms a job can ask for and the hash sizes they accept. Light on purpose: the producer
+imports this (to check options), not the decoders, so it never loads OpenCV."""
 
 from __future__ import annotations
 
-#: Task names (shown in Flower, used for routing).
-CHUNK_TASK = "hashfleet.hash_chunk"
-MERGE_TASK = "hashfleet.merge"
 #: --algo choices; tasks/hashing.py maps each to its bytes-to-bits function.
 ALGORITHMS = ("dhash", "dhash-classic")
 #: Hash sizes must be multiples of this so a hash is a whole number of bytes and hex digits.
@@ -15,6 +12,7 @@ MAX_HASH_SIZE = 64
 
 
 def check_hash_size(hash_size: int) -> int:
+    """`hash_size`, or ValueError saying which sizes are allowed."""
     if hash_size < HASH_SIZE_STEP or hash_size > MAX_HASH_SIZE or hash_size % HASH_SIZE_STEP:
         raise ValueError(f"hash size must be a multiple of {HASH_SIZE_STEP} in [4, {MAX_HASH_SIZE}]")
     return hash_size

@@ -14,10 +14,10 @@ import numpy as np
 
 from producer.job import Job
 from producer.output import Record
+from tasks.algos import hash_bytes
 from tasks.errors import FileError
 from tasks.merge import unpack_groups
 from tasks.pathblob import decode_paths
-from tasks.spec import hash_bytes
 from tasks.store import iter_chunk_data
 from tasks.wire import ChunkResult
 

@@ -20,7 +20,7 @@ import time
 import redis
 from celery import states
 
-from tasks.store import chunk_id_prefix, merge_task_id
+from tasks.ids import chunk_id_prefix, merge_task_id
 
 #: Errors after which the follow loop just polls: Redis unreachable or restarting, or refusing pub/sub
 #: (an ACL without PSUBSCRIBE, a proxy that does not relay it).

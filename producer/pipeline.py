@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from producer.backend import polling_backend_url
+from producer.app import polling_backend_url
 from producer.follow import follow
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
@@ -16,7 +16,7 @@ from tasks.app import UNACKED_SWEEP_MAX
 from tasks.settings import Settings
 
 if TYPE_CHECKING:
-    from producer.records import JobResult
+    from producer.results import JobResult
 
 #: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
 STALL_MARGIN = 10
@@ -60,7 +60,7 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
     # Loaded here, after the chunks are published, while the workers already hash (numpy, rich, sqlite3).
     from producer import output
     from producer.progress import JobProgress
-    from producer.records import JobResult
+    from producer.results import JobResult
 
     if not job.blobs:
         result = JobResult.from_payload(job, None)

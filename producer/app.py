@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery.backends.redis import RedisBackend
 
-from tasks.backend import backend_setting
+from tasks.chord_backend import backend_setting
 
 
 class PollingRedisBackend(RedisBackend):

@@ -1,0 +1,49 @@
+"""Every name a job gives its tasks and stored keys, in one place (no Celery, no numpy here).
+
+A job id is random; everything else is derived from it, so a re-sent chunk, `resume` or a redelivered
+message finds the same task and the same stored data instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+#: Task names (shown in Flower, used for routing).
+CHUNK_TASK = "hashfleet.hash_chunk"
+MERGE_TASK = "hashfleet.merge"
+#: Hex digits of a job id (48 random bits: collisions are negligible among the jobs one Redis keeps).
+JOB_ID_DIGITS = 12
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:JOB_ID_DIGITS]
+
+
+def chunk_id_prefix(job_id: str) -> str:
+    """What every chunk task id of a job starts with (its index follows)."""
+    return f"{job_id}-chunk-"
+
+
+def chunk_task_id(job_id: str, index: int) -> str:
+    """Id of a job's chunk task number `index`."""
+    return f"{chunk_id_prefix(job_id)}{index}"
+
+
+def merge_task_id(job_id: str) -> str:
+    """Id of a job's chord callback."""
+    return f"{job_id}-merge"
+
+
+def marker_id(job_id: str) -> str:
+    """Id under which the producer records that the job exists (its loss means the backend lost data)."""
+    return f"{job_id}-marker"
+
+
+def data_id(chunk_task_id: str) -> str:
+    """Id under which a chunk stores its packed per-file data (beside its small task result)."""
+    return f"{chunk_task_id}-data"
+
+
+def job_data_ids(job_id: str, chunks: int) -> list[str]:
+    """Where every chunk of a job stores its packed data, in chunk order."""
+    return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
