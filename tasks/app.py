@@ -9,6 +9,7 @@ from celery import Celery
 from kombu import Queue
 
 from tasks.errors import ConfigError
+from tasks.limits import prepare_decoders
 from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
@@ -76,6 +77,25 @@ def _result_backend(url: str) -> str:
 
         return backend_setting(url)
     return url
+
+
+def create_worker_app(settings: Settings | None = None) -> Celery:
+    """The app `celery -A tasks worker` runs: decoder limits set first (before the task modules load cv2
+    and numpy), the chunk and merge tasks defined, and each pool process set up (tasks/pool.py)."""
+    settings = settings or Settings.from_env()
+    prepare_decoders(settings.max_pixels)
+    from celery.signals import worker_process_init
+
+    from tasks import chunk, merge  # noqa: F401  (define the tasks; the producer never loads these)
+    from tasks.pool import init_pool_process
+
+    worker_process_init.connect(init_pool_process, weak=False)
+    return create_app(settings)
+
+
+def settings_of(app: Celery) -> Settings:
+    """The Settings an app was built with (the one source a task reads them from)."""
+    return app.hashfleet_settings
 
 
 def create_app(settings: Settings | None = None) -> Celery:

@@ -6,11 +6,11 @@ import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.hashing import hash_files
 from tasks.ids import CHUNK_TASK
 from tasks.pathblob import decode_paths
-from tasks.settings import Settings
 from tasks.store import store_chunk_data
 from tasks.watchdog import hash_files_isolated, watchdog
 from tasks.wire import WIRE_VERSION, ChunkResult, empty_result
@@ -36,7 +36,7 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     """Hash every path of the chunk. Bad files become error codes; the result is deterministic for the
     same files, so a redelivered chunk stores the same data under the same id and counts once."""
     paths = decode_paths(paths_blob)
-    settings = Settings.from_env()
+    settings = settings_of(self.app)
     if self.request.retries >= ISOLATE_AFTER:
         return finish_chunk(self, hash_files_isolated(paths, algo, hash_size, settings.allowed_roots,
                                                       settings.file_timeout))

@@ -7,16 +7,21 @@ because `imread` on a `str` path with non-UTF-8 bytes can crash the process in O
 from __future__ import annotations
 
 import dataclasses
-import os
 import struct
 
-import cv2
-import numpy as np
-import simplejpeg
+from tasks.limits import prepare_decoders
 
-from tasks.errors import FileError
-from tasks.jpeg import dc_scans_only
-from tasks.png import decode_8bit_spng, png_header
+#: The pixel limit OpenCV enforces on full decodes (HASHFLEET_MAX_PIXELS; see tasks/limits.py, which
+#: must run before cv2 loads), applied here to an image's declared size before a reduced decode.
+MAX_PIXELS = prepare_decoders()
+
+import cv2  # noqa: E402  (after the limits above)
+import numpy as np  # noqa: E402
+import simplejpeg  # noqa: E402
+
+from tasks.errors import FileError  # noqa: E402
+from tasks.jpeg import dc_scans_only  # noqa: E402
+from tasks.png import decode_8bit_spng, png_header  # noqa: E402
 
 #: Background that transparent pixels are composited on for the robust dhash (white, full scale).
 #: A fixed background keeps a cut-out's silhouette; dropping alpha would expose whatever colour the
@@ -192,11 +197,6 @@ def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
             return Reduced(image, scale, height, width)
     image = _decode_robust(data, fmt)
     return Reduced(image, 1, *image.shape[:2])
-
-
-#: The pixel limit OpenCV enforces on full decodes (set from HASHFLEET_MAX_PIXELS by worker/bootstrap.py),
-#: applied here to a JPEG's declared size before a reduced decode.
-MAX_PIXELS = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", 2**30))
 
 
 def _decode_dc_only(data: bytes) -> np.ndarray | None:

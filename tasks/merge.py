@@ -11,9 +11,9 @@ import numpy as np
 from celery import shared_task
 
 from tasks.algos import hash_bytes
+from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.ids import MERGE_TASK, job_data_ids
-from tasks.settings import Settings
 from tasks.store import FETCH_TIMEOUT, iter_chunk_data
 from tasks.wire import WIRE_VERSION, ChunkResult
 
@@ -79,7 +79,7 @@ def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, has
         if summary.get("v") != WIRE_VERSION:
             raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
     keys = job_data_ids(job_id, chunks)
-    wait = Settings.from_env().visibility_timeout + FETCH_TIMEOUT
+    wait = settings_of(self.app).visibility_timeout + FETCH_TIMEOUT
     hashes, codes = collect(self.backend, keys, total, hash_size, timeout=wait)
     groups = duplicate_groups(hashes, codes)
     return {"v": WIRE_VERSION, "files": total, "errors": int(np.count_nonzero(codes)),

@@ -1,1 +1,1 @@
-"""Worker bootstrap (signals, per-node settings) and local process management (embedded mode)."""
+"""How nodes run: local worker and redis-server processes (embedded mode), supervised and torn down."""

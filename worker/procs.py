@@ -9,17 +9,11 @@ import subprocess
 import sys
 import time
 
+from tasks.pool import die_with_parent
+
 #: Seconds a child process group gets to exit after SIGTERM before it is killed.
 TERM_GRACE = 5.0
-_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies (no-op off Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def become_subreaper() -> None:

@@ -1,0 +1,76 @@
+"""The code's layering: tasks/ stands alone, its light modules change nothing when imported, modules stay small."""
+
+import ast
+import json
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+#: Packages `tasks` must never import: it runs on workers that may have neither.
+FORBIDDEN_FOR_TASKS = ("producer", "worker")
+#: STYLE.md: one concern per module, well under 300 lines.
+MAX_MODULE_LINES = 300
+
+
+def imported_modules(path: pathlib.Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_tasks_module_imports_producer_or_worker():
+    offenders = {
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in sorted((REPO / "tasks").glob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN_FOR_TASKS
+    }
+    assert not offenders
+
+
+def test_the_import_checker_sees_an_import_of_worker(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from worker.procs import spawn\n")
+    assert "worker.procs" in imported_modules(module)
+
+
+def test_importing_what_the_producer_uses_from_tasks_loads_no_decoder_and_sets_nothing():
+    # Given a fresh interpreter, When it imports the modules the producer needs from tasks
+    probe = (
+        "import os, sys, json; before = dict(os.environ); "
+        "import tasks, tasks.algos, tasks.ids, tasks.pathblob, tasks.settings, tasks.errors; "
+        "from celery.signals import worker_process_init; "
+        "print(json.dumps({'changed': sorted(k for k in os.environ if os.environ.get(k) != before.get(k)), "
+        "'cv2': 'cv2' in sys.modules, 'numpy': 'numpy' in sys.modules, "
+        "'receivers': len(worker_process_init.receivers or [])}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
+                         timeout=60)
+    # Then no environment variable changed, no decoder or numpy was loaded and no signal was connected
+    assert json.loads(out.stdout) == {"changed": [], "cv2": False, "numpy": False, "receivers": 0}
+
+
+def test_the_worker_app_sets_the_pixel_limit_from_settings_before_opencv_loads():
+    probe = (
+        "import os, tasks; app = tasks.celery; import cv2; from celery.signals import worker_process_init; "
+        "from tasks import decode; "
+        "print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'], decode.MAX_PIXELS, os.environ['OPENBLAS_NUM_THREADS'], "
+        "len(worker_process_init.receivers))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HASHFLEET_MAX_PIXELS": "1234567", "OPENCV_IO_MAX_IMAGE_PIXELS": "99"}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
+                         timeout=60, env=env)
+    assert out.stdout.split() == ["1234567", "1234567", "1", "1"]
+
+
+def test_every_module_is_under_the_size_limit():
+    modules = [p for d in ("tasks", "producer", "worker") for p in (REPO / d).glob("*.py")]
+    assert modules
+    lines = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in modules}
+    too_long = {name: n for name, n in lines.items() if n > MAX_MODULE_LINES}
+    assert not too_long
