@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from producer.output import output_format, read_records
+from producer.output import output_format, read_records, sqlite_path_value
 from tasks.errors import ConfigError
 
 
@@ -37,7 +37,7 @@ class Index:
     def lookup(self, path: str) -> tuple[int, int, str] | None:
         if self._db is None:
             return self._rows.get(path)
-        key = path if _utf8(path) else os.fsencode(path)
+        key = sqlite_path_value(path)
         row = self._db.execute("SELECT size, mtime, hash FROM files WHERE path = ? AND hash IS NOT NULL "
                                "AND size IS NOT NULL AND mtime IS NOT NULL", (key,)).fetchone()
         return row if row and len(row[2]) == self.hex_len else None
@@ -56,11 +56,3 @@ class Index:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-
-
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False

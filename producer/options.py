@@ -6,13 +6,14 @@ import os
 
 import click
 
-from tasks.algos import ALGORITHMS, HASH_SIZE_STEP, MAX_HASH_SIZE
+from tasks.algos import ALGORITHMS, check_hash_size
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
-    if value % HASH_SIZE_STEP:
-        raise click.BadParameter(f"must be a multiple of {HASH_SIZE_STEP} (8 and 16 are usual)")
-    return value
+    try:
+        return check_hash_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (8 and 16 are usual)") from None
 
 
 def _stack(*decorators):
@@ -36,7 +37,7 @@ job_options = _stack(
                  help="dhash: robust (area-averaged, transparency on white; JPEGs decoded directly at 1/2-1/8 "
                       "scale, so it is fast). dhash-classic: bit-exact with the PyImageSearch/OpenCV recipe, "
                       "so it keeps the original's full cv2.imread decoding (slower)."),
-    click.option("--hash-size", type=click.IntRange(HASH_SIZE_STEP, MAX_HASH_SIZE), default=8,
+    click.option("--hash-size", type=int, default=8,
                  show_default=True, callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits."),
     click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None, envvar="HASHFLEET_CHUNK_SIZE",
                  help="Files per task  [env HASHFLEET_CHUNK_SIZE; default: 256, less for small jobs]"),

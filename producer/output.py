@@ -91,7 +91,8 @@ def _write_jsonl(path: str, records: Iterable[Record], _meta) -> int:
     return count
 
 
-def sqlite_path_value(path: str):
+def sqlite_path_value(path: str) -> str | bytes:
+    """How a path is stored in SQLite: TEXT when it is valid UTF-8, else a BLOB of its bytes."""
     try:
         path.encode("utf-8")
         return path

@@ -42,6 +42,11 @@ DEFAULT_JOBS_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "h
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+#: The merge and the producer read chunk data straight from Redis (tasks/store.py): results go to Redis.
+BACKEND_SCHEMES = ("redis", "rediss")
+#: Numeric fields that must be above zero (None, where allowed, means automatic).
+POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
+            "connect_timeout", "progress_interval", "reconnect_timeout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +83,22 @@ class Settings:
         return cls(**values).validated()
 
     def validated(self) -> Settings:
+        """These settings, or ConfigError naming the first field that is out of range."""
         if self.serializer not in SERIALIZERS:
             raise ConfigError(f"serializer must be one of {', '.join(SERIALIZERS)}, not {self.serializer!r}")
-        for name in ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive integer")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in POSITIVE and value is not None and not value > 0:
+                raise ConfigError(f"{ENV_PREFIX}{field.name.upper()} must be a positive number, not {value!r}")
+        for name in ("queue", "jobs_dir"):
+            if not getattr(self, name):
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be empty")
+        for root in self.allowed_roots:
+            if not os.path.isabs(root):
+                raise ConfigError(f"{ENV_PREFIX}ALLOWED_ROOTS must hold absolute paths, not {root!r}")
+        if self.result_backend and urlsplit(self.result_backend).scheme not in BACKEND_SCHEMES:
+            raise ConfigError(f"result backend {urlsplit(self.result_backend).scheme!r} is not supported; "
+                              f"use redis:// or rediss://")
         if self.broker_url is not None:
             scheme = urlsplit(self.broker_url).scheme
             if scheme not in BROKER_SCHEMES:

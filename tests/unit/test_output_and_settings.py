@@ -7,7 +7,7 @@ import pytest
 
 from producer.output import Record, export_pyimagesearch, read_records, write_groups, write_records
 from tasks.errors import ConfigError
-from tasks.settings import Settings
+from tasks.settings import POSITIVE, Settings
 
 ODD_PATHS = ["/p/plain.jpg", "/p/new\nline, \"quoted\".png", "/p/caf\udce9.jpg", "/p/日本.webp"]
 
@@ -64,6 +64,22 @@ def test_settings_read_hashfleet_env_vars_and_flags_override_them():
 def test_bad_settings_raise_config_errors_that_say_what_to_fix(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("field", POSITIVE)
+def test_every_numeric_setting_at_zero_is_refused_by_name(field):
+    with pytest.raises(ConfigError, match=f"HASHFLEET_{field.upper()} must be a positive number"):
+        Settings.from_env({f"HASHFLEET_{field.upper()}": "0"})
+
+
+def test_a_result_backend_other_than_redis_is_refused():
+    with pytest.raises(ConfigError, match="result backend 'db\\+sqlite' is not supported"):
+        Settings.from_env({"HASHFLEET_RESULT_BACKEND": "db+sqlite:///results.db"})
+
+
+def test_an_empty_queue_name_is_refused():
+    with pytest.raises(ConfigError, match="HASHFLEET_QUEUE must not be empty"):
+        Settings.from_env({}, queue="")
 
 
 def test_settings_survive_the_trip_to_a_worker_environment():
