@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from tasks.algos import ALGORITHMS
 from tasks.decode import DecodeError, decode_classic, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.errors import FileError
 from tasks.readfile import ReadError, read_image_file
 from tasks.wire import ChunkResult, empty_result
+
+log = logging.getLogger(__name__)
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -34,7 +38,9 @@ assert tuple(HASHERS) == ALGORITHMS
 
 
 def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = ()):
-    """(packed hash bytes or None, FileError, file size, mtime) for one path. Never raises for a bad file."""
+    """(packed hash bytes or None, FileError, file size, mtime) for one path. Never raises for a bad file:
+    an exception no decoder step expects (a library bug, an input nobody foresaw) becomes an `internal`
+    record, logged with its class, so one file never fails its chunk and the job."""
     size = mtime = 0
     try:
         data, mtime = read_image_file(path, allowed_roots)
@@ -44,6 +50,9 @@ def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...
         return None, exc.code, size, mtime
     except MemoryError:
         return None, FileError.TOO_MANY_PIXELS, size, mtime
+    except Exception as exc:  # noqa: BLE001  (errors as data: the batch goes on)
+        log.warning("internal error hashing %r: %s: %s", path, type(exc).__name__, exc)
+        return None, FileError.INTERNAL, size, mtime
 
 
 def hash_files(
