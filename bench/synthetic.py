@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from producer.app import polling_backend_url
-from producer.follow import follow
+from producer.follow import JobFollower
 from producer.job import build_job, enqueue
 from producer.output import write_records
 from producer.results import JobResult
@@ -86,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             t1 = time.monotonic()
             enqueue(app, job, chunk_task=SYNTHETIC_TASK)
             t2 = time.monotonic()
-            payload = follow(app, job.id, list(range(len(job.blobs))), lambda _files, _errors: None,
-                             timeout=3600)
+            payload = JobFollower(app, job.id, list(range(len(job.blobs))), timeout=3600).run()
             t3 = time.monotonic()
             result = JobResult.from_payload(job, payload, app.backend)
             rows = write_records(os.path.join(tmp, "out.csv"), result.records(), {})

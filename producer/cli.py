@@ -9,9 +9,8 @@ import time
 import click
 
 from producer import manifest
-from producer.job import enqueue
 from producer.options import broker_options, check_output_paths, job_options, output_options
-from producer.pipeline import follow_and_write, producer_app, summary, walk_job
+from producer.pipeline import hash_job, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
 from tasks.settings import Settings
 
@@ -62,23 +61,10 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
         from worker.embedded import embedded_cluster
 
         with embedded_cluster(settings, workers or default_workers()) as cluster:
-            app = producer_app(cluster.settings)
-            try:
-                if job.blobs:
-                    enqueue(app, job)
-                result = follow_and_write(app, cluster.settings, job, job.remote, out, groups_out,
-                                          cluster.check_alive, timeout)
-            finally:
-                app.close()
+            result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
     else:
         manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
-        app = producer_app(settings)
-        try:
-            if job.blobs:
-                enqueue(app, job)
-            result = follow_and_write(app, settings, job, job.remote, out, groups_out, timeout=timeout)
-        finally:
-            app.close()
+        result = hash_job(settings, job, out, groups_out, timeout=timeout)
     summary(result, out, started)
 
 

@@ -7,10 +7,11 @@ import time
 import click
 
 from producer import manifest
+from producer.app import producer_app
 from producer.cli import cli
 from producer.job import enqueue
 from producer.options import broker_options, check_output_paths, job_options, output_options
-from producer.pipeline import follow_and_write, producer_app, summary, walk_job
+from producer.pipeline import follow_and_write, summary, walk_job
 from tasks.errors import ConfigError
 from tasks.ids import job_data_ids, merge_task_id
 from tasks.settings import Settings
@@ -41,11 +42,8 @@ def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, brok
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size)
     job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path)
     manifest.save(job, settings.jobs_dir)
-    app = producer_app(settings)
-    try:
+    with producer_app(settings) as app:
         enqueue(app, job)
-    finally:
-        app.close()
     click.echo(job.id)
 
 
@@ -56,13 +54,10 @@ def status(job_id, broker, result_backend) -> None:
     """Progress of a submitted job: chunks and files hashed so far."""
     settings = cluster_settings(broker, result_backend)
     job = manifest.load(job_id, settings.jobs_dir)
-    app = producer_app(settings)
-    try:
+    with producer_app(settings) as app:
         missing = set(missing_chunks(app, job))
         merged = app.backend.get_task_meta(merge_task_id(job.id))["status"] == "SUCCESS"
         known = job_known(app.backend, job.id)
-    finally:
-        app.close()
     done_files = sum(n for i, n in enumerate(job.counts) if i not in missing)
     state = "complete" if merged and not missing else "lost by the broker: resume it" if not known else "running"
     click.echo(f"job {job.id}: {len(job.blobs) - len(missing)}/{len(job.blobs)} chunks, "
@@ -97,8 +92,7 @@ def resume(job_id, out, groups_out, timeout, broker, result_backend) -> None:
 
 def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> None:
     started = time.monotonic()
-    app = producer_app(settings)
-    try:
+    with producer_app(settings) as app:
         missing = missing_chunks(app, job)
         if resume:
             remote = [i for i in missing if i not in job.local]
@@ -108,6 +102,4 @@ def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> 
             if out is None:
                 return
         result = follow_and_write(app, settings, job, missing, out, groups_out, timeout=timeout)
-    finally:
-        app.close()
     summary(result, out, started)

@@ -1,8 +1,13 @@
-"""Follow a running job: stream chunk summaries for progress, then fetch the merge result.
+"""Follow a running job: take chunk summaries for progress as they finish, then return the merge result.
 
 Survives what a long job meets: the broker/backend restarting (retries for `reconnect_timeout`), and
 notices what it cannot survive: Redis coming back empty (restarted without persistence), by checking the
 job's marker key now and then. Either way it ends with one clear error, never an endless wait.
+
+Results arrive two ways: a poll (one MGET of every pending id) and, on Redis, a pub/sub feed
+(producer/pubsub.py) that pushes each result as it is stored. While many chunks are pending the poll
+alone brings them (one MGET every POLL_INTERVAL costs less than a message per chunk); once few are left
+the feed takes over and the poll becomes a rare safety net for what pub/sub lost.
 """
 
 from __future__ import annotations
@@ -19,16 +24,18 @@ from kombu.exceptions import OperationalError
 from producer.pubsub import open_feed
 from tasks.errors import BrokerUnavailable, JobFailed
 from tasks.ids import chunk_task_id, merge_task_id
+from tasks.settings import DEFAULT_RECONNECT_TIMEOUT
 from tasks.store import forget_results, job_known
 
 #: Seconds between polls of the result backend (at most, between checks of the job's health).
 POLL_INTERVAL = 0.25
-#: Seconds between polls when results are pushed by a feed (producer/pubsub.py): the safety net for
-#: what pub/sub lost while its connection was down.
+#: Seconds between polls when results are pushed by the feed: the safety net for what pub/sub lost
+#: while its connection was down.
 FEED_POLL_INTERVAL = 1.0
-#: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending (without a result feed; with
-#: one, chunk results are pushed from then on).
+#: Seconds between polls while at most FAST_POLL_CHUNKS chunks are pending and no feed pushes results
+#: (so a short job does not finish a poll interval late).
 FAST_POLL = 0.02
+#: Pending chunks at or below which results are pushed by the feed (or polled fast without one).
 FAST_POLL_CHUNKS = 64
 #: Seconds between checks that the job's marker is still in the backend.
 MARKER_INTERVAL = 2.0
@@ -38,116 +45,152 @@ CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError
 MAX_BACKEND_RESENDS = 3
 
 
-def _lost_to_backend(meta: dict) -> bool:
-    return meta["status"] == states.FAILURE and isinstance(meta.get("result"), CONNECTION_ERRORS)
-
-
 class JobLost(JobFailed):
     """The backend no longer knows the job (Redis restarted without persistence, or results expired)."""
 
 
-def follow(app: Celery, job_id: str, chunks: list[int], on_chunk: Callable[[int, int], None],
-           check: Callable[[], None] = lambda: None, timeout: float | None = None,
-           reconnect_timeout: float = 60.0, resend: Callable[[list[int]], None] | None = None,
-           stall_timeout: float | None = None) -> dict:
-    """Wait for the chunks at `chunks` (indices) and then the merge; return the merge payload.
+def _lost_to_backend(meta: dict) -> bool:
+    return meta["status"] == states.FAILURE and isinstance(meta.get("result"), CONNECTION_ERRORS)
 
-    `on_chunk(files, errors)` is called once per finished chunk; `check` on every poll. When nothing
-    finishes for `stall_timeout` seconds, `resend(pending chunk indices)` publishes them again (an empty
-    list: the merge). That recovers a message Redis lost between its queue pop and its unacked record
-    (a restart at that instant); running a chunk twice is harmless, its data id is deterministic.
+
+class JobFollower:
+    """Waits for the chunks at `chunks` (indices) of job `job_id`, then for its merge.
+
+    - `on_chunk(files, errors)` is called once per finished chunk;
+    - `check()` on every round (the embedded mode raises there when its workers died);
+    - `resend(chunk indices)` publishes chunks again: when nothing finished for `stall_timeout` seconds
+      (a message Redis lost between its queue pop and its unacked record; an empty list means the
+      merge), and for a chunk that failed only because Redis went away as it reported (Celery does not
+      retry the chord counter update; its workers here do, tasks/chord_backend.py, so this is a
+      backstop). Running a chunk twice is harmless: its data id is deterministic.
+    - `timeout`: give up (the job goes on on the workers); `reconnect_timeout`: how long a lost backend
+      is retried.
+
+    :meth:`run` is the whole loop of :meth:`step`s; each step's parts (:meth:`poll`, :meth:`take`,
+    :meth:`check_health`, :meth:`wait_for_results`) can be driven one by one.
     """
-    started = time.monotonic()
-    pending = {chunk_task_id(job_id, i): i for i in chunks}
-    last_marker_check = last_progress = started
-    lost_since: float | None = None
 
-    def tick() -> None:
-        nonlocal last_marker_check, last_progress
-        check()
-        now = time.monotonic()
-        if resend is not None and stall_timeout is not None and now - last_progress > stall_timeout:
-            last_progress = now
-            print(f"hashfleet: no progress for {stall_timeout:g} s: re-sending {len(pending)} pending chunks "
-                  f"of job {job_id}" + ("" if pending else " (the merge)"), file=sys.stderr, flush=True)
-            resend(sorted(pending.values()))
-        if timeout is not None and now - started > timeout:
-            raise JobFailed(f"job {job_id} did not finish within {timeout:g} s; it goes on on the workers: "
-                            f"`hashfleet wait {job_id} -o OUT` picks it up")
-        if now - last_marker_check > MARKER_INTERVAL:
-            last_marker_check = now
-            if not job_known(app.backend, job_id):
-                raise JobLost(f"the result backend no longer knows job {job_id} (Redis restarted without "
-                              f"persistence?); run `hashfleet resume {job_id}` to hash the missing chunks")
+    def __init__(self, app: Celery, job_id: str, chunks: list[int], *,
+                 on_chunk: Callable[[int, int], None] = lambda files, errors: None,
+                 check: Callable[[], None] = lambda: None, resend: Callable[[list[int]], None] | None = None,
+                 timeout: float | None = None, reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
+                 stall_timeout: float | None = None):
+        self.app, self.job_id = app, job_id
+        self.on_chunk, self.check, self.resend = on_chunk, check, resend
+        self.timeout, self.reconnect_timeout, self.stall_timeout = timeout, reconnect_timeout, stall_timeout
+        self.pending = {chunk_task_id(job_id, i): i for i in chunks}
+        self.merge_id = merge_task_id(job_id)
+        self.started = self.last_progress = self.last_marker_check = time.monotonic()
+        self.next_poll = self.started
+        self.lost_since: float | None = None
+        self.backend_resends: Counter[str] = Counter()
+        self.feed = None
+        self.result: dict | None = None
 
-    merge_id = merge_task_id(job_id)
-    backend_resends: Counter[str] = Counter()
+    def run(self) -> dict:
+        """Follow the job to its end; return the merge payload, or raise JobFailed/BrokerUnavailable."""
+        self.feed = open_feed(self.app.backend, self.job_id)
+        try:
+            while self.result is None:
+                try:
+                    self.step()
+                except CONNECTION_ERRORS as exc:
+                    self.on_connection_error(exc)
+            return self.result
+        finally:
+            if self.feed is not None:
+                self.feed.close()
 
-    def settle(task_id: str, meta: dict, polled: bool = True) -> bool:
-        """Take one result in; True when it is the merge's (the job is done)."""
-        nonlocal last_progress
-        if task_id != merge_id and task_id not in pending:
-            return False  # already counted (a poll and the feed both saw it), or a re-sent chunk's twin
+    def step(self) -> None:
+        """One round: poll when due, check the job's health, then wait for pushed results until the next."""
+        if time.monotonic() >= self.next_poll:
+            self.poll()
+            if self.result is not None:
+                return
+        self.check_health()
+        self.wait_for_results()
+
+    def poll(self) -> None:
+        """One MGET: the pending chunks, or once they are all done, the merge. Subscribes the feed to chunk
+        results first once few are pending (the poll then reads what finished before the subscription)."""
+        few = len(self.pending) <= FAST_POLL_CHUNKS
+        if self.feed is not None and few and not self.feed.watching_chunks:
+            self.feed.watch_chunks()
+        for task_id, meta in self.app.backend.get_many(list(self.pending) or [self.merge_id], interval=0,
+                                                       max_iterations=1):
+            self.take(task_id, meta)
+        self.lost_since = None
+        pushed = self.feed is not None and self.feed.watching_chunks
+        self.next_poll = time.monotonic() + (FEED_POLL_INTERVAL if pushed else FAST_POLL if few else POLL_INTERVAL)
+
+    def take(self, task_id: str, meta: dict, polled: bool = True) -> None:
+        """Take one final state in: count a finished chunk, keep the merge's payload, re-send a chunk that
+        only lost its report to the backend, or fail the job. `polled` is False for a state pushed by the
+        feed: a re-send is decided on stored states only, so one failure is re-sent once."""
+        if task_id != self.merge_id and task_id not in self.pending:
+            return  # already counted (a poll and the feed both saw it), or a re-sent chunk's twin
         if meta["status"] != states.SUCCESS:
-            lost = task_id in pending and resend is not None and _lost_to_backend(meta)
-            if lost and not polled:  # decided on the stored state only, so one failure is re-sent once
-                return False
-            if lost and backend_resends[task_id] < MAX_BACKEND_RESENDS:
-                # Hashed, but Redis went away as it reported (Celery does not retry the chord
-                # counter update): run it again rather than fail the job.
-                backend_resends[task_id] += 1
-                print(f"hashfleet: chunk {task_id} could not report while the result backend was "
-                      f"away; re-sending it", file=sys.stderr, flush=True)
-                forget_results(app.backend, [task_id])
-                resend([pending[task_id]])
-                return False
-            step = "the merge step" if task_id == merge_id else f"chunk {task_id}"
-            raise JobFailed(f"{step} of job {job_id} failed: {meta.get('result')!r}")
-        if task_id == merge_id:
-            return True
-        del pending[task_id]
-        last_progress = time.monotonic()
-        on_chunk(meta["result"]["n"], meta["result"]["errors"])
-        return False
+            lost = task_id in self.pending and self.resend is not None and _lost_to_backend(meta)
+            if lost and not polled:
+                return
+            if lost and self.backend_resends[task_id] < MAX_BACKEND_RESENDS:
+                self.backend_resends[task_id] += 1
+                _say(f"chunk {task_id} could not report while the result backend was away; re-sending it")
+                forget_results(self.app.backend, [task_id])
+                self.resend([self.pending[task_id]])
+                return
+            step = "the merge step" if task_id == self.merge_id else f"chunk {task_id}"
+            raise JobFailed(f"{step} of job {self.job_id} failed: {meta.get('result')!r}")
+        if task_id == self.merge_id:
+            self.result = meta["result"]
+            return
+        del self.pending[task_id]
+        self.last_progress = time.monotonic()
+        self.on_chunk(meta["result"]["n"], meta["result"]["errors"])
 
-    feed = open_feed(app.backend, job_id)
-    next_poll = started
-    try:
-        while True:
-            try:
-                if time.monotonic() >= next_poll:
-                    few = len(pending) <= FAST_POLL_CHUNKS
-                    if feed is not None and few and not feed.watching_chunks:
-                        feed.watch_chunks()  # before the poll, which reads what finished before it
-                    # One MGET per round: the pending chunks, or once they are all done, the merge. Once a
-                    # feed pushes chunk results this only catches what pub/sub lost; until then it is how
-                    # they arrive (without a feed: fast near the end, so a short job does not finish a poll
-                    # interval late).
-                    for task_id, meta in app.backend.get_many(list(pending) or [merge_id], interval=0,
-                                                              max_iterations=1):
-                        if settle(task_id, meta):
-                            return meta["result"]
-                    lost_since = None
-                    next_poll = time.monotonic() + (
-                        FEED_POLL_INTERVAL if feed is not None and feed.watching_chunks else
-                        FAST_POLL if len(pending) <= FAST_POLL_CHUNKS else POLL_INTERVAL)
-                tick()
-                pause = max(min(next_poll, time.monotonic() + POLL_INTERVAL) - time.monotonic(), 0.0)
-                if feed is None:
-                    time.sleep(pause)
-                    continue
-                for task_id, meta in feed.wait(pause):
-                    if settle(task_id, meta, polled=False):
-                        return meta["result"]
-            except CONNECTION_ERRORS as exc:
-                now = time.monotonic()
-                lost_since = lost_since or now
-                if now - lost_since > reconnect_timeout:
-                    raise BrokerUnavailable(
-                        f"lost the result backend for {reconnect_timeout:g} s ({exc}); job {job_id} goes on "
-                        f"on the workers: `hashfleet wait {job_id} -o OUT` picks it up") from None
-                check()
-                time.sleep(POLL_INTERVAL)
-    finally:
-        if feed is not None:
-            feed.close()
+    def check_health(self) -> None:
+        """The caller's check, then: re-send after a stall, give up after `timeout`, and fail when the
+        backend no longer knows the job."""
+        self.check()
+        now = time.monotonic()
+        if self.resend is not None and self.stall_timeout is not None and now - self.last_progress > self.stall_timeout:
+            self.last_progress = now
+            _say(f"no progress for {self.stall_timeout:g} s: re-sending {len(self.pending)} pending chunks of job "
+                 f"{self.job_id}" + ("" if self.pending else " (the merge)"))
+            self.resend(sorted(self.pending.values()))
+        if self.timeout is not None and now - self.started > self.timeout:
+            raise JobFailed(f"job {self.job_id} did not finish within {self.timeout:g} s; it goes on on the "
+                            f"workers: `hashfleet wait {self.job_id} -o OUT` picks it up")
+        if now - self.last_marker_check > MARKER_INTERVAL:
+            self.last_marker_check = now
+            if not job_known(self.app.backend, self.job_id):
+                raise JobLost(f"the result backend no longer knows job {self.job_id} (Redis restarted without "
+                              f"persistence?); run `hashfleet resume {self.job_id}` to hash the missing chunks")
+
+    def wait_for_results(self) -> None:
+        """Until the next poll (at most POLL_INTERVAL, so health is checked that often): take what the feed
+        pushes, or just sleep without one."""
+        now = time.monotonic()
+        pause = max(min(self.next_poll, now + POLL_INTERVAL) - now, 0.0)
+        if self.feed is None:
+            time.sleep(pause)
+            return
+        for task_id, meta in self.feed.wait(pause):
+            self.take(task_id, meta, polled=False)
+            if self.result is not None:
+                return
+
+    def on_connection_error(self, exc: Exception) -> None:
+        """Retry a lost backend for `reconnect_timeout` seconds, then give up with one clear error."""
+        now = time.monotonic()
+        self.lost_since = self.lost_since or now
+        if now - self.lost_since > self.reconnect_timeout:
+            raise BrokerUnavailable(
+                f"lost the result backend for {self.reconnect_timeout:g} s ({exc}); job {self.job_id} goes on "
+                f"on the workers: `hashfleet wait {self.job_id} -o OUT` picks it up") from None
+        self.check()
+        time.sleep(POLL_INTERVAL)
+
+
+def _say(message: str) -> None:
+    print(f"hashfleet: {message}", file=sys.stderr, flush=True)

@@ -1,15 +1,15 @@
-"""What `run`, `wait` and `resume` share: build the job from the walk, follow it, write outputs, summarise."""
+"""The steps `run`, `submit`, `wait` and `resume` share: walk into a job, enqueue it, follow it, write
+the outputs, summarise."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import click
 
-from producer.app import polling_backend_url
-from producer.follow import follow
+from producer.app import producer_app
+from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
 from tasks.app import UNACKED_SWEEP_MAX
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 
 #: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
 STALL_MARGIN = 10
-
-
-def producer_app(settings: Settings):
-    """The Celery app for a producer: results polled in bulk, never subscribed per task."""
-    from tasks.app import create_app
-
-    app = create_app(settings)
-    if urlsplit(settings.backend_url).scheme in ("redis", "rediss"):
-        app.conf.result_backend = polling_backend_url(settings.backend_url)
-    return app
 
 
 def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
@@ -54,6 +44,15 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
     return job
 
 
+def hash_job(settings: Settings, job: Job, out: str, groups_out: str | None, check=lambda: None,
+             timeout: float | None = None) -> JobResult:
+    """Enqueue every chunk of `job` the workers hash and follow it to its outputs."""
+    with producer_app(settings) as app:
+        if job.blobs:
+            enqueue(app, job)
+        return follow_and_write(app, settings, job, job.remote, out, groups_out, check, timeout)
+
+
 def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: str,
                      groups_out: str | None, check=lambda: None, timeout: float | None = None) -> JobResult:
     """Wait for `chunks` and the merge (with progress), then write the outputs."""
@@ -67,9 +66,10 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
     else:
         files = sum(job.counts[i] for i in chunks)
         with JobProgress(files, settings.progress_interval) as progress:
-            payload = follow(app, job.id, chunks, progress.advance, check, timeout, settings.reconnect_timeout,
-                             resend=lambda pending: enqueue(app, job, only=pending),
-                             stall_timeout=stall_timeout(settings))
+            payload = JobFollower(app, job.id, chunks, on_chunk=progress.advance, check=check, timeout=timeout,
+                                  reconnect_timeout=settings.reconnect_timeout,
+                                  resend=lambda pending: enqueue(app, job, only=pending),
+                                  stall_timeout=stall_timeout(settings)).run()
         result = JobResult.from_payload(job, payload, app.backend)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
     output.write_records(out, result.records(), meta)

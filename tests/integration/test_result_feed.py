@@ -8,7 +8,7 @@ import pytest
 from celery import states
 
 from producer import follow as follow_module
-from producer.pipeline import producer_app
+from producer.app import producer_app
 from producer.pubsub import ResultFeed, glob_escape
 from tasks.ids import chunk_task_id, marker_id, merge_task_id
 from tasks.settings import Settings
@@ -55,36 +55,67 @@ def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(a
     ]
 
 
+class Polls:
+    """Every poll (MGET) the follow loop makes, and an event per completed poll, so a test can store results
+    right after a given poll instead of sleeping."""
+
+    def __init__(self, backend):
+        self.calls: list[list[str]] = []
+        self.backend = backend
+        self._get_many = backend.get_many
+        self._done = threading.Condition()
+
+    def __call__(self, ids, **kwargs):
+        answers = list(self._get_many(ids, **kwargs))
+        with self._done:
+            self.calls.append(list(ids))
+            self._done.notify_all()
+        return answers
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        with self._done:
+            assert self._done.wait_for(lambda: len(self.calls) >= count, timeout), f"fewer than {count} polls"
+
+
 @pytest.fixture
 def polls(app, monkeypatch):
-    """The ids of every poll (MGET) the follow loop makes; a safety-net poll so rare that only the feed
-    can deliver results within a test's timeout."""
+    """The follow loop's polls, with a safety-net poll so rare that only the feed can deliver results
+    within a test's timeout."""
     monkeypatch.setattr(follow_module, "FEED_POLL_INTERVAL", 600.0)
-    calls = []
-    get_many = app.backend.get_many
-    monkeypatch.setattr(app.backend, "get_many", lambda ids, **kw: calls.append(list(ids)) or get_many(ids, **kw))
-    return calls
+    recorder = Polls(app.backend)
+    monkeypatch.setattr(app.backend, "get_many", recorder)
+    return recorder
+
+
+def after_poll(polls: Polls, count: int, *results: tuple[str, dict]) -> threading.Thread:
+    """A thread standing in for the workers: stores `results` (task id, result) once `count` polls are done.
+    (The follower runs in the test's own thread: Celery's app.backend is per thread, and the poll recorder
+    is set on this thread's.)"""
+    backend = polls.backend
+
+    def store():
+        polls.wait_for(count)
+        for task_id, result in results:
+            backend.store_result(task_id, result, states.SUCCESS)
+
+    thread = threading.Thread(target=store, daemon=True)
+    thread.start()
+    return thread
 
 
 def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, polls):
     job = uuid.uuid4().hex[:12]
     app.backend.store_result(marker_id(job), {"chunks": 2}, states.SUCCESS)
-
-    def workers():  # what the chunk tasks and the merge store, shortly after the producer follows
-        time.sleep(0.3)
-        app.backend.store_result(chunk_task_id(job, 1), summary(4), states.SUCCESS)
-        app.backend.store_result(chunk_task_id(job, 0), summary(6), states.SUCCESS)
-        app.backend.store_result(merge_task_id(job), {"files": 10}, states.SUCCESS)
-
+    workers = after_poll(polls, 1, (chunk_task_id(job, 1), summary(4)), (chunk_task_id(job, 0), summary(6)),
+                         (merge_task_id(job), {"files": 10}))
     progress = []
-    thread = threading.Thread(target=workers)
-    thread.start()
-    # When the producer follows the job
-    payload = follow_module.follow(app, job, [0, 1], lambda files, errors: progress.append(files), timeout=20)
-    thread.join(10)
+    # When the producer follows the job, and the workers store their results after its first poll
+    payload = follow_module.JobFollower(app, job, [0, 1], timeout=20,
+                                        on_chunk=lambda files, errors: progress.append(files)).run()
+    workers.join(10)
     # Then every result came from the feed: one poll at the start found nothing, none after
     assert payload == {"files": 10} and progress == [4, 6]
-    assert polls == [[chunk_task_id(job, 0), chunk_task_id(job, 1)]]
+    assert polls.calls == [[chunk_task_id(job, 0), chunk_task_id(job, 1)]]
 
 
 def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed(app, polls, monkeypatch):
@@ -94,21 +125,14 @@ def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed
     app.backend.store_result(marker_id(job), {"chunks": 3}, states.SUCCESS)
     for i in (0, 1):
         app.backend.store_result(chunk_task_id(job, i), summary(2), states.SUCCESS)
-
-    def last_chunk_and_merge():
-        time.sleep(0.3)
-        app.backend.store_result(chunk_task_id(job, 2), summary(1), states.SUCCESS)
-        app.backend.store_result(merge_task_id(job), {"files": 5}, states.SUCCESS)
-
-    thread = threading.Thread(target=last_chunk_and_merge)
-    thread.start()
-    # When the producer follows it
-    payload = follow_module.follow(app, job, [0, 1, 2], lambda files, errors: None, timeout=20)
-    thread.join(10)
+    workers = after_poll(polls, 2, (chunk_task_id(job, 2), summary(1)), (merge_task_id(job), {"files": 5}))
+    # When the producer follows it, and the last chunk and the merge are stored after its second poll
+    payload = follow_module.JobFollower(app, job, [0, 1, 2], timeout=20).run()
+    workers.join(10)
     # Then one poll found the first two, one more right after subscribing found nothing, and the feed
     # brought the rest
     assert payload == {"files": 5}
-    assert polls == [[chunk_task_id(job, i) for i in range(3)], [chunk_task_id(job, 2)]]
+    assert polls.calls == [[chunk_task_id(job, i) for i in range(3)], [chunk_task_id(job, 2)]]
 
 
 def test_a_redis_user_without_pub_sub_rights_is_followed_by_polling(redis_server):
@@ -126,7 +150,7 @@ def test_a_redis_user_without_pub_sub_rights_is_followed_by_polling(redis_server
         app.backend.store_result(merge_task_id(job), {"files": 3}, states.SUCCESS)
         # When the producer follows a job there, Then it gets no feed and still finishes, by polling
         assert follow_module.open_feed(app.backend, job) is None
-        assert follow_module.follow(app, job, [0], lambda files, errors: None, timeout=20) == {"files": 3}
+        assert follow_module.JobFollower(app, job, [0], timeout=20).run() == {"files": 3}
     finally:
         app.close()
         admin.acl_deluser(user)

@@ -6,8 +6,8 @@ import pytest
 import redis
 from celery import states
 
-from producer.follow import MAX_BACKEND_RESENDS, follow
-from tasks.errors import JobFailed
+from producer.follow import MAX_BACKEND_RESENDS, JobFollower, JobLost
+from tasks.errors import BrokerUnavailable, JobFailed
 from tasks.ids import chunk_task_id, merge_task_id
 
 JOB = "job1"
@@ -17,8 +17,9 @@ class ScriptedBackend:
     """get_many answers from `states_by_round` (one dict per poll, task id -> (status, result)); forget and
     the job marker are recorded/answered like Celery's backends do."""
 
-    def __init__(self, rounds: list[dict]):
+    def __init__(self, rounds: list[dict], marker: str = states.SUCCESS):
         self.rounds = rounds
+        self.marker = marker
         self.forgotten: list[str] = []
 
     def get_many(self, task_ids, interval=0, max_iterations=1):
@@ -32,7 +33,7 @@ class ScriptedBackend:
         self.forgotten.append(task_id)
 
     def get_task_meta(self, task_id):
-        return {"status": states.SUCCESS, "result": {}}
+        return {"status": self.marker, "result": {}}
 
 
 class App:
@@ -63,8 +64,8 @@ def test_a_chunk_that_failed_only_because_redis_went_away_is_sent_again_and_the_
     ])
     resent, progress = [], []
     # When the producer follows the job
-    payload = follow(App(backend), JOB, [0, 1], lambda n, e: progress.append(n), resend=resent.append,
-                     stall_timeout=60)
+    payload = JobFollower(App(backend), JOB, [0, 1], on_chunk=lambda n, e: progress.append(n),
+                          resend=resent.append, stall_timeout=60).run()
     # Then the failed state was forgotten and the chunk re-sent once, and the job finished
     assert backend.forgotten == [chunk(1)] and resent == [[1]]
     assert progress == [5, 5] and payload == {"merged": True}
@@ -74,7 +75,7 @@ def test_a_chunk_that_keeps_failing_for_the_backend_fails_the_job_after_a_few_re
     backend = ScriptedBackend([{chunk(0): lost()}] * (MAX_BACKEND_RESENDS + 1))
     resent = []
     with pytest.raises(JobFailed, match="chunk job1-chunk-0 of job job1 failed"):
-        follow(App(backend), JOB, [0], lambda n, e: None, resend=resent.append, stall_timeout=60)
+        JobFollower(App(backend), JOB, [0], resend=resent.append, stall_timeout=60).run()
     assert len(resent) == MAX_BACKEND_RESENDS
 
 
@@ -82,5 +83,43 @@ def test_a_chunk_that_failed_for_any_other_reason_fails_the_job_at_once():
     backend = ScriptedBackend([{chunk(0): (states.FAILURE, RuntimeError("worker lost 4 times"))}])
     resent = []
     with pytest.raises(JobFailed, match="worker lost 4 times"):
-        follow(App(backend), JOB, [0], lambda n, e: None, resend=resent.append, stall_timeout=60)
+        JobFollower(App(backend), JOB, [0], resend=resent.append, stall_timeout=60).run()
     assert resent == []
+
+
+def test_a_stalled_job_has_its_pending_chunks_sent_again_by_the_health_check():
+    # Given a follower whose chunks 2 and 0 have made no progress for longer than the stall timeout
+    resent = []
+    follower = JobFollower(App(ScriptedBackend([])), JOB, [2, 0], resend=resent.append, stall_timeout=0)
+    # When it checks the job's health, Then it re-sends them, in chunk order
+    follower.check_health()
+    assert resent == [[0, 2]]
+
+
+def test_a_job_the_backend_no_longer_knows_is_reported_lost_with_the_command_that_resumes_it():
+    follower = JobFollower(App(ScriptedBackend([], marker=states.PENDING)), JOB, [0])
+    follower.last_marker_check -= 3600  # the marker is due for a check
+    with pytest.raises(JobLost, match="hashfleet resume job1"):
+        follower.check_health()
+
+
+def test_a_job_past_its_timeout_says_how_to_pick_it_up_later():
+    follower = JobFollower(App(ScriptedBackend([])), JOB, [0], timeout=1)
+    follower.started -= 2
+    with pytest.raises(JobFailed, match="hashfleet wait job1 -o OUT"):
+        follower.check_health()
+
+
+def test_a_result_seen_by_both_the_poll_and_the_feed_is_counted_once():
+    progress = []
+    follower = JobFollower(App(ScriptedBackend([])), JOB, [0, 1], on_chunk=lambda n, e: progress.append(n))
+    follower.take(chunk(0), dict(zip(("status", "result"), done(3), strict=True)))
+    follower.take(chunk(0), dict(zip(("status", "result"), done(3), strict=True)), polled=False)
+    assert progress == [3] and list(follower.pending) == [chunk(1)]
+
+
+def test_a_backend_lost_for_longer_than_the_reconnect_timeout_is_one_clear_error():
+    follower = JobFollower(App(ScriptedBackend([])), JOB, [0], reconnect_timeout=0)
+    follower.lost_since = follower.started - 1
+    with pytest.raises(BrokerUnavailable, match="lost the result backend for 0 s"):
+        follower.on_connection_error(redis.ConnectionError("gone"))
