@@ -16,10 +16,9 @@ from producer.job import Job
 from producer.output import Record
 from tasks.algos import hash_bytes
 from tasks.errors import FileError
-from tasks.merge import unpack_groups
 from tasks.pathblob import decode_paths
 from tasks.store import iter_chunk_data
-from tasks.wire import ChunkResult
+from tasks.wire import ChunkResult, unpack_groups
 
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
 REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f"code-{code}"
@@ -34,6 +33,8 @@ class JobResult:
     groups: list[np.ndarray]
     #: Errors by reason, counted while :meth:`records` streams (complete once it has run to the end).
     error_counts: Counter = dataclasses.field(default_factory=Counter)
+    #: Group members (file index -> (path, hash hex)), picked out while :meth:`records` streams.
+    _members: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_payload(cls, job: Job, payload: dict | None, backend=None) -> JobResult:
@@ -51,10 +52,18 @@ class JobResult:
             yield decode_paths(blob), ChunkResult.from_wire(payload, width)
 
     def records(self) -> Iterator[Record]:
-        """One record per input file: chunk files in walk order, then folders that could not be listed."""
+        """One record per input file: chunk files in walk order, then folders that could not be listed.
+        The same pass picks out the members of the duplicate groups (see :meth:`group_paths`)."""
         self.error_counts.clear()
+        wanted = np.sort(np.concatenate(self.groups)) if self.groups else np.zeros(0, np.uint64)
+        self._members = {}
+        offset = 0
         for paths, chunk in self.chunks():
             hexes = [h.tobytes().hex() for h in chunk.hashes]
+            lo, hi = np.searchsorted(wanted, [offset, offset + len(paths)])
+            for index in wanted[lo:hi].tolist():
+                self._members[index] = (paths[index - offset], hexes[index - offset])
+            offset += len(paths)
             columns = (paths, hexes, chunk.codes.tolist(), chunk.sizes.tolist(), chunk.mtimes.tolist())
             for path, hex_hash, code, size, mtime in zip(*columns, strict=True):
                 ok = code == FileError.OK
@@ -68,15 +77,12 @@ class JobResult:
             yield Record(path, "", code.reason, None)
 
     def group_paths(self) -> dict[str, list[str]]:
-        """{hash hex: [paths]} for every hash shared by two or more files (one more streaming pass)."""
+        """{hash hex: [paths]} for every hash shared by two or more files, from what :meth:`records` picked
+        out on its way (run through the records once more only if they were not all read)."""
         if not self.groups:
             return {}
-        wanted = np.sort(np.concatenate(self.groups))
-        found: dict[int, tuple[str, str]] = {}
-        offset = 0
-        for paths, chunk in self.chunks():
-            lo, hi = np.searchsorted(wanted, [offset, offset + len(paths)])
-            for index in wanted[lo:hi].tolist():
-                found[index] = (paths[index - offset], chunk.hashes[index - offset].tobytes().hex())
-            offset += len(paths)
+        if len(self._members) < sum(len(g) for g in self.groups):
+            for _ in self.records():
+                pass
+        found = self._members
         return {found[int(g[0])][1]: [found[int(i)][0] for i in g] for g in self.groups}

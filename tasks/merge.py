@@ -15,7 +15,7 @@ from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.ids import MERGE_TASK, job_data_ids
 from tasks.store import FETCH_TIMEOUT, iter_chunk_data
-from tasks.wire import WIRE_VERSION, ChunkResult
+from tasks.wire import WIRE_VERSION, ChunkResult, pack_groups
 
 
 def duplicate_groups(hashes: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
@@ -35,19 +35,6 @@ def duplicate_groups(hashes: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
     groups = [ok[order[s:s + c]] for s, c in zip(starts, counts, strict=True) if c > 1]
     groups.sort(key=lambda g: g[0])
     return groups
-
-
-def pack_groups(groups: list[np.ndarray]) -> dict:
-    """Groups as two little-endian uint64 arrays: all members, and where each group starts."""
-    members = np.concatenate(groups) if groups else np.zeros(0, np.uint64)
-    starts = np.cumsum([0] + [len(g) for g in groups[:-1]]) if groups else np.zeros(0)
-    return {"members": members.astype("<u8").tobytes(), "starts": np.asarray(starts, "<u8").tobytes()}
-
-
-def unpack_groups(packed: dict) -> list[np.ndarray]:
-    members = np.frombuffer(packed["members"], "<u8")
-    starts = np.frombuffer(packed["starts"], "<u8").astype(np.int64)
-    return np.split(members, starts[1:]) if len(starts) else []
 
 
 def collect(backend, keys: list[str], total: int, hash_size: int,

@@ -1,4 +1,5 @@
-"""What comes back over the broker: a chunk's packed hash arrays (paths go out as tasks/pathblob.py blobs).
+"""What comes back over the broker: a chunk's packed hash arrays, and the merge's duplicate groups (paths go
+out as tasks/pathblob.py blobs).
 
 Results are byte arrays aligned with the chunk's paths, never the paths themselves.
 """
@@ -68,3 +69,17 @@ class ChunkResult:
         hashes, codes, sizes, mtimes = np.split(raw, cut)
         return cls(hashes=hashes.reshape(n, hash_bytes), codes=codes, sizes=sizes.view("<u4"),
                    mtimes=mtimes.view("<u4"))
+
+
+def pack_groups(groups: list[np.ndarray]) -> dict:
+    """Groups as two little-endian uint64 arrays: all members, and where each group starts."""
+    members = np.concatenate(groups) if groups else np.zeros(0, np.uint64)
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]]) if groups else np.zeros(0)
+    return {"members": members.astype("<u8").tobytes(), "starts": np.asarray(starts, "<u8").tobytes()}
+
+
+def unpack_groups(packed: dict) -> list[np.ndarray]:
+    """The groups :func:`pack_groups` packed."""
+    members = np.frombuffer(packed["members"], "<u8")
+    starts = np.frombuffer(packed["starts"], "<u8").astype(np.int64)
+    return np.split(members, starts[1:]) if len(starts) else []

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tasks.errors import FileError
-from tasks.merge import duplicate_groups, pack_groups, unpack_groups
+from tasks.merge import duplicate_groups
 from tasks.pathblob import decode_paths, encode_paths
-from tasks.wire import ChunkResult, empty_result
+from tasks.wire import ChunkResult, empty_result, pack_groups, unpack_groups
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():

@@ -1,0 +1,52 @@
+"""The producer's view of a finished job: records and duplicate groups from the stored chunk data, read once."""
+
+import numpy as np
+from celery import Celery
+
+from producer.job import build_job
+from producer.results import JobResult
+from tasks.errors import FileError
+from tasks.ids import job_data_ids
+from tasks.store import store_chunk_data
+from tasks.wire import ChunkResult, pack_groups
+
+
+def stored_job(hash_bytes_per_file: list[int], codes: list[int], chunk_size: int):
+    """A job of len(codes) files in chunks of `chunk_size`, its chunk data in an in-memory backend that
+    counts how many chunk payloads are read back."""
+    paths = [f"/photos/{i:03d}.jpg" for i in range(len(codes))]
+    job = build_job(paths, "dhash", 8, chunk_size)
+    backend = Celery("t", backend="cache+memory://").backend
+    for index, start in enumerate(range(0, len(paths), chunk_size)):
+        n = len(paths[start:start + chunk_size])
+        hashes = np.zeros((n, 8), np.uint8)
+        hashes[:, 7] = hash_bytes_per_file[start:start + n]
+        chunk = ChunkResult(hashes, np.array(codes[start:start + n], np.uint8), np.full(n, 10, np.uint32))
+        store_chunk_data(backend, job.chunk_id(index), chunk.to_wire())
+    reads = []
+    get_many = backend.get_many
+    backend.get_many = lambda keys, **kw: reads.extend(keys) or get_many(keys, **kw)
+    return job, backend, paths, reads
+
+
+def test_records_and_groups_come_from_one_read_of_each_chunk():
+    # Given a job of three chunks whose files 0, 4 and 7 share a hash, and 2 and 5 another (5 is corrupt)
+    job, backend, paths, reads = stored_job([1, 2, 3, 4, 1, 3, 6, 1, 8], [0, 0, 0, 0, 0, FileError.CORRUPT, 0, 0, 0],
+                                            chunk_size=3)
+    groups = [np.array([0, 4, 7], np.uint64)]
+    payload = {"files": 9, "chunks": job_data_ids(job.id, 3), "groups": pack_groups(groups)}
+    result = JobResult.from_payload(job, payload, backend)
+    # When the records are written and then the groups
+    records = list(result.records())
+    groups_by_hash = result.group_paths()
+    # Then each chunk's data was read exactly once, and the groups name their files' paths
+    assert sorted(reads) == sorted(job_data_ids(job.id, 3))
+    assert groups_by_hash == {"0000000000000001": [paths[0], paths[4], paths[7]]}
+    assert [r.error for r in records].count("corrupt") == 1 and result.error_counts == {"corrupt": 1}
+
+
+def test_groups_asked_for_without_the_records_read_the_chunks_themselves():
+    job, backend, paths, reads = stored_job([5, 5], [0, 0], chunk_size=2)
+    payload = {"files": 2, "chunks": job_data_ids(job.id, 1), "groups": pack_groups([np.array([0, 1], np.uint64)])}
+    assert JobResult.from_payload(job, payload, backend).group_paths() == {"0000000000000005": paths}
+    assert reads == job_data_ids(job.id, 1)
