@@ -91,7 +91,10 @@ def run_timed(argv: list[str], log_path: str, env: dict[str, str], timeout: floa
 
 @contextlib.contextmanager
 def private_redis(workdir: str):
-    """Yield (port, pid) of a fresh redis-server (no password, loopback only) that is killed on exit."""
+    """Yield (port, pid) of a fresh redis-server (no password, loopback only) that is killed on exit.
+
+    Not worker/redis_server.py: the benchmark runs against snapshots of any commit (bench/snapshot.py), so
+    its own services use nothing from the code under test."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server not found on PATH")

@@ -2,7 +2,8 @@
 
     python -m bench.synthetic [--files 1000000] [--chunk-size 256] [--workers 2]
 
-Measures: walk-free job build, enqueue time (publishing all chunks), end-to-end time, output writing,
+Measures: walk-free job build, enqueue time (publishing all chunks), end-to-end time, output writing
+(records, then the exact-duplicate groups),
 the producer's peak RSS (VmHWM) and the peak RSS of the worker process that ran the merge, and the
 per-task overhead (end-to-end seconds per chunk with tasks that do no work). Paths are made up
 (`/data/photos/dNNNN/IMG_NNNNNNN.JPG`) and never touched.
@@ -20,12 +21,13 @@ import time
 from producer.app import polling_backend_url
 from producer.follow import JobFollower
 from producer.job import build_job, enqueue
-from producer.output import write_records
+from producer.output import write_groups, write_records
 from producer.results import JobResult
 from tasks.app import create_app
 from tasks.settings import Settings
-from worker.embedded import start_redis, worker_env
+from worker.embedded import worker_env
 from worker.procs import spawn, stop_group
+from worker.redis_server import RedisServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Files per made-up folder.
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     from bench.synthetic_tasks import SYNTHETIC_TASK
 
     with tempfile.TemporaryDirectory(prefix="hashfleet-synth-") as tmp:
-        redis_proc, url = start_redis(tmp)
+        server = RedisServer(tmp)
+        url = server.url
         settings = Settings.from_env({}, broker_url=url, chunk_size=args.chunk_size)
         env = worker_env(settings)
         env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
@@ -91,11 +94,13 @@ def main(argv: list[str] | None = None) -> None:
             result = JobResult.from_payload(job, payload, app.backend)
             rows = write_records(os.path.join(tmp, "out.csv"), result.records(), {})
             t4 = time.monotonic()
+            write_groups(os.path.join(tmp, "groups.json"), result.group_paths())
+            t5 = time.monotonic()
             merge_rss = max(peak_rss_mb(pid) for pid in worker_children(worker.pid))
         finally:
             app.close()
             stop_group(worker)
-            stop_group(redis_proc)
+            server.kill()
     chunks = len(job.blobs)
     print(f"files {args.files}, chunk size {args.chunk_size}, chunks {chunks}, workers {args.workers}")
     print(f"build job (paths -> compressed chunk blobs): {t1 - t0:.2f} s")
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"enqueue (publish {chunks} chunk tasks + chord): {t2 - t1:.2f} s = {per_chunk:.2f} ms/chunk")
     print(f"wait (no-op tasks + merge): {t3 - t2:.2f} s = {(t3 - t2) / chunks * 1e3:.2f} ms/chunk end to end "
           f"with {args.workers} workers")
-    print(f"write {rows} csv rows: {t4 - t3:.2f} s; groups: {len(result.groups)}")
+    print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {len(result.groups)} groups: {t5 - t4:.2f} s")
     print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker child peak RSS (merge ran in one) "
           f"{merge_rss:.0f} MB; sum {peak_rss_mb() + merge_rss:.0f} MB")
     print(f"(ru_maxrss of producer: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")

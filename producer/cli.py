@@ -48,7 +48,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
     settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size)
     check_output_paths(out, groups_out)
     if settings.embedded:
-        from worker.embedded import require_redis_server
+        from worker.redis_server import require_redis_server
 
         require_redis_server()  # before a long walk, not after
     else:

@@ -40,7 +40,7 @@ def test_bad_options_are_one_line_and_exit_two(tmp_path, images, args, fragment)
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_one_within_seconds(tmp_path, images):
-    from worker.embedded import free_port
+    from worker.redis_server import free_port
 
     started = time.monotonic()
     done = hashfleet(["run", str(images), "-o", str(tmp_path / "o.csv"),

@@ -29,7 +29,7 @@ from support.netns import (
     wait_for_log,
 )
 from support.servers import REPO, clean_env
-from worker.embedded import free_port
+from worker.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

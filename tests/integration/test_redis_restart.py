@@ -9,19 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
 import uuid
 
 import pytest
-import redis
 
 from support.netns import Background, assert_exact_output, chunk_ids, replicate_images
 from support.servers import REPO, START_TIMEOUT, CeleryWorker, clean_env
-from worker.embedded import free_port
+from worker.redis_server import RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -147,61 +144,6 @@ def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_
         assert f"`hashfleet resume {job_id}`" in job.stderr.splitlines()[-1], job.stderr
 
 
-class RestartableRedis:
-    """A redis-server on a fixed loopback port and directory, so it can be stopped and started again."""
-
-    def __init__(self, workdir: str, persistent: bool):
-        self.workdir = workdir
-        self.port = free_port()
-        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if persistent
-                       else ["--appendonly", "no"])
-        self.argv = [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-                     "--bind", "127.0.0.1", "--dir", workdir, "--save", "", *persistence,
-                     "--daemonize", "no"]
-        self.log_path = os.path.join(workdir, "redis.log")
-        self.proc: subprocess.Popen | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-        deadline = time.monotonic() + START_TIMEOUT
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.RedisError:
-                    assert self.proc.poll() is None, f"redis-server exited at start: {self.log_tail()}"
-                    assert time.monotonic() < deadline, f"redis-server did not answer PING: {self.log_tail()}"
-                    time.sleep(0.05)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """SIGTERM (Redis flushes its AOF and exits) and wait; SIGKILL only if it hangs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
-
-    def log_tail(self) -> str:
-        with open(self.log_path, errors="replace") as log:
-            return log.read()[-2000:]
-
-
 def restart_redis_mid_job(server, env, tmp_path, run_producer):
     """FILES photos and a job over them; once progress shows, Redis stopped for DOWNTIME s and started
     again. Returns (input paths, output path, the running job, its id, files done at the stop)."""
@@ -216,7 +158,7 @@ def restart_redis_mid_job(server, env, tmp_path, run_producer):
     server.start()
     return inputs, out, job, job_id, done_at_stop
 
-def job_env(server: RestartableRedis) -> dict[str, str]:
+def job_env(server: RedisServer) -> dict[str, str]:
     return clean_env(HASHFLEET_BROKER_URL=server.url, HASHFLEET_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
                      HASHFLEET_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), HASHFLEET_PROGRESS_INTERVAL="0.2",
                      HASHFLEET_RECONNECT_TIMEOUT=str(RECONNECT_TIMEOUT), HASHFLEET_CONNECT_TIMEOUT="3",
@@ -253,10 +195,10 @@ def files_done(job: Background) -> int:
 def restartable_redis(tmp_path):
     servers = []
 
-    def start(persistent: bool) -> RestartableRedis:
+    def start(persistent: bool) -> RedisServer:
         workdir = tmp_path / f"redis-{len(servers)}"
         workdir.mkdir()
-        servers.append(RestartableRedis(str(workdir), persistent))
+        servers.append(RedisServer(str(workdir), persistent=persistent))
         return servers[-1]
 
     yield start

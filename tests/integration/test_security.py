@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from support.servers import CeleryWorker, clean_env, hashfleet
-from support.tls import TlsRedisServer, make_ca, make_server_cert, rediss_url
+from support.tls import make_ca, make_server_cert, rediss_url, tls_redis_server
 from tasks.chunk import CHUNK_TASK
 from tasks.errors import FileError
 
@@ -147,7 +147,7 @@ def workers_for(tmp_path):
 def tls_redis(tmp_path):
     """A TLS-only redis-server with a password, its certificate signed by a CA made for this test."""
     folder = str(tmp_path / "tls")
-    server = TlsRedisServer(folder, make_server_cert(folder, make_ca(folder, "ca")), TLS_PASSWORD)
+    server = tls_redis_server(folder, make_server_cert(folder, make_ca(folder, "ca")), TLS_PASSWORD)
     yield server
     server.stop()
 
@@ -272,10 +272,9 @@ def test_rediss_urls_give_broker_and_backend_the_same_certificate_checking_by_de
 def test_a_full_job_runs_over_tls_with_the_certificate_checked_against_the_ca_in_the_url(
         tmp_path, images, tls_redis, workers_for):
     # Given a TLS-only redis-server, and a worker whose URL asks for the certificate to be checked
-    env = workers_for(tls_redis.url)
-    assert "ssl_cert_reqs=required" in env["HASHFLEET_BROKER_URL"]
+    env = workers_for(rediss_url(tls_redis.port, TLS_PASSWORD, tls_redis.tls.ca, cert_reqs="required"))
     # When the producer's URL names only the CA (checking is the default), the job completes
-    url = rediss_url(tls_redis.port, TLS_PASSWORD, tls_redis.ca_cert, cert_reqs=None)
+    url = rediss_url(tls_redis.port, TLS_PASSWORD, tls_redis.tls.ca, cert_reqs=None)
     out = tmp_path / "out.csv"
     done = hashfleet(["run", str(images), "-o", str(out), "--broker", url, "--timeout", str(WAIT)],
                      env=env, timeout=WAIT * 2)

@@ -1,9 +1,9 @@
-"""Real servers for integration tests: a redis-server per test (or session) and celery workers."""
+"""Real servers for integration tests: a redis-server per test (or session, worker/redis_server.py) and
+celery workers."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,57 +11,11 @@ import tempfile
 import time
 import uuid
 
-import redis
-
-from worker.embedded import free_port
+from worker.redis_server import RedisServer  # noqa: F401  (the tests' Redis: the one embedded mode runs)
 
 #: Seconds any server gets to come up before the test fails.
 START_TIMEOUT = 15.0
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-class RedisServer:
-    """A redis-server on a free loopback port in `workdir`, optional password and AOF."""
-
-    def __init__(self, workdir: str, password: str | None = None, appendonly: bool = False):
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not on PATH: .ci/run installs it (apt-get install redis-server)"
-        self.workdir = workdir
-        self.port = free_port()
-        self.password = password
-        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", workdir,
-                "--save", "", "--appendonly", "yes" if appendonly else "no", "--daemonize", "no"]
-        if password:
-            argv += ["--requirepass", password]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_ready()
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                self.client().ping()
-                return
-            except redis.RedisError:
-                assert self.proc.poll() is None, "redis-server exited at start"
-                assert time.monotonic() < deadline, "redis-server did not answer PING"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 class CeleryWorker:

@@ -9,8 +9,7 @@ import shutil
 import subprocess
 from urllib.parse import quote
 
-from support.servers import RedisServer
-from worker.embedded import free_port
+from worker.redis_server import RedisServer, TlsFiles
 
 #: Days the test certificates stay valid (they live as long as one test's tmp_path).
 CERT_DAYS = 2
@@ -77,29 +76,7 @@ def rediss_url(port: int, password: str, ca_cert: str | None, cert_reqs: str | N
     return f"rediss://:{password}@127.0.0.1:{port}/0" + ("?" + "&".join(query) if query else "")
 
 
-class TlsRedisServer(RedisServer):
-    """redis-server with `--port 0 --tls-port P`: nothing but TLS, a password, clients not asked for certs."""
-
-    def __init__(self, workdir: str, server: ServerCert, password: str):
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not on PATH: .ci/run installs it (apt-get install redis-server)"
-        self.workdir = workdir
-        self.port = free_port()
-        self.password = password
-        self.ca_cert = server.ca.cert
-        argv = [binary, "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1",
-                "--tls-cert-file", server.cert, "--tls-key-file", server.key,
-                "--tls-ca-cert-file", server.ca.cert, "--tls-auth-clients", "no",
-                "--requirepass", password, "--dir", workdir, "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--logfile", os.path.join(workdir, "redis-tls.log")]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_ready()
-
-    @property
-    def url(self) -> str:
-        """The URL that trusts this server's CA, certificate checked."""
-        return rediss_url(self.port, self.password, self.ca_cert)
-
-    def log_tail(self, chars: int = 2000) -> str:
-        with open(os.path.join(self.workdir, "redis-tls.log"), errors="replace") as log:
-            return log.read()[-chars:]
+def tls_redis_server(workdir: str, server: ServerCert, password: str) -> RedisServer:
+    """redis-server speaking nothing but TLS (plain port closed), with a password, clients not asked for
+    certificates; its `url` trusts the CA that signed `server`, certificate checked."""
+    return RedisServer(workdir, password=password, tls=TlsFiles(server.cert, server.key, server.ca.cert))
