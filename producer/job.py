@@ -1,4 +1,4 @@
-"""A job: the chunked path list, the chord that hashes it, and the wait for its merged result."""
+"""A job: the walked paths cut into chunks (sized to the job), and the chord that hashes them and merges."""
 
 from __future__ import annotations
 

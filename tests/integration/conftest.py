@@ -8,8 +8,6 @@ import pytest
 
 from support.servers import CeleryWorker, RedisServer, clean_env
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):

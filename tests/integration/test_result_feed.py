@@ -14,7 +14,7 @@ from tasks.ids import chunk_task_id, marker_id, merge_task_id
 from tasks.settings import Settings
 from tasks.store import store_chunk_data
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 @pytest.fixture

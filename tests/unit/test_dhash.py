@@ -1,5 +1,7 @@
 """Pure hash functions: bit convention, sizes, hex, the original's integer order."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,36 @@ def test_the_reduced_hash_of_block_means_equals_the_full_hash_on_a_smooth_image(
     padded = np.pad(image, ((0, 5), (0, 3)), mode="edge")  # to whole 8x8 blocks, as JPEG does
     blocks = padded.reshape(101, 8, 151, 8).mean(axis=(1, 3))
     assert np.array_equal(dhash_bits_reduced(blocks, 8, 803, 1205), dhash_bits(image))
+
+
+#: Hashes of the committed sample images (tests/data/images) at hash size 8, (dhash, dhash-classic), as
+#: hashfleet computed them when pinned; the classic ones equal the original script's dhash()
+#: (tests/unit/test_hash_compatibility.py checks that wherever ../shared/reference is present). Pinned so
+#: bit-exactness is checked on every machine, reference or not.
+GOLDEN = {
+    "HappyFish.jpg": ("648d153323250c04", "408d953133250c04"),
+    "aero3.jpg": ("30a03070e97172f6", "10e1281121f1a5b2"),
+    "butterfly.jpg": ("c5a38289e58fb787", "c5ab96a9455ba7a9"),
+    "home.jpg": ("060e4e175487b5f7", "052b420754aaf5d6"),
+    "imageTextN.png": ("5c4d0d572d257b1b", "00004b1210204850"),
+    "mask.png": ("f03e0333330382f0", "f0010101010101f0"),
+    "opencv-logo-white.png": ("0e161764d4330000", "2048280a2a840409"),
+    "orange.jpg": ("bc383c7c7c7c3c98", "bc34383c3c7c3cbb"),
+    "pic1.png": ("4c494b2979595b5b", "0029290061515950"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_the_sample_images_hash_to_their_pinned_values_with_both_algorithms(name):
+    from support.images import DATA
+    from tasks.hashing import hash_one
+
+    path = os.path.join(DATA, name)
+    got = tuple(hash_one(path, algo, 8)[0].hex() for algo in ("dhash", "dhash-classic"))
+    assert got == GOLDEN[name]
+
+
+def test_every_sample_image_has_a_pinned_hash():
+    from support.images import fixture_paths
+
+    assert sorted(os.path.basename(p) for p in fixture_paths()) == sorted(GOLDEN)

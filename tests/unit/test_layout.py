@@ -74,3 +74,16 @@ def test_every_module_is_under_the_size_limit():
     lines = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in modules}
     too_long = {name: n for name, n in lines.items() if n > MAX_MODULE_LINES}
     assert not too_long
+
+
+def module_marks(path: pathlib.Path) -> str:
+    """The source of a module's top-level `pytestmark = ...` ('' without one)."""
+    return "".join(ast.unparse(node) for node in ast.parse(path.read_text()).body
+                   if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in node.targets))
+
+
+def test_every_integration_test_module_marks_its_tests_as_integration():
+    # pytest reads `pytestmark` from test modules only (not from conftest.py), so each module says it
+    modules = sorted((REPO / "tests" / "integration").glob("test_*.py"))
+    assert modules
+    assert not [path.name for path in modules if "pytest.mark.integration" not in module_marks(path)]
