@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -225,3 +226,8 @@ def test_flower_serves_metrics_and_healthcheck_without_credentials_even_with_bas
     assert f'flower_worker_online{{worker="{worker.name}"}} 1.0' in metrics[1].decode(), metrics[1][:2000]
     # While everything else still asks for them
     assert flower.get("/api/workers", credentials=None)[0] == 401
+    # And every metric docs/monitoring.md tells users to alert on is one this Flower exports
+    with open(os.path.join(REPO, "docs", "monitoring.md"), encoding="utf-8") as handle:
+        documented = {re.sub(r"_bucket$", "", name) for name in re.findall(r"\bflower_[a-z_]+", handle.read())}
+    exported = set(re.findall(r"^# TYPE (flower_[a-z_]+) ", metrics[1].decode(), re.M))
+    assert len(documented) >= 5 and documented <= exported, documented - exported
