@@ -1,0 +1,51 @@
+"""docs/settings.md stays true: one row per setting the code reads, each with the code's default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+from producer.cli import run
+from tasks.settings import ENV_PREFIX, Settings
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def table_rows() -> dict[str, str]:
+    """{variable: its whole table row} from docs/settings.md."""
+    with open(os.path.join(ROOT, "docs", "settings.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    return {m.group(1): m.group(0) for m in re.finditer(r"^\| `(HASHFLEET_\w+)` \|.*$", text, re.M)}
+
+
+def cli_only_variables() -> set[str]:
+    """HASHFLEET_* variables read by a CLI option but not by Settings (HASHFLEET_WORKERS)."""
+    fields = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
+    return {p.envvar for p in run.params if isinstance(p.envvar, str) and p.envvar not in fields}
+
+
+def test_the_settings_table_has_one_row_per_settings_field_and_cli_variable_and_no_other():
+    expected = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)} | cli_only_variables()
+    assert cli_only_variables() == {"HASHFLEET_WORKERS"}
+    assert set(table_rows()) == expected
+
+
+def test_every_numeric_or_named_default_in_the_table_is_the_one_in_tasks_settings():
+    rows = table_rows()
+    checked = 0
+    for field in dataclasses.fields(Settings):
+        default = field.default
+        if default is None or isinstance(default, tuple) or field.name == "jobs_dir":
+            continue  # "unset" defaults and a path that depends on the environment: said in words
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        default_cell = [cell.strip() for cell in rows[ENV_PREFIX + field.name.upper()].strip("|").split("|")][2]
+        assert f"`{shown}`" in default_cell, (field.name, default_cell)
+        checked += 1
+    assert checked >= 10
+
+
+def test_the_readme_settings_section_links_the_table():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        section = handle.read().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    assert "docs/settings.md" in section
