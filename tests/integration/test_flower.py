@@ -25,7 +25,7 @@ import uuid
 import pytest
 
 from support.servers import REPO, hashfleet
-from worker.embedded import free_port
+from worker.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
