@@ -43,7 +43,7 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     result = empty_result(len(paths), hash_size)
     try:
         hash_files(paths, algo, hash_size, settings.allowed_roots, result=result,
-                   watch=watchdog(settings.file_timeout))
+                   watch=watchdog(settings.file_timeout), interrupts=(SoftTimeLimitExceeded,))
     except SoftTimeLimitExceeded:
         # Files not yet reached (code still OK with an all-zero hash and size 0) are marked timed out.
         pending = (result.codes == FileError.OK) & (result.sizes == 0)

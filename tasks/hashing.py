@@ -37,10 +37,12 @@ HASHERS = {"dhash": robust_bits, "dhash-classic": classic_bits}
 assert tuple(HASHERS) == ALGORITHMS
 
 
-def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = ()):
+def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...] = (),
+             interrupts: tuple[type[BaseException], ...] = ()):
     """(packed hash bytes or None, FileError, file size, mtime) for one path. Never raises for a bad file:
     an exception no decoder step expects (a library bug, an input nobody foresaw) becomes an `internal`
-    record, logged with its class, so one file never fails its chunk and the job."""
+    record, logged with its class, so one file never fails its chunk and the job. `interrupts` are the
+    exceptions that stop the batch instead (the chunk task's soft time limit)."""
     size = mtime = 0
     try:
         data, mtime = read_image_file(path, allowed_roots)
@@ -51,24 +53,26 @@ def hash_one(path: str, algo: str, hash_size: int, allowed_roots: tuple[str, ...
     except MemoryError:
         return None, FileError.TOO_MANY_PIXELS, size, mtime
     except Exception as exc:  # noqa: BLE001  (errors as data: the batch goes on)
+        if isinstance(exc, interrupts):
+            raise
         log.warning("internal error hashing %r: %s: %s", path, type(exc).__name__, exc)
         return None, FileError.INTERNAL, size, mtime
 
 
 def hash_files(
     paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...] = (),
-    result: ChunkResult | None = None, watch=None,
+    result: ChunkResult | None = None, watch=None, interrupts: tuple[type[BaseException], ...] = (),
 ) -> ChunkResult:
     """Fill `result` (or a new one) in path order. Filling in place lets a caller that is interrupted
-    (soft time limit) keep the files already done. `watch(path)` is told when each file starts and
-    `watch(None)` when the batch ends (the worker's hang watchdog)."""
+    (soft time limit, one of `interrupts`) keep the files already done. `watch(path)` is told when each
+    file starts and `watch(None)` when the batch ends (the worker's hang watchdog)."""
     if algo not in HASHERS:
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(HASHERS)}")
     result = result if result is not None else empty_result(len(paths), hash_size)
     for index, path in enumerate(paths):
         if watch is not None:
             watch(path)
-        result.put(index, *hash_one(path, algo, hash_size, allowed_roots))
+        result.put(index, *hash_one(path, algo, hash_size, allowed_roots, interrupts))
     if watch is not None:
         watch(None)
     return result

@@ -36,3 +36,26 @@ def test_a_decoder_that_raises_something_unexpected_gives_an_internal_record_and
 def test_an_unknown_algorithm_is_a_value_error_not_a_record():
     with pytest.raises(ValueError, match="unknown algorithm"):
         hashing.hash_files(fixture_paths()[:1], "sha1", 8)
+
+
+def test_an_interrupt_the_caller_names_stops_the_batch_and_keeps_the_files_done(monkeypatch):
+    # Given a decoder interrupted on the second file by an exception the caller names (a soft time limit)
+    class Interrupted(Exception):
+        pass
+
+    real = hashing.decode_robust_reduced
+    calls = []
+
+    def interrupted(data, min_side):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Interrupted
+        return real(data, min_side)
+
+    monkeypatch.setattr(hashing, "decode_robust_reduced", interrupted)
+    result = hashing.empty_result(3, 8)
+    # When the files are hashed into a result filled in place, Then the interrupt propagates
+    with pytest.raises(Interrupted):
+        hashing.hash_files(fixture_paths()[:3], "dhash", 8, result=result, interrupts=(Interrupted,))
+    # and the first file stays hashed
+    assert result.hashes[0].any() and result.sizes[1:].tolist() == [0, 0]
