@@ -11,13 +11,13 @@ from tasks.decode import Reduced, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced
 from tasks.hashing import MIN_PIXELS_PER_CELL
 from tasks.phash import (
+    CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
     QUALITY_GRID,
-    centre_thumbnail,
     is_low_information,
     phash_bits,
     quality,
-    thumbnail,
+    thumbnails,
 )
 
 
@@ -41,13 +41,13 @@ class ImageHashes:
 def hashes_of_reduced(reduced: Reduced, hash_size: int = 8) -> ImageHashes:
     """All hashes of an already-decoded image (see tasks.decode.decode_robust_reduced)."""
     side = HIGHFREQ_FACTOR * hash_size
-    thumb = thumbnail(reduced, side)
+    thumb, centre = thumbnails(reduced, side, (0.0, CENTRE_MARGIN))
     # At hash size 8 the quality grid is the phash thumbnail itself; other sizes pay for one more.
-    quality_thumb = thumb if side == QUALITY_GRID else thumbnail(reduced, QUALITY_GRID)
+    quality_thumb = thumb if side == QUALITY_GRID else thumbnails(reduced, QUALITY_GRID)[0]
     return ImageHashes(
         dhash=dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size),
         phash=phash_bits(thumb, hash_size),
-        centre_phash=phash_bits(centre_thumbnail(reduced, side), hash_size),
+        centre_phash=phash_bits(centre, hash_size),
         quality=quality(quality_thumb),
     )
 
