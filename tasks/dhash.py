@@ -97,27 +97,31 @@ def _row_run_sums(image: np.ndarray, bounds: tuple[int, ...]) -> np.ndarray:
 
 def dhash_bits_reduced(image: np.ndarray, scale: int, height: int, width: int, hash_size: int = 8):
     """Robust dhash of an image decoded at 1/`scale` of `height` x `width` (scale 1: full size): the area
-    averages of :func:`dhash_bits`, from the reduced pixels with exact cell geometry.
+    averages of :func:`dhash_bits`, from the reduced pixels with exact cell geometry (:func:`area_grid`)."""
+    check_hash_size(hash_size)
+    small = area_grid(image, scale, height, width, hash_size, hash_size + 1)
+    return small[:, 1:] - small[:, :-1] > ROUNDING_TOLERANCE
+
+
+def area_grid(image: np.ndarray, scale: int, height: int, width: int, rows: int, cols: int) -> np.ndarray:
+    """(rows x cols) float64 area averages, in units of full scale (uint8 is divided by 255), of an image
+    decoded at 1/`scale` of `height` x `width`: exactly what cv2.INTER_AREA computes on the full image.
 
     Pixels are summed exactly in runs of equal weight (a few per grid row and column), then the run sums
     are weighted onto the grid by two tiny products; cv2.resize(INTER_AREA) to a 9x8 grid takes a generic
     slow path for such extreme reductions and is 10-40x slower (bench/RESULTS.md).
     """
-    check_hash_size(hash_size)
     if image.size <= DENSE_PIXELS:  # a few matrix products beat ~20 reductions on a thumbnail
-        rows = area_weights(image.shape[0], scale, height, hash_size)
-        small = rows @ image.astype(np.float64) @ area_weights(image.shape[1], scale, width, hash_size + 1).T
-        return _brighter(small, image.dtype)
-    row_bounds, row_weights = runs(image.shape[0], scale, height, hash_size)
-    col_bounds, col_weights = runs(image.shape[1], scale, width, hash_size + 1)
-    sums = np.add.reduceat(_row_run_sums(image, row_bounds), col_bounds[:-1], axis=1)
-    return _brighter(row_weights @ sums @ col_weights.T, image.dtype)
-
-
-def _brighter(small: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.uint8:
+        row_weights = area_weights(image.shape[0], scale, height, rows)
+        small = row_weights @ image.astype(np.float64) @ area_weights(image.shape[1], scale, width, cols).T
+    else:
+        row_bounds, row_weights = runs(image.shape[0], scale, height, rows)
+        col_bounds, col_weights = runs(image.shape[1], scale, width, cols)
+        sums = np.add.reduceat(_row_run_sums(image, row_bounds), col_bounds[:-1], axis=1)
+        small = row_weights @ sums @ col_weights.T
+    if image.dtype == np.uint8:
         small *= 1 / 255
-    return small[:, 1:] - small[:, :-1] > ROUNDING_TOLERANCE
+    return small
 
 
 def pack_bits(bits: np.ndarray) -> bytes:
@@ -138,4 +142,3 @@ def to_reversed_int(packed: bytes) -> int:
 def hamming(a: str, b: str) -> int:
     """Bits that differ between two hex hashes of the same size."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
-
