@@ -21,7 +21,7 @@ HASH_SIZE = 8
 
 
 def _dhash(data: bytes) -> None:
-    from tasks.hashing import robust_bits
+    from tasks.multihash import robust_bits
 
     robust_bits(data, HASH_SIZE)
 
@@ -29,7 +29,7 @@ def _dhash(data: bytes) -> None:
 def _dhash_phash_quality(data: bytes) -> None:
     from tasks.decode import decode_robust_reduced
     from tasks.dhash import dhash_bits_reduced
-    from tasks.hashing import MIN_PIXELS_PER_CELL
+    from tasks.multihash import MIN_PIXELS_PER_CELL
     from tasks.phash import phash_bits, quality, thumbnails
 
     reduced = decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (HASH_SIZE + 1))

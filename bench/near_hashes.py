@@ -41,7 +41,7 @@ def file_bytes(item: dict) -> bytes:
 def ours(data: bytes) -> dict:
     from tasks.decode import DecodeError
     from tasks.dhash import pack_bits
-    from tasks.hashing import robust_bits
+    from tasks.multihash import robust_bits
     from tasks.multihash import hash_image
 
     try:

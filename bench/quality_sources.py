@@ -38,7 +38,7 @@ def _grids(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
 
     from tasks.decode import DecodeError, decode_robust, decode_robust_reduced, sniff_format
     from tasks.dhash import area_weights
-    from tasks.hashing import MIN_PIXELS_PER_CELL
+    from tasks.multihash import MIN_PIXELS_PER_CELL
 
     cv2.setNumThreads(1)
     with open(path, "rb") as handle:

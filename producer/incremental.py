@@ -10,40 +10,51 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from producer.output import output_format, read_records, sqlite_path_value
+from producer.output import Record, columns, output_format, read_records, sqlite_path_value
+from tasks.algos import hash_bytes, parse_algos
 from tasks.errors import ConfigError
 
 
 class Index:
-    """path -> (size, mtime, hash hex) of the files a previous run hashed."""
+    """path -> the Record of each file a previous run hashed with the same algorithms and hash size."""
 
     def __init__(self, path: str, algo: str, hash_size: int):
         if not os.path.isfile(path):
             raise ConfigError(f"index {path!r} does not exist")
-        self.hex_len = hash_size * hash_size // 4
+        self.hex_len = hash_bytes(hash_size) * 2
+        self.algos = parse_algos(algo)
         self._db = None
-        self._rows: dict[str, tuple[int, int, str]] = {}
+        self._rows: dict[str, Record] = {}
         if output_format(path) == ".sqlite":
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
-            if meta.get("algo") != algo or meta.get("hash_size") != str(hash_size):
+            if meta.get("algo") != ",".join(self.algos) or meta.get("hash_size") != str(hash_size):
                 raise ConfigError(f"index {path!r} holds {meta.get('algo')}/{meta.get('hash_size')} hashes, "
-                                  f"this run asks for {algo}/{hash_size}")
-        else:  # csv/jsonl carry no metadata: held in memory, hash length checked per row
+                                  f"this run asks for {','.join(self.algos)}/{hash_size}")
+            self._columns = ", ".join(columns(self.algos))
+        else:  # csv/jsonl carry no metadata: held in memory, their columns and hash lengths checked
             for r in read_records(path):
-                if r.hash and r.size is not None and r.mtime is not None and len(r.hash) == self.hex_len:
-                    self._rows[r.path] = (r.size, r.mtime, r.hash)
+                if self._complete(r):
+                    self._rows[r.path] = r
 
-    def lookup(self, path: str) -> tuple[int, int, str] | None:
+    def _complete(self, r: Record) -> bool:
+        hexes = (r.hash, *r.more)
+        return (r.size is not None and r.mtime is not None and len(hexes) == len(self.algos)
+                and all(len(h) == self.hex_len for h in hexes))
+
+    def lookup(self, path: str) -> Record | None:
         if self._db is None:
             return self._rows.get(path)
-        key = sqlite_path_value(path)
-        row = self._db.execute("SELECT size, mtime, hash FROM files WHERE path = ? AND hash IS NOT NULL "
-                               "AND size IS NOT NULL AND mtime IS NOT NULL", (key,)).fetchone()
-        return row if row and len(row[2]) == self.hex_len else None
+        query = f"SELECT {self._columns} FROM files WHERE path = ?"
+        row = self._db.execute(query, (sqlite_path_value(path),)).fetchone()
+        if row is None:
+            return None
+        n = len(self.algos) - 1
+        record = Record(path, row[1] or "", row[2], row[3], row[4], tuple(h or "" for h in row[5:5 + n]), *row[5 + n:])
+        return record if self._complete(record) else None
 
-    def unchanged(self, path: str) -> tuple[int, int, str] | None:
-        """(size, mtime, hash) from the index when `path` still has that size and mtime, else None."""
+    def unchanged(self, path: str) -> Record | None:
+        """The index's record of `path` when the file still has that size and mtime, else None."""
         known = self.lookup(path)
         if known is None:
             return None
@@ -51,7 +62,7 @@ class Index:
             info = os.stat(path)
         except OSError:
             return None
-        return known if (info.st_size, int(info.st_mtime)) == (known[0], known[1]) else None
+        return known if (info.st_size, int(info.st_mtime)) == (known.size, known.mtime) else None
 
     def close(self) -> None:
         if self._db is not None:

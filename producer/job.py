@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from celery import Celery, chord
 
+from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
 from tasks.pathblob import encode_paths
@@ -18,6 +19,7 @@ from tasks.store import mark_job, store_chunk_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.incremental import Index
+    from producer.output import Record
     from tasks.wire import ChunkResult
 
 #: A job smaller than MIN_CHUNKS x DEFAULT_CHUNK_SIZE files is cut into about this many chunks.
@@ -51,6 +53,11 @@ class Job:
     previews: list[str] = dataclasses.field(default_factory=list)
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed.
     local: dict[int, ChunkResult] = dataclasses.field(default_factory=dict)
+
+    @property
+    def algos(self) -> tuple[str, ...]:
+        """The job's algorithms, primary first (`algo` holds them comma-separated)."""
+        return parse_algos(self.algo)
 
     @property
     def remote(self) -> list[int]:
@@ -97,7 +104,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     """Chunk `paths` (streamed: at most MIN_CHUNKS x DEFAULT_CHUNK_SIZE paths are held uncompressed).
     With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths. With an `index`,
     files unchanged since it was written go into local chunks that carry their old hash."""
-    job = Job(id=new_job_id(), algo=algo, hash_size=hash_size)
+    job = Job(id=new_job_id(), algo=",".join(parse_algos(algo)), hash_size=hash_size)
     iterator = iter(paths)
     if chunk_size is None:
         head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
@@ -105,7 +112,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
         chunk_size = auto_chunk_size(len(head), mean_file_size(head) if small_job else None)
         iterator = itertools.chain(head, iterator)
     fresh: list[str] = []
-    reused: list[tuple[str, tuple[int, int, str]]] = []
+    reused: list[tuple[str, Record]] = []
     for path in iterator:
         old = index.unchanged(path) if index is not None else None
         if old is None:
@@ -130,14 +137,17 @@ def _add_chunk(job: Job, paths: list[str]) -> None:
     job.previews.append(paths[0])
 
 
-def _add_local_chunk(job: Job, reused: list[tuple[str, tuple[int, int, str]]]) -> None:
-    """A chunk already hashed: size, mtime and hash as the index has them (just checked unchanged)."""
-    from tasks.wire import empty_result
+def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
+    """A chunk already hashed: every hash, size, mtime, quality and dimensions as the index has them
+    (the file was just checked unchanged)."""
+    from tasks.wire import NO_QUALITY, empty_result
 
     paths = [p for p, _ in reused]
-    result = empty_result(len(paths), job.hash_size)
-    for i, (_path, (size, mtime, hex_hash)) in enumerate(reused):
-        result.put(i, bytes.fromhex(hex_hash), 0, size, mtime)
+    result = empty_result(len(paths), row_bytes(job.algos, job.hash_size))
+    for i, (_path, r) in enumerate(reused):
+        quality = NO_QUALITY if r.quality is None else r.quality
+        result.put(i, bytes.fromhex(r.hash + "".join(r.more)), 0, r.size, r.mtime, quality, r.width or 0,
+                   r.height or 0)
     job.local[len(job.blobs)] = result
     _add_chunk(job, paths)
 
@@ -159,8 +169,8 @@ def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int]
         for i in chunks
     ]
     if not header:  # everything reused: the merge alone
-        return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size)).set(
+        return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
             task_id=job.merge_id).apply_async()
-    body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size)).set(
+    body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
         task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
     return chord(header, body).apply_async()

@@ -14,7 +14,7 @@ import os
 import msgpack
 
 from producer.job import Job
-from tasks.algos import hash_bytes
+from tasks.algos import parse_algos, row_bytes
 from tasks.errors import ConfigError, FileError
 from tasks.pathblob import decode_paths, encode_paths
 
@@ -53,7 +53,7 @@ def load(job_id: str, jobs_dir: str) -> Job:
         raise ConfigError(f"no job {job_id} in {jobs_dir} (HASHFLEET_JOBS_DIR)") from None
     if doc.get("v") != MANIFEST_VERSION:
         raise ConfigError(f"job {job_id}: manifest version {doc.get('v')}, expected {MANIFEST_VERSION}")
-    width = hash_bytes(doc["hash_size"])
+    width = row_bytes(parse_algos(doc["algo"]), doc["hash_size"])
     return Job(
         id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=doc["blobs"], counts=doc["counts"],
         previews=doc["previews"],

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from tasks.algos import ALGORITHMS, check_hash_size
+from tasks.algos import DEFAULT_ALGOS, check_hash_size, parse_algos
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
@@ -14,6 +14,13 @@ def _check_hash_size(_ctx, _param, value: int) -> int:
         return check_hash_size(value)
     except ValueError as exc:
         raise click.BadParameter(f"{exc} (8 and 16 are usual)") from None
+
+
+def _check_algos(_ctx, _param, value: str) -> str:
+    try:
+        return ",".join(parse_algos(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _stack(*decorators):
@@ -33,10 +40,13 @@ broker_options = _stack(
 
 job_options = _stack(
     click.argument("paths", nargs=-1, required=True, type=click.Path()),
-    click.option("--algo", type=click.Choice(sorted(ALGORITHMS)), default="dhash", show_default=True,
-                 help="dhash: robust (area-averaged, transparency on white; JPEGs decoded directly at 1/2-1/8 "
-                      "scale, so it is fast). dhash-classic: bit-exact with the PyImageSearch/OpenCV recipe, "
-                      "so it keeps the original's full cv2.imread decoding (slower)."),
+    click.option("--algo", default=DEFAULT_ALGOS, show_default=True, callback=_check_algos,
+                 help="Hashes to compute, comma-separated, from one decode; the first is the primary (the `hash` "
+                      "column, exact-duplicate groups). dhash: robust difference hash (area-averaged, transparency "
+                      "on white; JPEGs decoded directly at 1/2-1/8 scale). phash: DCT hash of the same decode; "
+                      "phash-centre: phash of the middle 92 % (finds border crops). dhash-classic: bit-exact with "
+                      "the PyImageSearch/OpenCV recipe (full cv2.imread decoding, slower). `hashfleet dupes` and "
+                      "`search` use phash and phash-centre."),
     click.option("--hash-size", type=int, default=8,
                  show_default=True, callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits."),
     click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None, envvar="HASHFLEET_CHUNK_SIZE",

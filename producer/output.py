@@ -16,21 +16,37 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from tasks.algos import column_name, parse_algos
 from tasks.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Record:
-    """One output row: a file's hash or why it has none."""
+    """One output row: a file's hashes or why it has none."""
 
     path: str
-    hash: str  # hex, '' when not hashed
+    hash: str  # hex of the job's primary (first) algorithm, '' when not hashed
     error: str  # '' when hashed, else a short reason slug
     size: int | None
     mtime: int | None = None  # seconds, as the worker saw the file (incremental runs compare it)
+    more: tuple[str, ...] = ()  # hex of each further algorithm of the job, in order ('' when not hashed)
+    quality: int | None = None  # 0-100 (tasks/phash.py), None when not scored
+    width: int | None = None  # pixels, as decoded (EXIF orientation applied)
+    height: int | None = None
 
 
+#: Columns every output has, then one per further algorithm (tasks.algos.column_name), then EXTRA_FIELDS.
 FIELDS = ("path", "hash", "error", "size", "mtime")
+EXTRA_FIELDS = ("quality", "width", "height")
+
+
+def columns(algos: tuple[str, ...]) -> tuple[str, ...]:
+    """The output's columns for a job computing `algos` (the first is the `hash` column)."""
+    return FIELDS + tuple(column_name(a) for a in algos[1:]) + EXTRA_FIELDS
+
+
+def _row(r: Record) -> tuple:
+    return (r.path, r.hash, r.error, r.size, r.mtime, *r.more, r.quality, r.width, r.height)
 #: Rows per SQLite transaction batch.
 SQLITE_BATCH = 10_000
 OUTPUT_FORMATS = (".csv", ".jsonl", ".sqlite")
@@ -58,14 +74,13 @@ def write_records(path: str, records: Iterable[Record], meta: dict[str, str]) ->
     return count
 
 
-def _write_csv(path: str, records: Iterable[Record], _meta) -> int:
+def _write_csv(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
     count = 0
     with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
         out = csv.writer(handle)
-        out.writerow(FIELDS)
+        out.writerow(columns(meta_algos(meta)))
         for r in records:
-            out.writerow((r.path, r.hash, r.error, "" if r.size is None else r.size,
-                          "" if r.mtime is None else r.mtime))
+            out.writerow(["" if v is None else v for v in _row(r)])
             count += 1
     return count
 
@@ -80,12 +95,12 @@ def json_line(obj) -> str:
     return text
 
 
-def _write_jsonl(path: str, records: Iterable[Record], _meta) -> int:
+def _write_jsonl(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
     count = 0
+    names = columns(meta_algos(meta))
     with open(path, "w", encoding="utf-8") as handle:
         for r in records:
-            handle.write(json_line({"path": r.path, "hash": r.hash, "error": r.error, "size": r.size,
-                                    "mtime": r.mtime}))
+            handle.write(json_line(dict(zip(names, _row(r), strict=True))))
             handle.write("\n")
             count += 1
     return count
@@ -102,20 +117,27 @@ def sqlite_path_value(path: str) -> str | bytes:
 
 def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
     count = 0
+    algos = meta_algos(meta)
+    names = columns(algos)
+    types = {"path": "TEXT NOT NULL", "error": "TEXT NOT NULL", "size": "INTEGER", "mtime": "INTEGER",
+             "quality": "INTEGER", "width": "INTEGER", "height": "INTEGER"}
+    insert = f"INSERT INTO files VALUES ({', '.join('?' * len(names))})"
     db = sqlite3.connect(path)
     try:
-        db.execute("CREATE TABLE files (path TEXT NOT NULL, hash TEXT, error TEXT NOT NULL, size INTEGER, "
-                   "mtime INTEGER)")
+        declared = ", ".join(f"{n} {types.get(n, 'TEXT')}" for n in names)
+        db.execute(f"CREATE TABLE files ({declared})")
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
         batch = []
         for r in records:
-            batch.append((sqlite_path_value(r.path), r.hash or None, r.error, r.size, r.mtime))
+            row = _row(r)
+            batch.append((sqlite_path_value(r.path), r.hash or None, *row[2:5], *(h or None for h in r.more),
+                          *row[5 + len(r.more):]))
             if len(batch) >= SQLITE_BATCH:
-                db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch)
+                db.executemany(insert, batch)
                 count += len(batch)
                 batch.clear()
-        db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch)
+        db.executemany(insert, batch)
         count += len(batch)
         db.execute("CREATE INDEX files_hash ON files (hash)")
         db.execute("CREATE INDEX files_path ON files (path)")
@@ -131,31 +153,46 @@ def write_groups(path: str, groups: dict[str, list[str]]) -> None:
         handle.write("\n")
 
 
-def read_records(path: str) -> Iterator[Record]:
-    """Read back an output written by :func:`write_records` (any of the three formats)."""
-    fmt = output_format(path)
-    if fmt == ".csv":
+def meta_algos(meta: dict[str, str]) -> tuple[str, ...]:
+    """The algorithms an output's metadata names (its `algo`: comma-separated, primary first)."""
+    return parse_algos(meta.get("algo") or "dhash")
+
+
+def _rows(path: str) -> Iterator[dict]:
+    """The rows of a CSV or JSON lines output as dicts (strings from CSV)."""
+    if output_format(path) == ".csv":
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
-            for row in csv.DictReader(handle):
-                size, mtime = _int(row.get("size")), _int(row.get("mtime"))
-                yield Record(row["path"], row["hash"], row["error"], size, mtime)
-    elif fmt == ".jsonl":
+            yield from csv.DictReader(handle)
+    else:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
-                row = json.loads(line)
-                yield Record(row["path"], row["hash"], row["error"], row.get("size"), row.get("mtime"))
-    else:
-        db = sqlite3.connect(path)
-        try:
-            rows = db.execute("SELECT path, hash, error, size, mtime FROM files ORDER BY rowid")
-            for p, h, e, s, m in rows:
-                yield Record(os.fsdecode(p) if isinstance(p, bytes) else p, h or "", e, s, m)
-        finally:
-            db.close()
+                yield json.loads(line)
 
 
-def _int(text: str | None) -> int | None:
-    return int(text) if text else None
+def read_records(path: str) -> Iterator[Record]:
+    """Read back an output written by :func:`write_records` (any of the three formats, any algorithms)."""
+    if output_format(path) != ".sqlite":
+        for row in _rows(path):
+            more = tuple(row[n] or "" for n in row if n not in FIELDS and n not in EXTRA_FIELDS)
+            yield Record(row["path"], row["hash"] or "", row["error"], _int(row.get("size")), _int(row.get("mtime")),
+                         more, _int(row.get("quality")), _int(row.get("width")), _int(row.get("height")))
+        return
+    db = sqlite3.connect(path)
+    try:
+        names = [c[1] for c in db.execute("PRAGMA table_info(files)")]
+        further = [n for n in names if n not in FIELDS and n not in EXTRA_FIELDS]
+        extra = [n if n in names else "NULL" for n in EXTRA_FIELDS]
+        query = f"SELECT {', '.join([*FIELDS, *further, *extra])} FROM files ORDER BY rowid"
+        for p, h, e, s, m, *rest in db.execute(query):
+            more = tuple(v or "" for v in rest[:len(further)])
+            yield Record(os.fsdecode(p) if isinstance(p, bytes) else p, h or "", e, s, m, more, *rest[len(further):])
+    finally:
+        db.close()
+
+
+def _int(value) -> int | None:
+    """An integer cell: '' (CSV) and None mean none."""
+    return int(value) if value not in (None, "") else None
 
 
 def export_pyimagesearch(records: Iterable[Record], path: str) -> int:

@@ -14,11 +14,11 @@ import numpy as np
 
 from producer.job import Job
 from producer.output import Record
-from tasks.algos import hash_bytes
+from tasks.algos import hash_bytes, row_bytes
 from tasks.errors import FileError
 from tasks.pathblob import decode_paths
 from tasks.store import iter_chunk_data
-from tasks.wire import ChunkResult, unpack_groups
+from tasks.wire import NO_QUALITY, ChunkResult, unpack_groups
 
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
 REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f"code-{code}"
@@ -46,7 +46,7 @@ class JobResult:
 
     def chunks(self) -> Iterator[tuple[list[str], ChunkResult]]:
         """(paths, packed results) per chunk, in job order."""
-        width = hash_bytes(self.job.hash_size)
+        width = row_bytes(self.job.algos, self.job.hash_size)
         payloads = iter_chunk_data(self.backend, self.chunk_keys) if self.chunk_keys else iter(())
         for blob, payload in zip(self.job.blobs, payloads, strict=True):
             yield decode_paths(blob), ChunkResult.from_wire(payload, width)
@@ -58,23 +58,29 @@ class JobResult:
         wanted = np.sort(np.concatenate(self.groups)) if self.groups else np.zeros(0, np.uint64)
         self._members = {}
         offset = 0
+        step = 2 * hash_bytes(self.job.hash_size)
+        further = range(1, len(self.job.algos))
         for paths, chunk in self.chunks():
-            hexes = [h.tobytes().hex() for h in chunk.hashes]
+            rows = [h.tobytes().hex() for h in chunk.hashes]
             lo, hi = np.searchsorted(wanted, [offset, offset + len(paths)])
             for index in wanted[lo:hi].tolist():
-                self._members[index] = (paths[index - offset], hexes[index - offset])
+                self._members[index] = (paths[index - offset], rows[index - offset][:step])
             offset += len(paths)
-            columns = (paths, hexes, chunk.codes.tolist(), chunk.sizes.tolist(), chunk.mtimes.tolist())
-            for path, hex_hash, code, size, mtime in zip(*columns, strict=True):
-                ok = code == FileError.OK
+            columns = (paths, rows, chunk.codes.tolist(), chunk.sizes.tolist(), chunk.mtimes.tolist(),
+                       chunk.quality.tolist(), chunk.widths.tolist(), chunk.heights.tolist())
+            for path, row, code, size, mtime, quality, width, height in zip(*columns, strict=True):
                 reason = REASONS[code]
-                if not ok:
+                if code != FileError.OK:
                     self.error_counts[reason] += 1
-                yield Record(path, hex_hash if ok else "", reason, size if size or ok else None,
-                             mtime if size or ok else None)
+                    yield Record(path, "", reason, size or None, mtime if size else None,
+                                 tuple("" for _ in further))
+                    continue
+                more = tuple(row[k * step:(k + 1) * step] for k in further)
+                yield Record(path, row[:step], reason, size, mtime, more, None if quality == NO_QUALITY else quality,
+                             width or None, height or None)
         for path, code in self.job.walk_errors:
             self.error_counts[code.reason] += 1
-            yield Record(path, "", code.reason, None)
+            yield Record(path, "", code.reason, None, None, tuple("" for _ in range(len(self.job.algos) - 1)))
 
     def group_paths(self) -> dict[str, list[str]]:
         """{hash hex: [paths]} for every hash shared by two or more files, from what :meth:`records` picked

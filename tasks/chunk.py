@@ -6,6 +6,7 @@ import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from tasks.algos import parse_algos, row_bytes
 from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.hashing import hash_files
@@ -33,14 +34,15 @@ RETRY_DELAY = 1
 @shared_task(name=CHUNK_TASK, bind=True, retry_on_worker_lost=True, max_retries=MAX_WORKER_LOSSES,
              default_retry_delay=RETRY_DELAY)
 def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
-    """Hash every path of the chunk. Bad files become error codes; the result is deterministic for the
+    """Hash every path of the chunk with the job's algorithms (`algo`: comma-separated). Bad files become
+    error codes; the result is deterministic for the
     same files, so a redelivered chunk stores the same data under the same id and counts once."""
     paths = decode_paths(paths_blob)
     settings = settings_of(self.app)
     if self.request.retries >= ISOLATE_AFTER:
         return finish_chunk(self, hash_files_isolated(paths, algo, hash_size, settings.allowed_roots,
                                                       settings.file_timeout))
-    result = empty_result(len(paths), hash_size)
+    result = empty_result(len(paths), row_bytes(parse_algos(algo), hash_size))
     try:
         hash_files(paths, algo, hash_size, settings.allowed_roots, result=result,
                    watch=watchdog(settings.file_timeout), interrupts=(SoftTimeLimitExceeded,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from celery import shared_task
 
-from tasks.algos import hash_bytes
+from tasks.algos import hash_bytes, parse_algos, row_bytes
 from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.ids import MERGE_TASK, job_data_ids
@@ -37,16 +37,17 @@ def duplicate_groups(hashes: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
-def collect(backend, keys: list[str], total: int, hash_size: int,
+def collect(backend, keys: list[str], total: int, width: int, primary: int | None = None,
             timeout: float = FETCH_TIMEOUT) -> tuple[np.ndarray, np.ndarray]:
-    """Stream every chunk's packed data into one hash array and one code array, in file order."""
-    width = hash_bytes(hash_size)
-    hashes = np.zeros((total, width), np.uint8)
+    """Stream every chunk's packed data (`width` bytes of hashes per file) into one array of each file's
+    first `primary` hash bytes (default: all) and one code array, in file order."""
+    primary = width if primary is None else primary
+    hashes = np.zeros((total, primary), np.uint8)
     codes = np.zeros(total, np.uint8)
     offset = 0
     for payload in iter_chunk_data(backend, keys, timeout=timeout):
         chunk = ChunkResult.from_wire(payload, width)
-        hashes[offset:offset + len(chunk)] = chunk.hashes
+        hashes[offset:offset + len(chunk)] = chunk.hashes[:, :primary]
         codes[offset:offset + len(chunk)] = chunk.codes
         offset += len(chunk)
     if offset != total:
@@ -55,8 +56,9 @@ def collect(backend, keys: list[str], total: int, hash_size: int,
 
 
 @shared_task(name=MERGE_TASK, bind=True)
-def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, hash_size: int) -> dict:
-    """Chord callback: duplicate groups (as file indices) and totals; per-file data stays in the store.
+def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, hash_size: int, algo: str) -> dict:
+    """Chord callback: exact-duplicate groups on the job's primary (first) hash, as file indices, and
+    totals; per-file data stays in the store.
 
     The chunk list is derived from the job id, not from `summaries`: if a redelivered chunk ever made the
     chord fire with one summary twice and another missing, the merge still reads every chunk once and
@@ -67,7 +69,8 @@ def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, has
             raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
     keys = job_data_ids(job_id, chunks)
     wait = settings_of(self.app).visibility_timeout + FETCH_TIMEOUT
-    hashes, codes = collect(self.backend, keys, total, hash_size, timeout=wait)
+    width = row_bytes(parse_algos(algo), hash_size)
+    hashes, codes = collect(self.backend, keys, total, width, hash_bytes(hash_size), timeout=wait)
     groups = duplicate_groups(hashes, codes)
     return {"v": WIRE_VERSION, "files": total, "errors": int(np.count_nonzero(codes)),
             "groups": pack_groups(groups), "chunks": keys}

@@ -1,5 +1,9 @@
-"""Several hashes of one image from a single decode, for the worker side: dhash, phash, centre-crop phash
-and the quality score. Pure: bytes in, bits out; no files, no Celery."""
+"""Every hash a job asks for, from one decode of an image's bytes: dhash, phash, centre-crop phash, the
+quality score and the image's size. Pure: bytes in, bits out; no files, no Celery.
+
+dhash, phash and phash-centre share one reduced decode (tasks/decode.py :func:`decode_robust_reduced`);
+dhash-classic keeps the original's full decode, so a job mixing it with the others decodes twice.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from tasks.decode import Reduced, decode_robust_reduced
-from tasks.dhash import dhash_bits_reduced
-from tasks.hashing import MIN_PIXELS_PER_CELL
+from tasks.decode import Reduced, decode_classic, decode_robust_reduced
+from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.phash import (
     CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
@@ -19,42 +22,99 @@ from tasks.phash import (
     quality,
     thumbnails,
 )
+from tasks.wire import NO_QUALITY
+
+#: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
+#: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
+#: at 8, 86.1 % of hashes equal the full-decode hash and 97.0 % are within 1 bit, at 1.05x the time of
+#: the bare 1/8 decode; at 16 (1/4 scale for most of them) about 89 % / 98 % (a third of the files) at
+#: 2.3x the time. Two full-size decodes with libjpeg's fast and accurate IDCTs already disagree on 6.6 %
+#: of these files: the flips sit on near-ties between adjacent cells.
+MIN_PIXELS_PER_CELL = 8
+#: Algorithms computed from the reduced decode.
+REDUCED_ALGOS = ("dhash", "phash", "phash-centre")
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageHashes:
-    """The hashes of one image (bool grids, packed with tasks.dhash.pack_bits) and its quality 0..100."""
+    """The hashes of one image (bool grids, packed with tasks.dhash.pack_bits; None when not asked for) and
+    its quality 0..100 (scored with the phash thumbnail, so None when no phash was asked for)."""
 
-    dhash: np.ndarray
-    phash: np.ndarray
+    dhash: np.ndarray | None
+    phash: np.ndarray | None
     #: phash of the image with tasks.phash.CENTRE_MARGIN cut from every border: compared with another
     #: image's full phash it finds border crops of that size.
-    centre_phash: np.ndarray
-    quality: int
+    centre_phash: np.ndarray | None
+    quality: int | None
 
     @property
     def low_information(self) -> bool:
         """Too little detail for its hashes to mean much (tasks.phash.LOW_QUALITY)."""
-        return is_low_information(self.quality)
+        return self.quality is not None and is_low_information(self.quality)
 
 
-def hashes_of_reduced(reduced: Reduced, hash_size: int = 8) -> ImageHashes:
-    """All hashes of an already-decoded image (see tasks.decode.decode_robust_reduced)."""
-    side = HIGHFREQ_FACTOR * hash_size
-    thumb, centre = thumbnails(reduced, side, (0.0, CENTRE_MARGIN))
-    # At hash size 8 the quality grid is the phash thumbnail itself; other sizes pay for one more.
-    quality_thumb = thumb if side == QUALITY_GRID else thumbnails(reduced, QUALITY_GRID)[0]
-    return ImageHashes(
-        dhash=dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size),
-        phash=phash_bits(thumb, hash_size),
-        centre_phash=phash_bits(centre, hash_size),
-        quality=quality(quality_thumb),
-    )
+def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
+    """The hashes in `want` of an already-decoded image (see tasks.decode.decode_robust_reduced)."""
+    dhash = phash = centre = score = None
+    if "dhash" in want:
+        dhash = dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size)
+    if "phash" in want or "phash-centre" in want:
+        side = HIGHFREQ_FACTOR * hash_size
+        thumb, centre_thumb = thumbnails(reduced, side, (0.0, CENTRE_MARGIN))
+        phash = phash_bits(thumb, hash_size) if "phash" in want else None
+        centre = phash_bits(centre_thumb, hash_size) if "phash-centre" in want else None
+        # At hash size 8 the quality grid is the phash thumbnail itself; other sizes pay for one more.
+        score = quality(thumb if side == QUALITY_GRID else thumbnails(reduced, QUALITY_GRID)[0])
+    return ImageHashes(dhash=dhash, phash=phash, centre_phash=centre, quality=score)
+
+
+def decode_reduced(data: bytes, hash_size: int) -> Reduced:
+    """The reduced decode every robust hash of a `hash_size` job is computed from."""
+    return decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (hash_size + 1))
 
 
 def hash_image(data: bytes, hash_size: int = 8) -> ImageHashes:
-    """Decode `data` once, at the reduction `--algo dhash` uses (tasks.hashing.robust_bits), and hash it.
+    """Decode `data` once and compute dhash, phash, centre phash and quality.
 
     Raises tasks.decode.DecodeError for a file that cannot be decoded, like the other hashers.
     """
-    return hashes_of_reduced(decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (hash_size + 1)), hash_size)
+    return hashes_of_reduced(decode_reduced(data, hash_size), hash_size)
+
+
+def robust_bits(data: bytes, hash_size: int) -> np.ndarray:
+    """The robust dhash alone (`--algo dhash`)."""
+    return hashes_of_reduced(decode_reduced(data, hash_size), hash_size, ("dhash",)).dhash
+
+
+def classic_bits(data: bytes, hash_size: int) -> np.ndarray:
+    """Bit-exact with the original: full cv2.imread-style decode, bilinear resize."""
+    return dhash_classic_bits(decode_classic(data), hash_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hashed:
+    """What a job records of one decoded image: every asked-for hash packed side by side in the order
+    asked, the quality score (NO_QUALITY when none was scored) and the image's width and height."""
+
+    packed: bytes
+    quality: int
+    width: int
+    height: int
+
+
+def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
+    """Hash `data` with each of `algos` (tasks/algos.py), decoding it once per decoder they need."""
+    bits: dict[str, np.ndarray] = {}
+    score, width, height = NO_QUALITY, 0, 0
+    robust = tuple(a for a in algos if a in REDUCED_ALGOS)
+    if robust:
+        reduced = decode_reduced(data, hash_size)
+        hashes = hashes_of_reduced(reduced, hash_size, robust)
+        bits.update({"dhash": hashes.dhash, "phash": hashes.phash, "phash-centre": hashes.centre_phash})
+        score = NO_QUALITY if hashes.quality is None else hashes.quality
+        width, height = reduced.width, reduced.height
+    if "dhash-classic" in algos:
+        gray = decode_classic(data)
+        bits["dhash-classic"] = dhash_classic_bits(gray, hash_size)
+        height, width = gray.shape[:2]
+    return Hashed(b"".join(pack_bits(bits[a]) for a in algos), score, width, height)

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from tasks.algos import check_hash_size
 from tasks.dhash import DENSE_PIXELS, area_grid
-from tasks.spec import check_hash_size
 
 if TYPE_CHECKING:
     from tasks.decode import Reduced

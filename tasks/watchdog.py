@@ -16,8 +16,9 @@ import struct
 import threading
 import time
 
+from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
-from tasks.hashing import hash_one
+from tasks.hashing import Outcome, hash_one
 from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result
 
 #: Exit status of a pool process ended by the watchdog (shows in the worker log).
@@ -62,28 +63,29 @@ def watchdog(limit: float) -> Watchdog:
     return _watchdog
 
 
-_RECORD = struct.Struct("<BII")  # code, size, mtime; followed by the hash bytes
+_RECORD = struct.Struct("<BIIBII")  # code, size, mtime, quality, width, height; followed by the hash bytes
 
 
 def hash_files_isolated(paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...],
                         limit: float) -> ChunkResult:
     """Hash each file in its own forked child, killed after `limit` seconds."""
-    result = empty_result(len(paths), hash_size)
+    algos = parse_algos(algo)
+    result = empty_result(len(paths), row_bytes(algos, hash_size))
     for index, path in enumerate(paths):
-        code, size, mtime, packed = _hash_in_child(path, algo, hash_size, allowed_roots, limit)
-        result.put(index, packed, code, size, mtime)
+        result.put(index, *_hash_in_child(path, algos, hash_size, allowed_roots, limit))
     return result
 
 
-def _hash_in_child(path, algo, hash_size, allowed_roots, limit):
+def _hash_in_child(path, algos, hash_size, allowed_roots, limit) -> Outcome:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: hash, report, exit without running the parent's cleanup
         try:
             os.close(read_end)
-            packed, code, size, mtime = hash_one(path, algo, hash_size, allowed_roots)
-            record = _RECORD.pack(int(code), min(size, MAX_WIRE_SIZE), min(max(mtime, 0), MAX_WIRE_SIZE))
-            os.write(write_end, record + (packed or b""))
+            got = hash_one(path, algos, hash_size, allowed_roots)
+            record = _RECORD.pack(int(got.code), min(got.size, MAX_WIRE_SIZE), min(max(got.mtime, 0), MAX_WIRE_SIZE),
+                                  got.quality, min(got.width, MAX_WIRE_SIZE), min(got.height, MAX_WIRE_SIZE))
+            os.write(write_end, record + (got.packed or b""))
         finally:
             os._exit(0)
     os.close(write_end)
@@ -96,11 +98,11 @@ def _hash_in_child(path, algo, hash_size, allowed_roots, limit):
             _kill(pid)
         os.waitpid(pid, 0)
     if not ready:
-        return FileError.TIMEOUT, 0, 0, b""
+        return Outcome(None, FileError.TIMEOUT, 0, 0)
     if len(data) < _RECORD.size:
-        return FileError.WORKER_CRASHED, 0, 0, b""
-    code, size, mtime = _RECORD.unpack_from(data)
-    return FileError(code), size, mtime, data[_RECORD.size:]
+        return Outcome(None, FileError.WORKER_CRASHED, 0, 0)
+    code, size, mtime, quality, width, height = _RECORD.unpack_from(data)
+    return Outcome(data[_RECORD.size:] or None, FileError(code), size, mtime, quality, width, height)
 
 
 def _kill(pid: int) -> None:

@@ -11,64 +11,83 @@ import zlib
 
 import numpy as np
 
-from tasks.algos import hash_bytes
-
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
-WIRE_VERSION = 2
+WIRE_VERSION = 3
 #: zlib level for packed results: level 1 gets most of the gain for a few microseconds per chunk.
 WIRE_COMPRESSION = 1
 #: File sizes saturate at this (uint32) on the wire.
 MAX_WIRE_SIZE = 2**32 - 1
 
 
-def empty_result(n: int, hash_size: int) -> ChunkResult:
-    """A result for `n` files, all zero: hashes, codes (OK), sizes and mtimes."""
-    return ChunkResult(hashes=np.zeros((n, hash_bytes(hash_size)), np.uint8), codes=np.zeros(n, np.uint8),
-                       sizes=np.zeros(n, np.uint32), mtimes=np.zeros(n, np.uint32))
+#: Per-file columns after the hashes, in wire order, with their little-endian types.
+COLUMNS = (("codes", "u1"), ("sizes", "<u4"), ("mtimes", "<u4"), ("quality", "u1"), ("widths", "<u4"),
+           ("heights", "<u4"))
+#: Quality byte of a file that has none (not hashed, or hashed only by an algorithm that does not score it).
+NO_QUALITY = 255
+
+
+def empty_result(n: int, row_bytes: int) -> ChunkResult:
+    """A result for `n` files with `row_bytes` of hashes each (tasks.algos.row_bytes), all zero: hashes,
+    codes (OK), sizes, mtimes and dimensions; quality unknown."""
+    columns = {name: np.zeros(n, dtype) for name, dtype in COLUMNS}
+    columns["quality"][:] = NO_QUALITY
+    return ChunkResult(hashes=np.zeros((n, row_bytes), np.uint8), **columns)
 
 
 @dataclasses.dataclass
 class ChunkResult:
-    """Per file, in path order: hash (n x hash_bytes), error code (uint8), size in bytes (uint32) and
-    mtime in whole seconds (uint32; what incremental runs compare), as the worker read them."""
+    """Per file, in path order: its hashes side by side (n x row bytes, one block per algorithm of the
+    job), error code, size in bytes and mtime in whole seconds (what incremental runs compare) as the
+    worker read the file, quality score (0-100, NO_QUALITY when none) and the image's width and height."""
 
     hashes: np.ndarray
     codes: np.ndarray
     sizes: np.ndarray
     mtimes: np.ndarray | None = None
+    quality: np.ndarray | None = None
+    widths: np.ndarray | None = None
+    heights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.mtimes is None:
-            self.mtimes = np.zeros(len(self.codes), np.uint32)
+        for name, dtype in COLUMNS:
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(len(self.codes), NO_QUALITY if name == "quality" else 0, dtype))
 
     def __len__(self) -> int:
         return len(self.codes)
 
-    def put(self, index: int, packed: bytes | None, code: int, size: int, mtime: int) -> None:
-        """Record one file (sizes and mtimes saturate at the uint32 range of the wire)."""
+    def put(self, index: int, packed: bytes | None, code: int, size: int, mtime: int,
+            quality: int = NO_QUALITY, width: int = 0, height: int = 0) -> None:
+        """Record one file (sizes, mtimes and dimensions saturate at the uint32 range of the wire)."""
         if packed:
             self.hashes[index] = np.frombuffer(packed, np.uint8)
         self.codes[index] = code
         self.sizes[index] = min(max(size, 0), MAX_WIRE_SIZE)
         self.mtimes[index] = min(max(mtime, 0), MAX_WIRE_SIZE)
+        self.quality[index] = quality
+        self.widths[index] = min(width, MAX_WIRE_SIZE)
+        self.heights[index] = min(height, MAX_WIRE_SIZE)
 
     def to_wire(self) -> dict:
-        """One zlib stream of the four arrays: codes are nearly all zero and sibling files share mtimes,
-        so a 64-bit hash costs about 14 bytes per file on the wire instead of 17."""
-        raw = b"".join((self.hashes.tobytes(), self.codes.tobytes(), self.sizes.astype("<u4").tobytes(),
-                        self.mtimes.astype("<u4").tobytes()))
+        """One zlib stream of all the arrays: codes are nearly all zero and sibling files share mtimes and
+        often dimensions, so they compress well."""
+        raw = b"".join([self.hashes.tobytes()] + [getattr(self, name).astype(dtype).tobytes()
+                                                  for name, dtype in COLUMNS])
         return {"v": WIRE_VERSION, "n": len(self), "packed": zlib.compress(raw, WIRE_COMPRESSION)}
 
     @classmethod
-    def from_wire(cls, payload: dict, hash_bytes: int) -> ChunkResult:
+    def from_wire(cls, payload: dict, row_bytes: int) -> ChunkResult:
+        """The result :meth:`to_wire` packed, for files of `row_bytes` of hashes each."""
         if payload.get("v") != WIRE_VERSION:
             raise ValueError(f"chunk result version {payload.get('v')!r}, expected {WIRE_VERSION}")
         n = payload["n"]
         raw = np.frombuffer(zlib.decompress(payload["packed"]), np.uint8)
-        cut = np.cumsum([n * hash_bytes, n, 4 * n])
-        hashes, codes, sizes, mtimes = np.split(raw, cut)
-        return cls(hashes=hashes.reshape(n, hash_bytes), codes=codes, sizes=sizes.view("<u4"),
-                   mtimes=mtimes.view("<u4"))
+        sizes = [n * row_bytes] + [n * np.dtype(dtype).itemsize for _, dtype in COLUMNS]
+        if len(raw) != sum(sizes):
+            raise ValueError(f"chunk result of {len(raw)} bytes, expected {sum(sizes)} for {n} files")
+        parts = np.split(raw, np.cumsum(sizes)[:-1])
+        columns = {name: part.view(dtype) for (name, dtype), part in zip(COLUMNS, parts[1:], strict=True)}
+        return cls(hashes=parts[0].reshape(n, row_bytes), **columns)
 
 
 def pack_groups(groups: list[np.ndarray]) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from support.images import DATA, fixture_paths
 from tasks.decode import decode_classic, decode_robust
 from tasks.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
-from tasks.hashing import robust_bits
+from tasks.multihash import robust_bits
 
 FIXTURES = Path(DATA)
 #: Photos from the corpus used by the slower comparisons (every Nth, to keep the run short).

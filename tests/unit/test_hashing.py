@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from support.images import fixture_paths
-from tasks import hashing
+from tasks import hashing, multihash
 from tasks.errors import FileError
 
 
@@ -13,7 +13,7 @@ def test_a_decoder_that_raises_something_unexpected_gives_an_internal_record_and
         monkeypatch, caplog):
     # Given a decoder that raises an exception nobody maps, for one file only
     paths = fixture_paths()[:3]
-    real = hashing.decode_robust_reduced
+    real = multihash.decode_robust_reduced
     calls = []
 
     def flaky(data, min_side):
@@ -22,10 +22,10 @@ def test_a_decoder_that_raises_something_unexpected_gives_an_internal_record_and
             raise ZeroDivisionError("a decoder bug")
         return real(data, min_side)
 
-    monkeypatch.setattr(hashing, "decode_robust_reduced", flaky)
+    monkeypatch.setattr(multihash, "decode_robust_reduced", flaky)
     # When the chunk's files are hashed
     with caplog.at_level(logging.WARNING, logger="tasks.hashing"):
-        result = hashing.hash_files(paths, "dhash", 8)
+        result = hashing.hash_files(paths, "dhash,phash", 8)
     # Then the second file is an `internal` record with its size, logged with the exception class,
     # and the others are hashed
     assert [FileError(c) for c in result.codes] == [FileError.OK, FileError.INTERNAL, FileError.OK]
@@ -34,7 +34,7 @@ def test_a_decoder_that_raises_something_unexpected_gives_an_internal_record_and
 
 
 def test_an_unknown_algorithm_is_a_value_error_not_a_record():
-    with pytest.raises(ValueError, match="unknown algorithm"):
+    with pytest.raises(ValueError, match="unknown algorithm 'sha1'"):
         hashing.hash_files(fixture_paths()[:1], "sha1", 8)
 
 
@@ -43,7 +43,7 @@ def test_an_interrupt_the_caller_names_stops_the_batch_and_keeps_the_files_done(
     class Interrupted(Exception):
         pass
 
-    real = hashing.decode_robust_reduced
+    real = multihash.decode_robust_reduced
     calls = []
 
     def interrupted(data, min_side):
@@ -52,7 +52,7 @@ def test_an_interrupt_the_caller_names_stops_the_batch_and_keeps_the_files_done(
             raise Interrupted
         return real(data, min_side)
 
-    monkeypatch.setattr(hashing, "decode_robust_reduced", interrupted)
+    monkeypatch.setattr(multihash, "decode_robust_reduced", interrupted)
     result = hashing.empty_result(3, 8)
     # When the files are hashed into a result filled in place, Then the interrupt propagates
     with pytest.raises(Interrupted):

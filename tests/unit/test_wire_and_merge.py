@@ -72,7 +72,7 @@ def test_no_groups_when_every_hash_is_distinct_or_there_is_one_file():
 
 
 def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes():
-    merged = empty_result(3, 16)
+    merged = empty_result(3, 32)  # one 16x16 hash: 32 bytes per file
     merged.hashes[0, 31] = 1
     merged.hashes[1, 31] = 1
     merged.hashes[2, 0] = 1
