@@ -11,8 +11,7 @@ import pytest
 from support.images import DATA, encode
 from tasks.decode import Reduced, decode_robust_reduced
 from tasks.dhash import area_grid, hamming, pack_bits, to_hex
-from tasks.multihash import robust_bits
-from tasks.multihash import hash_image, hashes_of_reduced
+from tasks.multihash import hash_image, hashes_of_reduced, robust_bits
 from tasks.phash import LOW_QUALITY, QUALITY_DIVISOR, is_low_information, phash_bits, quality, thumbnails
 
 #: (phash hex, centre-crop phash hex, quality) of the committed images, as hash_image(file bytes) computed
