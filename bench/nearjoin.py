@@ -162,8 +162,8 @@ def run_method(method: str, hashes: np.ndarray, k: int, sample: int, blocks: int
         a, b, _ = join(hashes, k, blocks)
         return (a, b), 0.0, len(hashes)
     if method == "nearjoin-2proc":
-        # Four value ranges per table so that two workers finish together whatever the tables cost.
-        jobs = [(hashes, part) for part in join_parts(k, len(hashes), splits=4, blocks=blocks)]
+        # Two value ranges per table so that two workers finish together whatever the tables cost.
+        jobs = [(hashes, part) for part in join_parts(k, len(hashes), splits=2, blocks=blocks)]
         peaks = {}
         with get_context("fork").Pool(2) as pool:
             found = []
@@ -178,8 +178,8 @@ def run_method(method: str, hashes: np.ndarray, k: int, sample: int, blocks: int
     queries = min(sample, len(hashes))
     if method == "brute":
         rows, cols = [], []
-        for lo in range(0, queries, 64):
-            hit_q, hit_c = np.nonzero(np.bitwise_count(hashes[lo : lo + 64, None] ^ hashes[None, :]) <= k)
+        for lo in range(0, queries, 16):
+            hit_q, hit_c = np.nonzero(np.bitwise_count(hashes[lo : lo + 16, None] ^ hashes[None, :]) <= k)
             rows.append(hit_q + lo)
             cols.append(hit_c)
         q, c = np.concatenate(rows), np.concatenate(cols)

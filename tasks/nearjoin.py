@@ -3,10 +3,11 @@
 Multi-index hashing (Norouzi, Punjani and Fleet, 2012) with the generalised pigeonhole bound: the 64 bits
 are cut into m contiguous blocks and block i gets a radius t_i with sum(t_i + 1) = K + 1. Two hashes within
 Hamming distance K cannot differ by t_i + 1 or more bits in every block, so some block i differs by at most
-t_i. One table per block finds those pairs: hashes are grouped by the block's value, every occupied value
-is probed with each flip mask of at most t_i bits (a dense occupancy map makes a probe one array lookup),
-and each pair of groups found is verified on all 64 bits. A pair is kept only by the first table whose
-block finds it, so tables, and value ranges inside a table, are disjoint parts whose union is the answer.
+t_i. One table per block finds those pairs: distinct hashes are grouped by the block's value, each probes
+the groups at its value ^ every flip mask of at most t_i bits (a dense map over all 2**width block values
+makes a probe one array lookup), and each candidate is verified on all 64 bits. A pair is kept only by the
+first table whose block finds it, so tables, and value ranges inside a table, are disjoint parts whose
+union is the answer.
 
 Memory is bounded whatever the clustering: probes and candidate pairs are made and verified in chunks, so a
 huge group (thousands of flat images hashing near 0) costs time, never more than a chunk of memory beyond
@@ -27,18 +28,19 @@ HASH_BITS = 64
 MAX_BLOCK_BITS = 22
 #: Block counts :func:`choose_blocks` considers (more blocks: narrower tables, more candidates).
 BLOCK_CHOICES = range(-(-HASH_BITS // MAX_BLOCK_BITS), 17)
-#: Cost model of :func:`choose_blocks`, in nanoseconds on one core, measured with bench/nearjoin.py: one probe
-#: (a lookup of a member's key ^ flip), one candidate pair verified, one slot of a dense table, one flip mask
-#: (the numpy calls a flip makes whatever the number of members).
+#: Cost model of :func:`choose_blocks`, in nanoseconds on one core, estimated from profiles of bench/nearjoin.py:
+#: one probe (a hash's key ^ flip looked up), one candidate pair verified, one slot of a dense map, one flip
+#: mask (the numpy calls it makes whatever the number of hashes).
 PROBE_NS = 3
 CANDIDATE_NS = 15
 SLOT_NS = 2
 FLIP_NS = 30_000
-#: Probe lookups (occupied values x flip masks) made at once: bounds the probe arrays (~13 bytes each).
-PROBE_CHUNK = 1 << 22
-#: Candidate pairs verified at once: bounds the verification arrays (~50 bytes each).
-CANDIDATE_CHUNK = 1 << 22
-#: Below this many hashes sort_pairs packs (a, b, distance) into one int64 (a * n + b, then 7 bits of distance).
+#: Hashes probing a table at once, per flip mask: bounds the probe arrays (~30 bytes per hash).
+PROBE_CHUNK = 1 << 20
+#: Candidate pairs verified at once: bounds the verification arrays (~60 bytes per pair).
+CANDIDATE_CHUNK = 1 << 20
+#: Most hashes whose pairs pack into one int64 each (a * n + b, then 7 bits of distance): :func:`join` takes
+#: fewer (a larger set is joined part by part, see :func:`join_parts`), :func:`sort_pairs` falls back to lexsort.
 PACKED_SORT_LIMIT = 1 << 28
 #: Query x index distances computed at once by :func:`neighbours` (one byte each).
 SCAN_CHUNK = 1 << 24
@@ -112,22 +114,39 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
 
     a and b index `hashes` (uint64, shape (n,)): int32 below 2**31 hashes (pairs can number tens of
     millions, so they take half the memory), int64 above; distance is uint8. Exact: no pair is missed and
-    none is false. `blocks` (the number of tables' blocks) defaults to :func:`choose_blocks`.
+    none is false. `blocks` (the number of tables' blocks) defaults to :func:`choose_blocks`. Up to
+    PACKED_SORT_LIMIT hashes; beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
-    found = [pairs_for_part(hashes, part) for part in join_parts(max_distance, len(hashes), 1, blocks)]
-    return sort_pairs(*(np.concatenate(column) for column in zip(*found, strict=True)))
+    parts = join_parts(max_distance, len(hashes), 1, blocks)
+    # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
+    return _unpack(np.concatenate([_pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
 
 
 def sort_pairs(a: np.ndarray, b: np.ndarray, distance: np.ndarray) -> Pairs:
     """The pairs ordered by (a, b): how :func:`join` returns them, for callers that join parts themselves."""
     n = int(b.max()) + 1 if len(b) else 0
-    if n < PACKED_SORT_LIMIT:  # one int64 per pair: numpy's vectorised sort, several times faster than lexsort
-        packed = (a.astype(np.int64) * n + b) << 7 | distance
-        packed.sort()
-        pair, distance = packed >> 7, (packed & 127).astype(np.uint8)
-        return (pair // n).astype(a.dtype), (pair % n).astype(b.dtype), distance
+    if n < PACKED_SORT_LIMIT:
+        return _unpack(_pack(a, b, distance, n), n)
     order = np.lexsort((b, a))
     return a[order], b[order], distance[order]
+
+
+def _pack(a: np.ndarray, b: np.ndarray, distance: np.ndarray, n: int) -> np.ndarray:
+    """One int64 per pair, (a * n + b) << 7 | distance, so that numpy's vectorised sort orders them."""
+    if n >= PACKED_SORT_LIMIT:
+        raise ValueError(f"join() packs pairs of fewer than {PACKED_SORT_LIMIT} hashes; join parts for more")
+    return (a.astype(np.int64) * n + b) << 7 | distance
+
+
+def _unpack(packed: np.ndarray, n: int) -> Pairs:
+    """Sorts packed pairs in place and splits them into (a, b, distance), with few temporaries."""
+    packed.sort()
+    distance = (packed & 127).astype(np.uint8)
+    packed >>= 7
+    a, b = np.empty(len(packed), index_dtype(n)), np.empty(len(packed), index_dtype(n))
+    np.floor_divide(packed, max(n, 1), out=a, casting="unsafe")
+    np.remainder(packed, max(n, 1), out=b, casting="unsafe")
+    return a, b, distance
 
 
 def index_dtype(n: int) -> type:
@@ -144,9 +163,14 @@ def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
     values, copy_of, copies = np.unique(_as_hashes(hashes), return_inverse=True, return_counts=True)
     members = np.argsort(copy_of, kind="stable")  # the indices of each distinct value's copies, value by value
     first_copy = np.cumsum(copies) - copies
-    x, y, distance = _distinct_pairs(values, part)
     members = members.astype(index_dtype(len(hashes)))
-    found = [_expand(members, first_copy[x], copies[x], first_copy[y], copies[y], distance)]
+    x, y, distance = _distinct_pairs(values, part)
+    found = [_no_pairs(members.dtype)] + [
+        _expand(
+            members, first_copy[x[lo:hi]], copies[x[lo:hi]], first_copy[y[lo:hi]], copies[y[lo:hi]], distance[lo:hi]
+        )
+        for lo, hi in itertools.pairwise([*range(0, len(x), CANDIDATE_CHUNK), len(x)])
+    ]
     # Copies of one value pair up at distance 0, in the part holding the value in the first table.
     plan = block_plan(part.max_distance, part.blocks)
     if part.table == next(table for table, block in enumerate(plan) if block[2] >= 0):
@@ -165,8 +189,8 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
     """The part's pairs among distinct sorted `values`, as indices into them."""
     plan = block_plan(part.max_distance, part.blocks)
     shift, width, radius = plan[part.table]
-    # int32 keys and a bool occupancy map: probes are the join's inner loop, and np.take over a map
-    # that stays in cache runs them about 4 times faster than int64 keys into int64 counts.
+    # int32 keys into one-byte maps: probes are the join's inner loop, and np.take over a 4 MiB map runs
+    # them about 4 times faster than int64 keys into int64 counts.
     keys = ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int32)
     order = np.argsort(keys, kind="stable")
     sorted_keys, sorted_values = keys[order], values[order]
@@ -179,26 +203,27 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
     ends = bounds[sorted_keys[mine] + 1]
     check.segments(mine, mine + 1, ends - mine - 1)
     # Pairs across groups u < v = u ^ flip: the flip's highest bit is clear in u, so each pair of groups is
-    # probed once. A hit costs what the probe costs several times over (random reads), so the dense maps
-    # answer most hits in one read: `state` (0 empty, 1 one value, 2 more) and the group's first value.
+    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one read:
+    # `state` (0 empty, 1 one value, 2 more) and the group's first value; larger groups go through segments.
     sizes = np.diff(bounds)
     state = np.minimum(sizes, 2).astype(np.uint8)
     first_value = np.zeros(1 << width, np.uint64)
     first_value[sorted_keys[bounds[:-1][sizes > 0]]] = sorted_values[bounds[:-1][sizes > 0]]
     for top, flips in _flips_by_top_bit(width, radius):
-        rows = mine[(sorted_keys[mine] >> top) & 1 == 0]
-        row_keys, row_values = sorted_keys[rows], sorted_values[rows]
-        for flip in flips.tolist():
-            partners = row_keys ^ flip
-            found = np.take(state, partners)
-            hit = np.flatnonzero(found != 0)  # numpy finds the true entries of a bool array 6 times faster
-            groups = np.take(partners, hit)
-            xor = np.take(row_values, hit) ^ np.take(first_value, groups)
-            close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
-            check.pairs(rows[hit[close]], bounds[groups[close]], xor[close])
-            more = hit[np.take(found, hit) > 1]
-            first = bounds[partners[more]]
-            check.segments(rows[more], first + 1, sizes[partners[more]] - 1)
+        for chunk in range(0, len(mine), PROBE_CHUNK):
+            rows = mine[chunk : chunk + PROBE_CHUNK]
+            rows = rows[(sorted_keys[rows] >> top) & 1 == 0]
+            row_keys, row_values = sorted_keys[rows], sorted_values[rows]
+            for flip in flips.tolist():
+                partners = row_keys ^ flip
+                probed = np.take(state, partners)
+                hit = np.flatnonzero(probed != 0)  # numpy finds the true entries of a bool array 6 times faster
+                groups = np.take(partners, hit)
+                xor = np.take(row_values, hit) ^ np.take(first_value, groups)
+                close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
+                check.pairs(rows[hit[close]], bounds[groups[close]], xor[close])
+                more = hit[np.take(probed, hit) > 1]
+                check.segments(rows[more], bounds[partners[more]] + 1, sizes[partners[more]] - 1)
     return check.result()
 
 
@@ -207,7 +232,8 @@ class _Check:
 
     def __init__(self, sorted_values, order, max_distance, earlier):
         self.sorted_values, self.order, self.max_distance, self.earlier = sorted_values, order, max_distance, earlier
-        self.found = [(np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.uint8))]
+        dtype = index_dtype(len(order))
+        self.found = [_no_pairs(dtype)]
 
     def pairs(self, left, right, xor):
         distance = np.bitwise_count(xor)
@@ -216,7 +242,8 @@ class _Check:
             block = (np.take(xor, keep) >> np.uint64(shift)) & np.uint64((1 << width) - 1)
             keep = keep[np.bitwise_count(block) > radius]
         a, b = np.take(self.order, np.take(left, keep)), np.take(self.order, np.take(right, keep))
-        self.found.append((np.minimum(a, b), np.maximum(a, b), np.take(distance, keep)))
+        dtype = index_dtype(len(self.order))
+        self.found.append((np.minimum(a, b).astype(dtype), np.maximum(a, b).astype(dtype), np.take(distance, keep)))
 
     def segments(self, rows, first_columns, lengths):
         """Row p against columns first .. first + length - 1, in chunks of CANDIDATE_CHUNK pairs."""
@@ -254,6 +281,10 @@ def _as_hashes(hashes: np.ndarray) -> np.ndarray:
     return hashes
 
 
+def _no_pairs(dtype) -> Pairs:
+    return np.empty(0, dtype), np.empty(0, dtype), np.empty(0, np.uint8)
+
+
 def _members(first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """first[i] .. first[i] + sizes[i] - 1 for every i, concatenated."""
     return np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
@@ -276,7 +307,7 @@ def _expand(members, first_x, copies_x, first_y, copies_y, distance) -> Pairs:
     first_x of `members`) with each of the copies_y copies of y (from first_y), at the value pair's distance."""
     rows = _members(first_x, copies_x)
     pair_of_row = np.repeat(np.arange(len(first_x)), copies_x)
-    found = [(np.empty(0, members.dtype), np.empty(0, members.dtype), np.empty(0, np.uint8))]
+    found = [_no_pairs(members.dtype)]
     for segment, left, right in _segment_chunks(rows, first_y[pair_of_row], copies_y[pair_of_row]):
         a, b = members[left], members[right]
         found.append((np.minimum(a, b), np.maximum(a, b), distance[pair_of_row[segment]]))
