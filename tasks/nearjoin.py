@@ -22,6 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tasks.pairarrays import Pairs, concatenate, expand, index_dtype, no_pairs, pack, ranges, segment_chunks, unpack
+from tasks.pairarrays import sort_pairs as sort_pairs
+
+__all__ = ["Part", "block_plan", "choose_blocks", "join", "join_parts", "neighbours", "pairs_for_part", "sort_pairs"]
+
 #: Width of the hashes joined, in bits (one uint64 per hash).
 HASH_BITS = 64
 #: Widest block a table indexes: its occupancy map and group counts have 2**width entries (4 Mi at 22).
@@ -39,13 +44,8 @@ FLIP_NS = 30_000
 PROBE_CHUNK = 1 << 20
 #: Candidate pairs verified at once: bounds the verification arrays (~60 bytes per pair).
 CANDIDATE_CHUNK = 1 << 20
-#: Most hashes whose pairs pack into one int64 each (a * n + b, then 7 bits of distance): :func:`join` takes
-#: fewer (a larger set is joined part by part, see :func:`join_parts`), :func:`sort_pairs` falls back to lexsort.
-PACKED_SORT_LIMIT = 1 << 28
 #: Query x index distances computed at once by :func:`neighbours` (one byte each).
 SCAN_CHUNK = 1 << 24
-
-Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -115,43 +115,11 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
     a and b index `hashes` (uint64, shape (n,)): int32 below 2**31 hashes (pairs can number tens of
     millions, so they take half the memory), int64 above; distance is uint8. Exact: no pair is missed and
     none is false. `blocks` (the number of tables' blocks) defaults to :func:`choose_blocks`. Up to
-    PACKED_SORT_LIMIT hashes; beyond, run :func:`join_parts` and :func:`sort_pairs`.
+    2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
-    return _unpack(np.concatenate([_pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
-
-
-def sort_pairs(a: np.ndarray, b: np.ndarray, distance: np.ndarray) -> Pairs:
-    """The pairs ordered by (a, b): how :func:`join` returns them, for callers that join parts themselves."""
-    n = int(b.max()) + 1 if len(b) else 0
-    if n < PACKED_SORT_LIMIT:
-        return _unpack(_pack(a, b, distance, n), n)
-    order = np.lexsort((b, a))
-    return a[order], b[order], distance[order]
-
-
-def _pack(a: np.ndarray, b: np.ndarray, distance: np.ndarray, n: int) -> np.ndarray:
-    """One int64 per pair, (a * n + b) << 7 | distance, so that numpy's vectorised sort orders them."""
-    if n >= PACKED_SORT_LIMIT:
-        raise ValueError(f"join() packs pairs of fewer than {PACKED_SORT_LIMIT} hashes; join parts for more")
-    return (a.astype(np.int64) * n + b) << 7 | distance
-
-
-def _unpack(packed: np.ndarray, n: int) -> Pairs:
-    """Sorts packed pairs in place and splits them into (a, b, distance), with few temporaries."""
-    packed.sort()
-    distance = (packed & 127).astype(np.uint8)
-    packed >>= 7
-    a, b = np.empty(len(packed), index_dtype(n)), np.empty(len(packed), index_dtype(n))
-    np.floor_divide(packed, max(n, 1), out=a, casting="unsafe")
-    np.remainder(packed, max(n, 1), out=b, casting="unsafe")
-    return a, b, distance
-
-
-def index_dtype(n: int) -> type:
-    """The dtype of pair indices into n hashes."""
-    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+    return unpack(np.concatenate([pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
 
 
 def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
@@ -165,9 +133,15 @@ def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
     first_copy = np.cumsum(copies) - copies
     members = members.astype(index_dtype(len(hashes)))
     x, y, distance = _distinct_pairs(values, part)
-    found = [_no_pairs(members.dtype)] + [
-        _expand(
-            members, first_copy[x[lo:hi]], copies[x[lo:hi]], first_copy[y[lo:hi]], copies[y[lo:hi]], distance[lo:hi]
+    found = [no_pairs(members.dtype)] + [
+        expand(
+            members,
+            first_copy[x[lo:hi]],
+            copies[x[lo:hi]],
+            first_copy[y[lo:hi]],
+            copies[y[lo:hi]],
+            distance[lo:hi],
+            CANDIDATE_CHUNK,
         )
         for lo, hi in itertools.pairwise([*range(0, len(x), CANDIDATE_CHUNK), len(x)])
     ]
@@ -177,12 +151,20 @@ def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
         shift, width, _ = plan[part.table]
         key = (values >> np.uint64(shift)) & np.uint64((1 << width) - 1)
         owned = np.flatnonzero((copies > 1) & (part.lo <= key) & (key < part.hi))
-        rows = _members(first_copy[owned], copies[owned])
+        rows = ranges(first_copy[owned], copies[owned])
         ends = np.repeat(first_copy[owned] + copies[owned], copies[owned])
         found.append(
-            _expand(members, rows, np.ones_like(rows), rows + 1, ends - rows - 1, np.zeros(len(rows), np.uint8))
+            expand(
+                members,
+                rows,
+                np.ones_like(rows),
+                rows + 1,
+                ends - rows - 1,
+                np.zeros(len(rows), np.uint8),
+                CANDIDATE_CHUNK,
+            )
         )
-    return tuple(np.concatenate(column) for column in zip(*found, strict=True))
+    return concatenate(found)
 
 
 def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
@@ -233,7 +215,7 @@ class _Check:
     def __init__(self, sorted_values, order, max_distance, earlier):
         self.sorted_values, self.order, self.max_distance, self.earlier = sorted_values, order, max_distance, earlier
         dtype = index_dtype(len(order))
-        self.found = [_no_pairs(dtype)]
+        self.found = [no_pairs(dtype)]
 
     def pairs(self, left, right, xor):
         distance = np.bitwise_count(xor)
@@ -247,11 +229,11 @@ class _Check:
 
     def segments(self, rows, first_columns, lengths):
         """Row p against columns first .. first + length - 1, in chunks of CANDIDATE_CHUNK pairs."""
-        for _, left, right in _segment_chunks(rows, first_columns, lengths):
+        for _, left, right in segment_chunks(rows, first_columns, lengths, CANDIDATE_CHUNK):
             self.pairs(left, right, self.sorted_values[left] ^ self.sorted_values[right])
 
     def result(self) -> Pairs:
-        return tuple(np.concatenate(column) for column in zip(*self.found, strict=True))
+        return concatenate(self.found)
 
 
 def neighbours(hashes: np.ndarray, queries: np.ndarray, max_distance: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -279,39 +261,6 @@ def _as_hashes(hashes: np.ndarray) -> np.ndarray:
     if hashes.dtype != np.uint64 or hashes.ndim != 1:
         raise ValueError(f"hashes must be a 1-d uint64 array (64-bit hashes only), got {hashes.dtype} {hashes.shape}")
     return hashes
-
-
-def _no_pairs(dtype) -> Pairs:
-    return np.empty(0, dtype), np.empty(0, dtype), np.empty(0, np.uint8)
-
-
-def _members(first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """first[i] .. first[i] + sizes[i] - 1 for every i, concatenated."""
-    return np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
-
-
-def _segment_chunks(rows, first_columns, lengths):
-    """(segment, left, right) per pair: each row against first .. first + length - 1, ~CANDIDATE_CHUNK at a time."""
-    total = np.cumsum(lengths)
-    marks = np.arange(CANDIDATE_CHUNK, total[-1] if len(total) else 0, CANDIDATE_CHUNK)
-    cuts = np.unique([0, *np.searchsorted(total, marks, side="right").tolist(), len(lengths)])
-    for lo, hi in itertools.pairwise(cuts.tolist()):
-        size = lengths[lo:hi]
-        owner = np.repeat(np.arange(hi - lo), size)
-        right = first_columns[lo:hi][owner] + np.arange(len(owner)) - (np.cumsum(size) - size)[owner]
-        yield owner + lo, rows[lo:hi][owner], right
-
-
-def _expand(members, first_x, copies_x, first_y, copies_y, distance) -> Pairs:
-    """Pairs of distinct values to pairs of hash indices: each of the copies_x copies of x (from position
-    first_x of `members`) with each of the copies_y copies of y (from first_y), at the value pair's distance."""
-    rows = _members(first_x, copies_x)
-    pair_of_row = np.repeat(np.arange(len(first_x)), copies_x)
-    found = [_no_pairs(members.dtype)]
-    for segment, left, right in _segment_chunks(rows, first_y[pair_of_row], copies_y[pair_of_row]):
-        a, b = members[left], members[right]
-        found.append((np.minimum(a, b), np.maximum(a, b), distance[pair_of_row[segment]]))
-    return tuple(np.concatenate(column) for column in zip(*found, strict=True))
 
 
 def _flips_by_top_bit(width: int, radius: int):

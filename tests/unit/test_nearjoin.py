@@ -101,12 +101,12 @@ def test_parts_never_share_a_pair_and_together_are_the_whole_join(hashes, all_pa
 
 
 def test_sorting_by_packed_keys_and_by_lexsort_agree(hashes, all_pairs_within_16, monkeypatch):
-    import tasks.nearjoin as nearjoin
+    import tasks.pairarrays as pairarrays
 
     shuffled = np.random.default_rng(3).permutation(len(all_pairs_within_16[0]))
     scrambled = [column[shuffled] for column in all_pairs_within_16]
     assert_same_pairs(sort_pairs(*scrambled), all_pairs_within_16)
-    monkeypatch.setattr(nearjoin, "PACKED_SORT_LIMIT", 0)
+    monkeypatch.setattr(pairarrays, "PACKED_SORT_LIMIT", 0)
     assert_same_pairs(sort_pairs(*scrambled), all_pairs_within_16)
 
 
@@ -151,7 +151,7 @@ def test_distance_zero_finds_only_exact_duplicates():
     assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 2), (0, 5), (1, 4), (2, 5)]
 
 
-def test_a_huge_bucket_is_joined_in_bounded_chunks(monkeypatch):
+def test_a_huge_bucket_is_joined_exactly_when_chunks_are_tiny(monkeypatch):
     import tasks.nearjoin as nearjoin
 
     monkeypatch.setattr(nearjoin, "CANDIDATE_CHUNK", 1000)
