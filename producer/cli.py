@@ -84,7 +84,7 @@ def export(index, out, fmt) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's usage errors and hashfleet's errors become one line and an exit code."""
-    from producer import cli_jobs  # noqa: F401  (registers submit/status/wait/resume)
+    from producer import cli_jobs, cli_near  # noqa: F401  (register submit/status/wait/resume, dupes/search/report)
 
     try:
         cli.main(args=argv, prog_name="hashfleet", standalone_mode=False)

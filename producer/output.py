@@ -158,7 +158,7 @@ def meta_algos(meta: dict[str, str]) -> tuple[str, ...]:
     return parse_algos(meta.get("algo") or "dhash")
 
 
-def _rows(path: str) -> Iterator[dict]:
+def output_rows(path: str) -> Iterator[dict]:
     """The rows of a CSV or JSON lines output as dicts (strings from CSV)."""
     if output_format(path) == ".csv":
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
@@ -172,7 +172,7 @@ def _rows(path: str) -> Iterator[dict]:
 def read_records(path: str) -> Iterator[Record]:
     """Read back an output written by :func:`write_records` (any of the three formats, any algorithms)."""
     if output_format(path) != ".sqlite":
-        for row in _rows(path):
+        for row in output_rows(path):
             more = tuple(row[n] or "" for n in row if n not in FIELDS and n not in EXTRA_FIELDS)
             yield Record(row["path"], row["hash"] or "", row["error"], _int(row.get("size")), _int(row.get("mtime")),
                          more, _int(row.get("quality")), _int(row.get("width")), _int(row.get("height")))

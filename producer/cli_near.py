@@ -1,0 +1,87 @@
+"""`dupes`, `search` and `report`: near-duplicates in an index that `hashfleet run` wrote."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from producer.cli import cli
+from producer.near import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
+
+index_argument = click.argument("index", type=click.Path(exists=True, dir_okay=False))
+max_distance_option = click.option(
+    "--max-distance", "-k", type=click.IntRange(0, 64), default=DEFAULT_MAX_DISTANCE, show_default=True,
+    help="Largest phash distance (bits of 64) that counts as the same picture.")
+crops_option = click.option(
+    "--crops/--no-crops", default=True, show_default=True,
+    help="Also match border crops, through the centre-crop hashes (phash-centre) when the index has them.")
+low_option = click.option(
+    "--include-low-information", is_flag=True,
+    help="Also pair images flagged as low-information (flat or near-blank: quality under 10), whose hashes are "
+         "mostly noise.")
+
+
+def load(index: str, crops: bool):
+    """The index's phash (and, with `crops`, centre-crop hashes when it has them)."""
+    from producer.hashindex import load_index
+
+    return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else ())
+
+
+@cli.command()
+@index_argument
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write every pair within the distance here as CSV: a,b,distance.")
+@max_distance_option
+@click.option("--groups", "groups_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the groups as JSON: each a representative, its members and which one to keep.")
+@click.option("--keep", type=click.Choice(KEEP_POLICIES), default="largest", show_default=True,
+              help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
+@click.option("--plan", "plan_out", type=click.Path(dir_okay=False), default=None,
+              help="Write per group the file to keep and the candidates to remove as CSV "
+                   "(hashfleet never deletes anything).")
+@crops_option
+@low_option
+def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information) -> None:
+    """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) in INDEX."""
+    from producer import near_output
+    from producer.near import groups_around_representatives, near_pairs
+
+    started = time.monotonic()
+    data = load(index, crops)
+    a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
+    groups = groups_around_representatives(len(data), a, b, d)
+    if out:
+        near_output.write_pairs(out, data, a, b, d)
+    if groups_out:
+        near_output.write_groups(groups_out, data, groups, keep)
+    if plan_out:
+        near_output.write_plan(plan_out, data, groups, keep)
+    grouped = sum(len(g.members) for g in groups)
+    click.echo(f"hashfleet: {len(data)} hashed files, {len(a)} pairs within {max_distance}, {len(groups)} groups "
+               f"({grouped} files) in {time.monotonic() - started:.1f} s")
+
+
+@cli.command()
+@index_argument
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@max_distance_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per image.")
+@crops_option
+def search(index, images, max_distance, limit, crops) -> None:
+    """List the files of INDEX that look like each of IMAGES, nearest first (distance, then index order)."""
+    import numpy as np
+
+    from producer.near import query_distances
+    from producer.near_output import hash_query
+
+    data = load(index, crops)
+    for image in images:
+        distance = query_distances(data, hash_query(image, tuple(data.hashes)), crops=crops)
+        near = np.flatnonzero(distance <= max_distance)
+        order = near[np.lexsort((near, distance[near]))]
+        shown = f", nearest {limit}:" if len(near) > limit else ":"
+        click.echo(f"{image}: {len(near)} within {max_distance}{shown}")
+        for i in order[:limit].tolist():
+            click.echo(f"{int(distance[i]):3d}  {data.paths[i]}")

@@ -1,0 +1,135 @@
+"""A hashfleet output read back as arrays, for `dupes`, `search` and `report`: the hashed files' paths,
+their 64-bit hashes per algorithm, quality, sizes, times and dimensions.
+
+SQLite outputs name their algorithms in `meta` (the primary one is the `hash` column); CSV and JSON lines
+carry no metadata, so there only the further algorithms' own columns (`phash`, `phash_centre`) are found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import numpy as np
+
+from producer.output import EXTRA_FIELDS, FIELDS, output_format, output_rows, read_records
+from tasks.algos import column_name, parse_algos
+from tasks.errors import ConfigError
+
+#: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each).
+JOIN_HASH_SIZE = 8
+#: Value of an integer column (quality, size, dimensions) a file does not have.
+MISSING = -1
+
+
+@dataclasses.dataclass
+class HashIndex:
+    """The hashed files of an output (errors left out), one array entry per file, in output order."""
+
+    paths: list[str]
+    hashes: dict[str, np.ndarray]  # algorithm -> uint64 (n,), for the algorithms asked for
+    quality: np.ndarray  # int16, MISSING when not scored
+    sizes: np.ndarray  # int64 bytes
+    mtimes: np.ndarray  # int64 seconds
+    widths: np.ndarray  # int64 pixels, MISSING when unknown
+    heights: np.ndarray
+    algos: tuple[str, ...]  # every algorithm the output holds that could be named (primary first if known)
+    hash_size: int
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def hex_to_u64(hexes: list[str]) -> np.ndarray:
+    """16-digit hex hashes (first bit most significant) as uint64, vectorised."""
+    return np.frombuffer(bytes.fromhex("".join(hexes)), ">u8").astype(np.uint64) if hexes else np.zeros(0, np.uint64)
+
+
+def load_index(path: str, need: tuple[str, ...], optional: tuple[str, ...] = ()) -> HashIndex:
+    """Read the files of output `path` that were hashed by every algorithm in `need`, and by those of
+    `optional` the output has (ConfigError naming what to do when the output lacks a needed one, or holds
+    hashes other than 64-bit ones)."""
+    present = set(_algos_in(path))
+    need = need + tuple(a for a in optional if a in present and a not in need)
+    if output_format(path) == ".sqlite":
+        return _load_sqlite(path, need)
+    return _load_rows(path, need)
+
+
+def _algos_in(path: str) -> tuple[str, ...]:
+    """The algorithms an output names: its meta (SQLite), or its further columns (CSV, JSON lines)."""
+    if output_format(path) == ".sqlite":
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return parse_algos(dict(db.execute("SELECT key, value FROM meta")).get("algo") or "dhash")
+        finally:
+            db.close()
+    return tuple(_algo_of(c) for c in _further_columns(path))
+
+
+def _missing(path: str, algo: str) -> ConfigError:
+    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
+                       f"(the default), or pass a .sqlite output, which names its primary hash")
+
+
+def _load_sqlite(path: str, need: tuple[str, ...]) -> HashIndex:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        algos, hash_size = parse_algos(meta.get("algo") or "dhash"), int(meta.get("hash_size") or JOIN_HASH_SIZE)
+        _check_size(path, hash_size)
+        for algo in need:
+            if algo not in algos:
+                raise _missing(path, algo)
+        names = {c[1] for c in db.execute("PRAGMA table_info(files)")}
+        hash_columns = ["hash" if algos.index(a) == 0 else column_name(a) for a in need]
+        extras = [n if n in names else "NULL" for n in ("quality", "size", "mtime", "width", "height")]
+        where = " AND ".join(f"{c} IS NOT NULL" for c in hash_columns) or "1"
+        rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
+                          f"ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(need) + len(extras))
+    paths = [p.decode("utf-8", "surrogateescape") if isinstance(p, bytes) else p for p in columns[0]]
+    hashes = {a: hex_to_u64(list(columns[1 + i])) for i, a in enumerate(need)}
+    return HashIndex(paths, hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
+
+
+def _load_rows(path: str, need: tuple[str, ...]) -> HashIndex:
+    found = tuple(_algo_of(c) for c in _further_columns(path))
+    for algo in need:
+        if algo not in found:
+            raise _missing(path, algo)
+    paths, hexes, extras = [], {a: [] for a in need}, []
+    where = [found.index(a) for a in need]
+    for r in read_records(path):
+        if r.error or not r.hash or any(len(r.more[i]) != 2 * JOIN_HASH_SIZE for i in where):
+            continue
+        paths.append(r.path)
+        for a, i in zip(need, where, strict=True):
+            hexes[a].append(r.more[i])
+        extras.append((r.quality, r.size, r.mtime, r.width, r.height))
+    columns = list(zip(*extras, strict=True)) if extras else [()] * 5
+    return HashIndex(paths, {a: hex_to_u64(h) for a, h in hexes.items()}, *_ints(columns), found, JOIN_HASH_SIZE)
+
+
+def _further_columns(path: str) -> list[str]:
+    """The columns after the fixed ones of a CSV or JSON lines output: one per further algorithm."""
+    return [c for c in next(output_rows(path), {}) if c not in FIELDS and c not in EXTRA_FIELDS]
+
+
+def _algo_of(column: str) -> str:
+    return column.replace("_", "-")
+
+
+def _ints(columns) -> list[np.ndarray]:
+    """quality (int16), sizes, mtimes, widths, heights (int64), None as MISSING."""
+    dtypes = (np.int16, np.int64, np.int64, np.int64, np.int64)
+    return [np.array([MISSING if v is None else v for v in column], dtype) for column, dtype in zip(columns, dtypes,
+                                                                                                      strict=True)]
+
+
+def _check_size(path: str, hash_size: int) -> None:
+    if hash_size != JOIN_HASH_SIZE:
+        raise ConfigError(f"{path} holds {hash_size}x{hash_size} hashes; near-duplicate search works on "
+                          f"{JOIN_HASH_SIZE}x{JOIN_HASH_SIZE} (64-bit) ones: run with --hash-size {JOIN_HASH_SIZE}")
