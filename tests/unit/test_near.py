@@ -56,7 +56,8 @@ def test_pairs_with_centre_hashes_are_exactly_the_least_of_the_three_distances(k
     centre[::7] = clustered(600, seed=99)[::7]  # some centres far from their own full hash
     a, b, d = near_pairs(index_of(full, centre), k)
     assert dict(zip(zip(a.tolist(), b.tolist(), strict=True), d.tolist(), strict=True)) == brute_force(full, centre, k)
-    assert np.all(a < b) and list(zip(a, b)) == sorted(zip(a, b))
+    pairs = list(zip(a.tolist(), b.tolist(), strict=True))
+    assert np.all(a < b) and pairs == sorted(pairs)
 
 
 def test_pairs_without_centre_hashes_are_the_plain_join():
