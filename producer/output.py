@@ -49,7 +49,7 @@ def _row(r: Record) -> tuple:
     return (r.path, r.hash, r.error, r.size, r.mtime, *r.more, r.quality, r.width, r.height)
 #: Rows per SQLite transaction batch.
 SQLITE_BATCH = 10_000
-OUTPUT_FORMATS = (".csv", ".jsonl", ".sqlite")
+OUTPUT_FORMATS = (".csv", ".jsonl", ".sqlite", ".parquet")
 
 
 def output_format(path: str) -> str:
@@ -63,7 +63,8 @@ def output_format(path: str) -> str:
 
 def write_records(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
     """Write to a temporary name and rename, so a reader never sees half a file. Returns rows written."""
-    writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".sqlite": _write_sqlite}[output_format(path)]
+    writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".sqlite": _write_sqlite,
+              ".parquet": _write_parquet}[output_format(path)]
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         count = writer(tmp, records, meta)
@@ -147,6 +148,12 @@ def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str]) ->
     return count
 
 
+def _write_parquet(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
+    from producer.parquet import write_parquet
+
+    return write_parquet(path, (_row(r) for r in records), columns(meta_algos(meta)), meta)
+
+
 def write_groups(path: str, groups: dict[str, list[str]]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(json_line(groups))
@@ -159,8 +166,12 @@ def meta_algos(meta: dict[str, str]) -> tuple[str, ...]:
 
 
 def output_rows(path: str) -> Iterator[dict]:
-    """The rows of a CSV or JSON lines output as dicts (strings from CSV)."""
-    if output_format(path) == ".csv":
+    """The rows of a CSV, JSON lines or Parquet output as dicts (strings from CSV)."""
+    if output_format(path) == ".parquet":
+        from producer.parquet import parquet_rows
+
+        yield from parquet_rows(path)
+    elif output_format(path) == ".csv":
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
             yield from csv.DictReader(handle)
     else:
@@ -174,8 +185,8 @@ def read_records(path: str) -> Iterator[Record]:
     if output_format(path) != ".sqlite":
         for row in output_rows(path):
             more = tuple(row[n] or "" for n in row if n not in FIELDS and n not in EXTRA_FIELDS)
-            yield Record(row["path"], row["hash"] or "", row["error"], _int(row.get("size")), _int(row.get("mtime")),
-                         more, _int(row.get("quality")), _int(row.get("width")), _int(row.get("height")))
+            yield Record(row["path"], row["hash"] or "", row["error"] or "", _int(row.get("size")),
+                         _int(row.get("mtime")), more, *(_int(row.get(n)) for n in EXTRA_FIELDS))
         return
     db = sqlite3.connect(path)
     try:

@@ -18,11 +18,25 @@ def records():
             Record(ODD_PATHS[2], "0000000000000003", "", 7, 3), Record(ODD_PATHS[3], "", "not-found", None)]
 
 
-@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".sqlite"])
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".sqlite", ".parquet"])
 def test_every_output_format_round_trips_odd_file_names_exactly(tmp_path, ext):
     out = str(tmp_path / f"out{ext}")
     assert write_records(out, records(), {"algo": "dhash"}) == 4
     assert list(read_records(out)) == records()
+
+
+def several_hashes():
+    return [Record(ODD_PATHS[0], "8000000000000000", "", 10, 1_700_000_000, ("00000000000000ff", "0f00000000000000"),
+                   73, 640, 480),
+            Record(ODD_PATHS[1], "", "corrupt", 5, 12, ("", "")),
+            Record(ODD_PATHS[2], "0000000000000003", "", 7, 3, ("ffffffffffffffff", "0000000000000000"), None, 1, 1)]
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".sqlite", ".parquet"])
+def test_every_output_format_keeps_one_column_per_algorithm_and_the_quality_and_size(tmp_path, ext):
+    out = str(tmp_path / f"out{ext}")
+    write_records(out, several_hashes(), {"algo": "dhash,phash,phash-centre", "hash_size": "8"})
+    assert list(read_records(out)) == several_hashes()
 
 
 def test_an_unknown_output_extension_is_a_config_error(tmp_path):
