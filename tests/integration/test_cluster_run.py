@@ -29,8 +29,10 @@ def test_two_separate_workers_share_a_job_and_the_result_is_complete_and_exact(
     from tasks.hashing import hash_one
 
     for row in rows:
-        packed, code, size, _mtime = hash_one(row["path"], "dhash", 8)
-        assert (row["hash"], row["error"], int(row["size"])) == (packed.hex(), "", size)
+        got = hash_one(row["path"], "dhash,phash,phash-centre", 8)
+        hexes = (got.packed[:8].hex(), got.packed[8:16].hex(), got.packed[16:].hex())
+        written = (row["hash"], row["phash"], row["phash_centre"], row["error"], int(row["size"]))
+        assert written == (*hexes, "", got.size)
     assert len({r["hash"] for r in rows if "orange" in r["path"]}) == 1
     # And both workers did part of the work
     counts = [w.tasks_succeeded() for w in workers]

@@ -25,6 +25,7 @@ import uuid
 import pytest
 
 from support.servers import REPO, hashfleet
+from tasks.algos import DEFAULT_ALGOS
 from worker.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -183,7 +184,7 @@ def test_flower_shows_the_worker_and_the_jobs_named_tasks_only_to_a_user_with_ba
     assert sorted(t["args"].split(":")[0] for t in chunks) == ["(chunk 0", "(chunk 1", "(chunk 2"]
     for task in chunks:
         assert " files from '" in task["args"] and folder in task["args"], task["args"]
-        assert task["args"].endswith(", dhash/8)"), task["args"]
+        assert task["args"].endswith(f", {DEFAULT_ALGOS}/8)"), task["args"]
     assert merges[0]["args"].endswith(": merge 3 chunks)"), merges[0]["args"]
     # And the dashboard, opened in a browser with the credentials, shows the same tasks
     page = f"http://{USER}:{PASSWORD}@127.0.0.1:{flower.port}/tasks"

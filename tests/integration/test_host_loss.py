@@ -119,7 +119,8 @@ def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_h
     assert [m["result"] for m in after.values()] == [m["result"] for m in before.values()], (before, after)
     index = int(chunk.rsplit("-", 1)[1])
     stored = after[f"{chunk}-data"]["hashes"]
-    assert stored == [r["hash"] for r in rows[index * CHUNK_SIZE:(index + 1) * CHUNK_SIZE]]
+    written = rows[index * CHUNK_SIZE:(index + 1) * CHUNK_SIZE]
+    assert stored == [r["hash"] + r["phash"] + r["phash_centre"] for r in written]
     assert merges_succeeded([cluster.logs["a"], cluster.logs["b"]]) == 1
     cluster.wait_until_idle(timeout=15)
 
@@ -216,11 +217,13 @@ class LabCluster:
         """A task's stored meta as the result backend holds it (read from the producer host)."""
         script = (
             "import hashlib, json, sys, msgpack, redis\n"
+            "from tasks.algos import DEFAULT_ALGOS, parse_algos, row_bytes\n"
             "from tasks.wire import ChunkResult\n"
             "raw = redis.Redis.from_url(sys.argv[1]).get('celery-task-meta-' + sys.argv[2])\n"
             "meta = msgpack.unpackb(raw, raw=False)\n"
             "result = meta['result']\n"
-            "hashes = ([h.tobytes().hex() for h in ChunkResult.from_wire(result, 8).hashes]\n"
+            "width = row_bytes(parse_algos(DEFAULT_ALGOS), 8)\n"
+            "hashes = ([h.tobytes().hex() for h in ChunkResult.from_wire(result, width).hashes]\n"
             "          if 'packed' in result else None)\n"
             "print(json.dumps({'status': meta['status'], 'date_done': meta['date_done'], 'hashes': hashes,\n"
             "                  'result': hashlib.sha256(msgpack.packb(meta['result'])).hexdigest()}))\n")
