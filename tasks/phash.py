@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from tasks.dhash import DENSE_PIXELS, area_grid
+from tasks.dhash import area_grid
 from tasks.spec import check_hash_size
 
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ MAX_QUALITY = 100
 LOW_QUALITY = 10
 #: Share of each side cut away for the centre-crop hash (4 % per border, the issue's border crop).
 CENTRE_MARGIN = 0.04
+#: Decodes up to this many pixels are averaged through an integral image (:func:`thumbnails`): its int32
+#: sums of 8-bit pixels are exact up to 2**31 / 255 pixels. Larger ones (full decodes of huge PNGs) use
+#: tasks/dhash.py's run sums, which need no image-sized buffer.
+INTEGRAL_PIXELS = 2**23
 #: Relative weight of the first row and column of cv2.dct's orthonormal DCT-II in scipy.fftpack's
 #: unnormalised one (imagehash's), up to a common factor that does not change a median comparison.
 _FIRST_ROW_WEIGHT = math.sqrt(2)
@@ -52,15 +56,16 @@ def thumbnails(reduced: Reduced, side: int, margins: tuple[float, ...] = (0.0,))
     """(side x side) float64 grey thumbnails in [0, 1], one per margin: the exact area average of the image
     with `margin` of each side cut from every border (0: the whole image), from the reduced decode.
 
-    Small decodes (all reduced JPEGs) go through one integral image shared by every margin: a thumbnail is
-    then (side + 1)^2 interpolated lookups instead of a matrix product costing side multiply-adds per pixel.
-    Its sums are exact integers for 8-bit images, so no BLAS summation order can move a bit. Larger decodes
-    use tasks/dhash.py's run sums, the margin rounded to whole pixels (under 1/256 of a side there).
+    Decodes up to INTEGRAL_PIXELS go through one integral image shared by every margin (one pass over the
+    pixels, then (side + 1)^2 interpolated lookups per thumbnail, instead of a matrix product costing side
+    multiply-adds per pixel or a run-sum pass per thumbnail). Its sums are exact integers for 8-bit images,
+    so no BLAS summation order can move a bit. Larger decodes use tasks/dhash.py's run sums, the margin
+    rounded to whole pixels (under 1/2000 of a side at that size).
     """
     image, scale = reduced.image, reduced.scale
-    if image.size > DENSE_PIXELS:
+    if image.size > INTEGRAL_PIXELS:
         return [_cropped_grid(reduced, side, margin) for margin in margins]
-    depth = cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F  # exact: DENSE_PIXELS * 255 < 2**31
+    depth = cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F
     integral = cv2.integral(image, sdepth=depth)
     # All margins in one gather: numpy's per-call overhead, not arithmetic, is what costs at this size.
     rows = [_axis(reduced.height, margin, side, image.shape[0], scale) for margin in margins]
