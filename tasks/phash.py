@@ -6,8 +6,9 @@ the block's own median. The DC term is part of the block and of the median, as i
 bit is almost always set). Given the same thumbnail the bits equal imagehash's: cv2.dct is orthonormal,
 scipy.fftpack's DCT (which imagehash uses) is not, and the two differ by a factor sqrt(2) on the first row
 and column of coefficients, which :func:`phash_bits` restores. Thumbnails differ, though: imagehash resizes
-with Pillow's Lanczos filter from a full decode, hashfleet area-averages the same reduced decode as dhash
-(tasks/dhash.py :func:`area_grid`), so a few bits differ between the two on the same file.
+with Pillow's Lanczos filter from a full decode, hashfleet takes the exact area average of the same reduced
+decode as dhash (:func:`thumbnails`), so a few bits differ between the two on the same file (0-2 of 64 on
+the plain photos of tests/data/images).
 
 Bit convention as in tasks/dhash.py: row-major, first bit most significant, packed by `pack_bits`.
 """
@@ -33,8 +34,9 @@ QUALITY_GRID = 32
 #: Steps between adjacent thumbnail cells count in whole percent of full scale, rounded down (PDQ's
 #: integer division): smooth gradients, sky and sensor noise, whose steps stay under 1 %, add nothing.
 QUALITY_STEP_PERCENT = 100
-#: Summed whole-percent steps of the 1,984 neighbour pairs of a 32x32 thumbnail per quality point. PDQ
-#: divides its 64x64 sum (8,064 pairs) by 90; on 4x fewer pairs this gives about PDQ's scale.
+#: Summed whole-percent steps of the 1,984 neighbour pairs of a 32x32 thumbnail per quality point: PDQ's
+#: divisor, 90 for the 8,064 pairs of its 64x64 grid, scaled to our pair count (bench/NEAR_QUALITY.md: our
+#: quality correlates 0.83 with PDQ's on the benchmark photos).
 QUALITY_DIVISOR = 22
 #: Highest quality (PDQ's clamp).
 MAX_QUALITY = 100
