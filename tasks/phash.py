@@ -72,24 +72,28 @@ def thumbnails(reduced: Reduced, side: int, margins: tuple[float, ...] = (0.0,))
     # All margins in one gather: numpy's per-call overhead, not arithmetic, is what costs at this size.
     rows = [_axis(reduced.height, margin, side, image.shape[0], scale) for margin in margins]
     cols = [_axis(reduced.width, margin, side, image.shape[1], scale) for margin in margins]
-    (y0, fy, _), (x0, fx, _) = ([np.concatenate(part) for part in zip(*axis, strict=True)] for axis in (rows, cols))
+    (y0, fy, heights), (x0, fx, widths) = (
+        [np.stack(part) for part in zip(*axis, strict=True)] for axis in (rows, cols)
+    )
     corners = _corners(integral, y0, fy, x0, fx)
-    unit = 1 / 255 if image.dtype == np.uint8 else 1.0
-    out = []
-    for k, ((_, _, heights), (_, _, widths)) in enumerate(zip(rows, cols, strict=True)):
-        cell = slice(k * (side + 1), (k + 1) * (side + 1))
-        sums = np.diff(np.diff(corners[cell, cell], axis=0), axis=1)
-        out.append(sums / np.outer(heights, widths) * unit)
-    return out
+    means = np.diff(np.diff(corners, axis=1), axis=2) / (heights[:, :, None] * widths[:, None, :])
+    if image.dtype == np.uint8:
+        means *= 1 / 255
+    return list(means)
 
 
 def _corners(integral: np.ndarray, y0: np.ndarray, fy: np.ndarray, x0: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    """The integral image at the (y, x) edge grid; it is bilinear inside a pixel, so this is exact."""
-    top, bottom = integral[np.ix_(y0, x0)], integral[np.ix_(y0 + 1, x0)]
-    left = top + (bottom - top) * fy[:, None]
-    top, bottom = integral[np.ix_(y0, x0 + 1)], integral[np.ix_(y0 + 1, x0 + 1)]
-    right = top + (bottom - top) * fy[:, None]
-    return left + (right - left) * fx
+    """(margins x rows x cols) values of the integral image at each margin's edge grid, from (margins x edges)
+    pixel indices and fractions per axis. The integral is bilinear inside a pixel, so this is exact."""
+    width = integral.shape[1]
+    flat = integral.ravel()
+    index = y0[:, :, None] * width + x0[:, None, :]  # flat indices: far cheaper than 2-D fancy indexing
+    top_left, bottom_left = flat[index], flat[index + width]
+    top_right, bottom_right = flat[index + 1], flat[index + width + 1]
+    fy = fy[:, :, None]
+    left = top_left + (bottom_left - top_left) * fy
+    right = top_right + (bottom_right - top_right) * fy
+    return left + (right - left) * fx[:, None, :]
 
 
 def _axis(extent: int, margin: float, cells: int, pixels: int, scale: int):
