@@ -41,8 +41,7 @@ def file_bytes(item: dict) -> bytes:
 def ours(data: bytes) -> dict:
     from tasks.decode import DecodeError
     from tasks.dhash import pack_bits
-    from tasks.multihash import robust_bits
-    from tasks.multihash import hash_image
+    from tasks.multihash import hash_image, robust_bits
 
     try:
         hashes = hash_image(data)

@@ -100,8 +100,8 @@ def evaluate(files: Files, dist: dict[str, np.ndarray]) -> dict:
     transform = np.array([files.transform[i] for i in var])
     expected = np.array([files.expected[i] for i in var]) == 1
     lost = flagged[var] | flagged[org]
-    return {"cross": cross, "kept": kept, "related": related, "flagged": flagged, "var": var, "org": org, "transform": transform,
-            "expected": expected, "lost": lost, "dist": dist, "group": group}  # fmt: skip
+    return {"cross": cross, "kept": kept, "related": related, "flagged": flagged, "var": var, "org": org,
+            "transform": transform, "expected": expected, "lost": lost, "dist": dist, "group": group}  # fmt: skip
 
 
 def row_for(ev: dict, pair_d: np.ndarray, fp_all: int, fp_kept: int, related: int) -> dict:

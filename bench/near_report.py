@@ -25,7 +25,8 @@ def _pct(value) -> str:
 
 def _summary(rows) -> list[str]:
     lines = ["| spec | recall | recall, filtered | crop3 | crop4 | worst edit | negatives within | false pairs "
-             "| false pairs, filtered | related pairs |", "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]  # fmt: skip
+             "| false pairs, filtered | related pairs |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]  # fmt: skip
     singles = [(n, r) for n, r in rows if " AND " not in n]
     ands = sorted(((n, r) for n, r in rows if " AND " in n and r["fp_kept"] == 0),
                   key=lambda nr: (-nr[1]["recall_kept"], -nr[1]["crop4"]))[:AND_SHOWN]  # fmt: skip
@@ -104,8 +105,9 @@ def write_report(out, files, ev, rows, chosen, cost, false_pair_sources, thresho
             continue
         name, k = spec.rsplit("<=", 1)
         both, kept = false_pair_sources(ev, files, name, int(k)), false_pair_sources(ev, files, name, int(k), "kept")
+        removed = sum(both.values()) - sum(kept.values())
         lines += [f"False pairs of `{spec}`: {sum(both.values())} ({len(both)} source pairs); the filter removes "
-                  f"{sum(both.values()) - sum(kept.values())}; left:", *(_sources(kept) or ["  - none"]), ""]  # fmt: skip
+                  f"{removed}; left:", *(_sources(kept) or ["  - none"]), ""]  # fmt: skip
     lines += ["### Whole corpus", "", *corpus_lines, ""]
     if "pdq" in ev["dist"]:
         pdq_q = np.array([h["pdq_quality"] for h in files.hashes])

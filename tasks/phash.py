@@ -6,8 +6,9 @@ the block's own median. The DC term is part of the block and of the median, as i
 bit is almost always set). Given the same thumbnail the bits equal imagehash's: cv2.dct is orthonormal,
 scipy.fftpack's DCT (which imagehash uses) is not, and the two differ by a factor sqrt(2) on the first row
 and column of coefficients, which :func:`phash_bits` restores. Thumbnails differ, though: imagehash resizes
-with Pillow's Lanczos filter from a full decode, hashfleet area-averages the same reduced decode as dhash
-(tasks/dhash.py :func:`area_grid`), so a few bits differ between the two on the same file.
+with Pillow's Lanczos filter from a full decode, hashfleet takes the exact area average of the same reduced
+decode as dhash (:func:`thumbnails`), so a few bits differ between the two on the same file (0-2 of 64 on
+the plain photos of tests/data/images).
 
 Bit convention as in tasks/dhash.py: row-major, first bit most significant, packed by `pack_bits`.
 """
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 from tasks.algos import check_hash_size
-from tasks.dhash import DENSE_PIXELS, area_grid
+from tasks.dhash import area_grid
 
 if TYPE_CHECKING:
     from tasks.decode import Reduced
@@ -33,8 +34,9 @@ QUALITY_GRID = 32
 #: Steps between adjacent thumbnail cells count in whole percent of full scale, rounded down (PDQ's
 #: integer division): smooth gradients, sky and sensor noise, whose steps stay under 1 %, add nothing.
 QUALITY_STEP_PERCENT = 100
-#: Summed whole-percent steps of the 1,984 neighbour pairs of a 32x32 thumbnail per quality point. PDQ
-#: divides its 64x64 sum (8,064 pairs) by 90; on 4x fewer pairs this gives about PDQ's scale.
+#: Summed whole-percent steps of the 1,984 neighbour pairs of a 32x32 thumbnail per quality point: PDQ's
+#: divisor, 90 for the 8,064 pairs of its 64x64 grid, scaled to our pair count (bench/NEAR_QUALITY.md: our
+#: quality correlates 0.83 with PDQ's on the benchmark photos).
 QUALITY_DIVISOR = 22
 #: Highest quality (PDQ's clamp).
 MAX_QUALITY = 100
@@ -43,6 +45,10 @@ MAX_QUALITY = 100
 LOW_QUALITY = 10
 #: Share of each side cut away for the centre-crop hash (4 % per border, the issue's border crop).
 CENTRE_MARGIN = 0.04
+#: Decodes up to this many pixels are averaged through an integral image (:func:`thumbnails`): its int32
+#: sums of 8-bit pixels are exact up to 2**31 / 255 pixels. Larger ones (full decodes of huge PNGs) use
+#: tasks/dhash.py's run sums, which need no image-sized buffer.
+INTEGRAL_PIXELS = 2**23
 #: Relative weight of the first row and column of cv2.dct's orthonormal DCT-II in scipy.fftpack's
 #: unnormalised one (imagehash's), up to a common factor that does not change a median comparison.
 _FIRST_ROW_WEIGHT = math.sqrt(2)
@@ -52,37 +58,42 @@ def thumbnails(reduced: Reduced, side: int, margins: tuple[float, ...] = (0.0,))
     """(side x side) float64 grey thumbnails in [0, 1], one per margin: the exact area average of the image
     with `margin` of each side cut from every border (0: the whole image), from the reduced decode.
 
-    Small decodes (all reduced JPEGs) go through one integral image shared by every margin: a thumbnail is
-    then (side + 1)^2 interpolated lookups instead of a matrix product costing side multiply-adds per pixel.
-    Its sums are exact integers for 8-bit images, so no BLAS summation order can move a bit. Larger decodes
-    use tasks/dhash.py's run sums, the margin rounded to whole pixels (under 1/256 of a side there).
+    Decodes up to INTEGRAL_PIXELS go through one integral image shared by every margin (one pass over the
+    pixels, then (side + 1)^2 interpolated lookups per thumbnail, instead of a matrix product costing side
+    multiply-adds per pixel or a run-sum pass per thumbnail). Its sums are exact integers for 8-bit images,
+    so no BLAS summation order can move a bit. Larger decodes use tasks/dhash.py's run sums, the margin
+    rounded to whole pixels (under 1/2000 of a side at that size).
     """
     image, scale = reduced.image, reduced.scale
-    if image.size > DENSE_PIXELS:
+    if image.size > INTEGRAL_PIXELS:
         return [_cropped_grid(reduced, side, margin) for margin in margins]
-    depth = cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F  # exact: DENSE_PIXELS * 255 < 2**31
+    depth = cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F
     integral = cv2.integral(image, sdepth=depth)
     # All margins in one gather: numpy's per-call overhead, not arithmetic, is what costs at this size.
     rows = [_axis(reduced.height, margin, side, image.shape[0], scale) for margin in margins]
     cols = [_axis(reduced.width, margin, side, image.shape[1], scale) for margin in margins]
-    (y0, fy, _), (x0, fx, _) = ([np.concatenate(part) for part in zip(*axis, strict=True)] for axis in (rows, cols))
+    (y0, fy, heights), (x0, fx, widths) = (
+        [np.stack(part) for part in zip(*axis, strict=True)] for axis in (rows, cols)
+    )
     corners = _corners(integral, y0, fy, x0, fx)
-    unit = 1 / 255 if image.dtype == np.uint8 else 1.0
-    out = []
-    for k, ((_, _, heights), (_, _, widths)) in enumerate(zip(rows, cols, strict=True)):
-        cell = slice(k * (side + 1), (k + 1) * (side + 1))
-        sums = np.diff(np.diff(corners[cell, cell], axis=0), axis=1)
-        out.append(sums / np.outer(heights, widths) * unit)
-    return out
+    means = np.diff(np.diff(corners, axis=1), axis=2) / (heights[:, :, None] * widths[:, None, :])
+    if image.dtype == np.uint8:
+        means *= 1 / 255
+    return list(means)
 
 
 def _corners(integral: np.ndarray, y0: np.ndarray, fy: np.ndarray, x0: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    """The integral image at the (y, x) edge grid; it is bilinear inside a pixel, so this is exact."""
-    top, bottom = integral[np.ix_(y0, x0)], integral[np.ix_(y0 + 1, x0)]
-    left = top + (bottom - top) * fy[:, None]
-    top, bottom = integral[np.ix_(y0, x0 + 1)], integral[np.ix_(y0 + 1, x0 + 1)]
-    right = top + (bottom - top) * fy[:, None]
-    return left + (right - left) * fx
+    """(margins x rows x cols) values of the integral image at each margin's edge grid, from (margins x edges)
+    pixel indices and fractions per axis. The integral is bilinear inside a pixel, so this is exact."""
+    width = integral.shape[1]
+    flat = integral.ravel()
+    index = y0[:, :, None] * width + x0[:, None, :]  # flat indices: far cheaper than 2-D fancy indexing
+    top_left, bottom_left = flat[index], flat[index + width]
+    top_right, bottom_right = flat[index + 1], flat[index + width + 1]
+    fy = fy[:, :, None]
+    left = top_left + (bottom_left - top_left) * fy
+    right = top_right + (bottom_right - top_right) * fy
+    return left + (right - left) * fx[:, None, :]
 
 
 def _axis(extent: int, margin: float, cells: int, pixels: int, scale: int):
