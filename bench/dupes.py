@@ -96,11 +96,11 @@ def measure_search(index_path: str, k: int) -> dict:
     from producer.near import query_distances
     from producer.near_output import hash_query
 
-    data = load_index(index_path, ("phash",), ("phash-centre",))
+    data = load_index(index_path, ("phash",), ("phash-centre",), with_paths=False)
     loaded = time.perf_counter()
     distance = query_distances(data, hash_query(QUERY, tuple(data.hashes)))
     near = np.flatnonzero(distance <= k)
-    near[np.lexsort((near, distance[near]))]
+    data.paths_of(near[np.lexsort((near, distance[near]))][:20].tolist())
     return {"load_s": loaded - started, "total_s": time.perf_counter() - started, "matches": len(near),
             "rss_mb": vm_hwm_mb()}
 
@@ -122,7 +122,7 @@ def fresh(*args: str) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--k", type=int, nargs="+", default=[8, 10])
+    parser.add_argument("--k", type=int, nargs="*", default=[8, 10], help="distances for the pairs (none: search only)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", default=CACHE_DIR)
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)  # internal: KIND PATH, in a fresh process

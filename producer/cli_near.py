@@ -22,11 +22,11 @@ low_option = click.option(
          "mostly noise.")
 
 
-def load(index: str, crops: bool):
+def load(index: str, crops: bool, with_paths: bool = True):
     """The index's phash (and, with `crops`, centre-crop hashes when it has them)."""
     from producer.hashindex import load_index
 
-    return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else ())
+    return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else (), with_paths)
 
 
 @cli.command()
@@ -76,12 +76,13 @@ def search(index, images, max_distance, limit, crops) -> None:
     from producer.near import query_distances
     from producer.near_output import hash_query
 
-    data = load(index, crops)
+    data = load(index, crops, with_paths=False)
     for image in images:
         distance = query_distances(data, hash_query(image, tuple(data.hashes)), crops=crops)
         near = np.flatnonzero(distance <= max_distance)
         order = near[np.lexsort((near, distance[near]))]
         shown = f", nearest {limit}:" if len(near) > limit else ":"
         click.echo(f"{image}: {len(near)} within {max_distance}{shown}")
-        for i in order[:limit].tolist():
-            click.echo(f"{int(distance[i]):3d}  {data.paths[i]}")
+        shown = order[:limit].tolist()
+        for i, path in zip(shown, data.paths_of(shown), strict=True):
+            click.echo(f"{int(distance[i]):3d}  {path}")
