@@ -13,8 +13,6 @@ import base64
 import json
 import os
 import re
-import shutil
-import struct
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ import uuid
 
 import pytest
 
+from support.browser import ARTIFACTS, WINDOW, chromium, keep_artifact, png_size
 from support.servers import REPO, hashfleet
 from tasks.algos import DEFAULT_ALGOS
 from worker.redis_server import free_port
@@ -41,14 +40,9 @@ SEES_WORKER_TIMEOUT = 30.0
 EVENTS_TIMEOUT = 20.0
 #: Seconds one HTTP request to Flower may take.
 HTTP_TIMEOUT = 10.0
-#: Seconds one headless Chromium run may take, and the virtual time it gives the page's scripts.
-CHROMIUM_TIMEOUT = 60.0
-CHROMIUM_SCRIPT_MS = 8000
-WINDOW = (1400, 900)
 #: What the worker logs when a monitor (here Flower) turns its task events on (celery.worker.control).
 EVENTS_ENABLED = "Events of group {task} enabled by remote."
 CHUNK_TASK, MERGE_TASK = "hashfleet.hash_chunk", "hashfleet.merge"
-ARTIFACTS = os.environ.get("HASHFLEET_TEST_ARTIFACTS") or os.path.join(REPO, "tests", "artifacts")
 
 
 class Flower:
@@ -133,24 +127,6 @@ def log_has(path: str, text: str) -> bool:
         return text in log.read()
 
 
-def chromium(*args: str) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    assert binary, "chromium is not on PATH: .ci/run installs it (apt-get install chromium)"
-    # --virtual-time-budget lets the dashboard's own requests (its task table) finish before the
-    # screenshot or the DOM dump is taken, without a fixed sleep.
-    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                           "--hide-scrollbars", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                           f"--virtual-time-budget={CHROMIUM_SCRIPT_MS}", *args],
-                          capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT, errors="replace")
-
-
-def png_size(path) -> tuple[int, int]:
-    with open(path, "rb") as handle:
-        header = handle.read(24)
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return struct.unpack(">II", header[16:24])
-
-
 def test_flower_shows_the_worker_and_the_jobs_named_tasks_only_to_a_user_with_basic_auth(
         tmp_path, images, worker_env, start_workers, flower):
     # Given a real worker, and Flower with basic auth on the same Redis, that sees it and has turned its
@@ -206,9 +182,8 @@ def test_flower_shows_the_worker_and_the_jobs_named_tasks_only_to_a_user_with_ba
     detail_shot = tmp_path / "flower-task.png"
     chromium(f"--screenshot={detail_shot}", f"http://{USER}:{PASSWORD}@127.0.0.1:{flower.port}/task/{first}")
     assert png_size(detail_shot) == WINDOW
-    os.makedirs(ARTIFACTS, exist_ok=True)
     for kept in (shot, detail_shot):
-        shutil.copy(kept, os.path.join(ARTIFACTS, kept.name))
+        keep_artifact(kept)
     print(f"\nFlower screenshots: {ARTIFACTS}/flower.png (tasks), {ARTIFACTS}/flower-task.png (chunk 0)")
 
 
