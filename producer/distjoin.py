@@ -126,7 +126,7 @@ def follow_join(app: Celery, join_id: str, *, timeout: float | None = None,
 def _counts(join_id: str, meta: dict) -> list[int]:
     """The merge's pair counts, or JobFailed saying what failed."""
     if meta["status"] != states.SUCCESS:
-        raise JobFailed(f"join {join_id} failed: {meta.get('result')!r}")
+        raise JobFailed(f"join {join_id} failed: {meta.get('result')}")
     result = meta["result"]
     if result.get("v") != JOIN_WIRE_VERSION:
         raise JobFailed(f"join {join_id}: merge result version {result.get('v')!r}, expected {JOIN_WIRE_VERSION}")

@@ -7,11 +7,12 @@ import pytest
 
 from producer import distjoin
 from producer.app import producer_app
-from producer.distjoin import join_on_cluster
+from producer.distjoin import follow_join, join_on_cluster, publish_join, read_pairs, redis_client
 from tasks.errors import JobFailed
-from tasks.ids import join_hashes_key
-from tasks.joinwire import HASHES_HEADER
-from tasks.nearjoin import join
+from tasks.ids import JOIN_PART_TASK, join_data_ids, join_hashes_key, join_part_task_id, new_job_id
+from tasks.joinstore import store_hashes
+from tasks.joinwire import HASHES_HEADER, part_to_wire
+from tasks.nearjoin import join, join_parts
 from tasks.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -41,11 +42,19 @@ def clustered_hashes(seed: int = 11) -> np.ndarray:
     return rng.permutation(np.concatenate([distinct, copies]))
 
 
+#: Seconds a re-sent part may take to store its pairs again.
+RESEND_TIMEOUT = 30
+
+
 @pytest.fixture
 def app(worker_env):
     app = producer_app(Settings.from_env(worker_env))
     yield app
     app.close()
+
+
+def stored_bytes(app, key: str) -> bytes | None:
+    return app.backend.client.get(app.backend.get_key_for_task(key))
 
 
 def test_the_join_on_two_prefork_workers_gives_exactly_the_local_joins_pairs(app, start_workers):
@@ -77,6 +86,42 @@ def test_a_join_whose_stored_hashes_are_corrupt_fails_with_one_clear_error(app, 
     monkeypatch.setattr(distjoin, "store_hashes", store_then_damage)
     # When the join runs, Then it ends promptly with one error naming the cause, instead of hanging
     started = time.monotonic()
-    with pytest.raises(JobFailed, match="corrupt.*CRC-32"):
+    with pytest.raises(JobFailed, match="join .* failed: .*stored hashes of join .* are corrupt.*CRC-32") as raised:
         join_on_cluster(app, clustered_hashes()[:2000], 8, splits=2, timeout=JOIN_TIMEOUT)
     assert time.monotonic() - started < JOIN_TIMEOUT / 2
+    assert "\n" not in str(raised.value)
+
+
+def test_a_part_run_again_stores_the_same_pairs_under_the_same_id(app, start_workers):
+    # Given a finished join of 5,000 hashes
+    start_workers(count=1, concurrency=2)
+    hashes = clustered_hashes()[:5000]
+    join_id, parts = new_job_id(), join_parts(8, len(hashes), splits=2)
+    store_hashes(redis_client(app), join_id, hashes, expires=600)
+    publish_join(app, join_id, parts)
+    counts = follow_join(app, join_id, timeout=JOIN_TIMEOUT)
+    key = join_data_ids(join_id, len(parts))[0]
+    before = stored_bytes(app, key)
+    assert before is not None
+    # When its first part is delivered again (its data deleted first, to see it written anew)
+    app.backend.client.delete(app.backend.get_key_for_task(key))
+    app.signature(JOIN_PART_TASK, args=(join_id, part_to_wire(parts[0]))).set(
+        task_id=join_part_task_id(join_id, 0)).apply_async()
+    deadline = time.monotonic() + RESEND_TIMEOUT
+    while stored_bytes(app, key) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Then the same bytes are stored under the same id, and the join still reads back exactly
+    assert stored_bytes(app, key) == before
+    got = read_pairs(app, join_id, counts, len(hashes))
+    assert all(np.array_equal(x, y) for x, y in zip(got, join(hashes, 8), strict=True))
+
+
+def test_the_join_works_with_the_json_serializer_too(worker_env, start_workers):
+    start_workers(count=1, concurrency=2, HASHFLEET_SERIALIZER="json")
+    app = producer_app(Settings.from_env(dict(worker_env, HASHFLEET_SERIALIZER="json")))
+    try:
+        hashes = clustered_hashes()[:5000]
+        got = join_on_cluster(app, hashes, 10, timeout=JOIN_TIMEOUT)
+    finally:
+        app.close()
+    assert all(np.array_equal(x, y) for x, y in zip(got, join(hashes, 10), strict=True))
