@@ -2,9 +2,9 @@
 then the parts' packed pairs streamed back and sorted here. Same answer as tasks.nearjoin.join.
 
 Steps, each usable on its own: tasks.joinstore.store_hashes (once per join, expiring like results),
-:func:`publish_join` (the chord),
-:func:`follow_join` (wait for its end, bounded, with one clear error), :func:`read_pairs` (stream the
-parts back into one sorted result) and :func:`forget_join` (delete what the join stored).
+:func:`publish_join` (the chord), :func:`follow_join` (wait for its end, bounded, with one clear error),
+:func:`read_pairs` (stream the parts back into one sorted result) and :func:`forget_join` (delete what
+the join stored).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ by every part task (cached per worker process, so a process running several part
 
 Every part must run on the same full array (its plan was cut for it), and the array is a few bytes a hash
 (8 MB for 1,000,000): one key beside the results is cheaper than sending it with each part, and it
-expires like the results do.
+expires like the results do. One key caps a join at about 67 M hashes: Redis refuses a value above
+proto-max-bulk-len (512 MB by default).
 """
 
 from __future__ import annotations
