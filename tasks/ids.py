@@ -47,3 +47,28 @@ def data_id(chunk_task_id: str) -> str:
 def job_data_ids(job_id: str, chunks: int) -> list[str]:
     """Where every chunk of a job stores its packed data, in chunk order."""
     return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
+
+
+#: Task names of the distributed near-duplicate join (tasks/join_task.py).
+JOIN_PART_TASK = "hashfleet.join_part"
+JOIN_MERGE_TASK = "hashfleet.join_merge"
+
+
+def join_part_task_id(join_id: str, index: int) -> str:
+    """Id of a join's part task number `index` (its pairs are stored under :func:`data_id` of it)."""
+    return f"{join_id}-part-{index}"
+
+
+def join_merge_task_id(join_id: str) -> str:
+    """Id of a join's chord callback."""
+    return f"{join_id}-join-merge"
+
+
+def join_hashes_key(join_id: str) -> str:
+    """Redis key holding the packed hashes every part of a join reads (also the sign the join still exists)."""
+    return f"hashfleet-join-{join_id}-hashes"
+
+
+def join_data_ids(join_id: str, parts: int) -> list[str]:
+    """Where every part of a join stores its packed pairs, in part order."""
+    return [data_id(join_part_task_id(join_id, i)) for i in range(parts)]
