@@ -29,6 +29,38 @@ def load(index: str, crops: bool, with_paths: bool = True):
     return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else (), with_paths)
 
 
+keep_option = click.option(
+    "--keep", type=click.Choice(KEEP_POLICIES), default="largest", show_default=True,
+    help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
+
+
+def find_groups(index: str, max_distance: int, crops: bool, include_low_information: bool, broker: str | None):
+    """(index data, pairs, groups) as `dupes` finds them; with `broker`, the join runs on that cluster's
+    workers (tasks/join_task.py), otherwise here."""
+    from producer.near import groups_around_representatives, near_pairs
+
+    data = load(index, crops)
+    if broker is None:
+        a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
+    else:
+        from producer.app import producer_app
+        from producer.distjoin import join_on_cluster
+        from producer.preflight import check_services
+        from tasks.settings import Settings
+
+        settings = Settings.from_env(broker_url=broker)
+        check_services(settings)
+        with producer_app(settings) as app:
+            a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information,
+                                 joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
+    return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
+
+
+broker_option = click.option(
+    "--broker", default=None,
+    help="Run the join on this cluster's workers (redis:// URL; for indexes too large for one machine).")
+
+
 @cli.command()
 @index_argument
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
@@ -36,22 +68,19 @@ def load(index: str, crops: bool, with_paths: bool = True):
 @max_distance_option
 @click.option("--groups", "groups_out", type=click.Path(dir_okay=False), default=None,
               help="Write the groups as JSON: each a representative, its members and which one to keep.")
-@click.option("--keep", type=click.Choice(KEEP_POLICIES), default="largest", show_default=True,
-              help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
+@keep_option
 @click.option("--plan", "plan_out", type=click.Path(dir_okay=False), default=None,
               help="Write per group the file to keep and the candidates to remove as CSV "
                    "(hashfleet never deletes anything).")
 @crops_option
 @low_option
-def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information) -> None:
+@broker_option
+def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information, broker) -> None:
     """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) in INDEX."""
     from producer import near_output
-    from producer.near import groups_around_representatives, near_pairs
 
     started = time.monotonic()
-    data = load(index, crops)
-    a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
-    groups = groups_around_representatives(len(data), a, b, d)
+    data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, broker)
     if out:
         near_output.write_pairs(out, data, a, b, d)
     if groups_out:
@@ -86,3 +115,26 @@ def search(index, images, max_distance, limit, crops) -> None:
         shown = order[:limit].tolist()
         for i, path in zip(shown, data.paths_of(shown), strict=True):
             click.echo(f"{int(distance[i]):3d}  {path}")
+
+
+@cli.command()
+@index_argument
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="The HTML page to write (one self-contained file).")
+@max_distance_option
+@keep_option
+@click.option("--thumbnails", type=click.IntRange(0), default=None,
+              help="Groups shown with pictures, largest first  [default: the first 500]")
+@crops_option
+@low_option
+def report(index, out, max_distance, keep, thumbnails, crops, include_low_information) -> None:
+    """Write a page showing the duplicate and near-duplicate groups of INDEX side by side."""
+    from producer.near_output import report_groups
+    from producer.report import DEFAULT_THUMBNAIL_GROUPS, write_report
+
+    data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information, None)
+    summary = {"files": len(data), "pairs": len(a), "groups": len(groups), "hash": "phash" + (" + centre crop" if crops
+               else ""), "max distance": max_distance, "keep": keep}
+    written = write_report(report_groups(data, groups, keep), out, title=f"hashfleet: {index}", summary=summary,
+                           thumbnails=DEFAULT_THUMBNAIL_GROUPS if thumbnails is None else thumbnails)
+    click.echo(f"hashfleet: {written} groups of {len(data)} hashed files; wrote {out}")

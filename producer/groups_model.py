@@ -28,7 +28,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Group:
-    """Files that are the same picture: `members[0]` is the representative (the suggested keep)."""
+    """Files that are the same picture: `members[0]` is the representative (every distance is to it); the
+    member with `keep` set is the suggested keep."""
 
     kind: str  # one of KINDS
     members: tuple[Member, ...]

@@ -97,12 +97,13 @@ def groups_around_representatives(n: int, a: np.ndarray, b: np.ndarray, d: np.nd
 
 
 def choose_keeper(index: HashIndex, members: np.ndarray, policy: str) -> int:
-    """The member to keep: `largest` (most pixels, then bytes), `biggest-file` (bytes), `oldest` or
-    `newest` (mtime); ties go to the earlier file in the index."""
+    """The member to keep: `largest` (most pixels; among equals the oldest, as a re-encoded or greyscaled
+    copy is made after its original and may well take more bytes), `biggest-file` (bytes), `oldest` or
+    `newest` (mtime); remaining ties go to the earlier file in the index."""
     if policy not in KEEP_POLICIES:
         raise ValueError(f"--keep must be one of {', '.join(KEEP_POLICIES)}")
     pixels = index.widths[members] * index.heights[members]
-    keys = {"largest": (-pixels, -index.sizes[members]), "biggest-file": (-index.sizes[members],),
+    keys = {"largest": (-pixels, index.mtimes[members]), "biggest-file": (-index.sizes[members],),
             "oldest": (index.mtimes[members],), "newest": (-index.mtimes[members],)}[policy]
     return int(members[np.lexsort((members, *reversed(keys)))[0]])
 

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 
 from producer.hashindex import MISSING, HashIndex
-from producer.near import NearGroup, choose_keeper
+from producer.near import DEFAULT_HASH, NearGroup, choose_keeper
 from producer.output import json_line
 from tasks.errors import ConfigError
 
@@ -75,3 +75,20 @@ def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, int]:
         raise ConfigError(f"cannot hash {image}: {exc.code.description}") from None
     values = np.frombuffer(packed, ">u8").astype(np.uint64)
     return {algo: values[i] for i, algo in enumerate(algos)}
+
+
+def report_groups(index: HashIndex, groups: list[NearGroup], policy: str) -> list:
+    """The groups as the HTML report takes them (producer/groups_model.py): the representative first (the
+    distances are to it), the file `policy` keeps marked; `exact` when every member has its very phash
+    (a crop matched through its centre hash may be at distance 0 and still `near`)."""
+    from producer.groups_model import Group, Member
+
+    out = []
+    for group in groups:
+        keeper = choose_keeper(index, group.members, policy)
+        members = _members(index, group, keeper)
+        full = index.hashes[DEFAULT_HASH][group.members]
+        kind = "exact" if (full == full[0]).all() else "near"
+        out.append(Group(kind, tuple(Member(m["path"], m["size"], m["width"], m["height"], m["mtime"], m["distance"],
+                                            m["keep"]) for m in members)))
+    return out

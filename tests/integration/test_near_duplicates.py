@@ -105,3 +105,26 @@ def test_search_finds_the_original_of_an_edited_copy_nearest_first(index, tmp_pa
     assert listed and all(os.path.basename(p).startswith("butterfly") for p in listed)
     distances = [int(line.split()[0]) for line in done.stdout.splitlines()[1:]]
     assert distances == sorted(distances)
+
+
+def test_the_report_shows_each_photo_with_its_edits_in_headless_chromium(index, tmp_path):
+    from support.browser import chromium, keep_artifact
+
+    # When the report is written from the index with its defaults
+    out = tmp_path / "near-report.html"
+    done = hashfleet(["report", str(index), "-o", str(out)], timeout=120)
+    assert done.returncode == 0, done.stderr
+    # Then Chromium renders one group per edited photo, each with the original and its four edits
+    dom = chromium("--dump-dom", out.as_uri()).stdout
+    shown = dom.split('<main id="groups">', 1)[1].split("</main>", 1)[0]
+    assert shown.count('<section class="group"') == len(EDITED)
+    for name in EDITED:
+        stem = os.path.splitext(name)[0]
+        assert all(f">{stem}-{edit}{ext}</div>" in shown for edit, (ext, _) in edits(photo(name)).items())
+        assert f">{name}</div>" in shown
+    assert "mirror" not in shown and "flat-" not in shown
+    assert shown.count('class="badge keep">keep<') == len(EDITED)
+    shot = tmp_path / "near-report.png"
+    taken = chromium(f"--screenshot={shot}", out.as_uri())
+    assert taken.returncode == 0 and shot.exists()
+    print(f"\nnear-duplicate report screenshot: {keep_artifact(shot)}")

@@ -95,6 +95,11 @@ def test_the_file_with_most_neighbours_represents_its_group_and_largest_groups_c
     assert [g.members.tolist() for g in groups] == [[0, 1, 2, 3], [4, 5]]
 
 
+def test_largest_prefers_the_oldest_of_equally_large_copies_over_a_bigger_file():
+    data = index_of(np.zeros(3, np.uint64), sizes=[100, 300, 200], mtimes=[50, 60, 40], widths=[9, 9, 9], heights=[9, 9, 9])
+    assert choose_keeper(data, np.array([0, 1, 2]), "largest") == 2
+
+
 @pytest.mark.parametrize("policy, kept", [("largest", 1), ("biggest-file", 2), ("oldest", 0), ("newest", 2)])
 def test_each_keep_policy_names_its_file(policy, kept):
     data = index_of(np.zeros(3, np.uint64), sizes=[10, 20, 30], mtimes=[100, 300, 500], widths=[10, 40, 20],
