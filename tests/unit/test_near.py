@@ -96,7 +96,8 @@ def test_the_file_with_most_neighbours_represents_its_group_and_largest_groups_c
 
 
 def test_largest_prefers_the_oldest_of_equally_large_copies_over_a_bigger_file():
-    data = index_of(np.zeros(3, np.uint64), sizes=[100, 300, 200], mtimes=[50, 60, 40], widths=[9, 9, 9], heights=[9, 9, 9])
+    data = index_of(np.zeros(3, np.uint64), sizes=[100, 300, 200], mtimes=[50, 60, 40], widths=[9, 9, 9],
+                    heights=[9, 9, 9])
     assert choose_keeper(data, np.array([0, 1, 2]), "largest") == 2
 
 
