@@ -26,13 +26,14 @@ def amqp_url(vhost: str = "/", user: str = USER, password: str = PASSWORD, port:
 def ping(url: str, timeout: float = PING_TIMEOUT) -> None:
     """Open and close one AMQP connection, or raise RabbitMissing saying why."""
     from kombu import Connection
+    from kombu.utils.url import maybe_sanitize_url
 
     try:
         with Connection(url, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # kombu and amqp raise many types: each means the tests cannot run
-        raise RabbitMissing(f"RabbitMQ does not answer at {HOST}:{PORT} ({type(exc).__name__}: {exc}); the "
-                            f"integration tests need it: .ci/run starts it (rabbitmq-server -detached)") from None
+        raise RabbitMissing(f"RabbitMQ does not answer at {maybe_sanitize_url(url)} ({type(exc).__name__}: {exc}); "
+                            f"the integration tests need it: .ci/run starts it (rabbitmq-server -detached)") from None
 
 
 def rabbitmqctl(*args: str) -> str:
