@@ -1,4 +1,5 @@
-"""Integration fixtures: a real redis-server (fails, never skips, when missing) and real prefork workers."""
+"""Integration fixtures: a real redis-server and RabbitMQ vhost (fail, never skip, when missing) and real prefork
+workers."""
 
 import os
 import shutil
@@ -6,6 +7,7 @@ import uuid
 
 import pytest
 
+from support.rabbit import RabbitVhost
 from support.servers import CeleryWorker, RedisServer, clean_env
 
 
@@ -14,6 +16,21 @@ def redis_server(tmp_path_factory):
     server = RedisServer(str(tmp_path_factory.mktemp("redis")))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    """A vhost of this session's own on the CI's RabbitMQ (fails when RabbitMQ is missing); deleted at the end."""
+    vhost = RabbitVhost()
+    yield vhost
+    vhost.delete()
+
+
+@pytest.fixture
+def rabbit_env(rabbitmq, redis_server):
+    """Like `worker_env`, with RabbitMQ as broker (a queue private to this test) and the Redis as result backend."""
+    return clean_env(HASHFLEET_BROKER_URL=rabbitmq.url, HASHFLEET_RESULT_BACKEND=redis_server.url,
+                     HASHFLEET_QUEUE=f"test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
