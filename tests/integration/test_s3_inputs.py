@@ -83,3 +83,13 @@ def test_a_bucket_outside_the_allowed_roots_gets_outside_allowed_roots_records_a
     assert {e for p, e in errors.items() if p not in refused} == {""}
     assert s3_server.gets(forbidden) == []
     assert len(s3_server.gets(allowed)) == len(os.listdir(images))  # the log does see the workers' reads
+
+
+def test_a_missing_bucket_stops_the_run_with_one_line_before_anything_is_hashed(s3_server, tmp_path, images):
+    out = tmp_path / "out.csv"
+    done = hashfleet(["run", str(images), "s3://no-such-bucket-hashfleet", "-o", str(out)],
+                     env=s3_server.env(clean_env()), timeout=RUN_TIMEOUT)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["hashfleet: error: cannot read s3://no-such-bucket-hashfleet: "
+                                                "no such bucket"]
+    assert not out.exists()
