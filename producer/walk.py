@@ -10,6 +10,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 
 from tasks.errors import ConfigError, FileError
+from tasks.s3url import is_s3_url
 
 #: Extensions (lower-case) walked into the job; a file named explicitly on the command line is always
 #: taken whatever its name.
@@ -35,7 +36,7 @@ def is_image_name(name: str) -> bool:
 
 
 def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
-                     on_error: OnError | None = None) -> Iterator[str]:
+                     on_error: OnError | None = None, s3_client=None) -> Iterator[str]:
     """Yield absolute paths of image files under `roots`, in the order given and, inside folders, in
     byte order of names (up to :data:`SORT_LIMIT` entries per folder), depth first.
 
@@ -45,12 +46,21 @@ def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
     folder named twice, or inside another named folder, is walked once. A file named on the command
     line is listed once, where it is named. Folders that cannot be listed (or whose path is longer
     than PATH_MAX) are reported through `on_error` and skipped.
+
+    `s3://bucket/prefix` roots are listed by producer/walk_s3.py with `s3_client` (default: a new client
+    from the AWS environment, made only when such a root is given); their objects are yielded as
+    `s3://bucket/key` URLs where the root is named.
     """
     report = on_error or _ignore
     seen: set[tuple[int, int]] = set()
     named_files: set[str] = set()
     checked = []
+    s3_roots = [root for root in roots if is_s3_url(root)]
+    listings = _s3_listings(s3_roots, s3_client, report) if s3_roots else {}
     for root in roots:
+        if is_s3_url(root):
+            checked.append((root, None))
+            continue
         path = os.path.abspath(root)
         try:
             st = os.stat(path)
@@ -63,6 +73,9 @@ def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
         checked.append((path, st))
     listed: set[str] = set()
     for path, st in checked:
+        if st is None:  # an s3 root: listed once, where it is first named
+            yield from listings.pop(path, ())
+            continue
         if path in named_files:
             if path not in listed:
                 listed.add(path)
@@ -72,6 +85,13 @@ def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
         if key not in seen:
             seen.add(key)
             yield from _walk(path, follow_symlinks, seen, report, named_files)
+
+
+def _s3_listings(urls: list[str], client, on_error: OnError) -> dict[str, Iterator[str]]:
+    from producer.walk_s3 import open_s3_listings
+    from tasks.s3client import new_s3_client
+
+    return open_s3_listings(urls, client if client is not None else new_s3_client(), on_error, is_image_name)
 
 
 def _ignore(_path: str, _code: FileError) -> None:

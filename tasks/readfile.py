@@ -7,6 +7,7 @@ import os
 import stat
 
 from tasks.errors import FileError
+from tasks.s3url import is_s3_url, within_s3_roots
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
@@ -47,7 +48,16 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
     arms). Opening with O_NONBLOCK and checking S_ISREG again on the open descriptor means one swapped
     in after the check is still refused instead of hanging the worker. A path of PATH_MAX bytes or more
     is refused by the kernel (`name-too-long`).
+
+    An `s3://bucket/key` path is read from the object store (tasks/read_s3.py) after the same check
+    against the `s3://` entries of `allowed_roots`: an object outside them is never requested.
     """
+    if is_s3_url(path):
+        if allowed_roots and not within_s3_roots(path, allowed_roots):
+            raise ReadError(FileError.OUTSIDE_ALLOWED_ROOTS)
+        from tasks.read_s3 import read_s3_object  # boto3 is loaded only by workers that meet an s3:// path
+
+        return read_s3_object(path)
     if allowed_roots:
         resolved = os.path.realpath(path)
         if not is_within(resolved, allowed_roots):

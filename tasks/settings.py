@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from tasks.errors import ConfigError
+from tasks.s3url import S3_SCHEME, is_s3_url, split_s3_url
 
 #: Env var prefix shared by every setting.
 ENV_PREFIX = "HASHFLEET_"
@@ -55,7 +56,7 @@ class Settings:
 
     broker_url: str | None = None  # HASHFLEET_BROKER_URL; None = embedded redis-server
     result_backend: str | None = None  # HASHFLEET_RESULT_BACKEND; default: the broker URL if Redis
-    allowed_roots: tuple[str, ...] = ()  # HASHFLEET_ALLOWED_ROOTS (os.pathsep-separated); () = anywhere
+    allowed_roots: tuple[str, ...] = ()  # HASHFLEET_ALLOWED_ROOTS (os.pathsep-separated, s3:// too); () = anywhere
     serializer: str = DEFAULT_SERIALIZER  # HASHFLEET_SERIALIZER
     queue: str = DEFAULT_QUEUE  # HASHFLEET_QUEUE
     chunk_size: int | None = None  # HASHFLEET_CHUNK_SIZE; None = automatic, at most DEFAULT_CHUNK_SIZE
@@ -94,8 +95,13 @@ class Settings:
             if not getattr(self, name):
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be empty")
         for root in self.allowed_roots:
-            if not os.path.isabs(root):
-                raise ConfigError(f"{ENV_PREFIX}ALLOWED_ROOTS must hold absolute paths, not {root!r}")
+            if is_s3_url(root):
+                try:
+                    split_s3_url(root)
+                except ValueError as exc:
+                    raise ConfigError(f"{ENV_PREFIX}ALLOWED_ROOTS: {exc}") from None
+            elif not os.path.isabs(root):
+                raise ConfigError(f"{ENV_PREFIX}ALLOWED_ROOTS must hold absolute paths or s3:// URLs, not {root!r}")
         if self.result_backend and urlsplit(self.result_backend).scheme not in BACKEND_SCHEMES:
             raise ConfigError(f"result backend {urlsplit(self.result_backend).scheme!r} is not supported; "
                               f"use redis:// or rediss://")
@@ -145,7 +151,7 @@ class Settings:
 def _parse(field: dataclasses.Field, raw: str):
     name = ENV_PREFIX + field.name.upper()
     if field.name == "allowed_roots":
-        return tuple(os.path.realpath(p) for p in raw.split(os.pathsep) if p)
+        return tuple(p if is_s3_url(p) else os.path.realpath(p) for p in split_roots(raw))
     kind = (field.type if isinstance(field.type, str) else field.type.__name__).replace(" | None", "")
     try:
         if kind == "int":
@@ -155,3 +161,17 @@ def _parse(field: dataclasses.Field, raw: str):
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     return raw
+
+
+def split_roots(raw: str) -> list[str]:
+    """The entries of an os.pathsep-separated list of roots. With ":" as the separator, `s3://b/p` is cut
+    into `s3` and `//b/p`: they are joined again (so an s3 prefix cannot itself hold a ":")."""
+    parts = raw.split(os.pathsep)
+    scheme = S3_SCHEME.split(":")[0]
+    roots: list[str] = []
+    for part in parts:
+        if roots and roots[-1] == scheme and part.startswith("//") and os.pathsep == ":":
+            roots[-1] += ":" + part
+        elif part:
+            roots.append(part)
+    return roots

@@ -37,3 +37,29 @@ def original_dhash():
     finally:
         sys.path.pop(0)
     return dhash
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto over HTTP on loopback) for the session; each test makes its own
+    buckets. Fails, never skips, when moto or boto3 is missing (they are in the `test` extra)."""
+    from support.s3 import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch):
+    """This process's AWS environment pointed at `s3_server`, and its S3 client made afresh from it."""
+    from tasks.s3client import forget_s3_client
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name, value in s3_server.env({}).items():
+        monkeypatch.setenv(name, value)
+    forget_s3_client()
+    yield s3_server
+    forget_s3_client()

@@ -1,0 +1,95 @@
+"""`hashfleet run` with s3:// inputs on the embedded default: the real CLI, its own redis-server and prefork
+workers, and a real S3-compatible server (moto over HTTP on loopback) they reach through AWS_ENDPOINT_URL."""
+
+import json
+import os
+
+import pytest
+
+from support.servers import clean_env, hashfleet
+
+pytestmark = pytest.mark.integration
+
+#: Seconds one embedded run may take before the test fails.
+RUN_TIMEOUT = 180
+
+
+def upload(s3_server, images, prefix: str, name: str = "") -> str:
+    """A new bucket holding each file of `images` under `prefix`."""
+    return s3_server.new_bucket({prefix + p.name: p.read_bytes() for p in sorted(images.iterdir())}, name)
+
+
+def run(s3_server, tmp_path, inputs: list[str], **env: str) -> dict[str, dict]:
+    """Run the CLI with no broker, AWS variables pointing at `s3_server`; path -> its JSONL record."""
+    out = tmp_path / "out.jsonl"
+    done = hashfleet(["run", *inputs, "-o", str(out), "--workers", "2", "--chunk-size", "3"],
+                     env=s3_server.env(clean_env(**env)), timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    records = {r["path"]: r for r in rows}
+    assert len(records) == len(rows)
+    return records
+
+
+def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_of_the_local_copies(
+        s3_server, tmp_path, images):
+    # Given the same images in a local folder and under a prefix of a bucket (beside another prefix)
+    bucket = upload(s3_server, images, "photos/")
+    s3_server.client().put_object(Bucket=bucket, Key="elsewhere/skip.jpg", Body=b"not listed")
+    names = sorted(p.name for p in images.iterdir())
+    # When hashfleet runs on both, with no broker
+    records = run(s3_server, tmp_path, [str(images), f"s3://{bucket}/photos"])
+    # Then every local file and every object has one record, and each object hashes as its local copy
+    assert sorted(records) == sorted([str(images / n) for n in names] + [f"s3://{bucket}/photos/{n}" for n in names])
+    client = s3_server.client()
+    for name in names:
+        local, remote = records[str(images / name)], records[f"s3://{bucket}/photos/{name}"]
+        assert local["error"] == "" and local["hash"], local
+        assert {k: remote[k] for k in ("hash", "error", "size", "width", "height")} == \
+               {k: local[k] for k in ("hash", "error", "size", "width", "height")}
+        modified = client.head_object(Bucket=bucket, Key=f"photos/{name}")["LastModified"]
+        assert remote["mtime"] == int(modified.timestamp())
+
+
+def test_an_object_deleted_after_the_listing_is_a_not_found_record_and_the_rest_are_hashed(
+        s3_server, tmp_path, images):
+    # Given a bucket whose first object is deleted just after the producer has listed it
+    bucket = upload(s3_server, images, "in/")
+    gone = f"in/{sorted(p.name for p in images.iterdir())[0]}"
+    s3_server.after_next_listing(bucket, lambda: s3_server.client().delete_object(Bucket=bucket, Key=gone))
+    # When the prefix is hashed
+    records = run(s3_server, tmp_path, [f"s3://{bucket}/in/"])
+    # Then the deleted object is `not-found` and the others are hashed
+    errors = {path: r["error"] for path, r in records.items()}
+    assert len(errors) == len(os.listdir(images))
+    assert errors.pop(f"s3://{bucket}/{gone}") == "not-found"
+    assert set(errors.values()) == {""}
+
+
+def test_a_bucket_outside_the_allowed_roots_gets_outside_allowed_roots_records_and_no_object_request(
+        s3_server, tmp_path, images):
+    # Given allowed roots naming a local folder and one prefix of one bucket, and a second bucket
+    allowed = upload(s3_server, images, "ok/")
+    forbidden = upload(s3_server, images, "", name="forbidden")
+    roots = os.pathsep.join([str(images), f"s3://{allowed}/ok"])
+    # When all three are hashed
+    records = run(s3_server, tmp_path, [str(images), f"s3://{allowed}/ok", f"s3://{forbidden}"],
+                  HASHFLEET_ALLOWED_ROOTS=roots)
+    # Then the forbidden bucket's objects are refused and were never requested; the rest are hashed
+    errors = {path: r["error"] for path, r in records.items()}
+    refused = {p for p in errors if p.startswith(f"s3://{forbidden}/")}
+    assert len(refused) == len(os.listdir(images))
+    assert {errors[p] for p in refused} == {"outside-allowed-roots"}
+    assert {e for p, e in errors.items() if p not in refused} == {""}
+    assert s3_server.gets(forbidden) == []
+    assert len(s3_server.gets(allowed)) == len(os.listdir(images))  # the log does see the workers' reads
+
+
+def test_a_missing_bucket_stops_the_run_with_one_line_before_anything_is_hashed(s3_server, tmp_path, images):
+    out = tmp_path / "out.csv"
+    done = hashfleet(["run", str(images), "s3://no-such-bucket-hashfleet", "-o", str(out)],
+                     env=s3_server.env(clean_env()), timeout=RUN_TIMEOUT)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["hashfleet: error: cannot read s3://no-such-bucket-hashfleet: "
+                                                "no such bucket"]
+    assert not out.exists()
