@@ -7,7 +7,7 @@ import time
 import click
 
 from producer.cli import cli
-from producer.near import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
+from producer.near_defaults import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
 
 index_argument = click.argument("index", type=click.Path(exists=True, dir_okay=False))
 max_distance_option = click.option(

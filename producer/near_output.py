@@ -7,7 +7,8 @@ import csv
 import numpy as np
 
 from producer.hashindex import MISSING, HashIndex
-from producer.near import DEFAULT_HASH, NearGroup, choose_keeper
+from producer.near import NearGroup, choose_keeper
+from producer.near_defaults import DEFAULT_HASH
 from producer.output import json_line
 from tasks.errors import ConfigError
 

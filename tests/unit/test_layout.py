@@ -87,3 +87,13 @@ def test_every_integration_test_module_marks_its_tests_as_integration():
     modules = sorted((REPO / "tests" / "integration").glob("test_*.py"))
     assert modules
     assert not [path.name for path in modules if "pytest.mark.integration" not in module_marks(path)]
+
+
+def test_the_cli_starts_without_loading_numpy_or_opencv():
+    # Every `hashfleet run` imports the whole CLI before it publishes: the decoders and numpy load later,
+    # only in the commands that need them (start-up time is part of every job's time, bench/RESULTS.md)
+    probe = ("import sys; import producer.cli; from producer import cli_jobs, cli_near; "
+             "print(sorted(m for m in ('cv2', 'numpy', 'boto3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
+                         timeout=60)
+    assert out.stdout.strip() == "[]"
