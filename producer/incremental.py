@@ -11,7 +11,7 @@ import os
 import sqlite3
 
 from producer.output import Record, columns, output_format, read_records, sqlite_path_value
-from tasks.algos import hash_bytes, parse_algos
+from tasks.algos import algo_bytes, parse_algos
 from tasks.errors import ConfigError
 
 
@@ -21,8 +21,8 @@ class Index:
     def __init__(self, path: str, algo: str, hash_size: int):
         if not os.path.isfile(path):
             raise ConfigError(f"index {path!r} does not exist")
-        self.hex_len = hash_bytes(hash_size) * 2
         self.algos = parse_algos(algo)
+        self.hex_lens = [2 * algo_bytes(a, hash_size) for a in self.algos]
         self._db = None
         self._rows: dict[str, Record] = {}
         if output_format(path) == ".sqlite":
@@ -40,7 +40,7 @@ class Index:
     def _complete(self, r: Record) -> bool:
         hexes = (r.hash, *r.more)
         return (r.size is not None and r.mtime is not None and len(hexes) == len(self.algos)
-                and all(len(h) == self.hex_len for h in hexes))
+                and [len(h) for h in hexes] == self.hex_lens)
 
     def lookup(self, path: str) -> Record | None:
         if self._db is None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from producer.job import Job
 from producer.output import Record
-from tasks.algos import hash_bytes, row_bytes
+from tasks.algos import algo_bytes, row_bytes
 from tasks.errors import FileError
 from tasks.pathblob import decode_paths
 from tasks.store import iter_chunk_data
@@ -58,8 +58,8 @@ class JobResult:
         wanted = np.sort(np.concatenate(self.groups)) if self.groups else np.zeros(0, np.uint64)
         self._members = {}
         offset = 0
-        step = 2 * hash_bytes(self.job.hash_size)
-        further = range(1, len(self.job.algos))
+        edges = np.cumsum([0] + [2 * algo_bytes(a, self.job.hash_size) for a in self.job.algos]).tolist()
+        step, further = edges[1], list(zip(edges[1:-1], edges[2:], strict=True))
         for paths, chunk in self.chunks():
             rows = [h.tobytes().hex() for h in chunk.hashes]
             lo, hi = np.searchsorted(wanted, [offset, offset + len(paths)])
@@ -75,7 +75,7 @@ class JobResult:
                     yield Record(path, "", reason, size or None, mtime if size else None,
                                  tuple("" for _ in further))
                     continue
-                more = tuple(row[k * step:(k + 1) * step] for k in further)
+                more = tuple(row[lo:hi] for lo, hi in further)
                 yield Record(path, row[:step], reason, size, mtime, more, None if quality == NO_QUALITY else quality,
                              width or None, height or None)
         for path, code in self.job.walk_errors:

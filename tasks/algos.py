@@ -13,8 +13,12 @@ from collections.abc import Iterable
 #: --algo choices; tasks/hashing.py maps each to how it is computed.
 #: dhash: robust difference hash (area-averaged); dhash-classic: bit-exact with the PyImageSearch recipe;
 #: phash: DCT hash of the same decode (tasks/phash.py); phash-centre: phash of the picture with 4 % cut
-#: from every border, which matches another picture's phash when one is a border crop of the other.
-ALGORITHMS = ("dhash", "dhash-classic", "phash", "phash-centre")
+#: from every border, which matches another picture's phash when one is a border crop of the other;
+#: pdq: Meta's PDQ (256 bits whatever the hash size) through the optional `pdqhash` package, from a full
+#: colour decode (bench/RESULTS.md: it finds fewer edited copies than phash; offered for interoperability).
+ALGORITHMS = ("dhash", "dhash-classic", "phash", "phash-centre", "pdq")
+#: Algorithms whose hashes have a fixed number of bytes, whatever --hash-size.
+FIXED_BYTES = {"pdq": 32}
 #: What a job computes unless told otherwise: what `hashfleet dupes` and `search` use by default
 #: (bench/RESULTS.md, near-duplicate quality), and dhash first, as the primary hash.
 DEFAULT_ALGOS = "dhash,phash,phash-centre"
@@ -47,9 +51,14 @@ def parse_algos(spec: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def algo_bytes(algo: str, hash_size: int) -> int:
+    """Bytes one hash of `algo` takes in a job of `hash_size`."""
+    return FIXED_BYTES.get(algo) or hash_bytes(hash_size)
+
+
 def row_bytes(algos: tuple[str, ...], hash_size: int) -> int:
     """Bytes of hashes per file for a job computing `algos`: one block per algorithm, in order."""
-    return len(algos) * hash_bytes(hash_size)
+    return sum(algo_bytes(a, hash_size) for a in algos)
 
 
 def column_name(algo: str) -> str:

@@ -88,6 +88,11 @@ def decode_classic(data: bytes) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def decode_color(data: bytes) -> np.ndarray:
+    """Full-size 8-bit BGR, as `cv2.imread(path)` gives it (EXIF orientation applied; alpha dropped)."""
+    return _imdecode(data, cv2.IMREAD_COLOR)
+
+
 def decode_robust(data: bytes) -> np.ndarray:
     """Grayscale with transparency composited on :data:`BACKGROUND`: uint8 for 8-bit images (what a JPEG
     decoder yields anyway; the hash sums it exactly), float32 in [0, 1] for 16-bit and float images, which

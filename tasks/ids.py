@@ -49,9 +49,8 @@ def job_data_ids(job_id: str, chunks: int) -> list[str]:
     return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
 
 
-#: Task names of the distributed near-duplicate join (tasks/join_task.py).
+#: Task name of one part of the distributed near-duplicate join (tasks/join_task.py), and its id.
 JOIN_PART_TASK = "hashfleet.join_part"
-JOIN_MERGE_TASK = "hashfleet.join_merge"
 
 
 def join_part_task_id(join_id: str, index: int) -> str:
@@ -59,16 +58,13 @@ def join_part_task_id(join_id: str, index: int) -> str:
     return f"{join_id}-part-{index}"
 
 
-def join_merge_task_id(join_id: str) -> str:
-    """Id of a join's chord callback."""
-    return f"{join_id}-join-merge"
-
-
-def join_hashes_key(join_id: str) -> str:
-    """Redis key holding the packed hashes every part of a join reads (also the sign the join still exists)."""
-    return f"hashfleet-join-{join_id}-hashes"
-
-
 def join_data_ids(join_id: str, parts: int) -> list[str]:
     """Where every part of a join stores its packed pairs, in part order."""
     return [data_id(join_part_task_id(join_id, i)) for i in range(parts)]
+
+
+#: Task name of the join's chord callback; its id, and the Redis key of the hashes every part reads (also
+#: the sign the join still exists).
+JOIN_MERGE_TASK = "hashfleet.join_merge"
+join_merge_task_id = "{}-join-merge".format
+join_hashes_key = "hashfleet-join-{}-hashes".format

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from celery import shared_task
 
-from tasks.algos import hash_bytes, parse_algos, row_bytes
+from tasks.algos import algo_bytes, parse_algos, row_bytes
 from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.ids import MERGE_TASK, job_data_ids
@@ -69,8 +69,9 @@ def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, has
             raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
     keys = job_data_ids(job_id, chunks)
     wait = settings_of(self.app).visibility_timeout + FETCH_TIMEOUT
-    width = row_bytes(parse_algos(algo), hash_size)
-    hashes, codes = collect(self.backend, keys, total, width, hash_bytes(hash_size), timeout=wait)
+    algos = parse_algos(algo)
+    hashes, codes = collect(self.backend, keys, total, row_bytes(algos, hash_size), algo_bytes(algos[0], hash_size),
+                            timeout=wait)
     groups = duplicate_groups(hashes, codes)
     return {"v": WIRE_VERSION, "files": total, "errors": int(np.count_nonzero(codes)),
             "groups": pack_groups(groups), "chunks": keys}

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from tasks.decode import Reduced, decode_classic, decode_robust_reduced
+from tasks.decode import Reduced, decode_classic, decode_color, decode_robust_reduced
 from tasks.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
 from tasks.phash import (
     CENTRE_MARGIN,
@@ -91,6 +91,16 @@ def classic_bits(data: bytes, hash_size: int) -> np.ndarray:
     return dhash_classic_bits(decode_classic(data), hash_size)
 
 
+def pdq_bits(data: bytes) -> tuple[np.ndarray, int, tuple[int, int]]:
+    """PDQ's 256 bits (as a 16x16 grid, first bit first), its own quality (0-100) and the image's (height,
+    width), from a full colour decode. Needs the optional `pdqhash` package (`hashfleet[pdq]`)."""
+    import pdqhash  # optional: only jobs asking for pdq load it (ImportError: an `internal` record, logged)
+
+    rgb = np.ascontiguousarray(decode_color(data)[..., ::-1])
+    vector, score = pdqhash.compute(rgb)
+    return np.asarray(vector, bool).reshape(16, 16), int(score), rgb.shape[:2]
+
+
 @dataclasses.dataclass(frozen=True)
 class Hashed:
     """What a job records of one decoded image: every asked-for hash packed side by side in the order
@@ -117,4 +127,7 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
         gray = decode_classic(data)
         bits["dhash-classic"] = dhash_classic_bits(gray, hash_size)
         height, width = gray.shape[:2]
+    if "pdq" in algos:
+        bits["pdq"], pdq_quality, (height, width) = pdq_bits(data)
+        score = pdq_quality if score == NO_QUALITY else score
     return Hashed(b"".join(pack_bits(bits[a]) for a in algos), score, width, height)

@@ -1,7 +1,9 @@
-"""hash_files: one file's failure is that file's record, whatever the decoder raises."""
+"""hash_files: one file's failure is that file's record, whatever the decoder raises; several hashes per file."""
 
 import logging
+import os
 
+import numpy as np
 import pytest
 
 from support.images import fixture_paths
@@ -59,3 +61,20 @@ def test_an_interrupt_the_caller_names_stops_the_batch_and_keeps_the_files_done(
         hashing.hash_files(fixture_paths()[:3], "dhash", 8, result=result, interrupts=(Interrupted,))
     # and the first file stays hashed
     assert result.hashes[0].any() and result.sizes[1:].tolist() == [0, 0]
+
+
+def test_a_job_with_pdq_keeps_its_256_bits_beside_the_64_bit_hashes_and_pdq_scores_the_image():
+    # Given the sample photos hashed with dhash and PDQ (the optional pdqhash package)
+    pytest.importorskip("pdqhash", reason="pdqhash is in the test extra; pip install -e '.[test]'")
+    import pdqhash
+
+    from support.images import photo
+
+    paths = fixture_paths()[:2]
+    result = hashing.hash_files(paths, "dhash,pdq", 8)
+    # Then each file's row holds 8 bytes of dhash then 32 of PDQ, equal to pdqhash on the same pixels
+    assert result.hashes.shape == (2, 40)
+    name = os.path.basename(paths[0])
+    vector, quality = pdqhash.compute(np.ascontiguousarray(photo(name)[..., ::-1]))
+    assert result.hashes[0, 8:].tobytes() == np.packbits(np.asarray(vector, bool)).tobytes()
+    assert result.quality[0] == quality and result.hashes[0, :8].any()

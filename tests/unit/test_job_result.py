@@ -50,3 +50,18 @@ def test_groups_asked_for_without_the_records_read_the_chunks_themselves():
     payload = {"files": 2, "chunks": job_data_ids(job.id, 1), "groups": pack_groups([np.array([0, 1], np.uint64)])}
     assert JobResult.from_payload(job, payload, backend).group_paths() == {"0000000000000005": paths}
     assert reads == job_data_ids(job.id, 1)
+
+
+def test_records_split_each_file_row_into_one_hex_per_algorithm_whatever_their_widths():
+    # Given a job computing dhash (8 bytes) then PDQ (32 bytes), its one chunk stored
+    paths = ["/photos/a.jpg", "/photos/b.jpg"]
+    job = build_job(paths, "dhash,pdq", 8, 2)
+    backend = Celery("t", backend="cache+memory://").backend
+    rows = np.arange(80, dtype=np.uint8).reshape(2, 40)
+    chunk = ChunkResult(rows, np.zeros(2, np.uint8), np.ones(2, np.uint32))
+    store_chunk_data(backend, job.chunk_id(0), chunk.to_wire())
+    payload = {"files": 2, "chunks": job_data_ids(job.id, 1), "groups": pack_groups([])}
+    # When its records are read, Then each carries the dhash hex and the PDQ hex of its own row
+    records = list(JobResult.from_payload(job, payload, backend).records())
+    assert [(r.hash, r.more) for r in records] == [(rows[i, :8].tobytes().hex(), (rows[i, 8:].tobytes().hex(),))
+                                                   for i in range(2)]
