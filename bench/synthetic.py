@@ -1,12 +1,15 @@
 """Pipeline cost without decoding: a 1,000,000-file job through the real producer, Redis, chord and merge.
 
-    python -m bench.synthetic [--files 1000000] [--chunk-size 256] [--workers 2]
+    python -m bench.synthetic [--files 1000000] [--chunk-size 256] [--workers 2] [--redis-stats [--redis-aof]]
 
 Measures: walk-free job build, enqueue time (publishing all chunks), end-to-end time, output writing
 (records, then the exact-duplicate groups),
 the producer's peak RSS (VmHWM) and the peak RSS of the worker process that ran the merge, and the
 per-task overhead (end-to-end seconds per chunk with tasks that do no work). Paths are made up
-(`/data/photos/dNNNN/IMG_NNNNNNN.JPG`) and never touched.
+(`/data/photos/dNNNN/IMG_NNNNNNN.JPG`) and never touched. With `--redis-stats`, the workers first get
+`SETTLE_S` to start and `IDLE_S` idle, then the job's Redis commands, bytes and CPU per chunk
+(bench/redis_stats.py) and the CPU of producer, workers and Redis during the job are printed too;
+`--redis-aof` turns AOF on (`appendfsync everysec`, as docs/deploy.md recommends) on that private server.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 
+from bench import redis_stats
 from producer.app import polling_backend_url
 from producer.follow import JobFollower
 from producer.job import build_job, enqueue
@@ -34,6 +38,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES_PER_FOLDER = 1000
 #: Every Nth file repeats an earlier name (and so its fake hash), to give the merge groups to build.
 DUPLICATE_EVERY = 50
+#: Seconds the workers get to start before the idle interval (--redis-stats).
+SETTLE_S = 4.0
+#: Seconds of idle background measured before the job (--redis-stats).
+IDLE_S = 5.0
 
 
 def fake_paths(count: int):
@@ -63,11 +71,21 @@ def worker_children(parent: int) -> list[int]:
     return children
 
 
+def cpu_now(worker_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of this process (the producer) and of the worker's main and pool processes."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, redis_stats.tree_cpu_s(worker_pid, worker_children(worker_pid))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--chunk-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--redis-stats", action="store_true",
+                        help="also print Redis commands, bytes and CPU per chunk (private server only)")
+    parser.add_argument("--redis-aof", action="store_true",
+                        help="with --redis-stats: AOF on, appendfsync everysec, on the bench's private server")
     args = parser.parse_args(argv)
     from bench.synthetic_tasks import SYNTHETIC_TASK
 
@@ -83,7 +101,18 @@ def main(argv: list[str] | None = None) -> None:
         worker = spawn(argv_worker, env, os.path.join(tmp, "worker.log"))
         app = create_app(settings)
         app.conf.result_backend = polling_backend_url(url)
+        stats_client = server.client() if args.redis_stats else None
         try:
+            if stats_client is not None:
+                if args.redis_aof:
+                    stats_client.config_set("appendfsync", "everysec")
+                    stats_client.config_set("appendonly", "yes")
+                time.sleep(SETTLE_S)
+                redis_stats.reset(stats_client)
+                idle0 = redis_stats.snapshot(stats_client)
+                time.sleep(IDLE_S)
+                idle1 = redis_stats.snapshot(stats_client)
+                cpu0 = cpu_now(worker.pid)
             t0 = time.monotonic()
             job = build_job(fake_paths(args.files), "dhash", 8, args.chunk_size)
             t1 = time.monotonic()
@@ -96,8 +125,13 @@ def main(argv: list[str] | None = None) -> None:
             t4 = time.monotonic()
             write_groups(os.path.join(tmp, "groups.json"), result.group_paths())
             t5 = time.monotonic()
+            if stats_client is not None:
+                job1 = redis_stats.snapshot(stats_client)
+                cpu1 = cpu_now(worker.pid)
             merge_rss = max(peak_rss_mb(pid) for pid in worker_children(worker.pid))
         finally:
+            if stats_client is not None:
+                stats_client.close()
             app.close()
             stop_group(worker)
             server.kill()
@@ -111,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {len(result.groups)} groups: {t5 - t4:.2f} s")
     print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker child peak RSS (merge ran in one) "
           f"{merge_rss:.0f} MB; sum {peak_rss_mb() + merge_rss:.0f} MB")
+    if stats_client is not None:
+        print(f"CPU s during the job ({t5 - t0:.2f} s): producer {cpu1[0] - cpu0[0]:.2f}, workers "
+              f"{cpu1[1] - cpu0[1]:.2f}, redis-server {job1.cpu_s - idle1.cpu_s:.2f} "
+              f"(end to end {chunks / (t3 - t1):.0f} chunks/s, {chunks * args.chunk_size / (t3 - t1):,.0f} paths/s)")
+        print(redis_stats.report(redis_stats.diff(idle1, job1), redis_stats.diff(idle0, idle1), IDLE_S, t5 - t0,
+                                 chunks, args.chunk_size))
     print(f"(ru_maxrss of producer: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 
