@@ -54,15 +54,8 @@ def snapshot(client: redis.Redis) -> Snapshot:
                     float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]))
 
 
-@dataclasses.dataclass(frozen=True)
-class Delta:
-    """Counters between two snapshots."""
-
-    calls: dict[str, int]
-    usec: dict[str, int]
-    net_in: int
-    net_out: int
-    cpu_s: float
+class Delta(Snapshot):
+    """Counters between two snapshots (same fields, counted from the first)."""
 
     @property
     def total_calls(self) -> int:
