@@ -21,15 +21,12 @@ from dataclasses import dataclass
 
 from tasks.limits import prepare_decoders
 
-#: OpenCV's pixel limit (HASHFLEET_MAX_PIXELS), set before cv2 loads; checked here against a JPEG's declared
-#: size before a reduced decode, which OpenCV checks only at the reduced size.
-MAX_PIXELS = prepare_decoders()
+prepare_decoders()  # before cv2 loads: OpenCV reads its pixel limit (HASHFLEET_MAX_PIXELS) only then
 
-import cv2  # noqa: E402  (after the limit above)
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import simplejpeg  # noqa: E402
 
-from tasks.decode import sniff_format  # noqa: E402
+from tasks.decode import DecodeError, imdecode, jpeg_declared_size, sniff_format  # noqa: E402
 from tasks.errors import FileError  # noqa: E402
 from tasks.readfile import ReadError, read_image_bytes  # noqa: E402
 
@@ -57,9 +54,7 @@ def make_thumbnail(path: str, box: int = THUMBNAIL_BOX, quality: int = JPEG_QUAL
     """The thumbnail of the image at `path`, fitted in `box` x `box` pixels (never enlarged)."""
     try:
         image = _decode_color(read_image_bytes(path), box)
-    except ReadError as exc:
-        return Thumbnail(None, exc.code.reason)
-    except _DecodeFailed as exc:
+    except (ReadError, DecodeError) as exc:
         return Thumbnail(None, exc.code.reason)
     height, width = image.shape[:2]
     scale = min(box / width, box / height, 1.0)
@@ -81,35 +76,15 @@ def make_thumbnails(paths: Sequence[str], *, workers: int = DEFAULT_WORKERS) -> 
         return list(pool.map(make_thumbnail, paths))
 
 
-class _DecodeFailed(Exception):
-    def __init__(self, code: FileError):
-        super().__init__(code.reason)
-        self.code = code
-
-
 def _decode_color(data: bytes, box: int) -> np.ndarray:
     """8-bit BGR pixels of `data`, transparency composited on white. A JPEG is decoded at the largest DCT
     reduction that still covers `box`; EXIF orientation is applied (IMREAD_COLOR and its reduced modes)."""
-    fmt = sniff_format(data)
     flags = cv2.IMREAD_UNCHANGED
-    if fmt == "jpeg":
-        flags = cv2.IMREAD_COLOR
-        try:
-            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-        except ValueError:
-            height = width = 0
-        if height * width > MAX_PIXELS:  # a reduced decode is not checked against OpenCV's limit
-            raise _DecodeFailed(FileError.TOO_MANY_PIXELS)
+    if sniff_format(data) == "jpeg":
+        height, width = jpeg_declared_size(data)
         fits = min(width, height) and max(width, height) / box
-        flags = next((f for r, f in _JPEG_REDUCTIONS if fits and r <= fits), flags)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    except cv2.error as exc:
-        too_big = "MAX_IMAGE" in str(exc) or "validateInputImageSize" in str(exc)
-        raise _DecodeFailed(FileError.TOO_MANY_PIXELS if too_big else FileError.CORRUPT) from None
-    if image is None or image.size == 0:
-        raise _DecodeFailed(FileError.CORRUPT if fmt else FileError.NOT_AN_IMAGE)
-    return _to_bgr8(image)
+        flags = next((f for r, f in _JPEG_REDUCTIONS if fits and r <= fits), cv2.IMREAD_COLOR)
+    return _to_bgr8(imdecode(data, flags))
 
 
 def _to_bgr8(image: np.ndarray) -> np.ndarray:

@@ -67,7 +67,9 @@ class DecodeError(Exception):
         self.code = code
 
 
-def _imdecode(data: bytes, flags: int) -> np.ndarray:
+def imdecode(data: bytes, flags: int) -> np.ndarray:
+    """`cv2.imdecode(data, flags)`, or DecodeError with the code to record (too many pixels, corrupt, not an
+    image)."""
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
@@ -84,13 +86,13 @@ def _imdecode(data: bytes, flags: int) -> np.ndarray:
 def decode_classic(data: bytes) -> np.ndarray:
     """Exactly what `cv2.imread(path)` gives, then BGR->gray: alpha dropped, 16-bit scaled to 8-bit,
     EXIF orientation applied (IMREAD_COLOR does all three)."""
-    image = _imdecode(data, cv2.IMREAD_COLOR)
+    image = imdecode(data, cv2.IMREAD_COLOR)
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def decode_color(data: bytes) -> np.ndarray:
     """Full-size 8-bit BGR, as `cv2.imread(path)` gives it (EXIF orientation applied; alpha dropped)."""
-    return _imdecode(data, cv2.IMREAD_COLOR)
+    return imdecode(data, cv2.IMREAD_COLOR)
 
 
 def decode_robust(data: bytes) -> np.ndarray:
@@ -105,7 +107,7 @@ def decode_robust(data: bytes) -> np.ndarray:
 
 def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
     if fmt == "jpeg":
-        return _imdecode(data, cv2.IMREAD_GRAYSCALE)
+        return imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
         header = png_header(data)
         if header is not None and header[0] * header[1] > MAX_PIXELS:
@@ -113,7 +115,7 @@ def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
         pixels = decode_8bit_spng(data, header)
         if pixels is not None:
             return _gray8(pixels, rgb=True)
-    image = _imdecode(data, cv2.IMREAD_UNCHANGED)
+    image = imdecode(data, cv2.IMREAD_UNCHANGED)
     if image.dtype == np.uint8:
         return _gray8(image)
     return _gray_float(image)
@@ -180,23 +182,31 @@ class Reduced:
     width: int
 
 
+def jpeg_declared_size(data: bytes) -> tuple[int, int]:
+    """(height, width) a JPEG's header declares ((0, 0) when libjpeg-turbo's fast path cannot read it), or
+    DecodeError(TOO_MANY_PIXELS) over the pixel limit: a reduced decode is checked by OpenCV only at its
+    reduced size, so the declared one is checked here first."""
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return 0, 0
+    if height * width > MAX_PIXELS:
+        raise DecodeError(FileError.TOO_MANY_PIXELS)
+    return height, width
+
+
 def decode_robust_reduced(data: bytes, min_side: int) -> Reduced:
     """Like :func:`decode_robust`, but a JPEG is decoded by libjpeg-turbo directly at the largest DCT
     reduction (1/8, 1/4, 1/2) whose short side stays >= `min_side`: most of the work of a full decode
     (IDCT, upsampling, color conversion) is skipped. Other formats cannot be reduced while decoding."""
     fmt = sniff_format(data)
     if fmt == "jpeg":
-        try:
-            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-        except ValueError:  # a header libjpeg-turbo's fast path does not classify: decode fully
-            height = width = 0
-        if height * width > MAX_PIXELS:  # OpenCV would only see the reduced size: check the declared one
-            raise DecodeError(FileError.TOO_MANY_PIXELS)
+        height, width = jpeg_declared_size(data)
         scale = next((s for s in _REDUCTIONS if min(height, width) // s >= min_side), 1)
         if scale > 1:
             image = _decode_dc_only(data) if scale == 8 else None
             if image is None:
-                image = _imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
+                image = imdecode(data, _REDUCED_GRAY[scale])  # applies EXIF orientation, like IMREAD_GRAYSCALE
             if image.shape != (-(-height // scale), -(-width // scale)):
                 height, width = width, height  # rotated 90 degrees by its EXIF orientation
             return Reduced(image, scale, height, width)
