@@ -33,7 +33,7 @@ def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_ro
     library bug, an input nobody foresaw) becomes an `internal` record, logged with its class, so one
     file never fails its chunk and the job. `interrupts` are the exceptions that stop the batch instead
     (the chunk task's soft time limit)."""
-    algos = parse_algos(algos)
+    algos = parse_algos(algos) if isinstance(algos, str) else algos  # hash_files passes them parsed
     size = mtime = 0
     try:
         data, mtime = read_image_file(path, allowed_roots)
