@@ -13,11 +13,12 @@ import sqlite3
 import numpy as np
 
 from producer.output import EXTRA_FIELDS, FIELDS, output_format, output_rows, read_records
-from tasks.algos import column_name, parse_algos
+from tasks.algos import column_name, hash_bytes, parse_algos
 from tasks.errors import ConfigError
 
-#: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each).
+#: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each), and its hex length.
 JOIN_HASH_SIZE = 8
+HEX_DIGITS = 2 * hash_bytes(JOIN_HASH_SIZE)
 #: Value of an integer column (quality, size, dimensions) a file does not have.
 MISSING = -1
 #: Row ids per SQLite query when paths are read for a few files (SQLite's default variable limit is 32766).
@@ -61,9 +62,9 @@ class HashIndex:
         return [_text(found[r]) for r in wanted]
 
 
-def hex_to_u64(hexes: list[str]) -> np.ndarray:
-    """16-digit hex hashes (first bit most significant) as uint64, vectorised."""
-    return np.frombuffer(bytes.fromhex("".join(hexes)), ">u8").astype(np.uint64) if hexes else np.zeros(0, np.uint64)
+def hex_to_u64(hexes: list[str] | str) -> np.ndarray:
+    """16-digit hex hashes (first bit most significant), a list or one concatenated string, as uint64."""
+    return np.frombuffer(bytes.fromhex(hexes if isinstance(hexes, str) else "".join(hexes)), ">u8").astype(np.uint64)
 
 
 def load_index(path: str, need: tuple[str, ...], optional: tuple[str, ...] = (), with_paths: bool = True) -> HashIndex:
@@ -71,11 +72,17 @@ def load_index(path: str, need: tuple[str, ...], optional: tuple[str, ...] = (),
     `optional` the output has (ConfigError naming what to do when the output lacks a needed one, or holds
     hashes other than 64-bit ones). Without `with_paths`, a SQLite index leaves the paths on disk (a million
     of them take most of the loading time): ask :meth:`HashIndex.paths_of` for the ones needed."""
-    present = set(_algos_in(path))
-    need = need + tuple(a for a in optional if a in present and a not in need)
     if output_format(path) == ".sqlite":
-        return _load_sqlite(path, need, with_paths)
-    return _load_rows(path, need)
+        return _load_sqlite(path, need, optional, with_paths)
+    return _load_rows(path, need, optional)
+
+
+def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional: tuple[str, ...]) -> tuple[str, ...]:
+    """`need`, or ConfigError for the first one missing from `present`, then the `optional` ones present."""
+    for algo in need:
+        if algo not in present:
+            raise _missing(path, algo)
+    return need + tuple(a for a in optional if a in present and a not in need)
 
 
 def _text(path: str | bytes) -> str:
@@ -83,39 +90,25 @@ def _text(path: str | bytes) -> str:
     return path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
 
 
-def _algos_in(path: str) -> tuple[str, ...]:
-    """The algorithms an output names: its meta (SQLite), or its further columns (CSV, JSON lines)."""
-    if output_format(path) == ".sqlite":
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return parse_algos(dict(db.execute("SELECT key, value FROM meta")).get("algo") or "dhash")
-        finally:
-            db.close()
-    return tuple(_algo_of(c) for c in _further_columns(path))
-
-
 def _missing(path: str, algo: str) -> ConfigError:
     return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
                        f"(the default), or pass a .sqlite output, which names its primary hash")
 
 
-def _load_sqlite(path: str, need: tuple[str, ...], with_paths: bool) -> HashIndex:
+def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         meta = dict(db.execute("SELECT key, value FROM meta"))
         algos, hash_size = parse_algos(meta.get("algo") or "dhash"), int(meta.get("hash_size") or JOIN_HASH_SIZE)
         _check_size(path, hash_size)
-        for algo in need:
-            if algo not in algos:
-                raise _missing(path, algo)
+        need = _wanted(path, algos, need, optional)
         names = {c[1] for c in db.execute("PRAGMA table_info(files)")}
         hash_columns = ["hash" if algos.index(a) == 0 else column_name(a) for a in need]
         extras = [n if n in names else "NULL" for n in ("quality", "size", "mtime", "width", "height")]
         where = " AND ".join(f"{c} IS NOT NULL" for c in hash_columns) or "1"
         if not with_paths:
             return _load_sqlite_hashes(db, path, need, hash_columns, where, algos, hash_size)
-        first = "path"
-        rows = db.execute(f"SELECT {first}, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
+        rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
                           f"ORDER BY rowid").fetchall()
     finally:
         db.close()
@@ -136,20 +129,18 @@ def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list
     quality = np.frombuffer(bytes.fromhex(quality), np.uint8).astype(np.int16)
     quality[quality == 255] = MISSING
     missing = np.full(len(quality), MISSING, np.int64)
-    hashes = {a: np.frombuffer(bytes.fromhex(h), ">u8").astype(np.uint64) for a, h in zip(need, hexes, strict=True)}
+    hashes = {a: hex_to_u64(h) for a, h in zip(need, hexes, strict=True)}
     return HashIndex([], hashes, quality, missing, missing, missing, missing, algos, hash_size,
-                     np.frombuffer(bytes.fromhex(rowids), ">u8").astype(np.int64), path)
+                     hex_to_u64(rowids).astype(np.int64), path)
 
 
-def _load_rows(path: str, need: tuple[str, ...]) -> HashIndex:
+def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> HashIndex:
     found = tuple(_algo_of(c) for c in _further_columns(path))
-    for algo in need:
-        if algo not in found:
-            raise _missing(path, algo)
+    need = _wanted(path, found, need, optional)
     paths, hexes, extras = [], {a: [] for a in need}, []
     where = [found.index(a) for a in need]
     for r in read_records(path):
-        if r.error or not r.hash or any(len(r.more[i]) != 2 * JOIN_HASH_SIZE for i in where):
+        if r.error or not r.hash or any(len(r.more[i]) != HEX_DIGITS for i in where):
             continue
         paths.append(r.path)
         for a, i in zip(need, where, strict=True):
