@@ -44,13 +44,10 @@ def find_groups(index: str, max_distance: int, crops: bool, include_low_informat
         a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
     else:
         from producer.app import producer_app
+        from producer.cli_jobs import cluster_settings
         from producer.distjoin import join_on_cluster
-        from producer.preflight import check_services
-        from tasks.settings import Settings
 
-        settings = Settings.from_env(broker_url=broker)
-        check_services(settings)
-        with producer_app(settings) as app:
+        with producer_app(cluster_settings(broker, None)) as app:
             a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information,
                                  joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
     return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
