@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
             rows = write_records(os.path.join(tmp, "out.csv"), result.records(), {})
             t4 = time.monotonic()
             write_groups(os.path.join(tmp, "groups.json"), result.group_paths())
+            result.close()
             t5 = time.monotonic()
             if stats_client is not None:
                 job1 = redis_stats.snapshot(stats_client)
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"enqueue (publish {chunks} chunk tasks + chord): {t2 - t1:.2f} s = {per_chunk:.2f} ms/chunk")
     print(f"wait (no-op tasks + merge): {t3 - t2:.2f} s = {(t3 - t2) / chunks * 1e3:.2f} ms/chunk end to end "
           f"with {args.workers} workers")
-    print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {len(result.groups)} groups: {t5 - t4:.2f} s")
+    print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {result.group_count} groups: {t5 - t4:.2f} s")
     print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker child peak RSS (merge ran in one) "
           f"{merge_rss:.0f} MB; sum {peak_rss_mb() + merge_rss:.0f} MB")
     if stats_client is not None:

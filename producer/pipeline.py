@@ -72,9 +72,12 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
                                   stall_timeout=stall_timeout(settings)).run()
         result = JobResult.from_payload(job, payload, app.backend)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
-    output.write_records(out, result.records(), meta)
-    if groups_out:
-        output.write_groups(groups_out, result.group_paths())
+    try:
+        output.write_records(out, result.records(), meta)
+        if groups_out:
+            output.write_groups(groups_out, result.group_paths())
+    finally:
+        result.close()
     return result
 
 
@@ -89,9 +92,8 @@ def summary(result: JobResult, out: str, started: float) -> None:
     files = result.job.total + len(result.job.walk_errors)
     errors = result.error_counts
     n_errors = sum(errors.values())
-    dup_files = sum(len(g) for g in result.groups)
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
     rate = result.job.total / max(elapsed, 1e-9)
     click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s): "
                f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
-    click.echo(f"hashfleet: {len(result.groups)} exact-duplicate groups ({dup_files} files); wrote {out}")
+    click.echo(f"hashfleet: {result.group_count} exact-duplicate groups ({result.duplicate_files} files); wrote {out}")
