@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                 idle1 = redis_stats.snapshot(stats_client)
                 cpu0 = cpu_now(worker.pid)
             t0 = time.monotonic()
-            job = build_job(fake_paths(args.files), "dhash", 8, args.chunk_size)
+            job = build_job(fake_paths(args.files), "dhash", 8, args.chunk_size, spool_dir=tmp)
             t1 = time.monotonic()
             enqueue(app, job, chunk_task=SYNTHETIC_TASK)
             t2 = time.monotonic()
@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
             if stats_client is not None:
                 job1 = redis_stats.snapshot(stats_client)
                 cpu1 = cpu_now(worker.pid)
-            merge_rss = max(peak_rss_mb(pid) for pid in worker_children(worker.pid))
+            children_rss = sorted(peak_rss_mb(pid) for pid in worker_children(worker.pid))
+            merge_rss = children_rss[-1]
+            with server.client() as client:
+                redis_peak = client.info("memory")["used_memory_peak"] / 2**20
         finally:
             if stats_client is not None:
                 stats_client.close()
@@ -144,8 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wait (no-op tasks + merge): {t3 - t2:.2f} s = {(t3 - t2) / chunks * 1e3:.2f} ms/chunk end to end "
           f"with {args.workers} workers")
     print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {result.group_count} groups: {t5 - t4:.2f} s")
-    print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker child peak RSS (merge ran in one) "
-          f"{merge_rss:.0f} MB; sum {peak_rss_mb() + merge_rss:.0f} MB")
+    print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker children peak RSS (merge ran in one) "
+          f"{', '.join(f'{rss:.0f}' for rss in children_rss)} MB; sum {peak_rss_mb() + merge_rss:.0f} MB; Redis peak memory {redis_peak:.0f} MB")
     if stats_client is not None:
         print(f"CPU s during the job ({t5 - t0:.2f} s): producer {cpu1[0] - cpu0[0]:.2f}, workers "
               f"{cpu1[1] - cpu0[1]:.2f}, redis-server {job1.cpu_s - idle1.cpu_s:.2f} "

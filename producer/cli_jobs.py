@@ -40,7 +40,8 @@ def missing_chunks(app, job) -> list[int]:
 def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, broker, result_backend) -> None:
     """Enqueue a job for the cluster's workers and print its id; returns at once."""
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size)
-    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path)
+    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path,
+                   manifest.jobs_directory(settings.jobs_dir))
     manifest.save(job, settings.jobs_dir)
     with producer_app(settings) as app:
         enqueue(app, job)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from celery import Celery, chord
+from celery import Celery
 
+from producer.publish import publish_chord
+from producer.spool import ChunkSpool
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
-from tasks.pathblob import encode_paths
+from tasks.pathblob import encode_paths, first_path
 from tasks.settings import DEFAULT_CHUNK_SIZE
 from tasks.store import mark_job, store_chunk_data
 
@@ -42,15 +44,15 @@ ARGS_PREVIEW = 1
 
 @dataclasses.dataclass
 class Job:
-    """Paths kept as the compressed blobs that are sent (a fraction of the memory of a list of str)."""
+    """Paths kept as the compressed blobs that are sent: in a file (producer/spool.py) for a job that may be
+    large, in a list for a small one."""
 
     id: str
     algo: str
     hash_size: int
-    blobs: list[str] = dataclasses.field(default_factory=list)
+    blobs: Sequence[str] = dataclasses.field(default_factory=list)
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
-    previews: list[str] = dataclasses.field(default_factory=list)
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed.
     local: dict[int, ChunkResult] = dataclasses.field(default_factory=dict)
 
@@ -100,11 +102,14 @@ def mean_file_size(paths: list[str], sample: int = SIZE_SAMPLE) -> float | None:
 
 
 def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None,
-              index: Index | None = None) -> Job:
+              index: Index | None = None, spool_dir: str | None = None) -> Job:
     """Chunk `paths` (streamed: at most MIN_CHUNKS x DEFAULT_CHUNK_SIZE paths are held uncompressed).
     With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths. With an `index`,
-    files unchanged since it was written go into local chunks that carry their old hash."""
+    files unchanged since it was written go into local chunks that carry their old hash. With a
+    `spool_dir`, the chunks' blobs go to the file `<job id>.chunks` there instead of memory."""
     job = Job(id=new_job_id(), algo=",".join(parse_algos(algo)), hash_size=hash_size)
+    if spool_dir is not None:
+        job.blobs = ChunkSpool.create(os.path.join(spool_dir, f"{job.id}.chunks"))
     iterator = iter(paths)
     if chunk_size is None:
         head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
@@ -128,13 +133,14 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     for batch, add in ((fresh, _add_chunk), (reused, _add_local_chunk)):
         if batch:
             add(job, batch)
+    if isinstance(job.blobs, ChunkSpool):
+        job.blobs.close()
     return job
 
 
 def _add_chunk(job: Job, paths: list[str]) -> None:
     job.blobs.append(encode_paths(paths))
     job.counts.append(len(paths))
-    job.previews.append(paths[0])
 
 
 def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
@@ -154,23 +160,23 @@ def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
 
 def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int] | None = None):
     """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
-    merge, which reads every chunk of the job. Local chunks' data is stored first. `chunk_task` is
-    replaceable for benchmarks that measure the pipeline without decoding."""
+    merge, which reads every chunk of the job. Local chunks' data is stored first. The header is streamed
+    (producer/publish.py): memory does not grow with the number of chunks. `chunk_task` is replaceable
+    for benchmarks that measure the pipeline without decoding."""
     mark_job(app.backend, job.id, len(job.blobs))
     for index, result in job.local.items():
         store_chunk_data(app.backend, job.chunk_id(index), result.to_wire())
     chunks = job.remote if only is None else only
-    header = [
-        app.signature(chunk_task, args=(job.blobs[i], job.algo, job.hash_size)).set(
-            task_id=job.chunk_id(i),
-            argsrepr=f"(chunk {i}: {job.counts[i]} files from {job.previews[i]!r}, "
-                     f"{job.algo}/{job.hash_size})",
-        )
-        for i in chunks
-    ]
-    if not header:  # everything reused: the merge alone
+    if not chunks:  # everything reused: the merge alone
         return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
             task_id=job.merge_id).apply_async()
     body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
-        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
-    return chord(header, body).apply_async()
+        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(chunks)} chunks)")
+    return publish_chord(app, (_chunk_signature(app, job, i, chunk_task) for i in chunks), len(chunks), body)
+
+
+def _chunk_signature(app: Celery, job: Job, index: int, chunk_task: str):
+    blob = job.blobs[index]
+    return app.signature(chunk_task, args=(blob, job.algo, job.hash_size)).set(
+        task_id=job.chunk_id(index),
+        argsrepr=f"(chunk {index}: {job.counts[index]} files from {first_path(blob)!r}, {job.algo}/{job.hash_size})")

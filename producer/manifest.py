@@ -1,8 +1,9 @@
 """A job's manifest: everything needed to wait for, resume or re-write a job from another process.
 
 Written by the producer before it enqueues (so killing the producer never loses the job) into
-HASHFLEET_JOBS_DIR, one JSON file per job. It is local on purpose: it must survive a broker that lost
-its data, which is exactly when `resume` needs it.
+HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors, reused chunks) beside `<job>.chunks`,
+the chunks' path blobs (producer/spool.py), which a large job's walk writes there directly. It is local on
+purpose: it must survive a broker that lost its data, which is exactly when `resume` needs it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import os
 import msgpack
 
 from producer.job import Job
+from producer.spool import ChunkSpool
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import ConfigError, FileError
 from tasks.pathblob import decode_paths, encode_paths
 
 #: Manifest format version.
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 def manifest_path(jobs_dir: str, job_id: str) -> str:
@@ -28,12 +30,28 @@ def manifest_path(jobs_dir: str, job_id: str) -> str:
     return os.path.join(os.path.expanduser(jobs_dir), f"{job_id}.json")
 
 
+def jobs_directory(jobs_dir: str) -> str:
+    """HASHFLEET_JOBS_DIR, expanded and created (private to the user) if missing."""
+    path = os.path.expanduser(jobs_dir)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def chunks_path(jobs_dir: str, job_id: str) -> str:
+    return manifest_path(jobs_dir, job_id)[:-len(".json")] + ".chunks"
+
+
 def save(job: Job, jobs_dir: str) -> str:
-    path = manifest_path(jobs_dir, job.id)
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    path = manifest_path(jobs_directory(jobs_dir), job.id)
+    spool = chunks_path(jobs_dir, job.id)
+    if not (isinstance(job.blobs, ChunkSpool) and os.path.abspath(job.blobs.path) == os.path.abspath(spool)):
+        copy = ChunkSpool.create(spool)  # a job walked elsewhere (in memory or another spool)
+        for blob in job.blobs:
+            copy.append(blob)
+        copy.close()
     doc = {
         "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
-        "blobs": job.blobs, "counts": job.counts, "previews": job.previews,
+        "counts": job.counts,
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
         "local": {str(i): _b64(msgpack.packb(r.to_wire())) for i, r in job.local.items()},
     }
@@ -54,9 +72,14 @@ def load(job_id: str, jobs_dir: str) -> Job:
     if doc.get("v") != MANIFEST_VERSION:
         raise ConfigError(f"job {job_id}: manifest version {doc.get('v')}, expected {MANIFEST_VERSION}")
     width = row_bytes(parse_algos(doc["algo"]), doc["hash_size"])
+    try:
+        blobs = ChunkSpool.open(chunks_path(jobs_dir, job_id))
+    except FileNotFoundError:
+        raise ConfigError(f"job {job_id}: its chunk list {chunks_path(jobs_dir, job_id)} is missing") from None
+    if len(blobs) != len(doc["counts"]):
+        raise ConfigError(f"job {job_id}: {len(blobs)} chunks in {blobs.path}, the manifest has {len(doc['counts'])}")
     return Job(
-        id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=doc["blobs"], counts=doc["counts"],
-        previews=doc["previews"],
+        id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=blobs, counts=doc["counts"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
         local=_local_results(doc["local"], width),
     )

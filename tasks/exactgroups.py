@@ -6,8 +6,8 @@ next byte (a bucket of one repeated hash is already a group, read in file order)
 out as (file index, group's first file index) rows, partitioned by file index into pages, so a reader
 walking the files in order (the producer writing its outputs) reads the pages one after another.
 
-Memory is bounded by the constants below, not by the job: about FLUSH_ROWS and SORT_ROWS rows of
-(hash + 8) bytes. Disk: hash + 8 bytes per hashed file, plus 16 bytes per group member.
+Memory is bounded by the constants below, not by the job: about 40 MB (SORT_ROWS rows sorted at a time).
+Disk: hash + 8 bytes per hashed file, plus 16 bytes per group member.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from tasks.wire import MEMBER_DTYPE
 
 #: Rows buffered in memory before they are appended to the bucket (or page) files.
 FLUSH_ROWS = 1 << 18
-#: A bucket of at most this many rows is sorted in memory; a larger one is split by its next hash byte.
-SORT_ROWS = 1 << 21
+#: A bucket of at most this many rows is sorted in memory (about 80 bytes per row at the peak); a larger
+#: one is split by its next hash byte that varies.
+SORT_ROWS = 1 << 19
 #: Consecutive file indices whose group members make one page.
 PAGE_FILES = 1 << 16
 #: Rows read at a time when a bucket too large to sort is split again.
@@ -89,11 +90,25 @@ class GroupBuilder:
         size = os.path.getsize(path) // self.dtype.itemsize
         if size <= self.sort_rows:
             self._group_rows(np.fromfile(path, self.dtype))
-        elif depth < self.hash_bytes:
-            self._split_bucket(path, depth)
         else:
-            self._one_group(path)
+            depth = self._first_varying_byte(path, depth)
+            if depth < self.hash_bytes:
+                self._split_bucket(path, depth)
+            else:
+                self._one_group(path)
         os.unlink(path)
+
+    def _first_varying_byte(self, path: str, depth: int) -> int:
+        """The first hash byte from `depth` on that not every row of the bucket shares (hash_bytes if none):
+        splitting by a byte all rows share would only copy the bucket."""
+        reference = None
+        same = np.ones(self.hash_bytes, bool)
+        for rows in self._blocks(path):
+            data = np.ascontiguousarray(rows["hash"]).view(np.uint8).reshape(rows.size, -1)
+            reference = data[0] if reference is None else reference
+            same &= (data == reference).all(axis=0)
+        varying = np.flatnonzero(~same[depth:])
+        return depth + int(varying[0]) if varying.size else self.hash_bytes
 
     def _split_bucket(self, path: str, depth: int) -> None:
         """Split a bucket too large to sort by hash byte `depth`, then group each part."""
