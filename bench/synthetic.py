@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
           f"with {args.workers} workers")
     print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {result.group_count} groups: {t5 - t4:.2f} s")
     print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker children peak RSS (merge ran in one) "
-          f"{', '.join(f'{rss:.0f}' for rss in children_rss)} MB; sum {peak_rss_mb() + merge_rss:.0f} MB; Redis peak memory {redis_peak:.0f} MB")
+          f"{', '.join(f'{rss:.0f}' for rss in children_rss)} MB; sum {peak_rss_mb() + merge_rss:.0f} MB; "
+          f"Redis peak memory {redis_peak:.0f} MB")
     if stats_client is not None:
         print(f"CPU s during the job ({t5 - t0:.2f} s): producer {cpu1[0] - cpu0[0]:.2f}, workers "
               f"{cpu1[1] - cpu0[1]:.2f}, redis-server {job1.cpu_s - idle1.cpu_s:.2f} "
