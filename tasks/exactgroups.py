@@ -20,14 +20,14 @@ import numpy as np
 from tasks.wire import MEMBER_DTYPE
 
 #: Rows buffered in memory before they are appended to the bucket (or page) files.
-FLUSH_ROWS = 1 << 18
+FLUSH_ROWS = 1 << 17
 #: A bucket of at most this many rows is sorted in memory (about 80 bytes per row at the peak); a larger
 #: one is split by its next hash byte that varies.
 SORT_ROWS = 1 << 19
 #: Consecutive file indices whose group members make one page.
 PAGE_FILES = 1 << 16
 #: Rows read at a time when a bucket too large to sort is split again.
-SPLIT_BLOCK = 1 << 20
+SPLIT_BLOCK = 1 << 18
 
 
 class GroupBuilder:
