@@ -1,6 +1,7 @@
 """Pipeline cost without decoding: a 1,000,000-file job through the real producer, Redis, chord and merge.
 
     python -m bench.synthetic [--files 1000000] [--chunk-size 256] [--workers 2] [--redis-stats [--redis-aof]]
+                              [--check]
 
 Measures: walk-free job build, enqueue time (publishing all chunks), end-to-end time, output writing
 (records, then the exact-duplicate groups),
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis-stats", action="store_true",
                         help="also print Redis commands, bytes and CPU per chunk (private server only)")
+    parser.add_argument("--check", action="store_true",
+                        help="verify the outputs: every path once with its hash, the right groups (small jobs)")
     parser.add_argument("--redis-aof", action="store_true",
                         help="with --redis-stats: AOF on, appendfsync everysec, on the bench's private server")
     args = parser.parse_args(argv)
@@ -133,6 +136,11 @@ def main(argv: list[str] | None = None) -> None:
             merge_rss = children_rss[-1]
             with server.client() as client:
                 redis_peak = client.info("memory")["used_memory_peak"] / 2**20
+            if args.check:  # after the peaks are read: the check holds a Counter of every hash
+                from bench.synthetic_check import check_outputs
+
+                problems = check_outputs(fake_paths(args.files), os.path.join(tmp, "out.csv"),
+                                         os.path.join(tmp, "groups.json"))
         finally:
             if stats_client is not None:
                 stats_client.close()
@@ -157,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         print(redis_stats.report(redis_stats.diff(idle1, job1), redis_stats.diff(idle0, idle1), IDLE_S, t5 - t0,
                                  chunks, args.chunk_size))
     print(f"(ru_maxrss of producer: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    if args.check:
+        print("check: " + ("; ".join(problems) if problems else "every path once with its hash, groups right"))
+        sys.exit(1 if problems else 0)
 
 
 if __name__ == "__main__":
