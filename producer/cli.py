@@ -56,11 +56,18 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
         check_services(settings)
     started = time.monotonic()
-    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path)
+    workers = workers or default_workers()
+    if settings.embedded:
+        fleet = workers
+    else:
+        from producer.fleet import cluster_fleet
+
+        fleet = cluster_fleet(settings)
+    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, fleet)
     if settings.embedded:
         from worker.embedded import embedded_cluster
 
-        with embedded_cluster(settings, workers or default_workers()) as cluster:
+        with embedded_cluster(settings, workers) as cluster:
             result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
     else:
         manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
