@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from producer.app import producer_app
+from producer.chunking import Fleet
 from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
@@ -23,9 +24,9 @@ STALL_MARGIN = 10
 
 
 def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
-             index_path: str | None, spool_dir: str | None = None) -> Job:
-    """Walk PATHS into a chunked job (unchanged files from `index_path` reused), its chunks spooled to a
-    file in `spool_dir` (producer/spool.py), else held in memory."""
+             index_path: str | None, fleet: Fleet = None, spool_dir: str | None = None) -> Job:
+    """Walk PATHS into a chunked job (unchanged files from `index_path` reused; `fleet`: see chunking.py),
+    its chunks spooled to a file in `spool_dir` (producer/spool.py), else held in memory."""
     walk_errors = []
     index = None
     if index_path:
@@ -34,7 +35,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         index = Index(index_path, algo, hash_size)
     try:
         walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
-        job = build_job(walk, algo, hash_size, settings.chunk_size, index, spool_dir)
+        job = build_job(walk, algo, hash_size, settings.chunk_size, index, fleet=fleet, spool_dir=spool_dir)
     finally:
         if index is not None:
             index.close()
