@@ -12,7 +12,7 @@ from celery import Celery
 
 from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
 from producer.publish import publish_chord
-from producer.spool import ChunkSpool
+from producer.spool import ChunkSpool, LocalChunks
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
@@ -39,8 +39,9 @@ class Job:
     blobs: Sequence[str] = dataclasses.field(default_factory=list)
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
-    #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed.
-    local: dict[int, ChunkResult] = dataclasses.field(default_factory=dict)
+    #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
+    #: (a dict, or producer/spool.py's LocalChunks for a spooled job).
+    local: dict[int, ChunkResult] | LocalChunks = dataclasses.field(default_factory=dict)
 
     @property
     def algos(self) -> tuple[str, ...]:
@@ -74,6 +75,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     job = Job(id=new_job_id(), algo=",".join(parse_algos(algo)), hash_size=hash_size)
     if spool_dir is not None:
         job.blobs = ChunkSpool.create(os.path.join(spool_dir, f"{job.id}.chunks"))
+        job.local = LocalChunks.create(os.path.join(spool_dir, f"{job.id}.local"), row_bytes(job.algos, hash_size))
     iterator = iter(paths)
     if chunk_size is None:
         head = list(itertools.islice(iterator, SMALL_JOB_FILES))
@@ -98,6 +100,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
             add(job, batch)
     if isinstance(job.blobs, ChunkSpool):
         job.blobs.close()
+        job.local.spool.close()
     return job
 
 

@@ -1,21 +1,19 @@
 """A job's manifest: everything needed to wait for, resume or re-write a job from another process.
 
 Written by the producer before it enqueues (so killing the producer never loses the job) into
-HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors, reused chunks) beside `<job>.chunks`,
-the chunks' path blobs (producer/spool.py), which a large job's walk writes there directly. It is local on
+HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors) beside `<job>.chunks`, the chunks'
+path blobs, and `<job>.local`, chunks reused from an index (producer/spool.py), which a job's walk writes
+there directly. It is local on
 purpose: it must survive a broker that lost its data, which is exactly when `resume` needs it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 
-import msgpack
-
 from producer.job import Job
-from producer.spool import ChunkSpool
+from producer.spool import ChunkSpool, LocalChunks
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import ConfigError, FileError
 from tasks.pathblob import decode_paths, encode_paths
@@ -37,23 +35,34 @@ def jobs_directory(jobs_dir: str) -> str:
     return path
 
 
-def chunks_path(jobs_dir: str, job_id: str) -> str:
-    return manifest_path(jobs_dir, job_id)[:-len(".json")] + ".chunks"
+def chunks_path(jobs_dir: str, job_id: str, kind: str = "chunks") -> str:
+    """The job's spool of chunk blobs (`chunks`) or of chunks reused from an index (`local`)."""
+    return manifest_path(jobs_dir, job_id)[:-len(".json")] + f".{kind}"
+
+
+def _spooled_at(spool: ChunkSpool, path: str) -> bool:
+    return os.path.abspath(spool.path) == os.path.abspath(path)
 
 
 def save(job: Job, jobs_dir: str) -> str:
     path = manifest_path(jobs_directory(jobs_dir), job.id)
     spool = chunks_path(jobs_dir, job.id)
-    if not (isinstance(job.blobs, ChunkSpool) and os.path.abspath(job.blobs.path) == os.path.abspath(spool)):
+    if not (isinstance(job.blobs, ChunkSpool) and _spooled_at(job.blobs, spool)):
         copy = ChunkSpool.create(spool)  # a job walked elsewhere (in memory or another spool)
         for blob in job.blobs:
             copy.append(blob)
         copy.close()
+    local = chunks_path(jobs_dir, job.id, "local")
+    if not (isinstance(job.local, LocalChunks) and _spooled_at(job.local.spool, local)):
+        copy = LocalChunks.create(local, row_bytes(job.algos, job.hash_size))
+        for index, result in job.local.items():
+            copy[index] = result
+        copy.spool.close()
     doc = {
         "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
         "counts": job.counts,
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
-        "local": {str(i): _b64(msgpack.packb(r.to_wire())) for i, r in job.local.items()},
+        "local": list(job.local),
     }
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="ascii") as handle:
@@ -81,18 +90,5 @@ def load(job_id: str, jobs_dir: str) -> Job:
     return Job(
         id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=blobs, counts=doc["counts"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
-        local=_local_results(doc["local"], width),
+        local=LocalChunks.open(chunks_path(jobs_dir, job_id, "local"), doc["local"], width),
     )
-
-
-def _local_results(local: dict[str, str], width: int) -> dict:
-    if not local:
-        return {}
-    from tasks.wire import ChunkResult  # numpy: only for jobs with chunks reused from an index
-
-    return {int(i): ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(data)), width)
-            for i, data in local.items()}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

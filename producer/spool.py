@@ -3,12 +3,16 @@
 The blobs (tasks/pathblob.py: base64, no newline inside) are what a job sends and re-sends; at millions of
 files they outgrow the rest of the producer. They are appended while the walk runs, read back one by one
 to publish, and in order to write the outputs. The same file is the job's chunk list in its manifest.
+Chunks an incremental run reuses from an index are spooled the same way (:class:`LocalChunks`).
 """
 
 from __future__ import annotations
 
+import base64
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+
+import msgpack
 
 
 class ChunkSpool(Sequence):
@@ -75,3 +79,38 @@ class ChunkSpool(Sequence):
         if self._reader is None:
             self._reader = open(self.path, "rb")  # noqa: SIM115 (kept for the next read; see close)
         return self._reader
+
+
+class LocalChunks(Mapping):
+    """Chunks reused from an index (chunk number -> its packed ChunkResult), kept in a spool file as
+    base64 msgpack lines: an incremental run over millions of unchanged files holds only their numbers."""
+
+    def __init__(self, spool: ChunkSpool, chunks: list[int], width: int):
+        self.spool, self.width = spool, width
+        self._line = {chunk: line for line, chunk in enumerate(chunks)}
+
+    @classmethod
+    def create(cls, path: str, width: int) -> LocalChunks:
+        return cls(ChunkSpool.create(path), [], width)
+
+    @classmethod
+    def open(cls, path: str, chunks: list[int], width: int) -> LocalChunks:
+        return cls(ChunkSpool.open(path), chunks, width)
+
+    def __setitem__(self, chunk: int, result) -> None:
+        self.spool.append(base64.b64encode(msgpack.packb(result.to_wire())).decode("ascii"))
+        self._line[chunk] = len(self._line)
+
+    def __getitem__(self, chunk: int):
+        from tasks.wire import ChunkResult  # numpy: only for jobs with chunks reused from an index
+
+        return ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(self.spool[self._line[chunk]])), self.width)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._line)
+
+    def __len__(self) -> int:
+        return len(self._line)
+
+    def __contains__(self, chunk) -> bool:
+        return chunk in self._line

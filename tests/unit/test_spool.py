@@ -5,7 +5,7 @@ import pytest
 
 from producer import manifest
 from producer.job import build_job
-from producer.spool import ChunkSpool
+from producer.spool import ChunkSpool, LocalChunks
 from tasks.errors import ConfigError
 from tasks.pathblob import decode_paths, encode_paths, first_path
 
@@ -58,3 +58,30 @@ def test_a_manifest_whose_chunk_list_is_gone_is_one_clear_error(tmp_path):
     (tmp_path / "jobs" / f"{job.id}.chunks").unlink()
     with pytest.raises(ConfigError, match="chunk list .* is missing"):
         manifest.load(job.id, jobs)
+
+
+def test_chunks_reused_from_an_index_are_spooled_and_come_back_through_the_manifest(tmp_path):
+    # Given a job whose first three files are unchanged since an index, walked into the jobs directory
+    import os
+
+    from producer.output import Record
+
+    class Unchanged:
+        def unchanged(self, path):
+            number = int(os.path.basename(path).split(".")[0])
+            return Record(path, f"{number:016x}", "", 100 + number, 1_700_000_000, ("ab" * 8,), 50, 4, 3) \
+                if number < 3 else None
+
+    jobs = str(tmp_path / "jobs")
+    job = build_job((f"/a/{i}.jpg" for i in range(5)), "dhash,phash", 8, 2, Unchanged(),
+                    spool_dir=manifest.jobs_directory(jobs))
+    # Then the reused chunks (files 0-1, then file 2) are in the spool, not in memory, and read back as
+    # the index had them; the changed files 3-4 make the one chunk the workers hash
+    assert isinstance(job.local, LocalChunks) and sorted(job.local) == [0, 2] and list(job.remote) == [1]
+    assert job.local[0].hashes[1].tobytes().hex() == f"{1:016x}" + "ab" * 8
+    assert job.local[2].sizes.tolist() == [102]
+    # And after a save and a load, the same
+    manifest.save(job, jobs)
+    loaded = manifest.load(job.id, jobs)
+    assert sorted(loaded.local) == [0, 2] and loaded.local[0].hashes.tolist() == job.local[0].hashes.tolist()
+    assert loaded.local[0].quality.tolist() == [50, 50] and loaded.local[2].widths.tolist() == [4]
