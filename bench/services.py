@@ -160,15 +160,17 @@ def _wait_ready(proc: subprocess.Popen, url: str, hostname: str, log_path: str) 
 
 
 @contextlib.contextmanager
-def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None, loglevel: str = "WARNING"):
+def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None, loglevel: str = "WARNING",
+                env: dict[str, str] | None = None):
     """Start `celery -A tasks worker -c N` serving `url` (in folder `cwd`, the code snapshot), wait until
-    it answers ping, stop it on exit. At `loglevel` INFO its log has a line per finished task."""
+    it answers ping, stop it on exit. At `loglevel` INFO its log has a line per finished task. `env`: more
+    HASHFLEET_* settings for the worker."""
     hostname = f"bench-c{concurrency}@{socket.gethostname()}"
     log_path = os.path.join(workdir, f"worker-c{concurrency}.log")
     argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-c", str(concurrency),
             "--pool", "prefork", "-Q", QUEUE, "--without-gossip", "--without-mingle",
             "--hostname", hostname, "--loglevel", loglevel]
-    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url), log_path, cwd)
+    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url, **(env or {})), log_path, cwd)
     try:
         _wait_ready(proc, url, hostname, log_path)
         yield WarmWorker(proc, url, concurrency, hostname, log_path)
