@@ -87,7 +87,7 @@ def run_once(files, folder: str, algo: str, args, workdir: str) -> dict:
                                                                                 for f in files))
     return {"algo": algo, "exit": proc.returncode, "stderr": proc.stderr[-2000:], "seconds": elapsed,
             "tally": counted, "events": events, "peaks": sorted(peaks.peaks.values()), "bound": bound,
-            "limit": settings.worker_memory_limit}
+            "limit": settings.worker_memory_limit, "replaced": peaks.replaced(args.concurrency)}
 
 
 def verdict(result: dict, count: int) -> list[str]:
@@ -112,10 +112,10 @@ def report(result: dict, count: int) -> str:
     peaks = [p / 1024 for p in result["peaks"]]
     lines = [f"### --algo {result['algo']}", "",
              f"exit {result['exit']}, {result['seconds']:.1f} s ({count / result['seconds']:.0f} files/s); "
-             f"pool processes seen {len(peaks)}, peak RSS max {max(peaks, default=0):.0f} MiB, median "
+             f"pool processes replaced {result['replaced']}, peak RSS max {max(peaks, default=0):.0f} MiB, median "
              f"{statistics.median(peaks) if peaks else 0:.0f} MiB; worker_max_memory_per_child "
              f"{result['limit']} MiB, bound {result['bound']:.0f} MiB; worker log: "
-             f"{dict(result['events']) or 'no recycles, hangs, lost workers or internal errors'}", ""]
+             f"{dict(result['events']) or 'no hangs, lost workers or internal errors'}", ""]
     if counted is None:
         return "\n".join(lines + [result["stderr"]])
     reasons = sorted(counted.reasons, key=lambda r: (r != "hashed", r))

@@ -15,10 +15,11 @@ from bench.fuzzgen import FuzzFile
 
 #: Seconds between /proc samples (a pool process lives at least one chunk, far longer).
 SAMPLE_PERIOD = 0.02
-#: Worker log lines that count what happened: billiard's replacement of a process over
-#: worker_max_memory_per_child, the hang watchdog, a lost pool process, and an `internal` record.
-LOG_EVENTS = {"recycled": "exceeding memory limit", "hung": "ending this worker process",
-              "worker-lost": "WorkerLostError", "internal": "internal error hashing"}
+#: Worker log lines that count what happened: the hang watchdog, a lost pool process, an `internal` record.
+#: (billiard's own line for a process replaced over worker_max_memory_per_child does not reach the worker
+#: log: PeakRss counts replaced processes instead.)
+LOG_EVENTS = {"hung": "ending this worker process", "worker-lost": "WorkerLostError",
+              "internal": "internal error hashing"}
 
 
 def _children(pid: int) -> list[int]:
@@ -51,6 +52,8 @@ class PeakRss:
     def __init__(self, root: int):
         self.root = root
         self.peaks: dict[int, int] = {}
+        #: The pool processes among them (the worker's own children; the rest are isolation's forks).
+        self.pool: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
 
@@ -61,6 +64,7 @@ class PeakRss:
 
     def sample(self) -> None:
         pending = _children(self.root)
+        self.pool.update(pending)
         while pending:
             pid = pending.pop()
             self.peaks[pid] = max(self.peaks.get(pid, 0), high_water_kib(pid))
@@ -74,6 +78,11 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+    def replaced(self, concurrency: int) -> int:
+        """Pool processes started beyond the first `concurrency`: replaced after going over
+        worker_max_memory_per_child, or lost."""
+        return max(0, len(self.pool) - concurrency)
 
     @property
     def max_mib(self) -> float:

@@ -67,9 +67,20 @@ class DecodeError(Exception):
         self.code = code
 
 
+def checked_png_header(data: bytes) -> tuple[int, int, int, int] | None:
+    """:func:`tasks.png.png_header`, or DecodeError(TOO_MANY_PIXELS) when it declares more than the pixel
+    limit. libpng refuses a width or height over 2^31 - 1 (or its own 1,000,000 limit) as a bad header before
+    OpenCV's pixel check runs, so without this such a PNG would be `corrupt` rather than too big."""
+    header = png_header(data)
+    if header is not None and header[0] * header[1] > MAX_PIXELS:
+        raise DecodeError(FileError.TOO_MANY_PIXELS)
+    return header
+
+
 def imdecode(data: bytes, flags: int) -> np.ndarray:
     """`cv2.imdecode(data, flags)`, or DecodeError with the code to record (too many pixels, corrupt, not an
     image)."""
+    checked_png_header(data)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
@@ -109,9 +120,7 @@ def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
     if fmt == "jpeg":
         return imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
-        header = png_header(data)
-        if header is not None and header[0] * header[1] > MAX_PIXELS:
-            raise DecodeError(FileError.TOO_MANY_PIXELS)
+        header = checked_png_header(data)
         pixels = decode_8bit_spng(data, header)
         if pixels is not None:
             return _gray8(pixels, rgb=True)

@@ -84,6 +84,7 @@ def test_a_transparent_cutout_hashes_by_its_silhouette_not_its_hidden_colour():
     (b"hello, I am text named .jpg\n", FileError.NOT_AN_IMAGE),
     (bytes(np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8)), FileError.NOT_AN_IMAGE),
     (png_declaring(60000, 60000), FileError.TOO_MANY_PIXELS),
+    (png_declaring(2**31 - 1, 57), FileError.TOO_MANY_PIXELS),  # libpng's own header check would say corrupt
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, FileError.CORRUPT),
 ])
 def test_undecodable_bytes_raise_a_decode_error_with_a_code(data, code):
