@@ -21,7 +21,7 @@ import simplejpeg  # noqa: E402
 
 from tasks.errors import FileError  # noqa: E402
 from tasks.jpeg import dc_scans_only  # noqa: E402
-from tasks.png import decode_8bit_spng, png_header  # noqa: E402
+from tasks.png import PNG_SIGNATURE, chunks_fit, decode_8bit_spng, png_header  # noqa: E402
 
 #: Background that transparent pixels are composited on for the robust dhash (white, full scale).
 #: A fixed background keeps a cut-out's silhouette; dropping alpha would expose whatever colour the
@@ -68,12 +68,17 @@ class DecodeError(Exception):
 
 
 def checked_png_header(data: bytes) -> tuple[int, int, int, int] | None:
-    """:func:`tasks.png.png_header`, or DecodeError(TOO_MANY_PIXELS) when it declares more than the pixel
-    limit. libpng refuses a width or height over 2^31 - 1 (or its own 1,000,000 limit) as a bad header before
-    OpenCV's pixel check runs, so without this such a PNG would be `corrupt` rather than too big."""
+    """:func:`tasks.png.png_header`, or DecodeError: TOO_MANY_PIXELS when it declares more than the pixel
+    limit (libpng refuses a width or height over 2^31 - 1, or its own 1,000,000 limit, as a bad header before
+    OpenCV's pixel check runs: without this such a PNG would be `corrupt` rather than too big), CORRUPT when
+    a chunk's length runs past the end of the file (:func:`tasks.png.chunks_fit`). Not a PNG: None."""
+    if not data.startswith(PNG_SIGNATURE):
+        return None
     header = png_header(data)
     if header is not None and header[0] * header[1] > MAX_PIXELS:
         raise DecodeError(FileError.TOO_MANY_PIXELS)
+    if not chunks_fit(data):
+        raise DecodeError(FileError.CORRUPT)
     return header
 
 
