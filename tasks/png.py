@@ -36,11 +36,11 @@ def chunks_fit(data: bytes) -> bool:
     pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"IEND":  # nothing to allocate: a file cut inside IEND keeps what its decoder makes of it
+            break
         end = pos + 12 + length  # length, type, body, CRC
         if length > MAX_CHUNK_LENGTH or end > len(data):
             return False
-        if kind == b"IEND":
-            break
         pos = end
     return True
 
