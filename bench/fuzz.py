@@ -102,6 +102,8 @@ def verdict(result: dict, count: int) -> list[str]:
                         f"{len(counted.duplicates)} duplicated")
     if counted.reasons.get("internal") or result["events"].get("internal"):
         problems.append(f"{counted.reasons.get('internal', 0)} internal records")
+    if result["events"].get("hung"):
+        problems.append(f"{result['events']['hung']} files hung a pool process")
     if max(result["peaks"], default=0) / 1024 > result["bound"]:
         problems.append(f"peak RSS {max(result['peaks']) / 1024:.0f} MiB over the bound {result['bound']:.0f} MiB")
     return problems
