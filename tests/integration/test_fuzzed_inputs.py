@@ -19,8 +19,8 @@ from tasks.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-#: Files per run: every format gets about 30.
-FILES = 330
+#: Files per run: every format gets 50.
+FILES = 550
 SEED = 12
 #: A pixel limit low enough that the memory bound it implies is tight (288 MiB per process + one decode).
 MAX_PIXELS = 2**22
