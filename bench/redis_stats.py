@@ -101,11 +101,15 @@ def report(job: Delta, idle: Delta, idle_s: float, job_s: float, chunks: int, ch
     lines.append(f"idle background ({idle_s:.1f} s, workers connected, no job): {idle.total_calls / idle_s:.1f} "
                  f"commands/s, CPU {idle.cpu_s / idle_s * 1e3:.1f} ms/s; "
                  f"in the job's span that is {idle.cpu_s / idle_s * job_s / chunks * 1e6:.0f} us/chunk")
-    per_chunk = job.cpu_s / chunks
-    ceiling = REDIS_CORE / per_chunk
-    images = ceiling * chunk_size
-    lines.append(f"ceiling of one Redis core: {ceiling:,.0f} chunks/s = {images:,.0f} images/s at chunk size "
-                 f"{chunk_size}; {HOST_CORES}-core hosts fed: {images * CAMERA_IMAGE_CPU_S / HOST_CORES:.0f} at "
-                 f"{CAMERA_IMAGE_CPU_S * 1e3:.0f} ms/image, {images * SMALL_IMAGE_CPU_S / HOST_CORES:.0f} at "
-                 f"{SMALL_IMAGE_CPU_S * 1e3:.0f} ms/image")
+    lines.append(ceiling_line("Redis", job.cpu_s / chunks, chunk_size))
     return "\n".join(lines)
+
+
+def ceiling_line(server: str, cpu_per_chunk: float, chunk_size: int) -> str:
+    """Chunks/s and images/s one core of `server` carries at `cpu_per_chunk` seconds, and the hosts that feeds."""
+    ceiling = REDIS_CORE / cpu_per_chunk
+    images = ceiling * chunk_size
+    return (f"ceiling of one {server} core: {ceiling:,.0f} chunks/s = {images:,.0f} images/s at chunk size "
+            f"{chunk_size}; {HOST_CORES}-core hosts fed: {images * CAMERA_IMAGE_CPU_S / HOST_CORES:.0f} at "
+            f"{CAMERA_IMAGE_CPU_S * 1e3:.0f} ms/image, {images * SMALL_IMAGE_CPU_S / HOST_CORES:.0f} at "
+            f"{SMALL_IMAGE_CPU_S * 1e3:.0f} ms/image")

@@ -170,7 +170,7 @@ def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None
     argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-c", str(concurrency),
             "--pool", "prefork", "-Q", QUEUE, "--without-gossip", "--without-mingle",
             "--hostname", hostname, "--loglevel", loglevel]
-    proc = spawn(argv, clean_env(HASHFLEET_BROKER_URL=url, **(env or {})), log_path, cwd)
+    proc = spawn(argv, clean_env(**(env or {}), HASHFLEET_BROKER_URL=url), log_path, cwd)
     try:
         _wait_ready(proc, url, hostname, log_path)
         yield WarmWorker(proc, url, concurrency, hostname, log_path)

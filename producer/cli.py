@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 
 import click
@@ -56,13 +57,19 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
         check_services(settings)
     started = time.monotonic()
-    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path)
+    workers = workers or default_workers()
     if settings.embedded:
         from worker.embedded import embedded_cluster
 
-        with embedded_cluster(settings, workers or default_workers()) as cluster:
-            result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
+        with tempfile.TemporaryDirectory(prefix="hashfleet-job-") as spool_dir:
+            job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, workers, spool_dir)
+            with embedded_cluster(settings, workers) as cluster:
+                result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
     else:
+        from producer.fleet import cluster_fleet
+
+        job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
+                       manifest.jobs_directory(settings.jobs_dir))
         manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
         result = hash_job(settings, job, out, groups_out, timeout=timeout)
     summary(result, out, started)

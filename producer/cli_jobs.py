@@ -39,8 +39,11 @@ def missing_chunks(app, job) -> list[int]:
 @broker_options
 def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, broker, result_backend) -> None:
     """Enqueue a job for the cluster's workers and print its id; returns at once."""
+    from producer.fleet import cluster_fleet
+
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size)
-    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path)
+    job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
+                   manifest.jobs_directory(settings.jobs_dir))
     manifest.save(job, settings.jobs_dir)
     with producer_app(settings) as app:
         enqueue(app, job)

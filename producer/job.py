@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from celery import Celery, chord
+from celery import Celery
 
+from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
+from producer.publish import publish_chord
+from producer.spool import ChunkSpool, LocalChunks
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
-from tasks.pathblob import encode_paths
-from tasks.settings import DEFAULT_CHUNK_SIZE
+from tasks.pathblob import encode_paths, first_path
 from tasks.store import mark_job, store_chunk_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
@@ -22,37 +24,24 @@ if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job p
     from producer.output import Record
     from tasks.wire import ChunkResult
 
-#: A job smaller than MIN_CHUNKS x DEFAULT_CHUNK_SIZE files is cut into about this many chunks.
-MIN_CHUNKS = 32
-#: Smallest automatic chunk size (below it, per-task overhead starts to show).
-MIN_AUTO_CHUNK = 8
-#: A chunk should hold at least this much hashing (seconds): a chunk costs ~2.3 ms of Celery and Redis
-#: round trips on top of its files (bench/RESULTS.md), kept under 2 % of the task's time.
-MIN_CHUNK_SECONDS = 0.12
-#: Cheapest hashing cost seen per file and per byte (2 MP camera JPEGs decoded at 1/8: ~4 ms for 0.5 MB;
-#: thumbnails ~0.7 ms for 46 kB); PNG and WebP cost more per byte, so the estimate errs towards smaller,
-#: still cheap enough chunks.
-COST_PER_FILE = 0.3e-3
-COST_PER_BYTE = 7.5e-9
-#: Files of a small job whose sizes are read to estimate its cost per file (spread over the job).
-SIZE_SAMPLE = 256
 #: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
 ARGS_PREVIEW = 1
 
 
 @dataclasses.dataclass
 class Job:
-    """Paths kept as the compressed blobs that are sent (a fraction of the memory of a list of str)."""
+    """Paths kept as the compressed blobs that are sent: in a file (producer/spool.py) for a job that may be
+    large, in a list for a small one."""
 
     id: str
     algo: str
     hash_size: int
-    blobs: list[str] = dataclasses.field(default_factory=list)
+    blobs: Sequence[str] = dataclasses.field(default_factory=list)
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
-    previews: list[str] = dataclasses.field(default_factory=list)
-    #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed.
-    local: dict[int, ChunkResult] = dataclasses.field(default_factory=dict)
+    #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
+    #: (a dict, or producer/spool.py's LocalChunks for a spooled job).
+    local: dict[int, ChunkResult] | LocalChunks = dataclasses.field(default_factory=dict)
 
     @property
     def algos(self) -> tuple[str, ...]:
@@ -76,40 +65,21 @@ class Job:
         return merge_task_id(self.id)
 
 
-def auto_chunk_size(files: int, mean_bytes: float | None = None) -> int:
-    """Chunk size for a job of `files` files: DEFAULT_CHUNK_SIZE, or less so that a small job still makes
-    about MIN_CHUNKS chunks and no worker idles while another finishes a big chunk, but not so few files
-    (given their mean size in bytes, when known) that a chunk holds under MIN_CHUNK_SECONDS of work."""
-    by_count = -(-files // MIN_CHUNKS)
-    by_cost = MIN_AUTO_CHUNK
-    if mean_bytes:
-        by_cost = int(MIN_CHUNK_SECONDS / (COST_PER_FILE + COST_PER_BYTE * mean_bytes)) + 1
-    return max(MIN_AUTO_CHUNK, min(DEFAULT_CHUNK_SIZE, max(by_count, by_cost)))
-
-
-def mean_file_size(paths: list[str], sample: int = SIZE_SAMPLE) -> float | None:
-    """Mean size of up to `sample` of `paths`, spread evenly (one stat each); None if none can be read."""
-    step = max(1, len(paths) // sample)
-    sizes = []
-    for path in paths[::step][:sample]:
-        try:
-            sizes.append(os.stat(path).st_size)
-        except OSError:
-            continue
-    return sum(sizes) / len(sizes) if sizes else None
-
-
 def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None,
-              index: Index | None = None) -> Job:
-    """Chunk `paths` (streamed: at most MIN_CHUNKS x DEFAULT_CHUNK_SIZE paths are held uncompressed).
-    With no `chunk_size`, it is chosen by :func:`auto_chunk_size` from the first paths. With an `index`,
-    files unchanged since it was written go into local chunks that carry their old hash."""
+              index: Index | None = None, fleet: Fleet = None, spool_dir: str | None = None) -> Job:
+    """Chunk `paths` (streamed: at most SMALL_JOB_FILES paths are held uncompressed). With no
+    `chunk_size`, it is chosen by producer/chunking.py from the first paths and the `fleet`'s size
+    (pool processes, or a function that asks the workers). With an `index`,
+    files unchanged since it was written go into local chunks that carry their old hash. With a
+    `spool_dir`, the chunks' blobs go to the file `<job id>.chunks` there instead of memory."""
     job = Job(id=new_job_id(), algo=",".join(parse_algos(algo)), hash_size=hash_size)
+    if spool_dir is not None:
+        job.blobs = ChunkSpool.create(os.path.join(spool_dir, f"{job.id}.chunks"))
+        job.local = LocalChunks.create(os.path.join(spool_dir, f"{job.id}.local"), row_bytes(job.algos, hash_size))
     iterator = iter(paths)
     if chunk_size is None:
-        head = list(itertools.islice(iterator, MIN_CHUNKS * DEFAULT_CHUNK_SIZE))
-        small_job = len(head) < MIN_CHUNKS * DEFAULT_CHUNK_SIZE  # a large one gets the default anyway
-        chunk_size = auto_chunk_size(len(head), mean_file_size(head) if small_job else None)
+        head = list(itertools.islice(iterator, SMALL_JOB_FILES))
+        chunk_size = choose_chunk_size(head, len(head) < SMALL_JOB_FILES, fleet)
         iterator = itertools.chain(head, iterator)
     fresh: list[str] = []
     reused: list[tuple[str, Record]] = []
@@ -128,13 +98,15 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     for batch, add in ((fresh, _add_chunk), (reused, _add_local_chunk)):
         if batch:
             add(job, batch)
+    if isinstance(job.blobs, ChunkSpool):
+        job.blobs.close()
+        job.local.spool.close()
     return job
 
 
 def _add_chunk(job: Job, paths: list[str]) -> None:
     job.blobs.append(encode_paths(paths))
     job.counts.append(len(paths))
-    job.previews.append(paths[0])
 
 
 def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
@@ -154,23 +126,23 @@ def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
 
 def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int] | None = None):
     """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
-    merge, which reads every chunk of the job. Local chunks' data is stored first. `chunk_task` is
-    replaceable for benchmarks that measure the pipeline without decoding."""
+    merge, which reads every chunk of the job. Local chunks' data is stored first. The header is streamed
+    (producer/publish.py): memory does not grow with the number of chunks. `chunk_task` is replaceable
+    for benchmarks that measure the pipeline without decoding."""
     mark_job(app.backend, job.id, len(job.blobs))
     for index, result in job.local.items():
         store_chunk_data(app.backend, job.chunk_id(index), result.to_wire())
     chunks = job.remote if only is None else only
-    header = [
-        app.signature(chunk_task, args=(job.blobs[i], job.algo, job.hash_size)).set(
-            task_id=job.chunk_id(i),
-            argsrepr=f"(chunk {i}: {job.counts[i]} files from {job.previews[i]!r}, "
-                     f"{job.algo}/{job.hash_size})",
-        )
-        for i in chunks
-    ]
-    if not header:  # everything reused: the merge alone
+    if not chunks:  # everything reused: the merge alone
         return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
             task_id=job.merge_id).apply_async()
     body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
-        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(header)} chunks)")
-    return chord(header, body).apply_async()
+        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(chunks)} chunks)")
+    return publish_chord(app, (_chunk_signature(app, job, i, chunk_task) for i in chunks), len(chunks), body)
+
+
+def _chunk_signature(app: Celery, job: Job, index: int, chunk_task: str):
+    blob = job.blobs[index]
+    return app.signature(chunk_task, args=(blob, job.algo, job.hash_size)).set(
+        task_id=job.chunk_id(index),
+        argsrepr=f"(chunk {index}: {job.counts[index]} files from {first_path(blob)!r}, {job.algo}/{job.hash_size})")

@@ -1,25 +1,25 @@
 """A job's manifest: everything needed to wait for, resume or re-write a job from another process.
 
 Written by the producer before it enqueues (so killing the producer never loses the job) into
-HASHFLEET_JOBS_DIR, one JSON file per job. It is local on purpose: it must survive a broker that lost
-its data, which is exactly when `resume` needs it.
+HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors) beside `<job>.chunks`, the chunks'
+path blobs, and `<job>.local`, chunks reused from an index (producer/spool.py), which a job's walk writes
+there directly. It is local on
+purpose: it must survive a broker that lost its data, which is exactly when `resume` needs it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 
-import msgpack
-
 from producer.job import Job
+from producer.spool import ChunkSpool, LocalChunks
 from tasks.algos import parse_algos, row_bytes
 from tasks.errors import ConfigError, FileError
 from tasks.pathblob import decode_paths, encode_paths
 
 #: Manifest format version.
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 def manifest_path(jobs_dir: str, job_id: str) -> str:
@@ -28,14 +28,41 @@ def manifest_path(jobs_dir: str, job_id: str) -> str:
     return os.path.join(os.path.expanduser(jobs_dir), f"{job_id}.json")
 
 
+def jobs_directory(jobs_dir: str) -> str:
+    """HASHFLEET_JOBS_DIR, expanded and created (private to the user) if missing."""
+    path = os.path.expanduser(jobs_dir)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def chunks_path(jobs_dir: str, job_id: str, kind: str = "chunks") -> str:
+    """The job's spool of chunk blobs (`chunks`) or of chunks reused from an index (`local`)."""
+    return manifest_path(jobs_dir, job_id)[:-len(".json")] + f".{kind}"
+
+
+def _spooled_at(spool: ChunkSpool, path: str) -> bool:
+    return os.path.abspath(spool.path) == os.path.abspath(path)
+
+
 def save(job: Job, jobs_dir: str) -> str:
-    path = manifest_path(jobs_dir, job.id)
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    path = manifest_path(jobs_directory(jobs_dir), job.id)
+    spool = chunks_path(jobs_dir, job.id)
+    if not (isinstance(job.blobs, ChunkSpool) and _spooled_at(job.blobs, spool)):
+        copy = ChunkSpool.create(spool)  # a job walked elsewhere (in memory or another spool)
+        for blob in job.blobs:
+            copy.append(blob)
+        copy.close()
+    local = chunks_path(jobs_dir, job.id, "local")
+    if not (isinstance(job.local, LocalChunks) and _spooled_at(job.local.spool, local)):
+        copy = LocalChunks.create(local, row_bytes(job.algos, job.hash_size))
+        for index, result in job.local.items():
+            copy[index] = result
+        copy.spool.close()
     doc = {
         "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
-        "blobs": job.blobs, "counts": job.counts, "previews": job.previews,
+        "counts": job.counts,
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
-        "local": {str(i): _b64(msgpack.packb(r.to_wire())) for i, r in job.local.items()},
+        "local": list(job.local),
     }
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="ascii") as handle:
@@ -54,22 +81,14 @@ def load(job_id: str, jobs_dir: str) -> Job:
     if doc.get("v") != MANIFEST_VERSION:
         raise ConfigError(f"job {job_id}: manifest version {doc.get('v')}, expected {MANIFEST_VERSION}")
     width = row_bytes(parse_algos(doc["algo"]), doc["hash_size"])
+    try:
+        blobs = ChunkSpool.open(chunks_path(jobs_dir, job_id))
+    except FileNotFoundError:
+        raise ConfigError(f"job {job_id}: its chunk list {chunks_path(jobs_dir, job_id)} is missing") from None
+    if len(blobs) != len(doc["counts"]):
+        raise ConfigError(f"job {job_id}: {len(blobs)} chunks in {blobs.path}, the manifest has {len(doc['counts'])}")
     return Job(
-        id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=doc["blobs"], counts=doc["counts"],
-        previews=doc["previews"],
+        id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=blobs, counts=doc["counts"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
-        local=_local_results(doc["local"], width),
+        local=LocalChunks.open(chunks_path(jobs_dir, job_id, "local"), doc["local"], width),
     )
-
-
-def _local_results(local: dict[str, str], width: int) -> dict:
-    if not local:
-        return {}
-    from tasks.wire import ChunkResult  # numpy: only for jobs with chunks reused from an index
-
-    return {int(i): ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(data)), width)
-            for i, data in local.items()}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

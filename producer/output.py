@@ -154,10 +154,19 @@ def _write_parquet(path: str, records: Iterable[Record], meta: dict[str, str]) -
     return write_parquet(path, (_row(r) for r in records), columns(meta_algos(meta)), meta)
 
 
-def write_groups(path: str, groups: dict[str, list[str]]) -> None:
+def write_groups(path: str, groups: Iterable[tuple[str, Iterable[str]]]) -> int:
+    """Write {hash hex: [paths]} as one JSON object, streamed group by group (the same text json.dumps
+    would make of the whole dict). Returns the number of groups."""
+    count = 0
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(json_line(groups))
-        handle.write("\n")
+        handle.write("{")
+        for hexhash, paths in groups:
+            handle.write(("" if not count else ", ") + json_line(hexhash) + ": [")
+            handle.write(", ".join(json_line(p) for p in paths))
+            handle.write("]")
+            count += 1
+        handle.write("}\n")
+    return count
 
 
 def meta_algos(meta: dict[str, str]) -> tuple[str, ...]:

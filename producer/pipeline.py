@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from producer.app import producer_app
+from producer.chunking import Fleet
 from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
@@ -23,8 +24,9 @@ STALL_MARGIN = 10
 
 
 def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
-             index_path: str | None) -> Job:
-    """Walk PATHS into a chunked job (unchanged files from `index_path` reused)."""
+             index_path: str | None, fleet: Fleet = None, spool_dir: str | None = None) -> Job:
+    """Walk PATHS into a chunked job (unchanged files from `index_path` reused; `fleet`: see chunking.py),
+    its chunks spooled to a file in `spool_dir` (producer/spool.py), else held in memory."""
     walk_errors = []
     index = None
     if index_path:
@@ -33,12 +35,12 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         index = Index(index_path, algo, hash_size)
     try:
         walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
-        job = build_job(walk, algo, hash_size, settings.chunk_size, index)
+        job = build_job(walk, algo, hash_size, settings.chunk_size, index, fleet=fleet, spool_dir=spool_dir)
     finally:
         if index is not None:
             index.close()
     job.walk_errors = walk_errors
-    reused = sum(len(r) for r in job.local.values())
+    reused = sum(job.counts[i] for i in job.local)
     click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
                + (f" ({reused} unchanged, reused from the index)" if index_path else ""), err=True)
     return job
@@ -72,9 +74,12 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
                                   stall_timeout=stall_timeout(settings)).run()
         result = JobResult.from_payload(job, payload, app.backend)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
-    output.write_records(out, result.records(), meta)
-    if groups_out:
-        output.write_groups(groups_out, result.group_paths())
+    try:
+        output.write_records(out, result.records(), meta)
+        if groups_out:
+            output.write_groups(groups_out, result.group_paths())
+    finally:
+        result.close()
     return result
 
 
@@ -89,9 +94,8 @@ def summary(result: JobResult, out: str, started: float) -> None:
     files = result.job.total + len(result.job.walk_errors)
     errors = result.error_counts
     n_errors = sum(errors.values())
-    dup_files = sum(len(g) for g in result.groups)
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
     rate = result.job.total / max(elapsed, 1e-9)
     click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s): "
                f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
-    click.echo(f"hashfleet: {len(result.groups)} exact-duplicate groups ({dup_files} files); wrote {out}")
+    click.echo(f"hashfleet: {result.group_count} exact-duplicate groups ({result.duplicate_files} files); wrote {out}")

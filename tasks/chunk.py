@@ -6,6 +6,7 @@ import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from tasks import checkpoint
 from tasks.algos import parse_algos, row_bytes
 from tasks.app import settings_of
 from tasks.errors import FileError
@@ -25,13 +26,13 @@ def finish_chunk(task, result: ChunkResult) -> dict:
 
 #: A chunk whose worker process died this many times is hashed in isolation (see tasks/watchdog.py).
 ISOLATE_AFTER = 2
-#: Worker losses after which the chunk fails for good (isolation mode cannot lose its worker to a file).
-MAX_WORKER_LOSSES = ISOLATE_AFTER + 2
 #: Seconds before a chunk whose worker died is re-sent.
 RETRY_DELAY = 1
 
 
-@shared_task(name=CHUNK_TASK, bind=True, retry_on_worker_lost=True, max_retries=MAX_WORKER_LOSSES,
+# No limit on worker losses: in isolation a chunk resumes where it stopped and passes over a file at which
+# attempts keep dying (tasks/checkpoint.py), so every loss brings it closer to its end.
+@shared_task(name=CHUNK_TASK, bind=True, retry_on_worker_lost=True, max_retries=None,
              default_retry_delay=RETRY_DELAY)
 def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     """Hash every path of the chunk with the job's algorithms (`algo`: comma-separated). Bad files become
@@ -40,8 +41,7 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     paths = decode_paths(paths_blob)
     settings = settings_of(self.app)
     if self.request.retries >= ISOLATE_AFTER:
-        return finish_chunk(self, hash_files_isolated(paths, algo, hash_size, settings.allowed_roots,
-                                                      settings.file_timeout))
+        return finish_chunk(self, hash_isolated(self, paths, algo, hash_size, settings))
     result = empty_result(len(paths), row_bytes(parse_algos(algo), hash_size))
     try:
         hash_files(paths, algo, hash_size, settings.allowed_roots, result=result,
@@ -51,3 +51,16 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
         pending = (result.codes == FileError.OK) & (result.sizes == 0)
         result.codes[pending] = FileError.TIMEOUT
     return finish_chunk(self, result)
+
+
+def hash_isolated(task, paths: list[str], algo: str, hash_size: int, settings) -> ChunkResult:
+    """Hash in isolation from the chunk's stored progress on, storing it after every file."""
+    chunk_id = task.request.id
+    progress = checkpoint.begin(task.backend, chunk_id, len(paths), row_bytes(parse_algos(algo), hash_size))
+
+    def on_file(done: int) -> None:
+        progress.done, progress.attempts = done, 0
+        checkpoint.save(task.backend, chunk_id, progress)
+
+    return hash_files_isolated(paths, algo, hash_size, settings.allowed_roots, settings.file_timeout,
+                               result=progress.result, start=progress.done, on_file=on_file)

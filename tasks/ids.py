@@ -44,6 +44,11 @@ def data_id(chunk_task_id: str) -> str:
     return f"{chunk_task_id}-data"
 
 
+def group_page_id(job_id: str, page: int) -> str:
+    """Id under which the merge stores page number `page` of the job's exact-duplicate group members."""
+    return f"{job_id}-groups-{page}"
+
+
 def job_data_ids(job_id: str, chunks: int) -> list[str]:
     """Where every chunk of a job stores its packed data, in chunk order."""
     return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]

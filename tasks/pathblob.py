@@ -23,3 +23,13 @@ def encode_paths(paths: list[str]) -> str:
 def decode_paths(blob: str) -> list[str]:
     raw = zlib.decompress(base64.b64decode(blob))
     return [os.fsdecode(p) for p in raw.split(b"\0")] if raw else []
+
+
+#: Bytes inflated to find a blob's first path (longer than any path the system can open).
+FIRST_PATH_BYTES = 8192
+
+
+def first_path(blob: str) -> str:
+    """The first path of a blob, inflating only its beginning (for previews)."""
+    raw = zlib.decompressobj().decompress(base64.b64decode(blob), FIRST_PATH_BYTES)
+    return os.fsdecode(raw.split(b"\0", 1)[0])

@@ -19,8 +19,9 @@ DEFAULT_SERIALIZER = "msgpack"
 #: Queue the chunk tasks and the merge callback go to.
 DEFAULT_QUEUE = "hashfleet"
 #: Paths per chunk task for large jobs: per-task overhead (~3-5 ms end to end) stays under 2 % of a
-#: chunk's work even for small files (bench/RESULTS.md). Smaller jobs get smaller chunks (see
-#: producer/job.py) so every worker gets a share. HASHFLEET_CHUNK_SIZE fixes it instead.
+#: chunk's work even for small files (bench/RESULTS.md). Smaller jobs get smaller chunks so every worker
+#: gets a share, and tiny files or large fleets bigger ones (producer/chunking.py). HASHFLEET_CHUNK_SIZE
+#: fixes it instead.
 DEFAULT_CHUNK_SIZE = 256
 #: Redis visibility timeout (s): an unacked chunk is redelivered after this; must exceed the longest chunk.
 DEFAULT_VISIBILITY_TIMEOUT = 3600
@@ -53,7 +54,7 @@ BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
-            "connect_timeout", "progress_interval", "reconnect_timeout", "worker_max_memory")
+            "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Settings:
     allowed_roots: tuple[str, ...] = ()  # HASHFLEET_ALLOWED_ROOTS (os.pathsep-separated, s3:// too); () = anywhere
     serializer: str = DEFAULT_SERIALIZER  # HASHFLEET_SERIALIZER
     queue: str = DEFAULT_QUEUE  # HASHFLEET_QUEUE
-    chunk_size: int | None = None  # HASHFLEET_CHUNK_SIZE; None = automatic, at most DEFAULT_CHUNK_SIZE
+    chunk_size: int | None = None  # HASHFLEET_CHUNK_SIZE; None = automatic (producer/chunking.py)
+    fleet_processes: int | None = None  # HASHFLEET_FLEET_PROCESSES; None = ask the workers (large jobs only)
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT  # HASHFLEET_VISIBILITY_TIMEOUT
     max_pixels: int = DEFAULT_MAX_PIXELS  # HASHFLEET_MAX_PIXELS
     worker_max_memory: int | None = None  # HASHFLEET_WORKER_MAX_MEMORY (MiB); None = from max_pixels

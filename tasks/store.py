@@ -22,13 +22,17 @@ FETCH_TIMEOUT = 60.0
 
 
 def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
-    """Store a chunk's packed payload as a successful result; returns the id it is stored under.
+    """Store a chunk's packed payload as a successful result; returns the id it is stored under."""
+    return store_data(backend, data_id(chunk_task_id), payload)
+
+
+def store_data(backend, key: str, payload: dict) -> str:
+    """Store `payload` under `key` as a successful result (read back with :func:`iter_chunk_data`).
 
     On key-value backends (Redis) this is one write: `store_result` would first read the key back to
     never overwrite a success, a round trip per chunk that buys nothing here, since a redelivered
     chunk's data is the same bytes under the same id.
     """
-    key = data_id(chunk_task_id)
     if hasattr(backend, "set") and hasattr(backend, "get_key_for_task"):
         meta = {"status": states.SUCCESS, "result": payload, "traceback": None, "children": [],
                 "date_done": None, "task_id": key}

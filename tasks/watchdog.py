@@ -4,7 +4,8 @@ Normal mode costs nothing per file: a watchdog thread in each pool process check
 file has been decoding, and ends the process when it exceeds HASHFLEET_FILE_TIMEOUT. Celery then sees a
 lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count). A chunk that has lost
 its worker ISOLATE_AFTER times is hashed in isolation: every file in a forked child with the same time
-limit, so the one bad file becomes an error record (timeout / worker-crashed) and the rest are hashed.
+limit, so the one bad file becomes an error record (timeout / worker-crashed) and the rest are hashed;
+its progress is kept (tasks/checkpoint.py), so a chunk killed from outside resumes instead of restarting.
 """
 
 from __future__ import annotations
@@ -67,12 +68,16 @@ _RECORD = struct.Struct("<BIIBII")  # code, size, mtime, quality, width, height;
 
 
 def hash_files_isolated(paths: list[str], algo: str, hash_size: int, allowed_roots: tuple[str, ...],
-                        limit: float) -> ChunkResult:
-    """Hash each file in its own forked child, killed after `limit` seconds."""
+                        limit: float, result: ChunkResult | None = None, start: int = 0,
+                        on_file=None) -> ChunkResult:
+    """Hash each file from `start` on in its own forked child, killed after `limit` seconds, into `result`
+    (default: a new one); `on_file(done)` is called after each file."""
     algos = parse_algos(algo)
-    result = empty_result(len(paths), row_bytes(algos, hash_size))
-    for index, path in enumerate(paths):
-        result.put(index, *_hash_in_child(path, algos, hash_size, allowed_roots, limit))
+    result = empty_result(len(paths), row_bytes(algos, hash_size)) if result is None else result
+    for index in range(start, len(paths)):
+        result.put(index, *_hash_in_child(paths[index], algos, hash_size, allowed_roots, limit))
+        if on_file is not None:
+            on_file(index + 1)
     return result
 
 

@@ -1,5 +1,5 @@
-"""What comes back over the broker: a chunk's packed hash arrays, and the merge's duplicate groups (paths go
-out as tasks/pathblob.py blobs).
+"""What comes back over the broker: a chunk's packed hash arrays, and the merge's pages of duplicate-group
+members (paths go out as tasks/pathblob.py blobs).
 
 Results are byte arrays aligned with the chunk's paths, never the paths themselves.
 """
@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 
 #: Version tag in every chunk result, so a mixed-version cluster fails loudly instead of mis-merging.
-WIRE_VERSION = 3
+WIRE_VERSION = 4
 #: zlib level for packed results: level 1 gets most of the gain for a few microseconds per chunk.
 WIRE_COMPRESSION = 1
 #: File sizes saturate at this (uint32) on the wire.
@@ -90,15 +90,21 @@ class ChunkResult:
         return cls(hashes=parts[0].reshape(n, row_bytes), **columns)
 
 
-def pack_groups(groups: list[np.ndarray]) -> dict:
-    """Groups as two little-endian uint64 arrays: all members, and where each group starts."""
-    members = np.concatenate(groups) if groups else np.zeros(0, np.uint64)
-    starts = np.cumsum([0] + [len(g) for g in groups[:-1]]) if groups else np.zeros(0)
-    return {"members": members.astype("<u8").tobytes(), "starts": np.asarray(starts, "<u8").tobytes()}
+#: One exact-duplicate group member: its file index and its group's first file index (tasks/exactgroups.py).
+MEMBER_DTYPE = np.dtype([("index", "<u8"), ("first", "<u8")])
 
 
-def unpack_groups(packed: dict) -> list[np.ndarray]:
-    """The groups :func:`pack_groups` packed."""
-    members = np.frombuffer(packed["members"], "<u8")
-    starts = np.frombuffer(packed["starts"], "<u8").astype(np.int64)
-    return np.split(members, starts[1:]) if len(starts) else []
+def pack_members(members: np.ndarray) -> dict:
+    """A page of group members (MEMBER_DTYPE rows, sorted by file index) as the merge stores it."""
+    raw = np.ascontiguousarray(members, MEMBER_DTYPE).tobytes()
+    return {"v": WIRE_VERSION, "n": len(members), "members": zlib.compress(raw, WIRE_COMPRESSION)}
+
+
+def unpack_members(payload: dict) -> np.ndarray:
+    """The rows :func:`pack_members` packed."""
+    if payload.get("v") != WIRE_VERSION:
+        raise ValueError(f"group page version {payload.get('v')!r}, expected {WIRE_VERSION}")
+    members = np.frombuffer(zlib.decompress(payload["members"]), MEMBER_DTYPE)
+    if len(members) != payload["n"]:
+        raise ValueError(f"group page of {len(members)} members, expected {payload['n']}")
+    return members

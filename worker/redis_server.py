@@ -56,11 +56,11 @@ class TlsFiles:
 
 class RedisServer:
     """redis-server on 127.0.0.1 in `workdir`, started at once: `password` (requirepass), `persistent` (AOF,
-    fsync always), `tls` (TLS only: the plain port closed). :meth:`stop` and :meth:`start` again keep the
-    port and directory (a restart)."""
+    fsynced as `appendfsync` says: "always" or "everysec"), `tls` (TLS only: the plain port closed).
+    :meth:`stop` (or :meth:`kill`) and :meth:`start` again keep the port and directory (a restart)."""
 
     def __init__(self, workdir: str, *, password: str | None = None, persistent: bool = False,
-                 tls: TlsFiles | None = None, start_timeout: float = START_TIMEOUT):
+                 appendfsync: str = "always", tls: TlsFiles | None = None, start_timeout: float = START_TIMEOUT):
         self.workdir, self.password, self.tls = workdir, password, tls
         self.port = free_port()
         self.start_timeout = start_timeout
@@ -69,7 +69,7 @@ class RedisServer:
         if tls:
             ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", tls.cert, "--tls-key-file",
                      tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no"]
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
+        persistence = ["--appendonly", "yes", "--appendfsync", appendfsync] if persistent else ["--appendonly", "no"]
         self.argv = [require_redis_server(), *ports, "--bind", "127.0.0.1", "--dir", workdir, "--save", "",
                      *persistence, "--daemonize", "no", *(["--requirepass", password] if password else [])]
         self.proc = None
@@ -110,7 +110,7 @@ class RedisServer:
             stop_group(self.proc, STOP_GRACE)
 
     def kill(self) -> None:
-        """SIGKILL at once: for a server whose data is thrown away anyway."""
+        """SIGKILL at once: a crash, or the end of a server whose data is thrown away anyway."""
         if self.proc is not None:
             kill_group(self.proc)
 

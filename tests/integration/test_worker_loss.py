@@ -1,5 +1,7 @@
 """Worker loss: a file that hangs the decoder ends its worker process; the chunk is retried, then hashed
-in isolation, so that file becomes an error record and every other file is hashed, exactly once."""
+in isolation, so that file becomes an error record and every other file is hashed, exactly once. And a
+pool process killed as it finishes a chunk (its result stored, or its chord report made) does not keep
+the merge from being sent."""
 
 import csv
 import os
@@ -9,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from support.servers import hashfleet
+from support.servers import REPO, START_TIMEOUT, CeleryWorker, hashfleet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -18,6 +20,11 @@ FILE_TIMEOUT = "0.25"
 #: A 12000 x 12000 16-bit PNG (3 MB on disk, 288 MB to inflate through libpng) takes about 0.9 s to hash
 #: on an idle core here; the fixture photos take 10-30 ms.
 SLOW_SIDE = 12000
+#: Visibility timeout for the finishing-kill tests: long, so that the producer's stall re-send (this plus
+#: about 20 s) cannot be what completes the job within FINISH_BOUND.
+LONG_VISIBILITY_TIMEOUT = 300
+#: Seconds a job of the nine fixture photos gets when one of its chunks loses its process (one retry, 1 s).
+FINISH_BOUND = 45
 
 
 def write_slow_png(path) -> None:
@@ -64,3 +71,37 @@ def test_the_soft_time_limit_turns_the_rest_of_a_long_chunk_into_timeout_records
     timed_out = sorted(n for n, r in rows.items() if r["error"] == "timeout")
     assert timed_out and set(timed_out) <= {"slow1.png", "slow2.png", "slow3.png"}, rows
     assert all(r["hash"] for n, r in rows.items() if n not in timed_out)
+
+
+@pytest.mark.parametrize("moment", ["stored", "reported"])
+def test_a_pool_process_killed_as_it_finishes_a_chunk_does_not_keep_the_merge_from_being_sent(
+        tmp_path, images, worker_env, moment):
+    # Given a worker whose pool process is SIGKILLed once, just after chunk 3's result is stored (or just
+    # after chunk 3 reported to its chord), and a visibility timeout far longer than the test's bound
+    from tasks.app import create_app
+    from tasks.settings import Settings
+
+    marker = tmp_path / "died"
+    env = dict(worker_env, HASHFLEET_VISIBILITY_TIMEOUT=str(LONG_VISIBILITY_TIMEOUT))
+    worker = CeleryWorker(dict(env, PYTHONPATH=os.path.join(REPO, "tests"), HASHFLEET_TEST_DIE_AFTER=moment,
+                               HASHFLEET_TEST_DIE_CHUNK="-chunk-3", HASHFLEET_TEST_DIE_MARKER=str(marker)),
+                          f"dying-{moment}@test", 1, str(tmp_path / "worker.log"), env["HASHFLEET_QUEUE"],
+                          app="support.dying_worker")
+    app = create_app(Settings.from_env(env))
+    try:
+        worker.wait_ready(app, timeout=START_TIMEOUT * 2)
+        # When a job runs with one photo per chunk
+        done = hashfleet(["run", str(images), "-o", str(tmp_path / "out.csv"), "--chunk-size", "1",
+                          "--timeout", str(FINISH_BOUND)], env=env, timeout=FINISH_BOUND + 30)
+    finally:
+        worker.stop()
+        app.close()
+    # Then the process died there, and the job still completed, without the producer's stall re-send
+    assert marker.exists(), worker.log_tail()
+    assert done.returncode == 0, done.stderr + worker.log_tail()
+    assert "re-sending" not in done.stderr
+    # And every photo is in the output exactly once, hashed
+    with open(tmp_path / "out.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["path"] for r in rows) == sorted(str(images / n) for n in os.listdir(images))
+    assert all(r["hash"] and not r["error"] for r in rows)

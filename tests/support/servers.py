@@ -19,12 +19,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class CeleryWorker:
-    """`celery -A tasks worker` (prefork) as a real subprocess, logging task results to `log_path`."""
+    """`celery -A tasks worker` (prefork) as a real subprocess, logging task results to `log_path`. `app`:
+    another worker app module (a test's, under tests/support)."""
 
-    def __init__(self, env: dict[str, str], name: str, concurrency: int, log_path: str, queue: str):
+    def __init__(self, env: dict[str, str], name: str, concurrency: int, log_path: str, queue: str,
+                 app: str = "tasks"):
         self.name = name
         self.log_path = log_path
-        argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "prefork",
+        argv = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "prefork",
                 "--concurrency", str(concurrency), "--hostname", name, "--queues", queue,
                 "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
         with open(log_path, "ab") as log:

@@ -1,14 +1,18 @@
 """The producer's view of a finished job: records and duplicate groups from the stored chunk data, read once."""
 
+import json
+import os
+
 import numpy as np
 from celery import Celery
 
 from producer.job import build_job
+from producer.output import write_groups, write_records
 from producer.results import JobResult
 from tasks.errors import FileError
-from tasks.ids import job_data_ids
-from tasks.store import store_chunk_data
-from tasks.wire import ChunkResult, pack_groups
+from tasks.ids import group_page_id, job_data_ids
+from tasks.store import store_chunk_data, store_data
+from tasks.wire import MEMBER_DTYPE, ChunkResult, pack_members
 
 
 def stored_job(hash_bytes_per_file: list[int], codes: list[int], chunk_size: int):
@@ -29,27 +33,55 @@ def stored_job(hash_bytes_per_file: list[int], codes: list[int], chunk_size: int
     return job, backend, paths, reads
 
 
+def merged(job, backend, files: int, pages: dict[int, list[tuple[int, int]]]) -> dict:
+    """The merge's payload for `job`, its pages of (member, group's first file) stored in `backend`."""
+    for number, members in pages.items():
+        store_data(backend, group_page_id(job.id, number), pack_members(np.array(members, MEMBER_DTYPE)))
+    firsts = {first for members in pages.values() for _, first in members}
+    return {"files": files, "groups": len(firsts), "duplicates": sum(map(len, pages.values())),
+            "pages": sorted(pages)}
+
+
 def test_records_and_groups_come_from_one_read_of_each_chunk():
     # Given a job of three chunks whose files 0, 4 and 7 share a hash, and 2 and 5 another (5 is corrupt)
     job, backend, paths, reads = stored_job([1, 2, 3, 4, 1, 3, 6, 1, 8], [0, 0, 0, 0, 0, FileError.CORRUPT, 0, 0, 0],
                                             chunk_size=3)
-    groups = [np.array([0, 4, 7], np.uint64)]
-    payload = {"files": 9, "chunks": job_data_ids(job.id, 3), "groups": pack_groups(groups)}
+    payload = merged(job, backend, 9, {0: [(0, 0), (4, 0)], 3: [(7, 0)]})
     result = JobResult.from_payload(job, payload, backend)
     # When the records are written and then the groups
     records = list(result.records())
-    groups_by_hash = result.group_paths()
+    groups_by_hash = {h: list(p) for h, p in result.group_paths()}
+    result.close()
     # Then each chunk's data was read exactly once, and the groups name their files' paths
-    assert sorted(reads) == sorted(job_data_ids(job.id, 3))
+    assert sorted(k for k in reads if "-chunk-" in k) == sorted(job_data_ids(job.id, 3))
     assert groups_by_hash == {"0000000000000001": [paths[0], paths[4], paths[7]]}
     assert [r.error for r in records].count("corrupt") == 1 and result.error_counts == {"corrupt": 1}
 
 
 def test_groups_asked_for_without_the_records_read_the_chunks_themselves():
     job, backend, paths, reads = stored_job([5, 5], [0, 0], chunk_size=2)
-    payload = {"files": 2, "chunks": job_data_ids(job.id, 1), "groups": pack_groups([np.array([0, 1], np.uint64)])}
-    assert JobResult.from_payload(job, payload, backend).group_paths() == {"0000000000000005": paths}
-    assert reads == job_data_ids(job.id, 1)
+    payload = merged(job, backend, 2, {0: [(0, 0), (1, 0)]})
+    result = JobResult.from_payload(job, payload, backend)
+    assert [(h, list(p)) for h, p in result.group_paths()] == [("0000000000000005", paths)]
+    assert [k for k in reads if "-chunk-" in k] == job_data_ids(job.id, 1)
+    result.close()
+
+
+def test_groups_come_out_in_the_order_of_their_first_file_with_their_members_in_file_order(tmp_path):
+    # Given interleaved groups {1, 3, 5} and {0, 2} (hash 7 and 4), files across chunks and member pages
+    job, backend, paths, _ = stored_job([4, 7, 4, 7, 9, 7], [0] * 6, chunk_size=2)
+    payload = merged(job, backend, 6, {0: [(0, 0), (1, 1), (2, 0)], 1: [(3, 1), (5, 1)]})
+    result = JobResult.from_payload(job, payload, backend)
+    # When the records and then the groups are written
+    write_records(str(tmp_path / "out.csv"), result.records(), {})
+    write_groups(str(tmp_path / "groups.json"), result.group_paths())
+    sink = result._sink.path
+    result.close()
+    # Then the JSON lists the group of file 0 first, each group's paths in file order, and the scratch
+    # table is gone
+    assert (tmp_path / "groups.json").read_text() == json.dumps(
+        {"0000000000000004": [paths[0], paths[2]], "0000000000000007": [paths[1], paths[3], paths[5]]}) + "\n"
+    assert not os.path.exists(sink)
 
 
 def test_records_split_each_file_row_into_one_hex_per_algorithm_whatever_their_widths():
@@ -60,7 +92,7 @@ def test_records_split_each_file_row_into_one_hex_per_algorithm_whatever_their_w
     rows = np.arange(80, dtype=np.uint8).reshape(2, 40)
     chunk = ChunkResult(rows, np.zeros(2, np.uint8), np.ones(2, np.uint32))
     store_chunk_data(backend, job.chunk_id(0), chunk.to_wire())
-    payload = {"files": 2, "chunks": job_data_ids(job.id, 1), "groups": pack_groups([])}
+    payload = merged(job, backend, 2, {})
     # When its records are read, Then each carries the dhash hex and the PDQ hex of its own row
     records = list(JobResult.from_payload(job, payload, backend).records())
     assert [(r.hash, r.more) for r in records] == [(rows[i, :8].tobytes().hex(), (rows[i, 8:].tobytes().hex(),))

@@ -81,36 +81,3 @@ def test_an_unreadable_subfolder_is_reported_and_the_walk_goes_on(tmp_path, monk
     found = list(iter_image_paths([str(tmp_path)], on_error=lambda p, c: errors.append((p, c))))
     assert found == [str(tmp_path / "open" / "b.png")]
     assert errors == [(str(tmp_path / "locked"), FileError.UNREADABLE_DIRECTORY)]
-
-
-def test_small_jobs_get_smaller_chunks_and_large_ones_the_default():
-    from producer.job import build_job
-
-    assert build_job((f"/x/{i}.jpg" for i in range(100)), "dhash", 8).counts == [8] * 12 + [4]
-    big = build_job((f"/x/{i}.jpg" for i in range(20_000)), "dhash", 8)
-    assert set(big.counts[:-1]) == {256} and sum(big.counts) == 20_000
-    assert build_job((f"/x/{i}.jpg" for i in range(10)), "dhash", 8, chunk_size=3).counts == [3, 3, 3, 1]
-
-
-def test_a_small_job_of_thumbnails_gets_chunks_big_enough_that_task_overhead_stays_under_two_percent(
-        tmp_path):
-    from producer.job import COST_PER_BYTE, COST_PER_FILE, MIN_CHUNK_SECONDS, build_job, mean_file_size
-
-    # Given 1,500 thumbnails of 40 kB and 1,000 camera photos of 500 kB (sizes are all that is read)
-    thumbs, photos = tmp_path / "thumbs", tmp_path / "photos"
-    for folder, count, size in ((thumbs, 1500, 40_000), (photos, 1000, 500_000)):
-        folder.mkdir()
-        for i in range(count):
-            with open(folder / f"{i:04d}.jpg", "wb") as handle:
-                handle.truncate(size)  # sparse: no disk used
-    paths = {name: sorted(str(p) for p in folder.iterdir()) for name, folder in
-             (("thumbs", thumbs), ("photos", photos))}
-    assert mean_file_size(paths["thumbs"]) == 40_000
-    # When each is chunked automatically
-    thumb_job = build_job(paths["thumbs"], "dhash", 8)
-    photo_job = build_job(paths["photos"], "dhash", 8)
-    # Then a thumbnail chunk holds at least MIN_CHUNK_SECONDS of estimated work (fewer, bigger chunks)
-    estimate = COST_PER_FILE + COST_PER_BYTE * 40_000
-    assert max(thumb_job.counts) * estimate >= MIN_CHUNK_SECONDS and len(thumb_job.counts) < 32
-    # and photos, already heavy enough per file, are still spread over about 32 chunks
-    assert max(photo_job.counts) == 32 and len(photo_job.counts) == 32

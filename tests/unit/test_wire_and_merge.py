@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tasks.errors import FileError
-from tasks.merge import duplicate_groups
+from tasks.merge import group_chunks
 from tasks.pathblob import decode_paths, encode_paths
-from tasks.wire import ChunkResult, empty_result, pack_groups, unpack_groups
+from tasks.wire import MEMBER_DTYPE, ChunkResult, empty_result, pack_members, unpack_members
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():
@@ -51,8 +51,15 @@ def test_a_result_from_another_wire_version_is_refused():
         ChunkResult.from_wire(payload, 8)
 
 
-def groups_of(merged: ChunkResult) -> list[list[int]]:
-    return [g.tolist() for g in duplicate_groups(merged.hashes, merged.codes)]
+def groups_of(merged: ChunkResult, tmp_path) -> list[list[int]]:
+    """The merge's groups of one merged chunk, as lists of file indices in the order of their first file."""
+    builder, _ = group_chunks([merged.to_wire()], merged.hashes.shape[1], merged.hashes.shape[1], len(merged),
+                              str(tmp_path))
+    groups: dict[int, list[int]] = {}
+    for _, members in builder.pages():
+        for index, first in members.tolist():
+            groups.setdefault(first, []).append(index)
+    return [groups[first] for first in sorted(groups)]
 
 
 def concat(*chunks: ChunkResult) -> ChunkResult:
@@ -60,48 +67,52 @@ def concat(*chunks: ChunkResult) -> ChunkResult:
     return ChunkResult(*(np.concatenate([getattr(c, f) for c in chunks]) for f in fields))
 
 
-def test_groups_hold_hashed_files_sharing_a_hash_across_chunks_and_ignore_errors():
+def test_groups_hold_hashed_files_sharing_a_hash_across_chunks_and_ignore_errors(tmp_path):
     first = result([5, 6, 5], [0, 0, 0])
     second = result([6, 5, 0, 0], [0, 0, FileError.CORRUPT, FileError.NOT_FOUND])  # errors share zero hash
-    assert groups_of(concat(first, second)) == [[0, 2, 4], [1, 3]]
+    assert groups_of(concat(first, second), tmp_path) == [[0, 2, 4], [1, 3]]
 
 
-def test_no_groups_when_every_hash_is_distinct_or_there_is_one_file():
-    assert groups_of(result([1, 2, 3], [0, 0, 0])) == []
-    assert groups_of(empty_result(1, 8)) == []
+def test_no_groups_when_every_hash_is_distinct_or_there_is_one_file(tmp_path):
+    assert groups_of(result([1, 2, 3], [0, 0, 0]), tmp_path) == []
+    assert groups_of(empty_result(1, 8), tmp_path) == []
 
 
-def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes():
+def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes(tmp_path):
     merged = empty_result(3, 32)  # one 16x16 hash: 32 bytes per file
     merged.hashes[0, 31] = 1
     merged.hashes[1, 31] = 1
     merged.hashes[2, 0] = 1
-    assert groups_of(merged) == [[0, 1]]
+    assert groups_of(merged, tmp_path) == [[0, 1]]
 
 
-def test_packed_groups_round_trip():
-    groups = [np.array([0, 2, 4]), np.array([1, 3]), np.array([7, 9])]
-    assert [g.tolist() for g in unpack_groups(pack_groups(groups))] == [[0, 2, 4], [1, 3], [7, 9]]
-    assert unpack_groups(pack_groups([])) == []
+def test_packed_group_members_round_trip():
+    members = np.array([(0, 0), (2, 0), (3, 1)], MEMBER_DTYPE)
+    assert unpack_members(pack_members(members)).tolist() == members.tolist()
+    assert unpack_members(pack_members(members[:0])).size == 0
 
 
-def test_the_merge_streams_chunk_data_from_a_backend_and_groups_across_chunks():
+def test_the_merge_streams_chunk_data_from_a_backend_and_counts_errors(tmp_path):
     # Given chunk data stored in a real (in-memory) Celery result backend, as chunk tasks store it
     from celery import Celery
 
     from tasks.ids import chunk_task_id, job_data_ids
-    from tasks.merge import collect
-    from tasks.store import store_chunk_data
+    from tasks.store import iter_chunk_data, store_chunk_data
 
     backend = Celery("t", backend="cache+memory://").backend
     chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]
     keys = [store_chunk_data(backend, chunk_task_id("job", i), c.to_wire()) for i, c in enumerate(chunks)]
     assert keys == job_data_ids("job", 2)
-    # When the merge collects them
-    hashes, codes = collect(backend, keys, 5, 8)
-    # Then every file is in place, in order, and groups span chunks
-    assert hashes[:, 0].tolist() == [5, 6, 5, 6, 9] and codes.tolist() == [0, 0, 0, 0, FileError.CORRUPT]
-    assert [g.tolist() for g in duplicate_groups(hashes, codes)] == [[0, 2], [1, 3]]
+    # When the merge groups them
+    builder, errors = group_chunks(iter_chunk_data(backend, keys), 8, 8, 5, str(tmp_path))
+    # Then groups span chunks, the corrupt file is counted and in no group
+    assert [m.tolist() for _, m in builder.pages()] == [[(0, 0), (1, 1), (2, 0), (3, 1)]]
+    assert (builder.groups, builder.members, errors) == (2, 4, 1)
+
+
+def test_the_merge_refuses_chunks_that_do_not_add_up_to_the_job(tmp_path):
+    with pytest.raises(ValueError, match="chunks hold 3 files, the job has 4"):
+        group_chunks([result([1, 2, 3], [0, 0, 0]).to_wire()], 8, 8, 4, str(tmp_path))
 
 
 class _FlakyRedisBackend:
