@@ -119,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process whose peak RSS passed the limit is replaced after its chunk, so memory kept after
+        # an outsized decode (or any leak) goes back to the system (docs/robustness.md).
+        worker_max_memory_per_child=settings.worker_memory_limit * 1024,  # KiB
         task_soft_time_limit=settings.soft_time_limit,
         # The hard limit is a backstop only: the soft limit (checked between files) and the per-file
         # watchdog (tasks/watchdog.py) act first, and both keep the chunk's finished files.

@@ -21,7 +21,7 @@ import simplejpeg  # noqa: E402
 
 from tasks.errors import FileError  # noqa: E402
 from tasks.jpeg import dc_scans_only  # noqa: E402
-from tasks.png import decode_8bit_spng, png_header  # noqa: E402
+from tasks.png import PNG_SIGNATURE, chunks_fit, decode_8bit_spng, png_header  # noqa: E402
 
 #: Background that transparent pixels are composited on for the robust dhash (white, full scale).
 #: A fixed background keeps a cut-out's silhouette; dropping alpha would expose whatever colour the
@@ -67,9 +67,25 @@ class DecodeError(Exception):
         self.code = code
 
 
+def checked_png_header(data: bytes) -> tuple[int, int, int, int] | None:
+    """:func:`tasks.png.png_header`, or DecodeError: TOO_MANY_PIXELS when it declares more than the pixel
+    limit (libpng refuses a width or height over 2^31 - 1, or its own 1,000,000 limit, as a bad header before
+    OpenCV's pixel check runs: without this such a PNG would be `corrupt` rather than too big), CORRUPT when
+    a chunk's length runs past the end of the file (:func:`tasks.png.chunks_fit`). Not a PNG: None."""
+    if not data.startswith(PNG_SIGNATURE):
+        return None
+    header = png_header(data)
+    if header is not None and header[0] * header[1] > MAX_PIXELS:
+        raise DecodeError(FileError.TOO_MANY_PIXELS)
+    if not chunks_fit(data):
+        raise DecodeError(FileError.CORRUPT)
+    return header
+
+
 def imdecode(data: bytes, flags: int) -> np.ndarray:
     """`cv2.imdecode(data, flags)`, or DecodeError with the code to record (too many pixels, corrupt, not an
     image)."""
+    checked_png_header(data)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
@@ -109,9 +125,7 @@ def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
     if fmt == "jpeg":
         return imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
-        header = png_header(data)
-        if header is not None and header[0] * header[1] > MAX_PIXELS:
-            raise DecodeError(FileError.TOO_MANY_PIXELS)
+        header = checked_png_header(data)
         pixels = decode_8bit_spng(data, header)
         if pixels is not None:
             return _gray8(pixels, rgb=True)

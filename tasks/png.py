@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 
-_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR = struct.Struct(">4sIIBB")  # chunk type, width, height, bit depth, color type
 #: PNG color types libspng decodes as stored: gray (0), RGB (2) and RGBA (6).
 _SPNG_COLOR_TYPES = (0, 2, 6)
@@ -19,10 +19,30 @@ _SPNG_COLOR_TYPES = (0, 2, 6)
 
 def png_header(data: bytes) -> tuple[int, int, int, int] | None:
     """(width, height, bit depth, color type) from the IHDR chunk, or None if there is none."""
-    if not data.startswith(_SIGNATURE) or len(data) < 8 + 4 + _IHDR.size:
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 8 + 4 + _IHDR.size:
         return None
     kind, width, height, depth, color = _IHDR.unpack_from(data, 12)
     return (width, height, depth, color) if kind == b"IHDR" else None
+
+
+#: Largest chunk length the PNG specification allows (2^31 - 1).
+MAX_CHUNK_LENGTH = 2**31 - 1
+
+
+def chunks_fit(data: bytes) -> bool:
+    """True when every chunk of the PNG `data` (up to IEND, or the last whole chunk header) lies inside the
+    file. OpenCV's PNG reader allocates a chunk's declared length before reading it, so one damaged length
+    field in a 1 KB file would cost up to 4 GiB of memory; such a file cannot decode anyway."""
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"IEND":  # nothing to allocate: a file cut inside IEND keeps what its decoder makes of it
+            break
+        end = pos + 12 + length  # length, type, body, CRC
+        if length > MAX_CHUNK_LENGTH or end > len(data):
+            return False
+        pos = end
+    return True
 
 
 def _has_transparency_chunk(data: bytes) -> bool:

@@ -28,6 +28,12 @@ DEFAULT_VISIBILITY_TIMEOUT = 3600
 #: Largest image (width x height) a worker decodes; bigger ones are refused before any pixel memory is
 #: allocated (passed to OpenCV as OPENCV_IO_MAX_IMAGE_PIXELS). 2**28 = 268 MP.
 DEFAULT_MAX_PIXELS = 2**28
+#: Memory (MiB) a pool process has besides its current image: Python, Celery, OpenCV and numpy loaded
+#: (~60-110 MiB measured) with room for chunk data and allocator slack.
+WORKER_BASE_MEMORY_MIB = 256
+#: Peak bytes per pixel of one 8-bit image's decode and hash (measured 4.8-8.0 for PNG, WebP, BMP, TIFF on
+#: both algorithms; 16-bit and float images take up to 40 on the robust path: docs/robustness.md).
+DECODE_BYTES_PER_PIXEL = 8
 #: Seconds of chunk work before a soft time limit turns the rest of the chunk into error records.
 DEFAULT_SOFT_TIME_LIMIT = 600
 #: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/watchdog.py).
@@ -48,7 +54,7 @@ BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
-            "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes")
+            "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Settings:
     fleet_processes: int | None = None  # HASHFLEET_FLEET_PROCESSES; None = ask the workers (large jobs only)
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT  # HASHFLEET_VISIBILITY_TIMEOUT
     max_pixels: int = DEFAULT_MAX_PIXELS  # HASHFLEET_MAX_PIXELS
+    worker_max_memory: int | None = None  # HASHFLEET_WORKER_MAX_MEMORY (MiB); None = from max_pixels
     soft_time_limit: int = DEFAULT_SOFT_TIME_LIMIT  # HASHFLEET_SOFT_TIME_LIMIT
     file_timeout: float = DEFAULT_FILE_TIMEOUT  # HASHFLEET_FILE_TIMEOUT
     result_expires: int = DEFAULT_RESULT_EXPIRES  # HASHFLEET_RESULT_EXPIRES
@@ -133,6 +140,16 @@ class Settings:
         if self.broker_url and urlsplit(self.broker_url).scheme in ("redis", "rediss"):
             return self.broker_url
         return None
+
+    @property
+    def worker_memory_limit(self) -> int:
+        """MiB of peak RSS after which a pool process is replaced once its chunk is done (Celery's
+        `worker_max_memory_per_child`): HASHFLEET_WORKER_MAX_MEMORY, else enough for the largest 8-bit
+        image the pixel limit allows, so only a process that met a bigger decode (16-bit, float) or kept
+        memory is replaced."""
+        if self.worker_max_memory is not None:
+            return self.worker_max_memory
+        return WORKER_BASE_MEMORY_MIB + -(-self.max_pixels * DECODE_BYTES_PER_PIXEL // 2**20)
 
     def to_env(self) -> dict[str, str]:
         """The HASHFLEET_* variables that reproduce these settings in another process."""

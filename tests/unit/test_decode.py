@@ -84,6 +84,7 @@ def test_a_transparent_cutout_hashes_by_its_silhouette_not_its_hidden_colour():
     (b"hello, I am text named .jpg\n", FileError.NOT_AN_IMAGE),
     (bytes(np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8)), FileError.NOT_AN_IMAGE),
     (png_declaring(60000, 60000), FileError.TOO_MANY_PIXELS),
+    (png_declaring(2**31 - 1, 57), FileError.TOO_MANY_PIXELS),  # libpng's own header check would say corrupt
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, FileError.CORRUPT),
 ])
 def test_undecodable_bytes_raise_a_decode_error_with_a_code(data, code):
@@ -123,3 +124,48 @@ def test_a_jpeg_declaring_more_pixels_than_the_limit_is_refused_before_a_reduced
     assert caught.value.code == FileError.TOO_MANY_PIXELS
     monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000)
     assert decode.decode_robust_reduced(big, 144).scale == 8
+
+
+def peak_rss_growth_mib(decode, data: bytes) -> tuple[float, str]:
+    """(MiB the peak RSS grew by, outcome) of `decode(data)` run in a forked child, so the peak is its own."""
+    import os
+    import resource
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: decode, report, exit without running pytest's cleanup
+        try:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            try:
+                decode(data)
+                outcome = "decoded"
+            except DecodeError as exc:
+                outcome = exc.code.reason
+            grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+            os.write(write_end, f"{grown / 1024} {outcome}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        grown, outcome = pipe.read().split()
+    os.waitpid(pid, 0)
+    return float(grown), outcome
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_png_chunk_longer_than_the_file_is_corrupt_without_its_length_being_allocated(bgr, depth):
+    # Given a PNG whose IDAT length field says 4 GiB (OpenCV's reader allocates a chunk's declared length)
+    import struct
+
+    from tasks.png import chunks_fit
+
+    image = bgr if depth == 8 else bgr.astype(np.uint16) * 257
+    data = bytearray(encode(".png", image))
+    idat = data.find(b"IDAT") - 4
+    data[idat:idat + 4] = struct.pack(">I", 2**32 - 1)
+    assert not chunks_fit(bytes(data)) and chunks_fit(encode(".png", image))
+    for decode in (decode_robust, decode_classic):
+        # When it is decoded, Then it is corrupt and the process never held the declared length
+        grown, outcome = peak_rss_growth_mib(decode, bytes(data))
+        assert outcome == "corrupt"
+        assert grown < 256, (decode.__name__, grown)
