@@ -123,12 +123,25 @@ def private_redis(workdir: str):
 class WarmWorker:
     """A running `celery -A tasks worker -c N --pool prefork` on its own broker URL."""
 
-    def __init__(self, proc: subprocess.Popen, url: str, concurrency: int, hostname: str, log_path: str):
+    def __init__(self, proc: subprocess.Popen, url: str, concurrency: int, hostname: str, log_path: str,
+                 respawn=None):
         self.proc = proc
         self.url = url
         self.concurrency = concurrency
         self.hostname = hostname
         self.log_path = log_path
+        self._respawn = respawn
+        #: Times :meth:`revive` started the worker again.
+        self.restarts = 0
+
+    def revive(self) -> bool:
+        """Start the worker again if its main process exited, as a supervisor (systemd's Restart=, a
+        container's restart policy) would; True if it did."""
+        if self.proc.poll() is None or self._respawn is None:
+            return False
+        self.proc = self._respawn()
+        self.restarts += 1
+        return True
 
     def pool_pids(self) -> list[int]:
         """PIDs of the prefork pool children (read from /proc)."""
@@ -170,9 +183,12 @@ def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None
     argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-c", str(concurrency),
             "--pool", "prefork", "-Q", QUEUE, "--without-gossip", "--without-mingle",
             "--hostname", hostname, "--loglevel", loglevel]
-    proc = spawn(argv, clean_env(**(env or {}), HASHFLEET_BROKER_URL=url), log_path, cwd)
+    def start() -> subprocess.Popen:
+        return spawn(argv, clean_env(**(env or {}), HASHFLEET_BROKER_URL=url), log_path, cwd)
+
+    worker = WarmWorker(start(), url, concurrency, hostname, log_path, respawn=start)
     try:
-        _wait_ready(proc, url, hostname, log_path)
-        yield WarmWorker(proc, url, concurrency, hostname, log_path)
+        _wait_ready(worker.proc, url, hostname, log_path)
+        yield worker
     finally:
-        stop_group(proc)
+        stop_group(worker.proc)

@@ -46,6 +46,8 @@ class Run:
     groups: dict[str, list[str]]
     stats: WorkerStats
     faults: FaultLog | None
+    #: Times the worker's main process exited and was started again (as its supervisor would).
+    worker_restarts: int = 0
 
 
 def job_settings(visibility_timeout: int, jobs_dir: str) -> dict[str, str]:
@@ -74,7 +76,7 @@ def run_job(folder: str, workdir: str, plan: FaultPlan | None, *, workers: int =
                                             stdout=subprocess.DEVNULL, stderr=err)
                 try:
                     faults = Faults(plan, worker.pool_pids, redis, lambda: producer_progress(stderr)) if plan else None
-                    code = wait_injecting(producer, faults, timeout + 60)
+                    code = wait_injecting(producer, faults, timeout + 60, supervise=worker.revive)
                     seconds = time.perf_counter() - started
                 finally:
                     if producer.poll() is None:
@@ -83,12 +85,13 @@ def run_job(folder: str, workdir: str, plan: FaultPlan | None, *, workers: int =
             if code != 0:
                 with open(stderr, errors="replace") as handle:
                     raise RuntimeError(f"hashfleet run exited {code}: {handle.read()[-3000:]}")
-            log_path = worker.log_path
+            log_path, restarts = worker.log_path, worker.restarts
         with open(out, newline="") as handle:
             rows = list(csv.DictReader(handle))
         with open(groups_out) as handle:
             groups = json.load(handle)
-        return Run(plan is not None, seconds, rows, groups, worker_stats(log_path), faults.log if plan else None)
+        return Run(plan is not None, seconds, rows, groups, worker_stats(log_path), faults.log if plan else None,
+                   restarts)
     finally:
         redis.kill()
 
@@ -125,7 +128,7 @@ def describe(run: Run) -> str:
     text = (f"{'faulty' if run.faulty else 'clean '} {run.seconds:7.1f} s  {len(run.rows)} records, "
             f"{len(run.groups)} groups; chunks {s.chunks}, runs {s.runs} (redeliveries {s.redeliveries}, "
             f"retried after a lost process {s.retried_after_loss}), processes lost {s.processes_lost}, "
-            f"failed tasks {s.failed}, merges {s.merges}")
+            f"failed tasks {s.failed}, merges {s.merges}, worker restarts {run.worker_restarts}")
     if run.faults:
         f = run.faults
         text += (f"; kills {len(f.kills)}, Redis down {f.redis_downtime:.1f} s at "

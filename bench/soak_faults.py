@@ -134,13 +134,16 @@ def worker_stats(log_path: str) -> WorkerStats:
         merges=len(re.findall(r"hashfleet\.merge\[[^\]]+\] succeeded", text)))
 
 
-def wait_injecting(proc, faults: Faults | None, timeout: float) -> int:
-    """Wait (at most `timeout` s) for `proc` to exit while `faults` (if any) are injected; its exit code."""
+def wait_injecting(proc, faults: Faults | None, timeout: float, supervise=None) -> int:
+    """Wait (at most `timeout` s) for `proc` to exit while `faults` (if any) are injected and `supervise`
+    (if given) is called every tick; its exit code."""
     deadline = time.monotonic() + timeout
     while (code := proc.poll()) is None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{proc.args[:4]} still running after {timeout} s")
         if faults is not None:
             faults.tick()
+        if supervise is not None:
+            supervise()
         time.sleep(TICK)
     return code

@@ -79,8 +79,12 @@ def test_a_worker_host_lost_mid_job_costs_one_visibility_timeout_and_no_file(
     assert code == 0, job.stderr
     # And every file is in the output exactly once, hashed
     assert_exact_output(str(out), inputs)
-    # And the chunk B held was redelivered to A and hashed there; nothing of host B is left running
-    assert lost <= set(chunk_ids(cluster.logs["a"], "succeeded")), read_log(cluster.logs["a"])[-3000:]
+    # And the chunk B held was redelivered to A and hashed there, unless B had stored its data and
+    # reported it to the chord before it died (a chunk reports before its task result is stored, and
+    # its log line comes last): then no redelivery was needed and the job ended before one was due.
+    # Nothing of host B is left running
+    redelivered = lost <= set(chunk_ids(cluster.logs["a"], "succeeded"))
+    assert redelivered or took < VISIBILITY_TIMEOUT, read_log(cluster.logs["a"])[-3000:]
     assert cluster.hosts["b"].pids() == []
 
 

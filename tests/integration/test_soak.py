@@ -28,14 +28,18 @@ def test_a_job_under_repeated_worker_kills_and_a_redis_crash_writes_every_file_o
     # Given 2000 generated JPEGs and PNGs (one in twenty a byte copy of another)
     files = write_images(str(tmp_path / "images"), FILES, seed=7, processes=2)
     # When they are hashed by two prefork processes, one of them SIGKILLed every second, and Redis is
-    # SIGKILLed once 40 % of the files are done and started again 1 s later on its AOF
+    # SIGKILLed once 40 % of the files are done and started again 1 s later on its AOF (the worker is
+    # supervised as systemd or a container runtime would: started again should its main process exit)
     plan = FaultPlan(kill_every=1.0, restart_at=0.4, redis_down=1.0, redis_stop="kill", seed=7)
     run = run_job(str(tmp_path / "images"), str(tmp_path / "run"), plan, workers=2, chunk_size=CHUNK_SIZE,
                   visibility_timeout=VISIBILITY_TIMEOUT, timeout=JOB_TIMEOUT)
     print(f"\nsoak: {run.seconds:.1f} s, {len(run.faults.kills)} kills, {run.stats.redeliveries} redeliveries, "
-          f"Redis down {run.faults.redis_downtime:.1f} s at {run.faults.done_at_stop}/{FILES} files")
-    # Then the faults really happened mid-job: processes died under chunks, Redis went down part-way
-    assert run.stats.retried_after_loss >= 1 and run.faults.redis_stopped is not None
+          f"Redis down {run.faults.redis_downtime:.1f} s at {run.faults.done_at_stop}/{FILES} files, "
+          f"{run.worker_restarts} worker restarts")
+    # Then the faults really happened mid-job: pool processes died (whether a kill lands on a busy process
+    # or between two chunks is chance: the count of chunks it cost is printed, not asserted), Redis went
+    # down part-way
+    assert run.stats.processes_lost >= 1 and run.faults.redis_stopped is not None
     assert 0 < run.faults.done_at_stop < FILES
     # And the output holds every file exactly once, without error records, each hashed as in-process
     assert output_problems(run.rows, files) == []
