@@ -12,7 +12,7 @@ A finished chunk also reports to its chord *before* its result is stored, the re
 When a pool process dies between the two steps (SIGKILL, OOM), Celery's worker looks at the stored state:
 with a SUCCESS stored it acknowledges the chunk and does not run it again, so a chunk whose process died
 after storing and before reporting was never counted, the chord never completed and the merge was never
-sent (found by bench/soak.py, whose random kills hit that moment; the job then waited for the producer's
+sent (bench/soak.py's random kills hit that moment; the job then waited for the producer's
 stall re-send, over an hour with the default visibility timeout). In this order a death after the
 report leaves no SUCCESS: the chunk is run again, and its second report is not counted twice.
 """
