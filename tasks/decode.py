@@ -86,6 +86,11 @@ def imdecode(data: bytes, flags: int) -> np.ndarray:
     """`cv2.imdecode(data, flags)`, or DecodeError with the code to record (too many pixels, corrupt, not an
     image)."""
     checked_png_header(data)
+    return _imdecode_checked(data, flags)
+
+
+def _imdecode_checked(data: bytes, flags: int) -> np.ndarray:
+    """:func:`imdecode` of data whose PNG header and chunk lengths were already checked."""
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
@@ -125,11 +130,12 @@ def _decode_robust(data: bytes, fmt: str | None) -> np.ndarray:
     if fmt == "jpeg":
         return imdecode(data, cv2.IMREAD_GRAYSCALE)
     if fmt == "png":
-        header = checked_png_header(data)
-        pixels = decode_8bit_spng(data, header)
+        pixels = decode_8bit_spng(data, checked_png_header(data))
         if pixels is not None:
             return _gray8(pixels, rgb=True)
-    image = imdecode(data, cv2.IMREAD_UNCHANGED)
+        image = _imdecode_checked(data, cv2.IMREAD_UNCHANGED)  # what libspng does not decode: 16-bit, palette
+    else:
+        image = imdecode(data, cv2.IMREAD_UNCHANGED)
     if image.dtype == np.uint8:
         return _gray8(image)
     return _gray_float(image)
