@@ -24,9 +24,6 @@ if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job p
     from producer.output import Record
     from tasks.wire import ChunkResult
 
-#: Paths shown in a chunk's args summary (Flower shows this instead of the whole blob).
-ARGS_PREVIEW = 1
-
 
 @dataclasses.dataclass
 class Job:

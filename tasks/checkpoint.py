@@ -13,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import numpy as np
 from celery import states
 
 from tasks.errors import FileError
+from tasks.ids import checkpoint_id
 from tasks.store import store_data
 from tasks.wire import ChunkResult, empty_result
 
@@ -38,11 +38,6 @@ class Checkpoint:
         return {"done": self.done, "attempts": self.attempts, "result": self.result.to_wire()}
 
 
-def checkpoint_id(chunk_task_id: str) -> str:
-    """Where a chunk hashed in isolation keeps its progress."""
-    return f"{chunk_task_id}-progress"
-
-
 def begin(backend, chunk_task_id: str, files: int, row_bytes: int) -> Checkpoint:
     """The chunk's progress so far, with this attempt counted (and a file passed over when STUCK_LIMIT
     attempts died at it); stored before hashing starts."""
@@ -50,9 +45,8 @@ def begin(backend, chunk_task_id: str, files: int, row_bytes: int) -> Checkpoint
     if meta is None:
         checkpoint = Checkpoint(empty_result(files, row_bytes))
     else:
-        stored = ChunkResult.from_wire(meta["result"], row_bytes)  # read-only views of the stored bytes
-        writable = ChunkResult(**{f.name: np.array(getattr(stored, f.name)) for f in dataclasses.fields(stored)})
-        checkpoint = Checkpoint(writable, meta["done"], meta["attempts"])
+        stored = ChunkResult.from_wire(meta["result"], row_bytes).copy()  # from_wire: read-only views
+        checkpoint = Checkpoint(stored, meta["done"], meta["attempts"])
     checkpoint.attempts += 1
     if checkpoint.attempts > STUCK_LIMIT and checkpoint.done < files:
         log.warning("chunk %s: %d attempts died at file %d; recorded as worker-crashed", chunk_task_id,

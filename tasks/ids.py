@@ -44,6 +44,11 @@ def data_id(chunk_task_id: str) -> str:
     return f"{chunk_task_id}-data"
 
 
+def checkpoint_id(chunk_task_id: str) -> str:
+    """Where a chunk hashed in isolation keeps its progress (tasks/checkpoint.py)."""
+    return f"{chunk_task_id}-progress"
+
+
 def group_page_id(job_id: str, page: int) -> str:
     """Id under which the merge stores page number `page` of the job's exact-duplicate group members."""
     return f"{job_id}-groups-{page}"

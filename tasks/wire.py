@@ -56,6 +56,10 @@ class ChunkResult:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def copy(self) -> ChunkResult:
+        """A writable copy (:meth:`from_wire` gives read-only views of the received bytes)."""
+        return ChunkResult(**{f.name: np.array(getattr(self, f.name)) for f in dataclasses.fields(self)})
+
     def put(self, index: int, packed: bytes | None, code: int, size: int, mtime: int,
             quality: int = NO_QUALITY, width: int = 0, height: int = 0) -> None:
         """Record one file (sizes, mtimes and dimensions saturate at the uint32 range of the wire)."""
