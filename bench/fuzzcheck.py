@@ -7,11 +7,11 @@ Shared by `python -m bench.fuzz` and tests/integration/test_fuzzed_inputs.py.
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from collections import Counter
 
 from bench.fuzzgen import FuzzFile
+from bench.procstat import children, peak_rss_kib
 
 #: Seconds between /proc samples (a pool process lives at least one chunk, far longer).
 SAMPLE_PERIOD = 0.02
@@ -20,29 +20,6 @@ SAMPLE_PERIOD = 0.02
 #: log: PeakRss counts replaced processes instead.)
 LOG_EVENTS = {"hung": "ending this worker process", "worker-lost": "WorkerLostError",
               "internal": "internal error hashing"}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(p) for p in handle.read().split()]
-    except OSError:  # gone meanwhile
-        pass
-    return found
-
-
-def high_water_kib(pid: int) -> int:
-    """VmHWM (peak resident set, KiB) of `pid`, 0 when it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class PeakRss:
@@ -63,12 +40,12 @@ class PeakRss:
             self._stop.wait(SAMPLE_PERIOD)
 
     def sample(self) -> None:
-        pending = _children(self.root)
+        pending = children(self.root)
         self.pool.update(pending)
         while pending:
             pid = pending.pop()
-            self.peaks[pid] = max(self.peaks.get(pid, 0), high_water_kib(pid))
-            pending += _children(pid)
+            self.peaks[pid] = max(self.peaks.get(pid, 0), peak_rss_kib(pid))
+            pending += children(pid)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()

@@ -28,6 +28,8 @@ from multiprocessing import get_context
 
 import numpy as np
 
+from bench.procstat import peak_rss_kib
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Where the phashes of the corpus and the variants are cached.
 CACHE_DIR = os.path.expanduser("~/.cache/hashfleet-bench")
@@ -144,8 +146,7 @@ def replicate(base: np.ndarray, edit_distances: np.ndarray, n: int, seed: int) -
 
 def vm_hwm_mb(pid: int | str = "self") -> float:
     """Peak resident set (VmHWM) of a process, in MiB."""
-    with open(f"/proc/{pid}/status") as handle:
-        return next(int(line.split()[1]) / 1024 for line in handle if line.startswith("VmHWM:"))
+    return peak_rss_kib(pid) / 1024
 
 
 def _part_with_peak(job):

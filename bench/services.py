@@ -21,6 +21,8 @@ import time
 import redis
 from celery import Celery
 
+from bench.procstat import children
+
 #: Seconds to wait for redis-server to answer PING.
 REDIS_START_TIMEOUT = 10.0
 #: Seconds to wait for a worker to answer a Celery control ping.
@@ -145,14 +147,7 @@ class WarmWorker:
 
     def pool_pids(self) -> list[int]:
         """PIDs of the prefork pool children (read from /proc)."""
-        children = []
-        try:
-            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
-                with open(f"/proc/{self.proc.pid}/task/{task}/children") as handle:
-                    children += [int(p) for p in handle.read().split()]
-        except OSError:  # the worker (or one of its threads) is gone
-            pass
-        return sorted(children)
+        return sorted(children(self.proc.pid))
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, hostname: str, log_path: str) -> None:

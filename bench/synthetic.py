@@ -27,6 +27,7 @@ import tempfile
 import time
 
 from bench import rabbit_stats, redis_stats
+from bench.procstat import children, peak_rss_kib
 from producer.app import polling_backend_url
 from producer.chunking import SMALL_JOB_FILES, chunk_size_for
 from producer.follow import JobFollower
@@ -57,30 +58,13 @@ def fake_paths(count: int):
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def worker_children(parent: int) -> list[int]:
-    children = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/stat") as handle:
-                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        children.append(int(pid))
-            except OSError:
-                pass
-    return children
+    return peak_rss_kib(pid) / 1024
 
 
 def cpu_now(worker_pid: int) -> tuple[float, float]:
     """CPU seconds so far of this process (the producer) and of the worker's main and pool processes."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, redis_stats.tree_cpu_s(worker_pid, worker_children(worker_pid))
+    return usage.ru_utime + usage.ru_stime, redis_stats.tree_cpu_s(worker_pid, children(worker_pid))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
                 cpu1 = cpu_now(worker.pid)
                 rabbit1 = rabbit_stats.snapshot_after(vhost.name, beam) if vhost else None
                 foreign = rabbit_stats.foreign_connections(vhost.name) if vhost else 0
-            children_rss = sorted(peak_rss_mb(pid) for pid in worker_children(worker.pid))
+            children_rss = sorted(peak_rss_mb(pid) for pid in children(worker.pid))
             merge_rss = children_rss[-1]
             with server.client() as client:
                 redis_peak = client.info("memory")["used_memory_peak"] / 2**20
