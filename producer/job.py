@@ -97,7 +97,7 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
             add(job, batch)
     if isinstance(job.blobs, ChunkSpool):
         job.blobs.close()
-        job.local.spool.close()
+        job.local.close()
     return job
 
 

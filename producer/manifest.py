@@ -40,24 +40,19 @@ def chunks_path(jobs_dir: str, job_id: str, kind: str = "chunks") -> str:
     return manifest_path(jobs_dir, job_id)[:-len(".json")] + f".{kind}"
 
 
-def _spooled_at(spool: ChunkSpool, path: str) -> bool:
-    return os.path.abspath(spool.path) == os.path.abspath(path)
+def _spooled_at(chunks, path: str) -> bool:
+    """Whether `chunks` (a list, dict or spool) is the spool file at `path` already."""
+    return isinstance(chunks, ChunkSpool | LocalChunks) and os.path.abspath(chunks.path) == os.path.abspath(path)
 
 
 def save(job: Job, jobs_dir: str) -> str:
     path = manifest_path(jobs_directory(jobs_dir), job.id)
-    spool = chunks_path(jobs_dir, job.id)
-    if not (isinstance(job.blobs, ChunkSpool) and _spooled_at(job.blobs, spool)):
-        copy = ChunkSpool.create(spool)  # a job walked elsewhere (in memory or another spool)
-        for blob in job.blobs:
-            copy.append(blob)
-        copy.close()
-    local = chunks_path(jobs_dir, job.id, "local")
-    if not (isinstance(job.local, LocalChunks) and _spooled_at(job.local.spool, local)):
-        copy = LocalChunks.create(local, row_bytes(job.algos, job.hash_size))
-        for index, result in job.local.items():
-            copy[index] = result
-        copy.spool.close()
+    # A job walked elsewhere (in memory, or spooled to another folder) is written into the jobs directory.
+    blobs, local = chunks_path(jobs_dir, job.id), chunks_path(jobs_dir, job.id, "local")
+    if not _spooled_at(job.blobs, blobs):
+        ChunkSpool.write(blobs, job.blobs)
+    if not _spooled_at(job.local, local):
+        LocalChunks.write(local, job.local.items(), row_bytes(job.algos, job.hash_size))
     doc = {
         "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
         "counts": job.counts,

@@ -40,6 +40,14 @@ class ChunkSpool(Sequence):
                 offsets.append(offsets[-1] + len(line))
         return cls(path, offsets)
 
+    @classmethod
+    def write(cls, path: str, blobs) -> None:
+        """A complete spool of `blobs` at `path`."""
+        spool = cls.create(path)
+        for blob in blobs:
+            spool.append(blob)
+        spool.close()
+
     def append(self, blob: str) -> None:
         line = blob.encode("ascii") + b"\n"
         self._writer.write(line)
@@ -96,6 +104,21 @@ class LocalChunks(Mapping):
     @classmethod
     def open(cls, path: str, chunks: list[int], width: int) -> LocalChunks:
         return cls(ChunkSpool.open(path), chunks, width)
+
+    @classmethod
+    def write(cls, path: str, results, width: int) -> None:
+        """A complete spool at `path` of `results`, (chunk number, ChunkResult) pairs."""
+        spool = cls.create(path, width)
+        for chunk, result in results:
+            spool[chunk] = result
+        spool.close()
+
+    @property
+    def path(self) -> str:
+        return self.spool.path
+
+    def close(self) -> None:
+        self.spool.close()
 
     def __setitem__(self, chunk: int, result) -> None:
         self.spool.append(base64.b64encode(msgpack.packb(result.to_wire())).decode("ascii"))
