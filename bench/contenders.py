@@ -30,7 +30,7 @@ import numpy as np
 from bench.services import clean_env, run_timed
 from bench.sets import FileSet
 
-#: JPEG files start with SOI + a marker (see tasks.decode._MAGIC).
+#: JPEG files start with SOI + a marker (see tasks.image.decode._MAGIC).
 JPEG_MAGIC = b"\xff\xd8\xff"
 #: Wall-clock limit for one subprocess run (s); a hung run fails the benchmark instead of stalling it.
 RUN_TIMEOUT = 1800.0

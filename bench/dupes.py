@@ -73,8 +73,8 @@ def replicate(n: int, seed: int, cache_dir: str) -> tuple[np.ndarray, np.ndarray
 
 def measure_pairs(path: str, k: int) -> dict:
     """In this fresh process: near_pairs over the saved hashes, as `hashfleet dupes` runs it."""
-    from producer.hashindex import HashIndex
-    from producer.near import groups_around_representatives, near_pairs
+    from producer.near.find import groups_around_representatives, near_pairs
+    from producer.near.hashindex import HashIndex
 
     saved = np.load(path)
     n = len(saved["full"])
@@ -92,9 +92,9 @@ def measure_pairs(path: str, k: int) -> dict:
 def measure_search(index_path: str, k: int) -> dict:
     """In this fresh process: what `hashfleet search INDEX QUERY` does, timed from the start."""
     started = time.perf_counter()
-    from producer.hashindex import load_index
-    from producer.near import query_distances
-    from producer.near_output import hash_query
+    from producer.near.find import query_distances
+    from producer.near.hashindex import load_index
+    from producer.near.output import hash_query
 
     data = load_index(index_path, ("phash",), ("phash-centre",), with_paths=False)
     loaded = time.perf_counter()
@@ -106,7 +106,7 @@ def measure_search(index_path: str, k: int) -> dict:
 
 
 def write_index(path: str, full: np.ndarray, centre: np.ndarray, quality: np.ndarray) -> None:
-    from producer.output import Record, write_records
+    from producer.outputs.formats import Record, write_records
 
     records = (Record(f"/data/photos/d{i // 1000:04d}/IMG_{i:07d}.JPG", f"{int(f):016x}", "", 1, 1,
                       (f"{int(f):016x}", f"{int(c):016x}"), int(q), 4000, 3000)

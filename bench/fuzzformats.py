@@ -221,7 +221,7 @@ _BY_FORMAT = {"png": _png, "jpeg": _jpeg, "webp": _riff, "bmp": _bmp, "tiff": _t
 
 
 def layout(data: bytes, fmt: str) -> Layout:
-    """The fields, lengths and boundaries of `data` read as `fmt` (a tasks.decode.sniff_format name)."""
+    """The fields, lengths and boundaries of `data` read as `fmt` (a tasks.image.decode.sniff_format name)."""
     try:
         return _BY_FORMAT[fmt](data)
     except (struct.error, IndexError, KeyError):

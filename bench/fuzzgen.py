@@ -31,7 +31,7 @@ import numpy as np
 
 from bench.fuzzformats import Field, layout
 
-#: Every container format tasks/decode.py sniffs, with the extension its files get.
+#: Every container format tasks/image/decode.py sniffs, with the extension its files get.
 EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp", "tiff": ".tif", "gif": ".gif",
               "jp2": ".jp2", "avif": ".avif", "hdr": ".hdr", "pfm": ".pfm", "pnm": ".ppm"}
 #: Mutation names and their weights.
@@ -98,7 +98,7 @@ RECIPES: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray], list[int]]] = 
 
 
 def sniff(data: bytes) -> str | None:
-    from tasks.decode import sniff_format
+    from tasks.image.decode import sniff_format
 
     return sniff_format(data)
 
@@ -120,7 +120,7 @@ def encode_sources(pictures: dict[str, np.ndarray], max_side: int) -> list[Sourc
 
 
 def file_sources(paths: Iterable[str]) -> list[Source]:
-    """Files as they are (real encoders' output), those whose format tasks/decode.py knows."""
+    """Files as they are (real encoders' output), those whose format tasks/image/decode.py knows."""
     sources = []
     for path in paths:
         with open(path, "rb") as handle:

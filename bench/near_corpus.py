@@ -11,7 +11,7 @@ import numpy as np
 from bench import near_pairs as pairs
 from bench.near_hashes import hash_all
 from bench.near_variants import related_key
-from tasks.phash import LOW_QUALITY
+from tasks.image.phash import LOW_QUALITY
 
 #: Files listed with their quality: those under this many times the threshold.
 LISTED_FACTOR = 3

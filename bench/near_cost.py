@@ -21,16 +21,16 @@ HASH_SIZE = 8
 
 
 def _dhash(data: bytes) -> None:
-    from tasks.multihash import robust_bits
+    from tasks.image.multihash import robust_bits
 
     robust_bits(data, HASH_SIZE)
 
 
 def _dhash_phash_quality(data: bytes) -> None:
-    from tasks.decode import decode_robust_reduced
-    from tasks.dhash import dhash_bits_reduced
-    from tasks.multihash import MIN_PIXELS_PER_CELL
-    from tasks.phash import phash_bits, quality, thumbnails
+    from tasks.image.decode import decode_robust_reduced
+    from tasks.image.dhash import dhash_bits_reduced
+    from tasks.image.multihash import MIN_PIXELS_PER_CELL
+    from tasks.image.phash import phash_bits, quality, thumbnails
 
     reduced = decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (HASH_SIZE + 1))
     dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, HASH_SIZE)
@@ -40,7 +40,7 @@ def _dhash_phash_quality(data: bytes) -> None:
 
 
 def _all(data: bytes) -> None:
-    from tasks.multihash import hash_image
+    from tasks.image.multihash import hash_image
 
     hash_image(data, HASH_SIZE)
 
@@ -50,7 +50,7 @@ FUNCTIONS = {"dhash alone (robust_bits)": _dhash, "dhash + phash + quality": _dh
 
 
 def _time_files(function, blobs: list[bytes]) -> list[float]:
-    from tasks.decode import DecodeError
+    from tasks.image.decode import DecodeError
 
     spent = []
     for data in blobs:

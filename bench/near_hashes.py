@@ -1,7 +1,7 @@
 """Every hash the near-duplicate benchmark compares, for one file, in a process pool, cached as JSON lines.
 
 Ours (recomputed when tasks/{dhash,phash,multihash,decode}.py change): hashfleet dhash as `--algo dhash`
-computes it (tasks.hashing.robust_bits), phash, centre-crop phash and quality (tasks.multihash.hash_image).
+computes it (tasks.batch.robust_bits), phash, centre-crop phash and quality (tasks.image.multihash.hash_image).
 References (computed once): imagehash 4.3 phash and dhash on Pillow's decode, PDQ (pdqhash) when installed.
 """
 
@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from bench.near_variants import issue_edit
 
 #: Modules whose code decides our hashes: the cache of our hashes is keyed by their digest.
-OUR_CODE = ("tasks/dhash.py", "tasks/phash.py", "tasks/multihash.py", "tasks/decode.py")
+OUR_CODE = ("tasks/image/dhash.py", "tasks/image/phash.py", "tasks/image/multihash.py", "tasks/image/decode.py")
 #: Files handed to a pool worker at a time.
 CHUNK = 8
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,9 +39,9 @@ def file_bytes(item: dict) -> bytes:
 
 
 def ours(data: bytes) -> dict:
-    from tasks.decode import DecodeError
-    from tasks.dhash import pack_bits
-    from tasks.multihash import hash_image, robust_bits
+    from tasks.image.decode import DecodeError
+    from tasks.image.dhash import pack_bits
+    from tasks.image.multihash import hash_image, robust_bits
 
     try:
         hashes = hash_image(data)

@@ -6,7 +6,7 @@ Files: the corpus photos make_variants.py takes (all 252 candidates), its 15 var
 the issue's 12 edits of each ("issue", bench/near_variants.py). An expected match is (edited copy, its
 original); a false pair is any two files derived from different pictures (sources sharing a
 near_variants.picture_key are one picture). Hashes: hashfleet dhash, phash, phash with its centre-crop
-variant, quality (tasks/multihash.py); imagehash phash/dhash and PDQ as references (bench/near_hashes.py).
+variant, quality (tasks/image/multihash.py); imagehash phash/dhash and PDQ as references (bench/near_hashes.py).
 Writes bench/NEAR_QUALITY.md (tables) and, with --cost, times hashing in-process (bench/near_cost.py).
 """
 
@@ -27,7 +27,7 @@ from bench import near_pairs as pairs  # noqa: E402
 from bench.near_hashes import hash_all  # noqa: E402
 from bench.near_variants import ISSUE_EDITS, ensure_kit_variants, picture_key, read_truth, related_key  # noqa: E402
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS  # noqa: E402
-from tasks.phash import LOW_QUALITY  # noqa: E402
+from tasks.image.phash import LOW_QUALITY  # noqa: E402
 
 #: Largest distance tabulated (PDQ's 256 bits need more).
 TOP = 40

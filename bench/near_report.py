@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from tasks.phash import LOW_QUALITY
+from tasks.image.phash import LOW_QUALITY
 
 #: Everything after this line of the report is kept when the tables are regenerated.
 HAND_WRITTEN = "<!-- written by hand from the tables above; kept by bench/near_quality.py -->\n"

@@ -1,4 +1,4 @@
-"""All near-duplicate pairs among 1,000,000 realistic 64-bit phashes: tasks.nearjoin beside faiss and brute force.
+"""All near-duplicate pairs among 1,000,000 realistic 64-bit phashes: tasks.nearjoin.join beside faiss and brute force.
 
     python -m bench.nearjoin [--n 1000000] [--k 8 10 12 14] [--methods nearjoin nearjoin-2proc faiss-multihash
                               faiss-flat brute] [--seed 0] [--sample 2000] [--blocks B]
@@ -150,7 +150,7 @@ def vm_hwm_mb(pid: int | str = "self") -> float:
 
 
 def _part_with_peak(job):
-    from tasks.nearjoin import pairs_for_part
+    from tasks.nearjoin.join import pairs_for_part
 
     hashes, part = job
     return pairs_for_part(hashes, part), os.getpid(), vm_hwm_mb()
@@ -158,7 +158,7 @@ def _part_with_peak(job):
 
 def run_method(method: str, hashes: np.ndarray, k: int, sample: int, blocks: int | None) -> tuple[tuple, float, int]:
     """(a, b) of the pairs found, the extra peak RSS of helper processes (MiB), and queries run (n when all)."""
-    from tasks.nearjoin import join, join_parts, sort_pairs
+    from tasks.nearjoin.join import join, join_parts, sort_pairs
 
     if method == "nearjoin":
         a, b, _ = join(hashes, k, blocks)

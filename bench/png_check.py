@@ -11,8 +11,8 @@ import os
 import statistics
 import time
 
-from tasks.decode import decode_robust
-from tasks.png import chunks_fit
+from tasks.image.decode import decode_robust
+from tasks.image.png import chunks_fit
 
 
 def timed(fun, items) -> float:

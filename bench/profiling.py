@@ -1,10 +1,10 @@
 """Where does hashfleet's time go? Three views on one set (default camera), written to bench/out/.
 
 1. stages: every file's bytes in memory, one OpenCV thread, each step of the full-resolution `dhash` path
-   and of the worker's current hasher timed separately (the same calls tasks.decode / tasks.dhash make),
+   and of the worker's current hasher timed separately (the same calls tasks.image.decode / tasks.image.dhash make),
    next to the decode floor and alternatives (reduced-size JPEG decoding + INTER_AREA) with their hash
    difference from the full-resolution hash.
-2. cProfile of `tasks.hashing.hash_files` (read + decode + hash, as a worker chunk does) in this process.
+2. cProfile of `tasks.batch.hash_files` (read + decode + hash, as a worker chunk does) in this process.
 3. py-spy (if installed): a warm `celery -A tasks worker -c 1` sampled with --subprocesses while
    `hashfleet run SET --broker ...` hashes the set, and the producer CLI sampled on its own
    (bench/pyspy.py).
@@ -95,8 +95,8 @@ def _reference_stages(datas: list[bytes]) -> dict[str, float]:
     """The full-resolution dhash path (decode_robust + dhash_bits; the worker's path before reduced JPEG
     decoding, and the quality reference), each step timed (intermediates dropped after each image, as in a
     worker). JPEG takes decode_robust's JPEG branch split in two."""
-    from tasks.decode import _imdecode, _to_unit_float, decode_robust, sniff_format
-    from tasks.dhash import dhash_bits, pack_bits
+    from tasks.image.decode import _imdecode, _to_unit_float, decode_robust, sniff_format
+    from tasks.image.dhash import dhash_bits, pack_bits
 
     def step(data: bytes, spent: Counter) -> None:
         t0 = time.perf_counter()
@@ -121,7 +121,7 @@ def _reference_stages(datas: list[bytes]) -> dict[str, float]:
 
 
 def _current_stages(datas: list[bytes]) -> dict[str, float]:
-    """The worker's current `dhash` hasher (tasks.hashing.HASHERS, whatever it does today) in total, and
+    """The worker's current `dhash` hasher (tasks.batch.HASHERS, whatever it does today) in total, and
     split when it is the reduced-JPEG pipeline (decode_robust_reduced + dhash_bits_reduced)."""
     from tasks import decode, dhash, hashing
 
@@ -146,15 +146,15 @@ def _current_stages(datas: list[bytes]) -> dict[str, float]:
         stages[f"current: JPEG decode scales used {dict(sorted(scales.items()))}"] = float("nan")
     hasher = getattr(hashing, "HASHERS", {}).get("dhash")
     if hasher:
-        stages["current TOTAL: tasks.hashing.HASHERS['dhash'](bytes) + pack"] = _per_image(
+        stages["current TOTAL: tasks.batch.HASHERS['dhash'](bytes) + pack"] = _per_image(
             lambda d: dhash.pack_bits(hasher(d, HASH_SIZE)), datas)
     return stages
 
 
 def stages(files: list[str]) -> str:
     """Per-stage ms/image of the worker's dhash path and of alternatives, with hash differences."""
-    from tasks.decode import _to_unit_float, decode_robust
-    from tasks.dhash import dhash_bits, pack_bits
+    from tasks.image.decode import _to_unit_float, decode_robust
+    from tasks.image.dhash import dhash_bits, pack_bits
 
     cv2.setNumThreads(1)
     datas = []
@@ -203,7 +203,7 @@ def stages(files: list[str]) -> str:
 
 
 def cprofile(files: list[str]) -> str:
-    from tasks.hashing import hash_files
+    from tasks.batch import hash_files
 
     cv2.setNumThreads(1)
     profiler = cProfile.Profile()
@@ -247,7 +247,7 @@ def profile(args: argparse.Namespace) -> None:
     meter = _METER
     parts = [f"## Profile: {args.set} set, {len(files)} files\n", f"Code under test: {code}.\n",
              "### Stages (in-process, 1 OpenCV thread, 1 BLAS thread)\n", stages(files),
-             "### cProfile of tasks.hashing.hash_files\n", _measured(meter, cprofile, files)]
+             "### cProfile of tasks.batch.hash_files\n", _measured(meter, cprofile, files)]
     if not args.no_pyspy and shutil.which("py-spy"):
         meter.wait_quiet()
         parts += ["### py-spy, warm worker -c 1\n", profile_worker(fileset, workdir, code_dir)]

@@ -44,8 +44,8 @@ def reference_hash(path: str) -> tuple[str, list[float]]:
     import cv2
     import numpy as np
 
-    from tasks.decode import DecodeError, decode_robust
-    from tasks.dhash import dhash_bits, pack_bits
+    from tasks.image.decode import DecodeError, decode_robust
+    from tasks.image.dhash import dhash_bits, pack_bits
 
     try:
         with open(path, "rb") as handle:

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, ensure_set  # noqa: E402
 
 HASH_SIZE = 8
-#: Tolerance of the hash's comparison, in gray levels (tasks/dhash.py ROUNDING_TOLERANCE x 255).
+#: Tolerance of the hash's comparison, in gray levels (tasks/image/dhash.py ROUNDING_TOLERANCE x 255).
 TOLERANCE = 2.0**-20 * 255
 #: Near-tie thresholds reported, gray levels.
 TIES = (1e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -36,9 +36,9 @@ TIES = (1e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 def _grids(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     import cv2
 
-    from tasks.decode import DecodeError, decode_robust, decode_robust_reduced, sniff_format
-    from tasks.dhash import area_weights
-    from tasks.multihash import MIN_PIXELS_PER_CELL
+    from tasks.image.decode import DecodeError, decode_robust, decode_robust_reduced, sniff_format
+    from tasks.image.dhash import area_weights
+    from tasks.image.multihash import MIN_PIXELS_PER_CELL
 
     cv2.setNumThreads(1)
     with open(path, "rb") as handle:

@@ -68,8 +68,8 @@ def activate(dest: str) -> None:
 
 def verify(dest: str) -> None:
     """Check that a child process started like the benchmark's children imports the snapshot."""
-    probe = ("import tasks, producer.cli, worker.embedded as w; "
-             "print(tasks.__file__, producer.cli.__file__, w.__file__)")
+    probe = ("import tasks, producer.cli.main, worker.embedded as w; "
+             "print(tasks.__file__, producer.cli.main.__file__, w.__file__)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=dest, capture_output=True, text=True, check=True)
     paths = out.stdout.split()
     if not paths or not all(p.startswith(os.path.join(dest, "")) for p in paths):

@@ -97,7 +97,7 @@ def run_job(folder: str, workdir: str, plan: FaultPlan | None, *, workers: int =
 
 
 def hashes_of(row: dict) -> str:
-    """Every hash column of an output row, concatenated (hex): what tasks.hashing.hash_one packs."""
+    """Every hash column of an output row, concatenated (hex): what tasks.batch.hash_one packs."""
     return row["hash"] + row.get("phash", "") + row.get("phash_centre", "")
 
 

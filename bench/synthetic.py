@@ -32,8 +32,8 @@ from producer.app import polling_backend_url
 from producer.chunking import SMALL_JOB_FILES, chunk_size_for
 from producer.follow import JobFollower
 from producer.job import build_job, enqueue
-from producer.output import write_groups, write_records
-from producer.results import JobResult
+from producer.outputs.formats import write_groups, write_records
+from producer.outputs.results import JobResult
 from tasks.app import create_app
 from tasks.settings import Settings
 from worker.embedded import worker_env

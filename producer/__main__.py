@@ -1,3 +1,3 @@
-from producer.cli import main
+from producer.cli.main import main
 
 main()

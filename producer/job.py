@@ -13,15 +13,15 @@ from celery import Celery
 from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
 from producer.publish import publish_chord
 from producer.spool import ChunkSpool, LocalChunks
-from tasks.algos import parse_algos, row_bytes
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
+from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import encode_paths, first_path
 from tasks.store import mark_job, store_chunk_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
-    from producer.incremental import Index
-    from producer.output import Record
+    from producer.outputs.formats import Record
+    from producer.outputs.incremental import Index
     from tasks.wire import ChunkResult
 
 

@@ -14,8 +14,8 @@ import os
 
 from producer.job import Job
 from producer.spool import ChunkSpool, LocalChunks
-from tasks.algos import parse_algos, row_bytes
 from tasks.errors import ConfigError, FileError
+from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths, encode_paths
 
 #: Manifest format version.

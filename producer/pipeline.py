@@ -17,7 +17,7 @@ from tasks.app import UNACKED_SWEEP_MAX
 from tasks.settings import Settings
 
 if TYPE_CHECKING:
-    from producer.results import JobResult
+    from producer.outputs.results import JobResult
 
 #: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
 STALL_MARGIN = 10
@@ -30,7 +30,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
     walk_errors = []
     index = None
     if index_path:
-        from producer.incremental import Index
+        from producer.outputs.incremental import Index
 
         index = Index(index_path, algo, hash_size)
     try:
@@ -59,9 +59,9 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
                      groups_out: str | None, check=lambda: None, timeout: float | None = None) -> JobResult:
     """Wait for `chunks` and the merge (with progress), then write the outputs."""
     # Loaded here, after the chunks are published, while the workers already hash (numpy, rich, sqlite3).
-    from producer import output
+    from producer.outputs import formats as output
+    from producer.outputs.results import JobResult
     from producer.progress import JobProgress
-    from producer.results import JobResult
 
     if not job.blobs:
         result = JobResult.from_payload(job, None)

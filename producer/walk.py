@@ -10,7 +10,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 
 from tasks.errors import ConfigError, FileError
-from tasks.s3url import is_s3_url
+from tasks.inputs.s3url import is_s3_url
 
 #: Extensions (lower-case) walked into the job; a file named explicitly on the command line is always
 #: taken whatever its name.
@@ -89,7 +89,7 @@ def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
 
 def _s3_listings(urls: list[str], client, on_error: OnError) -> dict[str, Iterator[str]]:
     from producer.walk_s3 import open_s3_listings
-    from tasks.s3client import new_s3_client
+    from tasks.inputs.s3client import new_s3_client
 
     return open_s3_listings(urls, client if client is not None else new_s3_client(), on_error, is_image_name)
 

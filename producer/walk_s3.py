@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Callable, Iterator
 
 from tasks.errors import ConfigError, FileError
-from tasks.s3url import folder_prefix, split_s3_url
+from tasks.inputs.s3url import folder_prefix, split_s3_url
 
 #: Keys per list_objects_v2 page (S3's own maximum; tests page by less).
 PAGE_SIZE = 1000

@@ -9,7 +9,7 @@ from celery import Celery
 from kombu import Queue
 
 from tasks.errors import ConfigError
-from tasks.limits import prepare_decoders
+from tasks.image.limits import prepare_decoders
 from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
@@ -86,7 +86,8 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     prepare_decoders(settings.max_pixels)
     from celery.signals import worker_process_init
 
-    from tasks import chunk, join_task, merge  # noqa: F401  (define the tasks; the producer never loads these)
+    from tasks import chunk, merge  # noqa: F401
+    from tasks.nearjoin import task  # noqa: F401  (define the tasks; the producer never loads these)
     from tasks.pool import init_pool_process
 
     worker_process_init.connect(init_pool_process, weak=False)

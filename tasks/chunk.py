@@ -7,11 +7,11 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks import checkpoint
-from tasks.algos import parse_algos, row_bytes
 from tasks.app import settings_of
+from tasks.batch import hash_files
 from tasks.errors import FileError
-from tasks.hashing import hash_files
 from tasks.ids import CHUNK_TASK
+from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths
 from tasks.store import store_chunk_data
 from tasks.watchdog import hash_files_isolated, watchdog

@@ -59,7 +59,7 @@ def job_data_ids(job_id: str, chunks: int) -> list[str]:
     return [data_id(chunk_task_id(job_id, i)) for i in range(chunks)]
 
 
-#: Task name of one part of the distributed near-duplicate join (tasks/join_task.py), and its id.
+#: Task name of one part of the distributed near-duplicate join (tasks/nearjoin/task.py), and its id.
 JOIN_PART_TASK = "hashfleet.join_part"
 
 

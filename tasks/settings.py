@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from tasks.errors import ConfigError
-from tasks.s3url import S3_SCHEME, is_s3_url, split_s3_url
+from tasks.inputs.s3url import S3_SCHEME, is_s3_url, split_s3_url
 
 #: Env var prefix shared by every setting.
 ENV_PREFIX = "HASHFLEET_"

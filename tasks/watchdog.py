@@ -17,9 +17,9 @@ import struct
 import threading
 import time
 
-from tasks.algos import parse_algos, row_bytes
+from tasks.batch import Outcome, hash_one
 from tasks.errors import FileError
-from tasks.hashing import Outcome, hash_one
+from tasks.image.algos import parse_algos, row_bytes
 from tasks.wire import MAX_WIRE_SIZE, ChunkResult, empty_result
 
 #: Exit status of a pool process ended by the watchdog (shows in the worker log).

@@ -27,7 +27,7 @@ NO_QUALITY = 255
 
 
 def empty_result(n: int, row_bytes: int) -> ChunkResult:
-    """A result for `n` files with `row_bytes` of hashes each (tasks.algos.row_bytes), all zero: hashes,
+    """A result for `n` files with `row_bytes` of hashes each (tasks.image.algos.row_bytes), all zero: hashes,
     codes (OK), sizes, mtimes and dimensions; quality unknown."""
     columns = {name: np.zeros(n, dtype) for name, dtype in COLUMNS}
     columns["quality"][:] = NO_QUALITY

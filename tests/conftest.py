@@ -53,7 +53,7 @@ def s3_server():
 @pytest.fixture
 def s3_env(s3_server, monkeypatch):
     """This process's AWS environment pointed at `s3_server`, and its S3 client made afresh from it."""
-    from tasks.s3client import forget_s3_client
+    from tasks.inputs.s3client import forget_s3_client
 
     for name in list(os.environ):
         if name.startswith("AWS_"):

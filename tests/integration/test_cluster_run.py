@@ -26,7 +26,7 @@ def test_two_separate_workers_share_a_job_and_the_result_is_complete_and_exact(
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(r["path"] for r in rows) == inputs
-    from tasks.hashing import hash_one
+    from tasks.batch import hash_one
 
     for row in rows:
         got = hash_one(row["path"], "dhash,phash,phash-centre", 8)

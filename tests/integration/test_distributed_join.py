@@ -5,14 +5,14 @@ import time
 import numpy as np
 import pytest
 
-from producer import distjoin
 from producer.app import producer_app
-from producer.distjoin import follow_join, join_on_cluster, publish_join, read_pairs, redis_client
+from producer.near import distjoin
+from producer.near.distjoin import follow_join, join_on_cluster, publish_join, read_pairs, redis_client
 from tasks.errors import JobFailed
 from tasks.ids import JOIN_PART_TASK, join_data_ids, join_hashes_key, join_part_task_id, new_job_id
-from tasks.joinstore import store_hashes
-from tasks.joinwire import HASHES_HEADER, part_to_wire
-from tasks.nearjoin import join, join_parts
+from tasks.nearjoin.join import join, join_parts
+from tasks.nearjoin.store import store_hashes
+from tasks.nearjoin.wire import HASHES_HEADER, part_to_wire
 from tasks.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]

@@ -24,7 +24,7 @@ import pytest
 
 from support.browser import ARTIFACTS, WINDOW, chromium, keep_artifact, png_size
 from support.servers import REPO, hashfleet
-from tasks.algos import DEFAULT_ALGOS
+from tasks.image.algos import DEFAULT_ALGOS
 from worker.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,7 +12,7 @@ import pytest
 
 from bench import fuzzgen
 from bench.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
-from producer.output import output_rows
+from producer.outputs.formats import output_rows
 from support.images import fixture_paths
 from support.servers import hashfleet
 from tasks.settings import Settings
@@ -43,7 +43,7 @@ def test_the_generator_covers_every_format_and_makes_the_same_files_from_the_sam
     folder, files = fuzzed
     pictures = {os.path.basename(p): cv2.imread(p, cv2.IMREAD_COLOR) for p in fixture_paths()}
     again = fuzzgen.write_corpus(fuzzgen.encode_sources(pictures, MAX_SIDE), str(tmp_path), FILES, SEED)
-    # Then every format tasks/decode.py knows is a source, and each file is byte for byte the same
+    # Then every format tasks/image/decode.py knows is a source, and each file is byte for byte the same
     assert {f.fmt for f in files} == set(fuzzgen.EXTENSIONS)
     for first, second in zip(files, again, strict=True):
         with open(first.path, "rb") as a, open(second.path, "rb") as b:

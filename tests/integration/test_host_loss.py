@@ -221,7 +221,7 @@ class LabCluster:
         """A task's stored meta as the result backend holds it (read from the producer host)."""
         script = (
             "import hashlib, json, sys, msgpack, redis\n"
-            "from tasks.algos import DEFAULT_ALGOS, parse_algos, row_bytes\n"
+            "from tasks.image.algos import DEFAULT_ALGOS, parse_algos, row_bytes\n"
             "from tasks.wire import ChunkResult\n"
             "raw = redis.Redis.from_url(sys.argv[1]).get('celery-task-meta-' + sys.argv[2])\n"
             "meta = msgpack.unpackb(raw, raw=False)\n"

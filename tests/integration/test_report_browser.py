@@ -14,8 +14,8 @@ import shutil
 import cv2
 import pytest
 
-from producer.groups_model import Group, Member
-from producer.report import PAGE_SIZE, write_report
+from producer.near.groups_model import Group, Member
+from producer.near.report import PAGE_SIZE, write_report
 from support.browser import WINDOW, chromium, keep_artifact, png_size
 from support.images import DATA
 

@@ -212,7 +212,7 @@ def test_allowed_roots_refuse_outside_paths_dotdot_and_symlink_escapes_without_o
         assert codes == list(paths.values())
         assert watcher.names() == []
         # (the watcher does see opens, and the photo outside would hash: the refusals are real)
-        from tasks.hashing import hash_one
+        from tasks.batch import hash_one
 
         assert hash_one(secret, "dhash", 8)[1] == FileError.OK
         assert "secret.jpg" in watcher.names()

@@ -9,8 +9,8 @@ import pytest
 from bench.soak import hashes_of, output_problems, run_job
 from bench.soak_faults import FaultPlan
 from bench.soak_images import write_images
-from tasks.algos import DEFAULT_ALGOS
-from tasks.hashing import hash_one
+from tasks.batch import hash_one
+from tasks.image.algos import DEFAULT_ALGOS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -362,7 +362,7 @@ def assert_exact_output(out_csv: str, inputs: list[str]) -> list[dict]:
     """The output has one record per input, each exactly once, every one hashed with the same hash the
     pure function gives its source photo. Returns the rows (in output order)."""
     from support.images import fixture_paths
-    from tasks.hashing import hash_one
+    from tasks.batch import hash_one
 
     with open(out_csv, newline="") as handle:
         rows = list(csv.DictReader(handle))

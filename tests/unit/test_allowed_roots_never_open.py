@@ -3,9 +3,9 @@
 import builtins
 import os
 
+from tasks.batch import hash_files
 from tasks.errors import FileError
-from tasks.hashing import hash_files
-from tasks.readfile import read_image_bytes
+from tasks.inputs.readfile import read_image_bytes
 
 
 def test_paths_outside_the_allowed_roots_reach_no_open_call_while_the_path_inside_does(tmp_path, monkeypatch):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from support.images import encode, photo, pillow_bytes, png_declaring
-from tasks.decode import DecodeError, decode_classic, decode_robust, sniff_format
-from tasks.dhash import dhash_bits, pack_bits, to_hex
 from tasks.errors import FileError
+from tasks.image.decode import DecodeError, decode_classic, decode_robust, sniff_format
+from tasks.image.dhash import dhash_bits, pack_bits, to_hex
 
 
 def robust_hex(data: bytes) -> str:
@@ -115,7 +115,7 @@ def test_exif_orientation_is_applied_by_both_algorithms(bgr):
 def test_a_jpeg_declaring_more_pixels_than_the_limit_is_refused_before_a_reduced_decode(monkeypatch, bgr):
     import cv2
 
-    from tasks import decode
+    from tasks.image import decode
 
     big = encode(".jpg", cv2.resize(bgr, (3000, 2000)))
     monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000 - 1)
@@ -157,7 +157,7 @@ def test_a_png_chunk_longer_than_the_file_is_corrupt_without_its_length_being_al
     # Given a PNG whose IDAT length field says 4 GiB (OpenCV's reader allocates a chunk's declared length)
     import struct
 
-    from tasks.png import chunks_fit
+    from tasks.image.png import chunks_fit
 
     image = bgr if depth == 8 else bgr.astype(np.uint16) * 257
     data = bytearray(encode(".png", image))

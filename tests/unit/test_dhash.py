@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tasks.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
+from tasks.image.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
 
 
 def horizontal_ramp(width=90, height=80, rising=True) -> np.ndarray:
@@ -58,7 +58,7 @@ def test_hamming_counts_differing_bits():
 
 
 def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
-    from tasks.dhash import area_weights
+    from tasks.image.dhash import area_weights
 
     weights = area_weights(pixels=3, scale=8, extent=20, cells=2)  # pixels cover 8, 8 and 4
     assert np.allclose(weights.sum(axis=1), 1)
@@ -66,7 +66,7 @@ def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
 
 
 def test_area_weights_built_from_runs_equal_every_pixels_own_overlap_for_many_geometries():
-    from tasks.dhash import _overlaps, area_weights
+    from tasks.image.dhash import _overlaps, area_weights
 
     rng = np.random.default_rng(11)
     for _ in range(500):
@@ -81,14 +81,14 @@ def test_area_weights_built_from_runs_equal_every_pixels_own_overlap_for_many_ge
 
 
 def test_the_reduced_hash_at_scale_one_is_the_plain_robust_hash():
-    from tasks.dhash import dhash_bits_reduced
+    from tasks.image.dhash import dhash_bits_reduced
 
     image = np.random.default_rng(5).random((120, 90), dtype=np.float32)
     assert np.array_equal(dhash_bits_reduced(image, 1, 120, 90), dhash_bits(image))
 
 
 def test_the_reduced_hash_of_block_means_equals_the_full_hash_on_a_smooth_image():
-    from tasks.dhash import dhash_bits_reduced
+    from tasks.image.dhash import dhash_bits_reduced
 
     y, x = np.mgrid[0:803, 0:1205].astype(np.float32)
     image = np.sin(x / 97.0) + np.cos(y / 61.0) + x / 900.0
@@ -117,7 +117,7 @@ GOLDEN = {
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_the_sample_images_hash_to_their_pinned_values_with_both_algorithms(name):
     from support.images import DATA
-    from tasks.hashing import hash_one
+    from tasks.batch import hash_one
 
     path = os.path.join(DATA, name)
     got = tuple(hash_one(path, algo, 8)[0].hex() for algo in ("dhash", "dhash-classic"))

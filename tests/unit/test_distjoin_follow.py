@@ -6,10 +6,10 @@ import pytest
 import redis
 from celery import states
 
-from producer import distjoin
-from producer.distjoin import JoinLost, follow_join
+from producer.near import distjoin
+from producer.near.distjoin import JoinLost, follow_join
 from tasks.errors import BrokerUnavailable, JobFailed
-from tasks.joinwire import JOIN_WIRE_VERSION
+from tasks.nearjoin.wire import JOIN_WIRE_VERSION
 from tasks.settings import Settings
 
 

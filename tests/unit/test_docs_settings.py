@@ -6,7 +6,7 @@ import dataclasses
 import os
 import re
 
-from producer.cli import run
+from producer.cli.main import run
 from tasks.settings import ENV_PREFIX, Settings
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

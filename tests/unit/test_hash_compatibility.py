@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from support.images import DATA, fixture_paths
-from tasks.decode import decode_classic, decode_robust
-from tasks.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
-from tasks.multihash import robust_bits
+from tasks.image.decode import decode_classic, decode_robust
+from tasks.image.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
+from tasks.image.multihash import robust_bits
 
 FIXTURES = Path(DATA)
 #: Photos from the corpus used by the slower comparisons (every Nth, to keep the run short).
@@ -170,7 +170,8 @@ def test_a_flat_striped_wallpaper_hashes_the_same_whatever_the_blas_thread_count
 
     stripes = [p for p in corpus_photos if p.endswith("MATE-Stripes-Light.png")]
     assert stripes, "the corpus has MATE-Stripes-Light.png"
-    code = ("import sys; from tasks.decode import decode_robust; from tasks.dhash import dhash_bits, pack_bits; "
+    code = ("import sys; from tasks.image.decode import decode_robust; "
+            "from tasks.image.dhash import dhash_bits, pack_bits; "
             "print(pack_bits(dhash_bits(decode_robust(open(sys.argv[1], 'rb').read()))).hex())")
     hashes = set()
     for threads in ("1", "2"):

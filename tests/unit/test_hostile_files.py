@@ -16,9 +16,9 @@ from producer import walk
 from producer.walk import iter_image_paths
 from support import hostile
 from support.images import encode, photo, write
+from tasks.batch import hash_one
 from tasks.errors import FileError
-from tasks.hashing import hash_one
-from tasks.readfile import ReadError, read_image_bytes
+from tasks.inputs.readfile import ReadError, read_image_bytes
 
 ALGOS = ("dhash", "dhash-classic")
 

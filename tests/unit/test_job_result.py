@@ -7,8 +7,8 @@ import numpy as np
 from celery import Celery
 
 from producer.job import build_job
-from producer.output import write_groups, write_records
-from producer.results import JobResult
+from producer.outputs.formats import write_groups, write_records
+from producer.outputs.results import JobResult
 from tasks.errors import FileError
 from tasks.ids import group_page_id, job_data_ids
 from tasks.store import store_chunk_data, store_data

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tasks import joinstore
+from tasks.nearjoin import store as joinstore
 
 
 class FakeRedis:

@@ -5,7 +5,9 @@ import zlib
 import numpy as np
 import pytest
 
-from tasks.joinwire import (
+from tasks.nearjoin.join import Part, join, join_parts, pairs_for_part
+from tasks.nearjoin.pairarrays import concatenate, pack, sort_pairs, unpack
+from tasks.nearjoin.wire import (
     HASHES_HEADER,
     pack_hashes,
     pack_pairs,
@@ -14,8 +16,6 @@ from tasks.joinwire import (
     unpack_hashes,
     unpack_pairs,
 )
-from tasks.nearjoin import Part, join, join_parts, pairs_for_part
-from tasks.pairarrays import concatenate, pack, sort_pairs, unpack
 
 
 def clustered_hashes(n: int, seed: int = 3) -> np.ndarray:

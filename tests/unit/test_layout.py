@@ -9,6 +9,12 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[2]
 #: Packages `tasks` must never import: it runs on workers that may have neither.
 FORBIDDEN_FOR_TASKS = ("producer", "worker")
+#: What the pure image core (tasks/image/) may import from tasks: itself, the error codes and the settings' constants.
+CORE_MAY_IMPORT = ("tasks.image", "tasks.errors", "tasks.settings")
+#: Libraries the image core must not touch: it knows nothing of queues, brokers or storage.
+CORE_FORBIDDEN_LIBRARIES = ("celery", "kombu", "redis", "boto3", "botocore", "msgpack")
+#: The project's packages.
+PACKAGES = ("tasks", "producer", "worker")
 #: STYLE.md: one concern per module, well under 300 lines.
 MAX_MODULE_LINES = 300
 
@@ -26,11 +32,31 @@ def imported_modules(path: pathlib.Path) -> set[str]:
 def test_no_tasks_module_imports_producer_or_worker():
     offenders = {
         f"{path.relative_to(REPO)} imports {name}"
-        for path in sorted((REPO / "tasks").glob("*.py"))
+        for path in sorted((REPO / "tasks").rglob("*.py"))
         for name in imported_modules(path)
         if name.split(".")[0] in FORBIDDEN_FOR_TASKS
     }
     assert not offenders
+
+
+def test_the_image_core_imports_no_celery_no_wire_format_and_no_file_reader():
+    # The core is bytes or pixels in, hashes out: the task layer imports it, never the reverse
+    core = sorted((REPO / "tasks" / "image").rglob("*.py"))
+    assert len(core) >= 8
+    offenders = {
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in core
+        for name in imported_modules(path)
+        if name.split(".")[0] in CORE_FORBIDDEN_LIBRARIES
+        or (name.startswith("tasks") and not name.startswith(CORE_MAY_IMPORT))
+    }
+    assert not offenders
+
+
+def test_every_sub_package_says_what_it_holds_in_its_docstring():
+    packages = [p for d in PACKAGES for p in (REPO / d).rglob("__init__.py")]
+    assert len(packages) >= 9
+    assert not [str(p.relative_to(REPO)) for p in packages if not ast.get_docstring(ast.parse(p.read_text()))]
 
 
 def test_the_import_checker_sees_an_import_of_worker(tmp_path):
@@ -43,7 +69,7 @@ def test_importing_what_the_producer_uses_from_tasks_loads_no_decoder_and_sets_n
     # Given a fresh interpreter, When it imports the modules the producer needs from tasks
     probe = (
         "import os, sys, json; before = dict(os.environ); "
-        "import tasks, tasks.algos, tasks.ids, tasks.pathblob, tasks.settings, tasks.errors; "
+        "import tasks, tasks.image.algos, tasks.ids, tasks.pathblob, tasks.settings, tasks.errors; "
         "from celery.signals import worker_process_init; "
         "print(json.dumps({'changed': sorted(k for k in os.environ if os.environ.get(k) != before.get(k)), "
         "'cv2': 'cv2' in sys.modules, 'numpy': 'numpy' in sys.modules, "
@@ -58,7 +84,7 @@ def test_importing_what_the_producer_uses_from_tasks_loads_no_decoder_and_sets_n
 def test_the_worker_app_sets_the_pixel_limit_from_settings_before_opencv_loads():
     probe = (
         "import os, tasks; app = tasks.celery; import cv2; from celery.signals import worker_process_init; "
-        "from tasks import decode; "
+        "from tasks.image import decode; "
         "print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'], decode.MAX_PIXELS, os.environ['OPENBLAS_NUM_THREADS'], "
         "len(worker_process_init.receivers))"
     )
@@ -69,7 +95,7 @@ def test_the_worker_app_sets_the_pixel_limit_from_settings_before_opencv_loads()
 
 
 def test_every_module_is_under_the_size_limit():
-    modules = [p for d in ("tasks", "producer", "worker") for p in (REPO / d).glob("*.py")]
+    modules = [p for d in PACKAGES for p in (REPO / d).rglob("*.py")]
     assert modules
     lines = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in modules}
     too_long = {name: n for name, n in lines.items() if n > MAX_MODULE_LINES}
@@ -92,7 +118,7 @@ def test_every_integration_test_module_marks_its_tests_as_integration():
 def test_the_cli_starts_without_loading_numpy_or_opencv():
     # Every `hashfleet run` imports the whole CLI before it publishes: the decoders and numpy load later,
     # only in the commands that need them (start-up time is part of every job's time, bench/RESULTS.md)
-    probe = ("import sys; import producer.cli; from producer import cli_jobs, cli_near; "
+    probe = ("import sys; import producer.cli.main; from producer.cli import jobs, near; "
              "print(sorted(m for m in ('cv2', 'numpy', 'boto3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
                          timeout=60)

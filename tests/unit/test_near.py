@@ -5,15 +5,15 @@ import itertools
 import numpy as np
 import pytest
 
-from producer.hashindex import MISSING, HashIndex
-from producer.near import (
+from producer.near.find import (
     choose_keeper,
     eligible,
     groups_around_representatives,
     near_pairs,
     query_distances,
 )
-from tasks.phash import LOW_QUALITY
+from producer.near.hashindex import MISSING, HashIndex
+from tasks.image.phash import LOW_QUALITY
 
 
 def clustered(n: int, seed: int) -> np.ndarray:

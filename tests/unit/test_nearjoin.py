@@ -1,11 +1,11 @@
-"""tasks.nearjoin: exact against brute force on clustered hashes, parts, neighbours, edge cases."""
+"""tasks.nearjoin.join: exact against brute force on clustered hashes, parts, neighbours, edge cases."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from tasks.nearjoin import (
+from tasks.nearjoin.join import (
     HASH_BITS,
     block_plan,
     choose_blocks,
@@ -101,7 +101,7 @@ def test_parts_never_share_a_pair_and_together_are_the_whole_join(hashes, all_pa
 
 
 def test_sorting_by_packed_keys_and_by_lexsort_agree(hashes, all_pairs_within_16, monkeypatch):
-    import tasks.pairarrays as pairarrays
+    import tasks.nearjoin.pairarrays as pairarrays
 
     shuffled = np.random.default_rng(3).permutation(len(all_pairs_within_16[0]))
     scrambled = [column[shuffled] for column in all_pairs_within_16]
@@ -152,7 +152,7 @@ def test_distance_zero_finds_only_exact_duplicates():
 
 
 def test_a_huge_bucket_is_joined_exactly_when_chunks_are_tiny(monkeypatch):
-    import tasks.nearjoin as nearjoin
+    import tasks.nearjoin.join as nearjoin
 
     monkeypatch.setattr(nearjoin, "CANDIDATE_CHUNK", 1000)
     monkeypatch.setattr(nearjoin, "PROBE_CHUNK", 1000)

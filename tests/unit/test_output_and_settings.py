@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from producer.output import Record, export_pyimagesearch, read_records, write_groups, write_records
+from producer.outputs.formats import Record, export_pyimagesearch, read_records, write_groups, write_records
 from tasks.errors import ConfigError
 from tasks.settings import POSITIVE, Settings
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from support.images import DATA, encode
-from tasks.decode import Reduced, decode_robust_reduced
-from tasks.dhash import area_grid, hamming, pack_bits, to_hex
-from tasks.multihash import hash_image, hashes_of_reduced, robust_bits
-from tasks.phash import LOW_QUALITY, QUALITY_DIVISOR, is_low_information, phash_bits, quality, thumbnails
+from tasks.image.decode import Reduced, decode_robust_reduced
+from tasks.image.dhash import area_grid, hamming, pack_bits, to_hex
+from tasks.image.multihash import hash_image, hashes_of_reduced, robust_bits
+from tasks.image.phash import LOW_QUALITY, QUALITY_DIVISOR, is_low_information, phash_bits, quality, thumbnails
 
 #: (phash hex, centre-crop phash hex, quality) of the committed images, as hash_image(file bytes) computed
-#: them when the algorithm was written (python -c "from tasks.multihash import hash_image; ..." over
+#: them when the algorithm was written (python -c "from tasks.image.multihash import hash_image; ..." over
 #: tests/data/images). A change here changes every stored phash: it needs a reason, not a re-pin.
 GOLDEN = {
     "HappyFish.jpg": ("ee1993c70d9ba425", "e61992c50b9bad8d", 100),
@@ -179,17 +179,17 @@ def test_thumbnails_of_a_reduced_decode_equal_the_exact_run_sums_of_dhash(dtype)
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (126, 126)).astype(dtype) / (255 if dtype == np.float32 else 1)
     reduced = Reduced(image.astype(dtype), 8, 1001, 1003)
-    # Then the integral-image thumbnail is the area average tasks/dhash.py computes by run sums
+    # Then the integral-image thumbnail is the area average tasks/image/dhash.py computes by run sums
     assert np.allclose(thumbnails(reduced, 32)[0], area_grid(reduced.image, 8, 1001, 1003, 32, 32), atol=1e-12)
 
 
 def test_huge_decodes_take_the_run_sums_path_and_get_the_same_thumbnails(monkeypatch):
     # Given a photo hashed through the integral image, and again with that path limited away
-    import tasks.phash
+    import tasks.image.phash
 
     reduced = decode_robust_reduced(read("home.jpg"), 72)  # 1/4 scale: a 4 % margin is 3.84 x 5.12 pixels
     through_integral = thumbnails(reduced, 32, (0.0, 0.04))
-    monkeypatch.setattr(tasks.phash, "INTEGRAL_PIXELS", 0)
+    monkeypatch.setattr(tasks.image.phash, "INTEGRAL_PIXELS", 0)
     through_runs = thumbnails(reduced, 32, (0.0, 0.04))
     # Then the full thumbnails agree exactly, the centre ones up to the margin rounded to whole pixels
     assert np.allclose(through_integral[0], through_runs[0], rtol=0, atol=1e-12)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from support.images import DATA, pillow_bytes
-from tasks.decode import DecodeError, decode_robust, decode_robust_reduced
-from tasks.dhash import dhash_bits, dhash_bits_reduced, hamming, pack_bits, to_hex
 from tasks.errors import FileError
-from tasks.jpeg import dc_scans_only
+from tasks.image.decode import DecodeError, decode_robust, decode_robust_reduced
+from tasks.image.dhash import dhash_bits, dhash_bits_reduced, hamming, pack_bits, to_hex
+from tasks.image.jpeg import dc_scans_only
 
 
 @pytest.fixture(scope="module")

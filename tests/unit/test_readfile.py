@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from tasks.errors import FileError
-from tasks.readfile import ReadError, read_image_bytes
+from tasks.inputs.readfile import ReadError, read_image_bytes
 
 
 def code_of(path, roots=()):

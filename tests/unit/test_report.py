@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from producer import report
-from producer.groups_model import Group, Member
-from producer.report import human_size, script_json, write_report
-from producer.thumbnails import THUMBNAIL_BOX, make_thumbnail
+from producer.near import report
+from producer.near.groups_model import Group, Member
+from producer.near.report import human_size, script_json, write_report
+from producer.near.thumbnails import THUMBNAIL_BOX, make_thumbnail
 from support.images import fixture_paths
 
 HOSTILE = "/p/</script><img src=x onerror=alert(1)>.jpg"

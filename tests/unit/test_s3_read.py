@@ -6,11 +6,11 @@ import time
 import pytest
 
 from support.images import fixture_paths
+from tasks.batch import hash_one
 from tasks.errors import FileError
-from tasks.hashing import hash_one
-from tasks.read_s3 import read_s3_object
-from tasks.readfile import ReadError, read_image_file
-from tasks.s3client import process_s3_client
+from tasks.inputs.read_s3 import read_s3_object
+from tasks.inputs.readfile import ReadError, read_image_file
+from tasks.inputs.s3client import process_s3_client
 
 
 def code_of(url, roots=(), client=None):
@@ -66,7 +66,7 @@ def test_access_denied_is_permission_denied_and_other_store_errors_are_read_erro
 def test_an_unreachable_store_is_a_read_error_after_bounded_retries(s3_env, monkeypatch):
     import socket
 
-    from tasks.s3client import forget_s3_client
+    from tasks.inputs.s3client import forget_s3_client
 
     with socket.socket() as closed:  # a loopback port nobody listens on
         closed.bind(("127.0.0.1", 0))

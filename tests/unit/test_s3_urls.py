@@ -3,7 +3,7 @@
 import pytest
 
 from tasks.errors import ConfigError
-from tasks.s3url import split_s3_url, within_s3_roots
+from tasks.inputs.s3url import split_s3_url, within_s3_roots
 from tasks.settings import Settings
 
 
@@ -31,7 +31,7 @@ def test_a_key_with_dot_segments_is_outside_every_root_since_a_store_or_proxy_ma
 
 
 def test_local_roots_never_admit_an_object_and_s3_roots_never_admit_a_local_path():
-    from tasks.readfile import ReadError, read_image_file
+    from tasks.inputs.readfile import ReadError, read_image_file
 
     with pytest.raises(ReadError) as caught:
         read_image_file("s3://media/a.jpg", ("/srv/images",))

@@ -64,7 +64,7 @@ def test_chunks_reused_from_an_index_are_spooled_and_come_back_through_the_manif
     # Given a job whose first three files are unchanged since an index, walked into the jobs directory
     import os
 
-    from producer.output import Record
+    from producer.outputs.formats import Record
 
     class Unchanged:
         def unchanged(self, path):

@@ -1,0 +1,127 @@
+"""`hashfleet` command line. Every failure the user can fix is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+import click
+
+from producer import manifest
+from producer.cli.options import broker_options, check_output_paths, job_options, output_options
+from producer.pipeline import hash_job, summary, walk_job
+from tasks.errors import ConfigError, HashfleetError
+from tasks.settings import Settings
+
+#: Exit code for a job that could not complete (broker, workers, timeout).
+EXIT_FAILED = 1
+#: Exit code for bad options (click's convention).
+EXIT_USAGE = 2
+#: Exit code after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """hashfleet: hash, deduplicate and search millions of images with Celery workers."""
+
+
+@cli.command()
+@job_options
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="Output file: .csv, .jsonl or .sqlite (one record per input file).")
+@output_options
+@click.option("--workers", type=click.IntRange(1, 1024), default=None, envvar="HASHFLEET_WORKERS",
+              help="Embedded mode: local worker processes  [default: one per core]")
+@broker_options
+def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend, follow_symlinks,
+        groups_out, timeout, index_path) -> None:
+    """Hash every image under PATHS and write one record per file to OUTPUT.
+
+    Without --broker (or HASHFLEET_BROKER_URL), starts a private redis-server and local workers.
+    """
+    settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size)
+    check_output_paths(out, groups_out)
+    if settings.embedded:
+        from worker.redis_server import require_redis_server
+
+        require_redis_server()  # before a long walk, not after
+    else:
+        from producer.preflight import check_services
+
+        check_services(settings)
+    started = time.monotonic()
+    workers = workers or default_workers()
+    if settings.embedded:
+        from worker.embedded import embedded_cluster
+
+        with tempfile.TemporaryDirectory(prefix="hashfleet-job-") as spool_dir:
+            job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, workers, spool_dir)
+            with embedded_cluster(settings, workers) as cluster:
+                result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
+    else:
+        from producer.fleet import cluster_fleet
+
+        job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
+                       manifest.jobs_directory(settings.jobs_dir))
+        manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
+        result = hash_job(settings, job, out, groups_out, timeout=timeout)
+    summary(result, out, started)
+
+
+@cli.command("export")
+@click.argument("index", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="Pickle file to write.")
+@click.option("--format", "fmt", type=click.Choice(["pyimagesearch"]), default="pyimagesearch",
+              show_default=True, help="pyimagesearch: the original script's {int hash: [paths]} pickle.")
+def export(index, out, fmt) -> None:
+    """Convert a hashfleet output (.csv/.jsonl/.sqlite) for tools that expect another format."""
+    from producer.outputs import formats as output
+
+    distinct = output.export_pyimagesearch(output.read_records(index), out)
+    click.echo(f"hashfleet: wrote {distinct} hashes to {out} ({fmt})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's usage errors and hashfleet's errors become one line and an exit code."""
+    from producer.cli import jobs, near  # noqa: F401  (register submit/status/wait/resume, dupes/search/report)
+
+    try:
+        cli.main(args=argv, prog_name="hashfleet", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("hashfleet: interrupted; local workers and redis stopped", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        click.echo(f"hashfleet: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"hashfleet: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except HashfleetError as exc:
+        click.echo(f"hashfleet: error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+def entry() -> None:
+    """The console script: :func:`main`, then exit without the interpreter's teardown of celery, kombu,
+    redis and numpy (~40 ms per run, measured). Every output file is closed and the local workers and
+    redis-server are stopped inside main(); only the standard streams are left to flush."""
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

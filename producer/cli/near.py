@@ -1,0 +1,137 @@
+"""`dupes`, `search` and `report`: near-duplicates in an index that `hashfleet run` wrote."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from producer.cli.main import cli
+from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
+
+index_argument = click.argument("index", type=click.Path(exists=True, dir_okay=False))
+max_distance_option = click.option(
+    "--max-distance", "-k", type=click.IntRange(0, 64), default=DEFAULT_MAX_DISTANCE, show_default=True,
+    help="Largest phash distance (bits of 64) that counts as the same picture.")
+crops_option = click.option(
+    "--crops/--no-crops", default=True, show_default=True,
+    help="Also match border crops, through the centre-crop hashes (phash-centre) when the index has them.")
+low_option = click.option(
+    "--include-low-information", is_flag=True,
+    help="Also pair images flagged as low-information (flat or near-blank: quality under 10), whose hashes are "
+         "mostly noise.")
+
+
+def load(index: str, crops: bool, with_paths: bool = True):
+    """The index's phash (and, with `crops`, centre-crop hashes when it has them)."""
+    from producer.near.hashindex import load_index
+
+    return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else (), with_paths)
+
+
+keep_option = click.option(
+    "--keep", type=click.Choice(KEEP_POLICIES), default="largest", show_default=True,
+    help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
+
+
+def find_groups(index: str, max_distance: int, crops: bool, include_low_information: bool, broker: str | None):
+    """(index data, pairs, groups) as `dupes` finds them; with `broker`, the join runs on that cluster's
+    workers (tasks/nearjoin/task.py), otherwise here."""
+    from producer.near.find import groups_around_representatives, near_pairs
+
+    data = load(index, crops)
+    if broker is None:
+        a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
+    else:
+        from producer.app import producer_app
+        from producer.cli.jobs import cluster_settings
+        from producer.near.distjoin import join_on_cluster
+
+        with producer_app(cluster_settings(broker, None)) as app:
+            a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information,
+                                 joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
+    return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
+
+
+broker_option = click.option(
+    "--broker", default=None,
+    help="Run the join on this cluster's workers (redis:// URL; for indexes too large for one machine).")
+
+
+@cli.command()
+@index_argument
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write every pair within the distance here as CSV: a,b,distance.")
+@max_distance_option
+@click.option("--groups", "groups_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the groups as JSON: each a representative, its members and which one to keep.")
+@keep_option
+@click.option("--plan", "plan_out", type=click.Path(dir_okay=False), default=None,
+              help="Write per group the file to keep and the candidates to remove as CSV "
+                   "(hashfleet never deletes anything).")
+@crops_option
+@low_option
+@broker_option
+def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information, broker) -> None:
+    """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) in INDEX."""
+    from producer.near import output as near_output
+
+    started = time.monotonic()
+    data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, broker)
+    if out:
+        near_output.write_pairs(out, data, a, b, d)
+    if groups_out:
+        near_output.write_groups(groups_out, data, groups, keep)
+    if plan_out:
+        near_output.write_plan(plan_out, data, groups, keep)
+    grouped = sum(len(g.members) for g in groups)
+    click.echo(f"hashfleet: {len(data)} hashed files, {len(a)} pairs within {max_distance}, {len(groups)} groups "
+               f"({grouped} files) in {time.monotonic() - started:.1f} s")
+
+
+@cli.command()
+@index_argument
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@max_distance_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per image.")
+@crops_option
+def search(index, images, max_distance, limit, crops) -> None:
+    """List the files of INDEX that look like each of IMAGES, nearest first (distance, then index order)."""
+    import numpy as np
+
+    from producer.near.find import query_distances
+    from producer.near.output import hash_query
+
+    data = load(index, crops, with_paths=False)
+    for image in images:
+        distance = query_distances(data, hash_query(image, tuple(data.hashes)), crops=crops)
+        near = np.flatnonzero(distance <= max_distance)
+        order = near[np.lexsort((near, distance[near]))]
+        shown = f", nearest {limit}:" if len(near) > limit else ":"
+        click.echo(f"{image}: {len(near)} within {max_distance}{shown}")
+        shown = order[:limit].tolist()
+        for i, path in zip(shown, data.paths_of(shown), strict=True):
+            click.echo(f"{int(distance[i]):3d}  {path}")
+
+
+@cli.command()
+@index_argument
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="The HTML page to write (one self-contained file).")
+@max_distance_option
+@keep_option
+@click.option("--thumbnails", type=click.IntRange(0), default=None,
+              help="Groups shown with pictures, largest first  [default: the first 500]")
+@crops_option
+@low_option
+def report(index, out, max_distance, keep, thumbnails, crops, include_low_information) -> None:
+    """Write a page showing the duplicate and near-duplicate groups of INDEX side by side."""
+    from producer.near.output import report_groups
+    from producer.near.report import DEFAULT_THUMBNAIL_GROUPS, write_report
+
+    data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information, None)
+    summary = {"files": len(data), "pairs": len(a), "groups": len(groups), "hash": "phash" + (" + centre crop" if crops
+               else ""), "max distance": max_distance, "keep": keep}
+    written = write_report(report_groups(data, groups, keep), out, title=f"hashfleet: {index}", summary=summary,
+                           thumbnails=DEFAULT_THUMBNAIL_GROUPS if thumbnails is None else thumbnails)
+    click.echo(f"hashfleet: {written} groups of {len(data)} hashed files; wrote {out}")

@@ -1,0 +1,1 @@
+"""Near-duplicates in an index: pairs, groups, search, the distributed join and the HTML report."""

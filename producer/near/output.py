@@ -1,0 +1,95 @@
+"""What `dupes` writes (pairs CSV, groups JSON, keep plan CSV) and how `search` hashes a query image."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from producer.near.defaults import DEFAULT_HASH
+from producer.near.find import NearGroup, choose_keeper
+from producer.near.hashindex import MISSING, HashIndex
+from producer.outputs.formats import json_line
+from tasks.errors import ConfigError
+
+#: Columns of the plan: per group, the file kept and every other member as a candidate to remove.
+PLAN_FIELDS = ("group", "action", "path", "distance", "size", "width", "height", "mtime")
+#: Hash size of an index's 64-bit hashes (the only size near-duplicates are searched at).
+QUERY_HASH_SIZE = 8
+
+
+def _value(array: np.ndarray, i: int):
+    v = int(array[i])
+    return None if v == MISSING else v
+
+
+def write_pairs(path: str, index: HashIndex, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> None:
+    """Every pair as a,b,distance (paths), in index order of a then b."""
+    with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        out = csv.writer(handle)
+        out.writerow(("a", "b", "distance"))
+        for i, j, dist in zip(a.tolist(), b.tolist(), d.tolist(), strict=True):
+            out.writerow((index.paths[i], index.paths[j], dist))
+
+
+def _members(index: HashIndex, group: NearGroup, keeper: int) -> list[dict]:
+    return [{"path": index.paths[m], "distance": int(dist), "keep": m == keeper, "size": _value(index.sizes, m),
+             "width": _value(index.widths, m), "height": _value(index.heights, m), "mtime": _value(index.mtimes, m)}
+            for m, dist in zip(group.members.tolist(), group.distances.tolist(), strict=True)]
+
+
+def write_groups(path: str, index: HashIndex, groups: list[NearGroup], policy: str) -> None:
+    """JSON: a list of {representative, keep, members: [{path, distance (to the representative), keep, size,
+    width, height, mtime}]}, largest group first."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        for n, group in enumerate(groups):
+            keeper = choose_keeper(index, group.members, policy)
+            doc = {"representative": index.paths[group.representative], "keep": index.paths[keeper],
+                   "members": _members(index, group, keeper)}
+            handle.write(json_line(doc) + (",\n" if n < len(groups) - 1 else "\n"))
+        handle.write("]\n")
+
+
+def write_plan(path: str, index: HashIndex, groups: list[NearGroup], policy: str) -> None:
+    """CSV: per group, one `keep` row and one `remove-candidate` row per other member."""
+    with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        out = csv.writer(handle)
+        out.writerow(PLAN_FIELDS)
+        for n, group in enumerate(groups, 1):
+            keeper = choose_keeper(index, group.members, policy)
+            for m in sorted(_members(index, group, keeper), key=lambda m: not m["keep"]):
+                out.writerow((n, "keep" if m["keep"] else "remove-candidate", m["path"], m["distance"],
+                              *("" if m[k] is None else m[k] for k in PLAN_FIELDS[4:])))
+
+
+def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, int]:
+    """The hashes `algos` of one image file, computed exactly as the workers compute them."""
+    from tasks.image.decode import DecodeError
+    from tasks.image.multihash import hash_data
+    from tasks.inputs.readfile import ReadError, read_image_file
+
+    try:
+        data, _ = read_image_file(image)
+        packed = hash_data(data, algos, QUERY_HASH_SIZE).packed
+    except (ReadError, DecodeError) as exc:
+        raise ConfigError(f"cannot hash {image}: {exc.code.description}") from None
+    values = np.frombuffer(packed, ">u8").astype(np.uint64)
+    return {algo: values[i] for i, algo in enumerate(algos)}
+
+
+def report_groups(index: HashIndex, groups: list[NearGroup], policy: str) -> list:
+    """The groups as the HTML report takes them (producer/near/groups_model.py): the representative first (the
+    distances are to it), the file `policy` keeps marked; `exact` when every member has its very phash
+    (a crop matched through its centre hash may be at distance 0 and still `near`)."""
+    from producer.near.groups_model import Group, Member
+
+    out = []
+    for group in groups:
+        keeper = choose_keeper(index, group.members, policy)
+        members = _members(index, group, keeper)
+        full = index.hashes[DEFAULT_HASH][group.members]
+        kind = "exact" if (full == full[0]).all() else "near"
+        out.append(Group(kind, tuple(Member(m["path"], m["size"], m["width"], m["height"], m["mtime"], m["distance"],
+                                            m["keep"]) for m in members)))
+    return out

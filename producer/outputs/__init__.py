@@ -1,0 +1,1 @@
+"""Output files: records written and read back (CSV, JSONL, SQLite, Parquet) and group files."""

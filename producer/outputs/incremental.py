@@ -1,0 +1,69 @@
+"""Incremental runs: reuse the hash of a file whose size and mtime are unchanged since a previous output.
+
+The previous output (`--index OLD.sqlite`, .csv or .jsonl) is looked up by path; the producer stats each
+walked file (one stat per file, only in incremental runs) and compares size and mtime (whole seconds, as
+the worker recorded them). Only new or changed files are sent to the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from producer.outputs.formats import Record, columns, output_format, read_records, sqlite_path_value
+from tasks.errors import ConfigError
+from tasks.image.algos import algo_bytes, parse_algos
+
+
+class Index:
+    """path -> the Record of each file a previous run hashed with the same algorithms and hash size."""
+
+    def __init__(self, path: str, algo: str, hash_size: int):
+        if not os.path.isfile(path):
+            raise ConfigError(f"index {path!r} does not exist")
+        self.algos = parse_algos(algo)
+        self.hex_lens = [2 * algo_bytes(a, hash_size) for a in self.algos]
+        self._db = None
+        self._rows: dict[str, Record] = {}
+        if output_format(path) == ".sqlite":
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            if meta.get("algo") != ",".join(self.algos) or meta.get("hash_size") != str(hash_size):
+                raise ConfigError(f"index {path!r} holds {meta.get('algo')}/{meta.get('hash_size')} hashes, "
+                                  f"this run asks for {','.join(self.algos)}/{hash_size}")
+            self._columns = ", ".join(columns(self.algos))
+        else:  # csv/jsonl carry no metadata: held in memory, their columns and hash lengths checked
+            for r in read_records(path):
+                if self._complete(r):
+                    self._rows[r.path] = r
+
+    def _complete(self, r: Record) -> bool:
+        hexes = (r.hash, *r.more)
+        return (r.size is not None and r.mtime is not None and len(hexes) == len(self.algos)
+                and [len(h) for h in hexes] == self.hex_lens)
+
+    def lookup(self, path: str) -> Record | None:
+        if self._db is None:
+            return self._rows.get(path)
+        query = f"SELECT {self._columns} FROM files WHERE path = ?"
+        row = self._db.execute(query, (sqlite_path_value(path),)).fetchone()
+        if row is None:
+            return None
+        n = len(self.algos) - 1
+        record = Record(path, row[1] or "", row[2], row[3], row[4], tuple(h or "" for h in row[5:5 + n]), *row[5 + n:])
+        return record if self._complete(record) else None
+
+    def unchanged(self, path: str) -> Record | None:
+        """The index's record of `path` when the file still has that size and mtime, else None."""
+        known = self.lookup(path)
+        if known is None:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return known if (info.st_size, int(info.st_mtime)) == (known.size, known.mtime) else None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()

@@ -1,0 +1,133 @@
+"""Every hash a job asks for, from one decode of an image's bytes: dhash, phash, centre-crop phash, the
+quality score and the image's size. Pure: bytes in, bits out; no files, no Celery.
+
+dhash, phash and phash-centre share one reduced decode (tasks/image/decode.py :func:`decode_robust_reduced`);
+dhash-classic keeps the original's full decode, so a job mixing it with the others decodes twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tasks.image.decode import Reduced, decode_classic, decode_color, decode_robust_reduced
+from tasks.image.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
+from tasks.image.phash import (
+    CENTRE_MARGIN,
+    HIGHFREQ_FACTOR,
+    QUALITY_GRID,
+    is_low_information,
+    phash_bits,
+    quality,
+    thumbnails,
+)
+
+#: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
+#: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
+#: at 8, 86.1 % of hashes equal the full-decode hash and 97.0 % are within 1 bit, at 1.05x the time of
+#: the bare 1/8 decode; at 16 (1/4 scale for most of them) about 89 % / 98 % (a third of the files) at
+#: 2.3x the time. Two full-size decodes with libjpeg's fast and accurate IDCTs already disagree on 6.6 %
+#: of these files: the flips sit on near-ties between adjacent cells.
+MIN_PIXELS_PER_CELL = 8
+#: Algorithms computed from the reduced decode.
+REDUCED_ALGOS = ("dhash", "phash", "phash-centre")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageHashes:
+    """The hashes of one image (bool grids, packed with tasks.image.dhash.pack_bits; None when not asked for) and
+    its quality 0..100 (scored with the phash thumbnail, so None when no phash was asked for)."""
+
+    dhash: np.ndarray | None
+    phash: np.ndarray | None
+    #: phash of the image with tasks.image.phash.CENTRE_MARGIN cut from every border: compared with another
+    #: image's full phash it finds border crops of that size.
+    centre_phash: np.ndarray | None
+    quality: int | None
+
+    @property
+    def low_information(self) -> bool:
+        """Too little detail for its hashes to mean much (tasks.image.phash.LOW_QUALITY)."""
+        return self.quality is not None and is_low_information(self.quality)
+
+
+def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
+    """The hashes in `want` of an already-decoded image (see tasks.image.decode.decode_robust_reduced)."""
+    dhash = phash = centre = score = None
+    if "dhash" in want:
+        dhash = dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size)
+    if "phash" in want or "phash-centre" in want:
+        side = HIGHFREQ_FACTOR * hash_size
+        thumb, centre_thumb = thumbnails(reduced, side, (0.0, CENTRE_MARGIN))
+        phash = phash_bits(thumb, hash_size) if "phash" in want else None
+        centre = phash_bits(centre_thumb, hash_size) if "phash-centre" in want else None
+        # At hash size 8 the quality grid is the phash thumbnail itself; other sizes pay for one more.
+        score = quality(thumb if side == QUALITY_GRID else thumbnails(reduced, QUALITY_GRID)[0])
+    return ImageHashes(dhash=dhash, phash=phash, centre_phash=centre, quality=score)
+
+
+def decode_reduced(data: bytes, hash_size: int) -> Reduced:
+    """The reduced decode every robust hash of a `hash_size` job is computed from."""
+    return decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (hash_size + 1))
+
+
+def hash_image(data: bytes, hash_size: int = 8) -> ImageHashes:
+    """Decode `data` once and compute dhash, phash, centre phash and quality.
+
+    Raises tasks.image.decode.DecodeError for a file that cannot be decoded, like the other hashers.
+    """
+    return hashes_of_reduced(decode_reduced(data, hash_size), hash_size)
+
+
+def robust_bits(data: bytes, hash_size: int) -> np.ndarray:
+    """The robust dhash alone (`--algo dhash`)."""
+    return hashes_of_reduced(decode_reduced(data, hash_size), hash_size, ("dhash",)).dhash
+
+
+def classic_bits(data: bytes, hash_size: int) -> np.ndarray:
+    """Bit-exact with the original: full cv2.imread-style decode, bilinear resize."""
+    return dhash_classic_bits(decode_classic(data), hash_size)
+
+
+def pdq_bits(data: bytes) -> tuple[np.ndarray, int, tuple[int, int]]:
+    """PDQ's 256 bits (as a 16x16 grid, first bit first), its own quality (0-100) and the image's (height,
+    width), from a full colour decode. Needs the optional `pdqhash` package (`hashfleet[pdq]`)."""
+    import pdqhash  # optional: only jobs asking for pdq load it (ImportError: an `internal` record, logged)
+
+    rgb = np.ascontiguousarray(decode_color(data)[..., ::-1])
+    vector, score = pdqhash.compute(rgb)
+    return np.asarray(vector, bool).reshape(16, 16), int(score), rgb.shape[:2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Hashed:
+    """What a job records of one decoded image: every asked-for hash packed side by side in the order
+    asked, the quality score (None when no asked-for algorithm scores one) and the image's width and height."""
+
+    packed: bytes
+    quality: int | None
+    width: int
+    height: int
+
+
+def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
+    """Hash `data` with each of `algos` (tasks/image/algos.py), decoding it once per decoder they need."""
+    bits: dict[str, np.ndarray] = {}
+    score: int | None = None
+    width = height = 0
+    robust = tuple(a for a in algos if a in REDUCED_ALGOS)
+    if robust:
+        reduced = decode_reduced(data, hash_size)
+        hashes = hashes_of_reduced(reduced, hash_size, robust)
+        bits.update({"dhash": hashes.dhash, "phash": hashes.phash, "phash-centre": hashes.centre_phash})
+        score = hashes.quality
+        width, height = reduced.width, reduced.height
+    if "dhash-classic" in algos:
+        gray = decode_classic(data)
+        bits["dhash-classic"] = dhash_classic_bits(gray, hash_size)
+        height, width = gray.shape[:2]
+    if "pdq" in algos:
+        bits["pdq"], pdq_quality, (height, width) = pdq_bits(data)
+        score = pdq_quality if score is None else score
+    return Hashed(b"".join(pack_bits(bits[a]) for a in algos), score, width, height)

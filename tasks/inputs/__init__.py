@@ -1,0 +1,1 @@
+"""Reading an input file's bytes on a worker: local paths and s3:// objects."""

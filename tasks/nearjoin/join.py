@@ -1,0 +1,281 @@
+"""Exact near-duplicate join over 64-bit hashes (pure numpy: no files, no Celery).
+
+Multi-index hashing (Norouzi, Punjani and Fleet, 2012) with the generalised pigeonhole bound: the 64 bits
+are cut into m contiguous blocks and block i gets a radius t_i with sum(t_i + 1) = K + 1. Two hashes within
+Hamming distance K cannot differ by t_i + 1 or more bits in every block, so some block i differs by at most
+t_i. One table per block finds those pairs: distinct hashes are grouped by the block's value, each probes
+the groups at its value ^ every flip mask of at most t_i bits (a dense map over all 2**width block values
+makes a probe one array lookup), and each candidate is verified on all 64 bits. A pair is kept only by the
+first table whose block finds it, so tables, and value ranges inside a table, are disjoint parts whose
+union is the answer.
+
+Memory is bounded whatever the clustering: probes and candidate pairs are made and verified in chunks, so a
+huge group (thousands of flat images hashing near 0) costs time, never more than a chunk of memory beyond
+the pairs it really yields.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.nearjoin.pairarrays import (
+    Pairs,
+    concatenate,
+    expand,
+    index_dtype,
+    no_pairs,
+    pack,
+    ranges,
+    segment_chunks,
+    unpack,
+)
+from tasks.nearjoin.pairarrays import sort_pairs as sort_pairs
+
+__all__ = ["Part", "block_plan", "choose_blocks", "join", "join_parts", "neighbours", "pairs_for_part", "sort_pairs"]
+
+#: Width of the hashes joined, in bits (one uint64 per hash).
+HASH_BITS = 64
+#: Widest block a table indexes: its occupancy map and group counts have 2**width entries (4 Mi at 22).
+MAX_BLOCK_BITS = 22
+#: Block counts :func:`choose_blocks` considers (more blocks: narrower tables, more candidates).
+BLOCK_CHOICES = range(-(-HASH_BITS // MAX_BLOCK_BITS), 17)
+#: Cost model of :func:`choose_blocks`, in nanoseconds on one core, estimated from profiles of bench/nearjoin.py:
+#: one probe (a hash's key ^ flip looked up), one candidate pair verified, one slot of a dense map, one flip
+#: mask (the numpy calls it makes whatever the number of hashes).
+PROBE_NS = 3
+CANDIDATE_NS = 15
+SLOT_NS = 2
+FLIP_NS = 30_000
+#: Hashes probing a table at once, per flip mask: bounds the probe arrays (~30 bytes per hash).
+PROBE_CHUNK = 1 << 20
+#: Candidate pairs verified at once: bounds the verification arrays (~60 bytes per pair).
+CANDIDATE_CHUNK = 1 << 20
+#: Query x index distances computed at once by :func:`neighbours` (one byte each).
+SCAN_CHUNK = 1 << 24
+
+
+@dataclass(frozen=True)
+class Part:
+    """One independent slice of a join, plain ints so it crosses any wire.
+
+    The pairs that table `table` of the `blocks`-block plan for `max_distance` keeps, whose smaller block
+    value lies in [lo, hi).
+    """
+
+    max_distance: int
+    blocks: int
+    table: int
+    lo: int
+    hi: int
+
+
+def block_plan(max_distance: int, blocks: int) -> list[tuple[int, int, int]]:
+    """(shift, width, radius) per block; a radius of -1 means the block needs no table."""
+    if not 0 <= max_distance <= HASH_BITS:
+        raise ValueError(f"max_distance must be within 0..{HASH_BITS}, got {max_distance}")
+    if not -(-HASH_BITS // MAX_BLOCK_BITS) <= blocks <= HASH_BITS:
+        raise ValueError(f"blocks must be within {-(-HASH_BITS // MAX_BLOCK_BITS)}..{HASH_BITS}, got {blocks}")
+    widths = [HASH_BITS // blocks + (i < HASH_BITS % blocks) for i in range(blocks)]
+    spare = max_distance + 1 - blocks  # sum of the radii
+    radii = [spare // blocks + (i < spare % blocks) for i in range(blocks)]
+    shifts = [HASH_BITS - sum(widths[: i + 1]) for i in range(blocks)]
+    return [(s, w, min(r, w)) for s, w, r in zip(shifts, widths, radii, strict=True)]
+
+
+def choose_blocks(n: int, max_distance: int) -> int:
+    """The block count with the least modelled time for n uniformly spread hashes.
+
+    Clustered hashes make more candidates in every plan alike, so the uniform model still ranks them.
+    """
+
+    def cost(blocks: int) -> float:
+        total = 0.0
+        for _, width, radius in block_plan(max_distance, blocks):
+            if radius >= 0:
+                flips = sum(math.comb(width, r) for r in range(radius + 1))
+                total += n / 2 * flips * PROBE_NS + n * n / 2 * flips / 2**width * CANDIDATE_NS
+                total += 2**width * SLOT_NS + flips * FLIP_NS
+        return total
+
+    return min(BLOCK_CHOICES, key=cost)
+
+
+def join_parts(max_distance: int, n: int, splits: int = 1, blocks: int | None = None) -> list[Part]:
+    """The parts of a join of n hashes: one per table, each cut into `splits` equal ranges of block values.
+
+    `blocks` defaults to :func:`choose_blocks`; every part carries it, so parts made here for n hashes
+    must be run on those same hashes.
+    """
+    blocks = blocks or choose_blocks(n, max_distance)
+    parts = []
+    for table, (_, width, radius) in enumerate(block_plan(max_distance, blocks)):
+        if radius >= 0:
+            edges = np.linspace(0, 1 << width, splits + 1).astype(int)
+            parts += [Part(max_distance, blocks, table, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges)]
+    return parts
+
+
+def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pairs:
+    """All pairs (a < b) with popcount(h[a] ^ h[b]) <= max_distance, as (a, b, distance) sorted by (a, b).
+
+    a and b index `hashes` (uint64, shape (n,)): int32 below 2**31 hashes (pairs can number tens of
+    millions, so they take half the memory), int64 above; distance is uint8. Exact: no pair is missed and
+    none is false. `blocks` (the number of tables' blocks) defaults to :func:`choose_blocks`. Up to
+    2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
+    """
+    parts = join_parts(max_distance, len(hashes), 1, blocks)
+    # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
+    return unpack(np.concatenate([pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
+
+
+def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
+    """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair.
+
+    Identical hashes are joined once: copies are common (re-saved files, flat images) and each copy would
+    repeat every probe and candidate of the first.
+    """
+    values, copy_of, copies = np.unique(_as_hashes(hashes), return_inverse=True, return_counts=True)
+    members = np.argsort(copy_of, kind="stable")  # the indices of each distinct value's copies, value by value
+    first_copy = np.cumsum(copies) - copies
+    members = members.astype(index_dtype(len(hashes)))
+    x, y, distance = _distinct_pairs(values, part)
+    found = [no_pairs(members.dtype)] + [
+        expand(
+            members,
+            first_copy[x[lo:hi]],
+            copies[x[lo:hi]],
+            first_copy[y[lo:hi]],
+            copies[y[lo:hi]],
+            distance[lo:hi],
+            CANDIDATE_CHUNK,
+        )
+        for lo, hi in itertools.pairwise([*range(0, len(x), CANDIDATE_CHUNK), len(x)])
+    ]
+    # Copies of one value pair up at distance 0, in the part holding the value in the first table.
+    plan = block_plan(part.max_distance, part.blocks)
+    if part.table == next(table for table, block in enumerate(plan) if block[2] >= 0):
+        shift, width, _ = plan[part.table]
+        key = (values >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+        owned = np.flatnonzero((copies > 1) & (part.lo <= key) & (key < part.hi))
+        rows = ranges(first_copy[owned], copies[owned])
+        ends = np.repeat(first_copy[owned] + copies[owned], copies[owned])
+        found.append(
+            expand(
+                members,
+                rows,
+                np.ones_like(rows),
+                rows + 1,
+                ends - rows - 1,
+                np.zeros(len(rows), np.uint8),
+                CANDIDATE_CHUNK,
+            )
+        )
+    return concatenate(found)
+
+
+def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
+    """The part's pairs among distinct sorted `values`, as indices into them."""
+    plan = block_plan(part.max_distance, part.blocks)
+    shift, width, radius = plan[part.table]
+    # int32 keys into one-byte maps: probes are the join's inner loop, and np.take over a 4 MiB map runs
+    # them about 4 times faster than int64 keys into int64 counts.
+    keys = ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int32)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys, sorted_values = keys[order], values[order]
+    # Group v holds sorted positions bounds[v] .. bounds[v + 1] - 1: one array, so both reads share a cache line.
+    bounds = np.zeros((1 << width) + 1, np.int32)
+    np.cumsum(np.bincount(keys, minlength=1 << width), out=bounds[1:])
+    check = _Check(sorted_values, order, part.max_distance, [block for block in plan[: part.table] if block[2] >= 0])
+    mine = np.flatnonzero((part.lo <= sorted_keys) & (sorted_keys < part.hi))
+    # Pairs inside one group: row p against p+1 .. the group's end.
+    ends = bounds[sorted_keys[mine] + 1]
+    check.segments(mine, mine + 1, ends - mine - 1)
+    # Pairs across groups u < v = u ^ flip: the flip's highest bit is clear in u, so each pair of groups is
+    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one read:
+    # `state` (0 empty, 1 one value, 2 more) and the group's first value; larger groups go through segments.
+    sizes = np.diff(bounds)
+    state = np.minimum(sizes, 2).astype(np.uint8)
+    first_value = np.zeros(1 << width, np.uint64)
+    first_value[sorted_keys[bounds[:-1][sizes > 0]]] = sorted_values[bounds[:-1][sizes > 0]]
+    for top, flips in _flips_by_top_bit(width, radius):
+        for chunk in range(0, len(mine), PROBE_CHUNK):
+            rows = mine[chunk : chunk + PROBE_CHUNK]
+            rows = rows[(sorted_keys[rows] >> top) & 1 == 0]
+            row_keys, row_values = sorted_keys[rows], sorted_values[rows]
+            for flip in flips.tolist():
+                partners = row_keys ^ flip
+                probed = np.take(state, partners)
+                hit = np.flatnonzero(probed != 0)  # numpy finds the true entries of a bool array 6 times faster
+                groups = np.take(partners, hit)
+                xor = np.take(row_values, hit) ^ np.take(first_value, groups)
+                close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
+                check.pairs(rows[hit[close]], bounds[groups[close]], xor[close])
+                more = hit[np.take(probed, hit) > 1]
+                check.segments(rows[more], bounds[partners[more]] + 1, sizes[partners[more]] - 1)
+    return check.result()
+
+
+class _Check:
+    """Collects the candidate pairs (of sorted positions) within the distance that no earlier table keeps."""
+
+    def __init__(self, sorted_values, order, max_distance, earlier):
+        self.sorted_values, self.order, self.max_distance, self.earlier = sorted_values, order, max_distance, earlier
+        dtype = index_dtype(len(order))
+        self.found = [no_pairs(dtype)]
+
+    def pairs(self, left, right, xor):
+        distance = np.bitwise_count(xor)
+        keep = np.flatnonzero(distance <= self.max_distance)
+        for shift, width, radius in self.earlier:
+            block = (np.take(xor, keep) >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+            keep = keep[np.bitwise_count(block) > radius]
+        a, b = np.take(self.order, np.take(left, keep)), np.take(self.order, np.take(right, keep))
+        dtype = index_dtype(len(self.order))
+        self.found.append((np.minimum(a, b).astype(dtype), np.maximum(a, b).astype(dtype), np.take(distance, keep)))
+
+    def segments(self, rows, first_columns, lengths):
+        """Row p against columns first .. first + length - 1, in chunks of CANDIDATE_CHUNK pairs."""
+        for _, left, right in segment_chunks(rows, first_columns, lengths, CANDIDATE_CHUNK):
+            self.pairs(left, right, self.sorted_values[left] ^ self.sorted_values[right])
+
+    def result(self) -> Pairs:
+        return concatenate(self.found)
+
+
+def neighbours(hashes: np.ndarray, queries: np.ndarray, max_distance: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per query, the (indices, distances) of the hashes within max_distance, nearest first, then by index.
+
+    A linear scan (about 3 ms per query on 1,000,000 hashes, no index to build): one query, or a few
+    thousand, cost less than building block tables; for all pairs of a set, use :func:`join`.
+    """
+    hashes, queries = _as_hashes(hashes), _as_hashes(queries)
+    if not 0 <= max_distance <= HASH_BITS:
+        raise ValueError(f"max_distance must be within 0..{HASH_BITS}, got {max_distance}")
+    answers = []
+    step = max(1, SCAN_CHUNK // max(1, len(hashes)))
+    for chunk in range(0, len(queries), step):
+        distances = np.bitwise_count(queries[chunk : chunk + step, None] ^ hashes[None, :])
+        for row in distances:
+            near = np.flatnonzero(row <= max_distance)
+            nearest = near[np.argsort(row[near], kind="stable")]
+            answers.append((nearest.astype(index_dtype(len(hashes))), row[nearest]))
+    return answers
+
+
+def _as_hashes(hashes: np.ndarray) -> np.ndarray:
+    hashes = np.asarray(hashes)
+    if hashes.dtype != np.uint64 or hashes.ndim != 1:
+        raise ValueError(f"hashes must be a 1-d uint64 array (64-bit hashes only), got {hashes.dtype} {hashes.shape}")
+    return hashes
+
+
+def _flips_by_top_bit(width: int, radius: int):
+    """For each bit `top` of a block, the masks of 1..radius bits whose highest set bit is `top`."""
+    for top in range(width):
+        below = [sum(1 << bit for bit in bits) for r in range(radius) for bits in itertools.combinations(range(top), r)]
+        if below:
+            yield top, np.array(below, dtype=np.intp) | (1 << top)
