@@ -27,15 +27,19 @@ LONG_VISIBILITY_TIMEOUT = 300
 FINISH_BOUND = 45
 
 
-def write_slow_png(path) -> None:
-    y, x = np.mgrid[0:SLOW_SIDE, 0:SLOW_SIDE]
-    cv2.imwrite(str(path), ((x + y) % 65536).astype(np.uint16), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+@pytest.fixture(scope="module")
+def slow_png(tmp_path_factory):
+    """The slow PNG, written once for the module (tests link it into their folders under other names)."""
+    side = np.arange(SLOW_SIDE, dtype=np.uint16)
+    path = tmp_path_factory.mktemp("slow") / "slow.png"
+    cv2.imwrite(str(path), np.add.outer(side, side), [cv2.IMWRITE_PNG_COMPRESSION, 1])  # (x + y) mod 2^16
+    return path
 
 
 def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_hashed(
-        tmp_path, images, worker_env, start_workers):
+        tmp_path, images, slow_png, worker_env, start_workers):
     # Given a worker whose per-file limit is far below what one file needs
-    write_slow_png(images / "slow.png")
+    os.link(slow_png, images / "slow.png")
     workers = start_workers(count=1, concurrency=1, HASHFLEET_FILE_TIMEOUT=FILE_TIMEOUT)
     started = time.monotonic()
     # When the job runs in one chunk holding the slow file
@@ -55,10 +59,10 @@ def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_ha
 
 
 def test_the_soft_time_limit_turns_the_rest_of_a_long_chunk_into_timeout_records(
-        tmp_path, images, worker_env, start_workers):
+        tmp_path, images, slow_png, worker_env, start_workers):
     # Given a chunk whose files together need far longer than its soft time limit
     for name in ("slow1.png", "slow2.png", "slow3.png"):
-        write_slow_png(images / name)
+        os.link(slow_png, images / name)
     start_workers(count=1, concurrency=1, HASHFLEET_SOFT_TIME_LIMIT="1", HASHFLEET_FILE_TIMEOUT="60")
     # When the job runs as one chunk
     done = hashfleet(["run", str(images), "-o", str(tmp_path / "out.csv"), "--chunk-size", "100",
