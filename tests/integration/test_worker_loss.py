@@ -7,8 +7,6 @@ import csv
 import os
 import time
 
-import cv2
-import numpy as np
 import pytest
 
 from support.servers import REPO, START_TIMEOUT, CeleryWorker, hashfleet
@@ -17,23 +15,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Per-file limit for the test workers; the slow file needs several times this to decode.
 FILE_TIMEOUT = "0.25"
-#: A 12000 x 12000 16-bit PNG (3 MB on disk, 288 MB to inflate through libpng) takes about 0.9 s to hash
-#: on an idle core here; the fixture photos take 10-30 ms.
-SLOW_SIDE = 12000
 #: Visibility timeout for the finishing-kill tests: long, so that the producer's stall re-send (this plus
 #: about 20 s) cannot be what completes the job within FINISH_BOUND.
 LONG_VISIBILITY_TIMEOUT = 300
 #: Seconds a job of the nine fixture photos gets when one of its chunks loses its process (one retry, 1 s).
 FINISH_BOUND = 45
-
-
-@pytest.fixture(scope="module")
-def slow_png(tmp_path_factory):
-    """The slow PNG, written once for the module (tests link it into their folders under other names)."""
-    side = np.arange(SLOW_SIDE, dtype=np.uint16)
-    path = tmp_path_factory.mktemp("slow") / "slow.png"
-    cv2.imwrite(str(path), np.add.outer(side, side), [cv2.IMWRITE_PNG_COMPRESSION, 1])  # (x + y) mod 2^16
-    return path
 
 
 def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_hashed(
