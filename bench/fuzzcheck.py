@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 
 from bench.fuzzgen import FuzzFile
-from bench.procstat import children, peak_rss_kib
+from support.procstat import children, peak_rss_kib
 
 #: Seconds between /proc samples (a pool process lives at least one chunk, far longer).
 SAMPLE_PERIOD = 0.02

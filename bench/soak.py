@@ -24,9 +24,9 @@ import tempfile
 import time
 from collections import Counter
 
-from bench.services import warm_worker
 from bench.soak_faults import FaultLog, FaultPlan, Faults, WorkerStats, producer_progress, wait_injecting, worker_stats
 from bench.soak_images import DEFAULT_CACHE, cached_images
+from support.warm_worker import warm_worker
 from worker.redis_server import RedisServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -27,13 +27,13 @@ import tempfile
 import time
 
 from bench import rabbit_stats, redis_stats
-from bench.procstat import children, peak_rss_kib
 from producer.app import polling_backend_url
 from producer.chunking import SMALL_JOB_FILES, chunk_size_for
 from producer.follow import JobFollower
 from producer.job import build_job, enqueue
 from producer.outputs.formats import write_groups, write_records
 from producer.outputs.results import JobResult
+from support.procstat import children, peak_rss_kib
 from tasks.app import create_app
 from tasks.settings import Settings
 from worker.embedded import worker_env
