@@ -10,7 +10,7 @@ import dataclasses
 import threading
 from collections import Counter
 
-from bench.fuzzgen import FuzzFile
+from support.fuzzgen import FuzzFile
 from support.procstat import children, peak_rss_kib
 
 #: Seconds between /proc samples (a pool process lives at least one chunk, far longer).
