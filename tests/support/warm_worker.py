@@ -74,10 +74,11 @@ def _ping_until_ready(worker: WarmWorker, app) -> None:
 
 @contextlib.contextmanager
 def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None, loglevel: str = "WARNING",
-                env: dict[str, str] | None = None):
+                env: dict[str, str] | None = None, include: str | None = None):
     """Start a worker with `concurrency` pool processes serving broker `url` (in folder `cwd`: a benchmark's
     code snapshot), wait until it answers ping, stop it on exit. At `loglevel` INFO its log has a line per
-    task. `env`: HASHFLEET_* settings for it (any HASHFLEET_* of ours is not passed on)."""
+    task. `env`: HASHFLEET_* settings for it (any HASHFLEET_* of ours is not passed on). `include`: a
+    module of more tasks (importable from `cwd`)."""
     from tasks.settings import Settings
     from worker.embedded import worker_argv
     from worker.procs import spawn, stop_group
@@ -85,7 +86,7 @@ def warm_worker(url: str, concurrency: int, workdir: str, cwd: str | None = None
     settings = Settings.from_env(env or {}, broker_url=url)
     hostname = f"warm-c{concurrency}@{socket.gethostname()}"
     log_path = os.path.join(workdir, f"worker-c{concurrency}.log")
-    argv = worker_argv(settings, concurrency, hostname, loglevel)
+    argv = worker_argv(settings, concurrency, hostname, loglevel) + (["--include", include] if include else [])
     # Ours without any HASHFLEET_* (a developer's shell must not skew a run), plus every setting.
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HASHFLEET_")} | settings.to_env()
 
