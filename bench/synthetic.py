@@ -33,6 +33,7 @@ from producer.chunking import SMALL_JOB_FILES, chunk_size_for
 from producer.job import build_job, enqueue
 from producer.pipeline import follow_and_write
 from support.procstat import peak_rss_kib
+from support.rabbit import RabbitVhost
 from support.synthetic import check_outputs, fake_paths
 from support.warm_worker import WarmWorker, warm_worker
 from tasks.settings import Settings
@@ -83,7 +84,7 @@ def cpu_now(worker: WarmWorker) -> tuple[float, float]:
 class Counters:
     """Redis (and RabbitMQ) counters and CPU around the job (--redis-stats): idle interval, then the job."""
 
-    def __init__(self, server: RedisServer, vhost: rabbit_stats.PrivateVhost | None, worker: WarmWorker):
+    def __init__(self, server: RedisServer, vhost: RabbitVhost | None, worker: WarmWorker):
         self.server, self.vhost, self.worker = server, vhost, worker
 
     def before(self, args: argparse.Namespace) -> None:
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     laps: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="hashfleet-synth-") as tmp:
         server = RedisServer(tmp)
-        vhost = rabbit_stats.PrivateVhost() if args.broker == "rabbitmq" else None
+        vhost = RabbitVhost() if args.broker == "rabbitmq" else None
         try:
             settings = Settings.from_env({}, broker_url=vhost.url if vhost else server.url, result_backend=server.url,
                                          chunk_size=args.chunk_size)
