@@ -6,8 +6,9 @@ folder. Every process started here runs in its own process group, gets SIGKILL i
 (PR_SET_PDEATHSIG) and is stopped on exit, errors and Ctrl-C included.
 
 The product's packages are imported when a service is started, not with this module: bench/snapshot.py
-first puts a snapshot of the code under test first on sys.path, and the services must be that code's too
-(a `--code` ref needs worker/redis_server.py, 14580e0 or later).
+first puts a snapshot of the code under test on sys.path, and the services are then that code's. So a
+`--code` ref must have the worker/ package these call (RedisServer, `worker_argv(..., loglevel)`,
+`spawn(..., cwd)`); an older ref is measured with the benchmark of its own checkout.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ workers (worker/embedded.py, worker/procs.py), pinged until it answers, started 
 its pool processes listed, stopped on exit. Used by the soak harness (support/soak.py) and the benchmarks.
 
 The product's packages are imported when a worker is started, not with this module: the benchmarks first
-put a snapshot of the code under test first on sys.path (bench/snapshot.py), and the worker must be theirs.
+put a snapshot of the code under test on sys.path (bench/snapshot.py), and the worker must be that code's.
 """
 
 from __future__ import annotations
