@@ -15,7 +15,6 @@ import numpy as np
 from celery import Celery, chord, states
 
 from producer.follow import CONNECTION_ERRORS, POLL_INTERVAL
-from tasks.app import settings_of
 from tasks.errors import BrokerUnavailable, ConfigError, JobFailed
 from tasks.ids import (
     JOIN_MERGE_TASK,
@@ -29,6 +28,7 @@ from tasks.nearjoin.join import Part, join_parts
 from tasks.nearjoin.pairarrays import PACKED_SORT_LIMIT, Pairs, unpack
 from tasks.nearjoin.store import forget_hashes, join_exists, store_hashes
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, part_to_wire, unpack_pairs
+from tasks.settings import settings_of
 from tasks.store import FETCH_TIMEOUT, forget_results, iter_chunk_data
 
 #: Value ranges each table of the join is cut into: parts = tables x splits (3 tables for 1,000,000 hashes
