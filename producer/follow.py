@@ -17,10 +17,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-import redis
 from celery import Celery, states
-from kombu.exceptions import OperationalError
 
+from producer.app import CONNECTION_ERRORS
 from producer.pubsub import open_feed
 from tasks.errors import BrokerUnavailable, JobFailed
 from tasks.ids import chunk_task_id, merge_task_id
@@ -39,8 +38,6 @@ FAST_POLL = 0.02
 FAST_POLL_CHUNKS = 64
 #: Seconds between checks that the job's marker is still in the backend.
 MARKER_INTERVAL = 2.0
-#: Errors that mean "the broker/backend is unreachable right now".
-CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
 #: Times a chunk that failed only because the result backend was unreachable is sent again.
 MAX_BACKEND_RESENDS = 3
 

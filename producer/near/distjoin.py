@@ -14,7 +14,8 @@ import time
 import numpy as np
 from celery import Celery, chord, states
 
-from producer.follow import CONNECTION_ERRORS, POLL_INTERVAL
+from producer.app import CONNECTION_ERRORS
+from producer.follow import POLL_INTERVAL
 from tasks.errors import BrokerUnavailable, ConfigError, JobFailed
 from tasks.ids import (
     JOIN_MERGE_TASK,
