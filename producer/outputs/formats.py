@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from producer.outputs.atomic import atomic_path
 from tasks.errors import ConfigError
 from tasks.image.algos import column_name, parse_algos
 
@@ -65,14 +66,8 @@ def write_records(path: str, records: Iterable[Record], meta: dict[str, str]) ->
     """Write to a temporary name and rename, so a reader never sees half a file. Returns rows written."""
     writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".sqlite": _write_sqlite,
               ".parquet": _write_parquet}[output_format(path)]
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        count = writer(tmp, records, meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return count
+    with atomic_path(path) as temporary:
+        return writer(temporary, records, meta)
 
 
 def _write_csv(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
