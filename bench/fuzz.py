@@ -27,7 +27,7 @@ import cv2
 from bench import fuzzgen
 from bench.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
 from bench.services import clean_env, private_redis, warm_worker
-from producer.outputs.formats import output_rows
+from producer.outputs.reader import output_rows
 from tasks.settings import DEFAULT_MAX_PIXELS, Settings
 
 #: The two algorithm settings every fuzz run covers: the default list and the bit-exact classic dhash.

@@ -12,7 +12,7 @@ import pytest
 
 from bench import fuzzgen
 from bench.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
-from producer.outputs.formats import output_rows
+from producer.outputs.reader import output_rows
 from support.images import fixture_paths
 from support.servers import hashfleet
 from tasks.settings import Settings
