@@ -80,6 +80,7 @@ class FollowLoop:
         return self.result
 
     def step(self) -> None:
+        """One round: poll, take what finished (setting `result` at the end), check health, pause."""
         raise NotImplementedError
 
     def lost(self) -> HashfleetError | None:
