@@ -25,7 +25,7 @@ import time
 import cv2
 
 from bench.services import clean_env, private_redis
-from producer.outputs.formats import output_rows
+from producer.outputs.reader import output_rows
 from support import fuzzgen
 from support.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
 from support.warm_worker import warm_worker

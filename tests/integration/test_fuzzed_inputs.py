@@ -10,7 +10,7 @@ import os
 import cv2
 import pytest
 
-from producer.outputs.formats import output_rows
+from producer.outputs.reader import output_rows
 from support import fuzzgen
 from support.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
 from support.images import fixture_paths

@@ -17,8 +17,8 @@ from producer.walk import iter_image_paths
 from support import hostile
 from support.images import encode, photo, write
 from tasks.batch import hash_one
-from tasks.errors import FileError
-from tasks.inputs.readfile import ReadError, read_image_bytes
+from tasks.errors import FileError, FileUnreadable
+from tasks.inputs.readfile import read_image_bytes
 
 ALGOS = ("dhash", "dhash-classic")
 
@@ -124,7 +124,7 @@ def test_a_device_a_fifo_and_a_link_to_a_fifo_are_refused_from_their_stat_withou
 def _code(path: str) -> FileError:
     try:
         read_image_bytes(path)
-    except ReadError as exc:
+    except FileUnreadable as exc:
         return exc.code
     return FileError.OK
 

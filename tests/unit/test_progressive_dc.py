@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from support.images import DATA, pillow_bytes
-from tasks.errors import FileError
-from tasks.image.decode import DecodeError, decode_robust, decode_robust_reduced
+from tasks.errors import FileError, FileUnreadable
+from tasks.image.decode import decode_robust, decode_robust_reduced
 from tasks.image.dhash import dhash_bits, dhash_bits_reduced, hamming, pack_bits, to_hex
 from tasks.image.jpeg import dc_scans_only
 
@@ -47,7 +47,7 @@ def test_a_truncated_progressive_jpeg_is_still_reported_corrupt(big_photo):
     for cut in (len(data) // 50, len(data) // 2):
         try:
             decode_robust_reduced(data[:cut], 144)
-        except DecodeError as exc:
+        except FileUnreadable as exc:
             assert exc.code == FileError.CORRUPT
         else:
             raise AssertionError(f"truncated at {cut} bytes was hashed")
