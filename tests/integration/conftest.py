@@ -82,6 +82,33 @@ def start_workers(worker_env, tmp_path):
     app.close()
 
 
+@pytest.fixture(scope="session")
+def shared_worker(redis_server, tmp_path_factory):
+    """One prefork worker (two processes) on a queue of its own for the whole session, as Celery's own
+    integration tests keep one: for tests that only need "a worker" and change nothing of its environment
+    (a test that sets a variable, kills or pauses a worker starts its own with `start_workers`)."""
+    from tasks.app import create_app
+    from tasks.settings import Settings
+
+    env = clean_env(HASHFLEET_BROKER_URL=redis_server.url, HASHFLEET_QUEUE=f"shared-{uuid.uuid4().hex[:8]}")
+    app = create_app(Settings.from_env(env))
+    name = f"shared-{uuid.uuid4().hex[:6]}@test"
+    worker = CeleryWorker(env, name, 2, str(tmp_path_factory.mktemp("shared") / "worker.log"),
+                          env["HASHFLEET_QUEUE"])
+    worker.wait_ready(app)
+    worker.env, worker.app = env, app
+    yield worker
+    worker.stop()
+    app.close()
+
+
+@pytest.fixture
+def shared_env(shared_worker):
+    """The environment of a producer whose jobs the session's shared worker runs (checked alive first)."""
+    shared_worker.wait_ready(shared_worker.app)
+    return dict(shared_worker.env)
+
+
 @pytest.fixture
 def images(tmp_path):
     """A folder with copies of the committed real photos (copies: tests may touch their mtimes)."""

@@ -42,11 +42,16 @@ def test_two_separate_workers_share_a_job_and_the_result_is_complete_and_exact(
 
 @pytest.mark.parametrize("serializer", ["msgpack", "json"])
 def test_a_sixteen_bit_hash_size_flows_through_the_cluster_with_either_serializer(
-        tmp_path, images, worker_env, start_workers, serializer):
-    start_workers(count=1, concurrency=2, HASHFLEET_SERIALIZER=serializer)
+        tmp_path, images, request, serializer):
+    # Given a worker using the serializer (msgpack, the default: the session's shared worker)
+    if serializer == "msgpack":
+        env = request.getfixturevalue("shared_env")
+    else:
+        env = dict(request.getfixturevalue("worker_env"), HASHFLEET_SERIALIZER=serializer)
+        request.getfixturevalue("start_workers")(count=1, concurrency=2, HASHFLEET_SERIALIZER=serializer)
     out = tmp_path / "out.jsonl"
     done = hashfleet(["run", str(images), "-o", str(out), "--hash-size", "16", "--timeout", "60"],
-                     env=dict(worker_env, HASHFLEET_SERIALIZER=serializer), timeout=90)
+                     env=env, timeout=90)
     assert done.returncode == 0, done.stderr
     import json
 

@@ -24,6 +24,12 @@ def job_env(worker_env, tmp_path):
     return dict(worker_env, HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"), HASHFLEET_PROGRESS_INTERVAL="0.1")
 
 
+@pytest.fixture
+def shared_job_env(shared_env, tmp_path):
+    """`job_env` for the session's shared worker."""
+    return dict(shared_env, HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"), HASHFLEET_PROGRESS_INTERVAL="0.1")
+
+
 def test_submit_returns_a_job_id_that_status_and_wait_pick_up(tmp_path, images, job_env, start_workers):
     # Given a job submitted before any worker runs
     submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
@@ -43,10 +49,10 @@ def test_submit_returns_a_job_id_that_status_and_wait_pick_up(tmp_path, images, 
     assert "5/5 chunks, 9/9 files hashed; complete" in done.stdout
 
 
-def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, images, job_env, start_workers):
+def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, images, shared_job_env):
+    job_env = shared_job_env
     for i in range(150):
         os.link(images / "home.jpg", images / f"h{i:03d}.jpg")
-    start_workers(count=1, concurrency=1)
     # Given a cluster run whose producer is killed once hashing is under way
     proc = subprocess.Popen([sys.executable, "-m", "producer", "run", str(images), "-o", str(tmp_path / "a.csv"),
                              "--chunk-size", "3"], env=job_env, cwd=REPO, stderr=subprocess.PIPE, text=True)
@@ -68,14 +74,15 @@ def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, 
     assert all(r["error"] == "" for r in rows.values())
 
 
-def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, images, job_env, start_workers,
+def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, images, shared_job_env, shared_worker,
                                                                    redis_server):
     # Given a finished job whose results for two chunks were lost
-    workers = start_workers(count=1, concurrency=1)
+    job_env, workers = shared_job_env, [shared_worker]
+    earlier = shared_worker.tasks_succeeded()
     submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
     job_id = submitted.stdout.strip()
     assert hashfleet(["wait", job_id, "-o", str(tmp_path / "first.csv")], env=job_env, timeout=90).returncode == 0
-    before = workers[0].tasks_succeeded(at_least=5)
+    before = workers[0].tasks_succeeded(at_least=earlier + 5)
     client = redis_server.client()
     for index in (1, 3):
         assert client.delete(f"celery-task-meta-{job_id}-chunk-{index}-data") == 1
@@ -91,14 +98,15 @@ def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, image
 
 
 @pytest.mark.parametrize("index_ext", [".sqlite", ".csv"])
-def test_an_incremental_run_hashes_only_new_or_changed_files(tmp_path, images, worker_env, start_workers,
+def test_an_incremental_run_hashes_only_new_or_changed_files(tmp_path, images, shared_env, shared_worker,
                                                              index_ext):
-    workers = start_workers(count=1, concurrency=1)
+    worker_env, workers = shared_env, [shared_worker]
+    before = shared_worker.tasks_succeeded()
     old = tmp_path / f"old{index_ext}"
     assert hashfleet(["run", str(images), "-o", str(old), "--chunk-size", "1"], env=worker_env,
                      timeout=90).returncode == 0
-    first = workers[0].tasks_succeeded(at_least=9)
-    assert first == 9
+    first = workers[0].tasks_succeeded(at_least=before + 9)
+    assert first - before == 9
     # Given one file changed, one added, one deleted
     os.utime(images / "home.jpg", (1_600_000_000, 1_600_000_000))
     os.link(images / "orange.jpg", images / "new.jpg")

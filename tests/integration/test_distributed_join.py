@@ -53,6 +53,14 @@ def app(worker_env):
     app.close()
 
 
+@pytest.fixture
+def shared_app(shared_env):
+    """A producer app whose joins the session's shared worker runs."""
+    app = producer_app(Settings.from_env(shared_env))
+    yield app
+    app.close()
+
+
 def stored_bytes(app, key: str) -> bytes | None:
     return app.backend.client.get(app.backend.get_key_for_task(key))
 
@@ -74,9 +82,9 @@ def test_the_join_on_two_prefork_workers_gives_exactly_the_local_joins_pairs(app
     assert not app.backend.client.keys("hashfleet-join-*") and not app.backend.client.keys("*-part-*-data")
 
 
-def test_a_join_whose_stored_hashes_are_corrupt_fails_with_one_clear_error(app, start_workers, monkeypatch):
+def test_a_join_whose_stored_hashes_are_corrupt_fails_with_one_clear_error(shared_app, monkeypatch):
     # Given a worker, and a producer whose stored hashes get damaged in Redis before any part reads them
-    start_workers(count=1, concurrency=2)
+    app = shared_app
 
     def store_then_damage(client, join_id, hashes, expires):
         distjoin_store(client, join_id, hashes, expires)
@@ -92,9 +100,9 @@ def test_a_join_whose_stored_hashes_are_corrupt_fails_with_one_clear_error(app, 
     assert "\n" not in str(raised.value)
 
 
-def test_a_part_run_again_stores_the_same_pairs_under_the_same_id(app, start_workers):
+def test_a_part_run_again_stores_the_same_pairs_under_the_same_id(shared_app):
     # Given a finished join of 5,000 hashes
-    start_workers(count=1, concurrency=2)
+    app = shared_app
     hashes = clustered_hashes()[:5000]
     join_id, parts = new_job_id(), join_parts(8, len(hashes), splits=2)
     store_hashes(redis_client(app), join_id, hashes, expires=600)

@@ -154,10 +154,10 @@ def tls_redis(tmp_path):
 
 @pytest.mark.slow
 def test_a_pickle_task_message_is_refused_unrun_and_the_worker_keeps_working(
-        tmp_path, images, worker_env, start_workers):
+        tmp_path, images, shared_env, shared_worker):
     # Given a worker, and a protocol-2 hash_chunk message serialized with pickle whose payload, once
     # unpickled, would create a marker file
-    [worker] = start_workers()
+    worker_env, worker = shared_env, shared_worker
     app = app_for(worker_env)
     marker = tmp_path / "PICKLE-PAYLOAD-RAN"
     pickle_id = f"pickle-{uuid.uuid4().hex}"
