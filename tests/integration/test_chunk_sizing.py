@@ -56,14 +56,19 @@ def test_a_large_job_of_tiny_files_gets_bigger_chunks_sized_to_the_fleet_the_wor
     folder, paths = tiny_files
     assert probe(Settings.from_env(worker_env)) == 4  # what the producer learns when it asks them
     mean = mean_file_size(paths)
-    # When it is run without a chunk size, and again with the fleet said to be 16 hosts of 16 processes
-    runs = {}
-    for fleet, env in (("asked", worker_env), ("hint", dict(worker_env, HASHFLEET_FLEET_PROCESSES=str(LARGE_FLEET)))):
-        out = tmp_path / f"{fleet}.csv"
-        done = hashfleet(["run", str(folder), "-o", str(out), "--timeout", "120"], env=env, timeout=150)
-        assert done.returncode == 0, done.stderr
-        assert hashed_paths(out) == paths
-        runs[fleet] = chunks_of(done.stderr)
+    # When it is run without a chunk size, and submitted (to a queue no worker reads: only the cut is looked
+    # at) with the fleet said to be 16 hosts of 16 processes
+    out = tmp_path / "asked.csv"
+    done = hashfleet(["run", str(folder), "-o", str(out), "--timeout", "120"], env=worker_env, timeout=150)
+    assert done.returncode == 0, done.stderr
+    assert hashed_paths(out) == paths
+    runs = {"asked": chunks_of(done.stderr)}
+    hint_env = dict(worker_env, HASHFLEET_FLEET_PROCESSES=str(LARGE_FLEET),
+                    HASHFLEET_QUEUE=worker_env["HASHFLEET_QUEUE"] + "-unread",
+                    HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"))
+    submitted = hashfleet(["submit", str(folder)], env=hint_env, timeout=150)
+    assert submitted.returncode == 0, submitted.stderr
+    runs["hint"] = chunks_of(submitted.stderr)
     # Then the asked-for fleet (4 processes) gets the chunks that keep the per-chunk overhead small,
     for fleet, processes in (("asked", 4), ("hint", LARGE_FLEET)):
         size = chunk_size_for(FILES, complete=False, mean_bytes=mean, processes=processes)
