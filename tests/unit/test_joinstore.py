@@ -1,5 +1,7 @@
 """A join's hashes in Redis: stored once, read once per worker process, clear errors when gone or damaged."""
 
+import uuid
+
 import numpy as np
 import pytest
 
@@ -24,19 +26,21 @@ class FakeRedis:
         self.data.pop(key, None)
 
 
-def test_a_worker_process_reads_a_joins_hashes_once_and_keeps_only_the_latest_join(monkeypatch):
-    monkeypatch.setattr(joinstore, "_cache", {})
-    client = FakeRedis()
-    joinstore.store_hashes(client, "j1", np.arange(5, dtype=np.uint64), expires=60)
-    joinstore.store_hashes(client, "j2", np.arange(7, dtype=np.uint64), expires=60)
-    assert len(joinstore.load_hashes(client, "j1")) == 5 and len(joinstore.load_hashes(client, "j1")) == 5
+def test_a_worker_process_reads_a_joins_hashes_once_and_keeps_only_the_latest_join():
+    # Given two joins' hashes stored (ids of this test's own: the cache lives as long as the process)
+    client, j1, j2 = FakeRedis(), f"j1-{uuid.uuid4().hex}", f"j2-{uuid.uuid4().hex}"
+    joinstore.store_hashes(client, j1, np.arange(5, dtype=np.uint64), expires=60)
+    joinstore.store_hashes(client, j2, np.arange(7, dtype=np.uint64), expires=60)
+    # When the first is loaded twice, Then Redis is read once
+    assert len(joinstore.load_hashes(client, j1)) == 5 and len(joinstore.load_hashes(client, j1)) == 5
     assert client.gets == 1
-    assert len(joinstore.load_hashes(client, "j2")) == 7
-    assert list(joinstore._cache) == ["j2"]
+    # When the second is loaded, and then the first again, Then each is a read: only the latest is kept
+    assert len(joinstore.load_hashes(client, j2)) == 7
+    assert len(joinstore.load_hashes(client, j1)) == 5
+    assert client.gets == 3
 
 
-def test_missing_or_corrupt_stored_hashes_fail_with_the_join_id(monkeypatch):
-    monkeypatch.setattr(joinstore, "_cache", {})
+def test_missing_or_corrupt_stored_hashes_fail_with_the_join_id():
     client = FakeRedis()
     with pytest.raises(ValueError, match="hashes of join gone are not in Redis"):
         joinstore.load_hashes(client, "gone")

@@ -56,10 +56,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def amqp_settings(url: str) -> Settings:
+    """Settings with `url` as broker (checked first) and a Redis result backend, with a short connect timeout."""
+    return Settings.from_env({"HASHFLEET_BROKER_URL": url, "HASHFLEET_CONNECT_TIMEOUT": "1",
+                              "HASHFLEET_RESULT_BACKEND": f"redis://127.0.0.1:{free_port()}/0"})
+
+
 def test_an_amqp_broker_nobody_listens_for_is_reported_as_unreachable():
     url = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
     with pytest.raises(BrokerUnavailable, match="cannot reach broker"):
-        preflight._check(url, "broker", 1.0)
+        preflight.check_services(amqp_settings(url))
 
 
 def test_a_bug_while_checking_an_amqp_broker_raises_as_itself(monkeypatch):
@@ -68,4 +74,4 @@ def test_a_bug_while_checking_an_amqp_broker_raises_as_itself(monkeypatch):
 
     monkeypatch.setattr(Connection, "ensure_connection", broken)
     with pytest.raises(AttributeError, match="a bug"):
-        preflight._check(f"amqp://guest:guest@127.0.0.1:{free_port()}//", "broker", 1.0)
+        preflight.check_services(amqp_settings(f"amqp://guest:guest@127.0.0.1:{free_port()}//"))
