@@ -90,7 +90,7 @@ def moved_bits_per_photo(paths) -> list[int]:
         base = robust_hash(read(path))
         half = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
         for variant in (
-            cv2.imencode(".png", half)[1].tobytes(),
+            cv2.imencode(".png", half, [cv2.IMWRITE_PNG_COMPRESSION, 0])[1].tobytes(),  # lossless: level moves nothing
             cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes(),
         ):
             worst = max(worst, hamming(base, robust_hash(variant)))
