@@ -13,7 +13,7 @@ from producer.chunking import Fleet
 from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
-from tasks.app import UNACKED_SWEEP_MAX
+from tasks.app import unacked_sweep_interval
 from tasks.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
 def stall_timeout(settings: Settings) -> float:
     """No chunk finished for this long means a chunk message was lost, not slow: a chunk redelivered
     after the visibility timeout (plus one unacked sweep) would have finished by then."""
-    return settings.visibility_timeout + UNACKED_SWEEP_MAX + STALL_MARGIN
+    return settings.visibility_timeout + unacked_sweep_interval(settings.visibility_timeout) + STALL_MARGIN
 
 
 def summary(result: JobResult, out: str, started: float) -> None:

@@ -70,7 +70,7 @@ def status(job_id, broker, result_backend) -> None:
 @cli.command()
 @click.argument("job_id")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .csv, .jsonl or .sqlite.")
+              help="Output file: .csv, .jsonl, .sqlite or .parquet.")
 @output_options
 @broker_options
 def wait(job_id, out, groups_out, timeout, broker, result_backend) -> None:

@@ -23,10 +23,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """hashfleet: hash, deduplicate and search millions of images with Celery workers."""
@@ -35,10 +31,10 @@ def cli() -> None:
 @cli.command()
 @job_options
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .csv, .jsonl or .sqlite (one record per input file).")
+              help="Output file: .csv, .jsonl, .sqlite or .parquet (one record per input file).")
 @output_options
-@click.option("--workers", type=click.IntRange(1, 1024), default=None, envvar="HASHFLEET_WORKERS",
-              help="Embedded mode: local worker processes  [default: one per core]")
+@click.option("--workers", type=int, default=None,
+              help="Embedded mode: local worker processes  [env HASHFLEET_WORKERS; default: one per core]")
 @broker_options
 def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend, follow_symlinks,
         groups_out, timeout, index_path) -> None:
@@ -46,7 +42,8 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
     Without --broker (or HASHFLEET_BROKER_URL), starts a private redis-server and local workers.
     """
-    settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size)
+    settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size,
+                                 workers=workers)
     check_output_paths(out, groups_out)
     if settings.embedded:
         from worker.redis_server import require_redis_server
@@ -57,7 +54,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
         check_services(settings)
     started = time.monotonic()
-    workers = workers or default_workers()
+    workers = settings.local_workers
     if settings.embedded:
         from worker.embedded import embedded_cluster
 
@@ -82,7 +79,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 @click.option("--format", "fmt", type=click.Choice(["pyimagesearch"]), default="pyimagesearch",
               show_default=True, help="pyimagesearch: the original script's {int hash: [paths]} pickle.")
 def export(index, out, fmt) -> None:
-    """Convert a hashfleet output (.csv/.jsonl/.sqlite) for tools that expect another format."""
+    """Convert a hashfleet output (.csv/.jsonl/.sqlite/.parquet) for tools that expect another format."""
     from producer.outputs import formats as output
 
     distinct = output.export_pyimagesearch(output.read_records(index), out)

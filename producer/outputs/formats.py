@@ -190,7 +190,7 @@ def output_rows(path: str) -> Iterator[dict]:
 
 
 def read_records(path: str) -> Iterator[Record]:
-    """Read back an output written by :func:`write_records` (any of the three formats, any algorithms)."""
+    """Read back an output written by :func:`write_records` (any of the formats, any algorithms)."""
     if output_format(path) != ".sqlite":
         for row in output_rows(path):
             more = tuple(row[n] or "" for n in row if n not in FIELDS and n not in EXTRA_FIELDS)
