@@ -40,7 +40,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         if index is not None:
             index.close()
     job.walk_errors = walk_errors
-    reused = sum(job.counts[i] for i in job.local)
+    reused = sum(job.counts[i] for i in job.reused)
     click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
                + (f" ({reused} unchanged, reused from the index)" if index_path else ""), err=True)
     return job
