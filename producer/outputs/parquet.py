@@ -70,10 +70,3 @@ def parquet_rows(path: str) -> Iterator[dict]:
             if raw is not None:
                 row["path"] = os.fsdecode(raw)
             yield row
-
-
-def parquet_meta(path: str) -> dict[str, str]:
-    """The job metadata stored in a Parquet output."""
-    _, pq = _pyarrow()
-    meta = pq.read_schema(path).metadata or {}
-    return {k.decode(): v.decode() for k, v in meta.items()}

@@ -129,16 +129,7 @@ def pack_bits(bits: np.ndarray) -> bytes:
     return np.packbits(bits.ravel()).tobytes()
 
 
-def to_hex(packed: bytes) -> str:
-    return packed.hex()
-
-
 def to_reversed_int(packed: bytes) -> int:
     """Integer with the first grid bit as the *least* significant bit: the original script's order."""
     bits = np.unpackbits(np.frombuffer(packed, np.uint8))
     return int.from_bytes(np.packbits(bits[::-1]).tobytes(), "big")
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits that differ between two hex hashes of the same size."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -85,11 +85,6 @@ def robust_bits(data: bytes, hash_size: int) -> np.ndarray:
     return hashes_of_reduced(decode_reduced(data, hash_size), hash_size, ("dhash",)).dhash
 
 
-def classic_bits(data: bytes, hash_size: int) -> np.ndarray:
-    """Bit-exact with the original: full cv2.imread-style decode, bilinear resize."""
-    return dhash_classic_bits(decode_classic(data), hash_size)
-
-
 def pdq_bits(data: bytes) -> tuple[np.ndarray, int, tuple[int, int]]:
     """PDQ's 256 bits (as a 16x16 grid, first bit first), its own quality (0-100) and the image's (height,
     width), from a full colour decode. Needs the optional `pdqhash` package (`hashfleet[pdq]`)."""

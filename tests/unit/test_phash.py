@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from support.hexhash import hamming, to_hex
 from support.images import DATA, encode
 from tasks.image.decode import Reduced, decode_robust_reduced
-from tasks.image.dhash import area_grid, hamming, pack_bits, to_hex
+from tasks.image.dhash import area_grid, pack_bits
 from tasks.image.multihash import hash_image, hashes_of_reduced, robust_bits
 from tasks.image.phash import LOW_QUALITY, QUALITY_DIVISOR, is_low_information, phash_bits, quality, thumbnails
 
