@@ -119,6 +119,17 @@ def test_search_decodes_its_query_within_the_pixel_limit_hashfleet_max_pixels_se
     assert done.stderr.strip() == f"hashfleet: error: cannot hash {query}: {FileError.TOO_MANY_PIXELS.description}"
 
 
+def test_the_report_makes_its_thumbnails_within_the_pixel_limit_hashfleet_max_pixels_sets(index, tmp_path):
+    # Given a pixel limit below the size of the edited copies (PNGs of 100,000 pixels and more)
+    out = tmp_path / "limited.html"
+    # When the report is written
+    done = hashfleet(["report", str(index), "-o", str(out)], env=clean_env(HASHFLEET_MAX_PIXELS="10000"),
+                     timeout=120)
+    # Then it completes, and their thumbnails give the reason instead of a picture
+    assert done.returncode == 0, done.stderr
+    assert FileError.TOO_MANY_PIXELS.description in out.read_text(encoding="utf-8")
+
+
 def test_the_report_shows_each_photo_with_its_edits_in_headless_chromium(index, tmp_path):
     from support.browser import chromium, keep_artifact
 
