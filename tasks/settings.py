@@ -25,9 +25,9 @@ DEFAULT_QUEUE = "hashfleet"
 DEFAULT_CHUNK_SIZE = 256
 #: Largest chunk size a user may set: a message of 100,000 paths is several MB, and one lost chunk that size
 #: costs minutes of work (the automatic size stops at producer/chunking.py's MAX_CHUNK_SIZE).
-MAX_CHUNK_SIZE = 100_000
+CHUNK_SIZE_LIMIT = 100_000
 #: Most local worker processes embedded mode starts (HASHFLEET_WORKERS); unset, one per usable core.
-MAX_WORKERS = 1024
+WORKERS_LIMIT = 1024
 #: Redis visibility timeout (s): an unacked chunk is redelivered after this; must exceed the longest chunk.
 DEFAULT_VISIBILITY_TIMEOUT = 3600
 #: Largest image (width x height) a worker decodes; bigger ones are refused before any pixel memory is
@@ -62,7 +62,7 @@ POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
             "workers")
 #: Numeric fields with an upper bound too (inclusive).
-UPPER_BOUNDS = {"chunk_size": MAX_CHUNK_SIZE, "workers": MAX_WORKERS}
+UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
 #: :meth:`Settings.from_env` resolves flag, env var and default, so flags and env vars share these bounds
 #: and error messages (docs/settings.md lists the same flags).

@@ -7,7 +7,7 @@ import os
 import re
 
 from producer.cli.main import cli
-from tasks.settings import ENV_PREFIX, FLAGS, Settings
+from tasks.settings import ENV_PREFIX, FLAGS, UPPER_BOUNDS, Settings
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -39,6 +39,12 @@ def test_the_flag_column_names_the_flags_settings_knows():
     for field in dataclasses.fields(Settings):
         flag_cell = [cell.strip() for cell in table_rows()[ENV_PREFIX + field.name.upper()].strip("|").split("|")][1]
         assert flag_cell == (f"`{FLAGS[field.name]}`" if field.name in FLAGS else ""), field.name
+
+
+def test_every_upper_bound_in_tasks_settings_is_in_the_table():
+    rows = table_rows()
+    for field, bound in UPPER_BOUNDS.items():
+        assert f"at most {bound:,}" in rows[ENV_PREFIX + field.upper()], field
 
 
 def test_every_flag_settings_knows_is_an_option_of_a_command():

@@ -8,14 +8,14 @@ from producer.cli.main import cli
 from producer.pipeline import STALL_MARGIN, stall_timeout
 from tasks.app import UNACKED_SWEEP_MAX, create_app, unacked_sweep_interval
 from tasks.errors import ConfigError
-from tasks.settings import MAX_CHUNK_SIZE, MAX_WORKERS, Settings
+from tasks.settings import CHUNK_SIZE_LIMIT, WORKERS_LIMIT, Settings
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"HASHFLEET_CHUNK_SIZE": str(MAX_CHUNK_SIZE + 1)},
-     f"--chunk-size / HASHFLEET_CHUNK_SIZE must be at most {MAX_CHUNK_SIZE}"),
+    ({"HASHFLEET_CHUNK_SIZE": str(CHUNK_SIZE_LIMIT + 1)},
+     f"--chunk-size / HASHFLEET_CHUNK_SIZE must be at most {CHUNK_SIZE_LIMIT}"),
     ({"HASHFLEET_WORKERS": "0"}, "--workers / HASHFLEET_WORKERS must be a positive number"),
-    ({"HASHFLEET_WORKERS": str(MAX_WORKERS + 1)}, f"HASHFLEET_WORKERS must be at most {MAX_WORKERS}"),
+    ({"HASHFLEET_WORKERS": str(WORKERS_LIMIT + 1)}, f"HASHFLEET_WORKERS must be at most {WORKERS_LIMIT}"),
 ])
 def test_out_of_bounds_values_are_refused_naming_flag_and_variable(env, message):
     with pytest.raises(ConfigError, match=message):
@@ -25,8 +25,8 @@ def test_out_of_bounds_values_are_refused_naming_flag_and_variable(env, message)
 def test_a_flag_gets_the_same_bounds_as_its_variable():
     with pytest.raises(ConfigError, match="--chunk-size / HASHFLEET_CHUNK_SIZE must be a positive number, not 0"):
         Settings.from_env({}, chunk_size=0)
-    with pytest.raises(ConfigError, match=f"must be at most {MAX_WORKERS}"):
-        Settings.from_env({}, workers=MAX_WORKERS + 1)
+    with pytest.raises(ConfigError, match=f"must be at most {WORKERS_LIMIT}"):
+        Settings.from_env({}, workers=WORKERS_LIMIT + 1)
 
 
 def test_workers_is_a_setting_and_defaults_to_the_usable_cores():
@@ -39,7 +39,7 @@ def test_a_bad_chunk_size_from_the_environment_fails_the_command_with_the_settin
     # Given HASHFLEET_CHUNK_SIZE out of bounds; When `run` starts; Then it is refused as a ConfigError
     runner = CliRunner()
     done = runner.invoke(cli, ["run", str(tmp_path), "-o", str(tmp_path / "o.csv")],
-                         env={"HASHFLEET_CHUNK_SIZE": str(MAX_CHUNK_SIZE + 1)})
+                         env={"HASHFLEET_CHUNK_SIZE": str(CHUNK_SIZE_LIMIT + 1)})
     assert isinstance(done.exception, ConfigError)
     assert "HASHFLEET_CHUNK_SIZE must be at most" in str(done.exception)
 
