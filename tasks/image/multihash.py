@@ -17,7 +17,6 @@ from tasks.image.phash import (
     CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
     QUALITY_GRID,
-    is_low_information,
     phash_bits,
     quality,
     thumbnails,
@@ -45,11 +44,6 @@ class ImageHashes:
     #: image's full phash it finds border crops of that size.
     centre_phash: np.ndarray | None
     quality: int | None
-
-    @property
-    def low_information(self) -> bool:
-        """Too little detail for its hashes to mean much (tasks.image.phash.LOW_QUALITY)."""
-        return self.quality is not None and is_low_information(self.quality)
 
 
 def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
