@@ -13,7 +13,7 @@ from producer import manifest
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.pipeline import hash_job, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
-from tasks.settings import Settings
+from tasks.settings import WORKERS_LIMIT, Settings
 
 #: Exit code for a job that could not complete (broker, workers, timeout).
 EXIT_FAILED = 1
@@ -34,7 +34,8 @@ def cli() -> None:
               help="Output file: .csv, .jsonl, .sqlite or .parquet (one record per input file).")
 @output_options
 @click.option("--workers", type=int, default=None,
-              help="Embedded mode: local worker processes  [env HASHFLEET_WORKERS; default: one per core]")
+              help=f"Embedded mode: local worker processes, at most {WORKERS_LIMIT:,}  [env HASHFLEET_WORKERS; "
+                   f"default: one per core]")
 @broker_options
 def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend, follow_symlinks,
         groups_out, timeout, index_path) -> None:

@@ -12,6 +12,7 @@ import os
 import click
 
 from tasks.image.algos import DEFAULT_ALGOS, check_hash_size, parse_algos
+from tasks.settings import CHUNK_SIZE_LIMIT
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
@@ -55,7 +56,8 @@ job_options = _stack(
     click.option("--hash-size", type=int, default=8,
                  show_default=True, callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits."),
     click.option("--chunk-size", type=int, default=None,
-                 help="Files per task  [env HASHFLEET_CHUNK_SIZE; default: 256, less for small jobs]"),
+                 help=f"Files per task, at most {CHUNK_SIZE_LIMIT:,}  [env HASHFLEET_CHUNK_SIZE; default: 256, less "
+                      f"for small jobs]"),
     click.option("--follow-symlinks/--no-follow-symlinks", default=False, show_default=True,
                  help="Descend into symlinked folders (each folder once, so loops end)."),
     click.option("--index", "index_path", type=click.Path(dir_okay=False), default=None,
