@@ -1,10 +1,10 @@
-"""Fuzzed inputs through the real pipeline: N damaged files (bench/fuzzgen.py) hashed by `hashfleet run` against
+"""Fuzzed inputs through the real pipeline: N damaged files (tests/support/fuzzgen.py) hashed by `hashfleet run` against
 warm prefork workers on a private redis-server, once with the default algorithms and once with dhash-classic.
 
 Sources: --pictures photos and cut-outs of the corpus (~/corpus, `bash ../shared/data/build_corpus.sh ~/corpus`),
-drawn with the seed, re-encoded by OpenCV in every recipe of bench/fuzzgen.RECIPES (every format hashfleet
+drawn with the seed, re-encoded by OpenCV in every recipe of tests/support/fuzzgen.RECIPES (every format hashfleet
 decodes), plus --natives corpus files as their own encoders wrote them. Each run must give exactly one record
-per file, exit 0, no `internal` record, and no pool process over the memory bound of bench/fuzzcheck.py.
+per file, exit 0, no `internal` record, and no pool process over the memory bound of tests/support/fuzzcheck.py.
 
     python -m bench.fuzz --files 10000 [--seed 1] [--concurrency 2] [--max-pixels N] [--keep DIR]
 """
@@ -24,10 +24,11 @@ import time
 
 import cv2
 
-from bench import fuzzgen
-from bench.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
-from bench.services import clean_env, private_redis, warm_worker
-from producer.outputs.formats import output_rows
+from bench.services import clean_env, private_redis
+from producer.outputs.reader import output_rows
+from support import fuzzgen
+from support.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
+from support.warm_worker import warm_worker
 from tasks.settings import DEFAULT_MAX_PIXELS, Settings
 
 #: The two algorithm settings every fuzz run covers: the default list and the bit-exact classic dhash.

@@ -50,14 +50,14 @@ FUNCTIONS = {"dhash alone (robust_bits)": _dhash, "dhash + phash + quality": _dh
 
 
 def _time_files(function, blobs: list[bytes]) -> list[float]:
-    from tasks.image.decode import DecodeError
+    from tasks.errors import FileUnreadable
 
     spent = []
     for data in blobs:
         start = time.perf_counter()
         try:
             function(data)
-        except DecodeError:
+        except FileUnreadable:
             pass
         spent.append(time.perf_counter() - start)
     return spent

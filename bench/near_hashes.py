@@ -39,13 +39,13 @@ def file_bytes(item: dict) -> bytes:
 
 
 def ours(data: bytes) -> dict:
-    from tasks.image.decode import DecodeError
+    from tasks.errors import FileUnreadable
     from tasks.image.dhash import pack_bits
     from tasks.image.multihash import hash_image, robust_bits
 
     try:
         hashes = hash_image(data)
-    except DecodeError:
+    except FileUnreadable:
         return {}
     dhash = pack_bits(robust_bits(data, 8)).hex()
     assert dhash == pack_bits(hashes.dhash).hex()  # one decode gives the production dhash

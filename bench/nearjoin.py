@@ -28,7 +28,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from bench.procstat import peak_rss_kib
+from support.procstat import peak_rss_kib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Where the phashes of the corpus and the variants are cached.

@@ -15,10 +15,10 @@ import time
 
 from celery import chord
 
-from bench.synthetic import fake_paths
 from producer.app import polling_backend_url
 from producer.job import _chunk_signature, build_job
 from producer.publish import publish_chord
+from support.synthetic import fake_paths
 from tasks.app import create_app
 from tasks.ids import CHUNK_TASK, MERGE_TASK
 from tasks.settings import Settings

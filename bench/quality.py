@@ -44,13 +44,14 @@ def reference_hash(path: str) -> tuple[str, list[float]]:
     import cv2
     import numpy as np
 
-    from tasks.image.decode import DecodeError, decode_robust
+    from tasks.errors import FileUnreadable
+    from tasks.image.decode import decode_robust
     from tasks.image.dhash import dhash_bits, pack_bits
 
     try:
         with open(path, "rb") as handle:
             gray = decode_robust(handle.read())
-    except (OSError, DecodeError):
+    except (OSError, FileUnreadable):
         return "", []
     grid = cv2.resize(gray.astype(np.float32, copy=False), (HASH_SIZE + 1, HASH_SIZE),
                       interpolation=cv2.INTER_AREA)

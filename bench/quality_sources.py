@@ -36,7 +36,8 @@ TIES = (1e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 def _grids(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     import cv2
 
-    from tasks.image.decode import DecodeError, decode_robust, decode_robust_reduced, sniff_format
+    from tasks.errors import FileUnreadable
+    from tasks.image.decode import decode_robust, decode_robust_reduced, sniff_format
     from tasks.image.dhash import area_weights
     from tasks.image.multihash import MIN_PIXELS_PER_CELL
 
@@ -48,7 +49,7 @@ def _grids(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     try:
         full = decode_robust(data).astype(np.float64)
         reduced = decode_robust_reduced(data, MIN_PIXELS_PER_CELL * (HASH_SIZE + 1))
-    except DecodeError:
+    except FileUnreadable:
         return None
     s, (h, w) = reduced.scale, full.shape
     rows, cols = reduced.image.shape

@@ -1,8 +1,8 @@
 """What a job costs RabbitMQ as the broker: AMQP messages, bytes on the job's connections, and beam.smp CPU.
 
 Used by `python -m bench.synthetic --broker rabbitmq --redis-stats`. The job runs in a vhost of its own
-on the system RabbitMQ (created and deleted by :class:`PrivateVhost`, with `rabbitmqctl`, which needs root
-or the rabbitmq user). Without the management plugin the counters come from `rabbitmqctl`:
+on the system RabbitMQ (created and deleted by support/rabbit.py's `RabbitVhost`, with `rabbitmqctl`, which
+needs root or the rabbitmq user). Without the management plugin the counters come from `rabbitmqctl`:
 
 - bytes: `list_connections recv_oct send_oct` of the connections in the private vhost (a connection
   closed before the second snapshot would be lost, so the bench takes it while every client is still open);
@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
-import uuid
 
-#: Where the system RabbitMQ listens, and the account every fresh install has (loopback only).
-HOST, PORT, USER, PASSWORD = "127.0.0.1", 5672, "guest", "guest"
-#: Seconds one rabbitmqctl command may take (it starts an Erlang node of its own: about 1 s here).
-CTL_TIMEOUT = 60.0
+from support.rabbit import rabbitmqctl
+
 #: Clock ticks per second of /proc/<pid>/stat utime and stime.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Erlang expression printing the node's AMQP 0-9-1 message counters (classic queues) as four integers.
@@ -33,27 +29,6 @@ COUNTERS_EVAL = (
     "io:format(\"~b ~b ~b ~b~n\", [maps:get(messages_received_total, P), maps:get(messages_routed_total, P), "
     "maps:get(messages_delivered_total, Q), maps:get(messages_acknowledged_total, Q)]).")
 COUNTER_NAMES = ("published", "routed", "delivered", "acknowledged")
-
-
-def rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=CTL_TIMEOUT, check=True)
-    return done.stdout
-
-
-class PrivateVhost:
-    """A vhost of the bench's own (guest may do anything in it), deleted with its queues by :meth:`delete`."""
-
-    def __init__(self) -> None:
-        self.name = f"hashfleet-bench-{uuid.uuid4().hex[:10]}"
-        rabbitmqctl("add_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, USER, ".*", ".*", ".*")
-
-    @property
-    def url(self) -> str:
-        return f"amqp://{USER}:{PASSWORD}@{HOST}:{PORT}/{self.name}"
-
-    def delete(self) -> None:
-        rabbitmqctl("delete_vhost", self.name)
 
 
 def beam_pid() -> int:

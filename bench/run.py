@@ -35,9 +35,10 @@ from bench import quality as hq
 from bench.contenders import DEFAULT_ORIGINAL, build_contenders, hashfleet_executable
 from bench.hygiene import CONTENDED_SHARE, CpuMeter, exclusive
 from bench.report import set_markdown, summarize, targets_markdown
-from bench.services import clean_env, private_redis, run_timed, warm_worker
+from bench.services import clean_env, private_redis, run_timed
 from bench.sets import SET_NAMES, describe, ensure_set
 from bench.snapshot import REPO, add_common_options, use_snapshot
+from support.warm_worker import warm_worker
 
 DEFAULT_REPEATS = 3
 QUICK_REPEATS = 1

@@ -23,7 +23,10 @@ import tempfile
 import time
 
 from bench.hygiene import CpuMeter
-from bench.services import clean_env, free_port, private_redis, run_timed, spawn, stop_group, warm_worker
+from bench.services import clean_env, private_redis, run_timed
+from support.warm_worker import warm_worker
+from worker.procs import spawn, stop_group
+from worker.redis_server import free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILES = 300

@@ -3,8 +3,9 @@
     python -m bench.synthetic [--files 1000000] [--chunk-size 256] [--workers 2] [--redis-stats [--redis-aof]]
                               [--broker redis|rabbitmq] [--chunk-size auto --file-bytes 2000] [--check]
 
-Measures: walk-free job build, enqueue time (publishing all chunks), end-to-end time, output writing
-(records, then the exact-duplicate groups),
+The worker answers a ping before the clock starts; the job is built, enqueued, then followed and written
+by the producer's own `follow_and_write` (producer/pipeline.py). Measures: walk-free job build, enqueue
+time (publishing all chunks), end-to-end time, output writing (records, then the exact-duplicate groups),
 the producer's peak RSS (VmHWM) and the peak RSS of the worker process that ran the merge, and the
 per-task overhead (end-to-end seconds per chunk with tasks that do no work). Paths are made up
 (`/data/photos/dNNNN/IMG_NNNNNNN.JPG`) and never touched. With `--redis-stats`, the workers first get
@@ -27,47 +28,29 @@ import tempfile
 import time
 
 from bench import rabbit_stats, redis_stats
-from bench.procstat import children, peak_rss_kib
-from producer.app import polling_backend_url
+from producer.app import producer_app
 from producer.chunking import SMALL_JOB_FILES, chunk_size_for
-from producer.follow import JobFollower
 from producer.job import build_job, enqueue
-from producer.outputs.formats import write_groups, write_records
-from producer.outputs.results import JobResult
-from tasks.app import create_app
+from producer.pipeline import follow_and_write
+from support.procstat import peak_rss_kib
+from support.rabbit import RabbitVhost
+from support.synthetic import check_outputs, fake_paths
+from support.warm_worker import WarmWorker, warm_worker
 from tasks.settings import Settings
-from worker.embedded import worker_env
-from worker.procs import spawn, stop_group
 from worker.redis_server import RedisServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: Files per made-up folder.
-FILES_PER_FOLDER = 1000
-#: Every Nth file repeats an earlier name (and so its fake hash), to give the merge groups to build.
-DUPLICATE_EVERY = 50
 #: Seconds the workers get to start before the idle interval (--redis-stats).
 SETTLE_S = 4.0
 #: Seconds of idle background measured before the job (--redis-stats).
 IDLE_S = 5.0
+#: Seconds the producer waits for the job at most.
+JOB_TIMEOUT = 3600
+#: The module of the worker's no-op chunk task, loaded with `--include`.
+TASKS_MODULE = "bench.synthetic_tasks"
 
 
-def fake_paths(count: int):
-    for i in range(count):
-        name = i - 1 if i % DUPLICATE_EVERY == 0 and i else i
-        yield f"/data/photos/d{i // FILES_PER_FOLDER:04d}/IMG_{name:07d}.JPG"
-
-
-def peak_rss_mb(pid: int | str = "self") -> float:
-    return peak_rss_kib(pid) / 1024
-
-
-def cpu_now(worker_pid: int) -> tuple[float, float]:
-    """CPU seconds so far of this process (the producer) and of the worker's main and pool processes."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, redis_stats.tree_cpu_s(worker_pid, children(worker_pid))
-
-
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--chunk-size", default="256", help="files per chunk, or auto (producer/chunking.py)")
@@ -85,97 +68,134 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.chunk_size = chunk_size_for(args.files, args.files < SMALL_JOB_FILES, args.file_bytes, args.workers) \
         if args.chunk_size == "auto" else int(args.chunk_size)
+    return args
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    return peak_rss_kib(pid) / 1024
+
+
+def cpu_now(worker: WarmWorker) -> tuple[float, float]:
+    """CPU seconds so far of this process (the producer) and of the worker's main and pool processes."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, redis_stats.tree_cpu_s(worker.proc.pid, worker.pool_pids())
+
+
+class Counters:
+    """Redis (and RabbitMQ) counters and CPU around the job (--redis-stats): idle interval, then the job."""
+
+    def __init__(self, server: RedisServer, vhost: RabbitVhost | None, worker: WarmWorker):
+        self.server, self.vhost, self.worker = server, vhost, worker
+
+    def before(self, args: argparse.Namespace) -> None:
+        """Let the workers settle, measure IDLE_S of idle background, and take the job's starting point."""
+        with self.server.client() as client:
+            if args.redis_aof:
+                client.config_set("appendfsync", "everysec")
+                client.config_set("appendonly", "yes")
+            time.sleep(args.settle)
+            redis_stats.reset(client)
+            self.idle0 = redis_stats.snapshot(client)
+            self.beam = rabbit_stats.beam_pid() if self.vhost else None
+            beam0 = rabbit_stats.cpu_s(self.beam) if self.vhost else 0.0
+            time.sleep(IDLE_S)
+            self.beam_idle = ((rabbit_stats.cpu_s(self.beam) if self.vhost else 0.0) - beam0) / IDLE_S
+            self.idle1 = redis_stats.snapshot(client)
+        self.rabbit0 = rabbit_stats.snapshot_before(self.vhost.name, self.beam) if self.vhost else None
+        self.cpu0 = cpu_now(self.worker)
+
+    def after(self) -> None:
+        """The job's end point (taken while every client is still connected)."""
+        with self.server.client() as client:
+            self.job1 = redis_stats.snapshot(client)
+        self.cpu1 = cpu_now(self.worker)
+        self.rabbit1 = rabbit_stats.snapshot_after(self.vhost.name, self.beam) if self.vhost else None
+        self.foreign = rabbit_stats.foreign_connections(self.vhost.name) if self.vhost else 0
+
+    def report(self, args: argparse.Namespace, laps: dict[str, float], chunks: int) -> None:
+        job_s, hashed_s = laps["groups"] - laps["start"], laps["followed"] - laps["built"]
+        producer, workers = (end - start for start, end in zip(self.cpu0, self.cpu1, strict=True))
+        redis_cpu = self.job1.cpu_s - self.idle1.cpu_s
+        print(f"CPU s during the job ({job_s:.2f} s): producer {producer:.2f}, workers {workers:.2f}, redis-server "
+              f"{redis_cpu:.2f} (end to end {chunks / hashed_s:.0f} chunks/s, {args.files / hashed_s:,.0f} paths/s); "
+              f"per image: redis-server {redis_cpu / args.files * 1e6:.2f} us, workers "
+              f"{workers / args.files * 1e6:.1f} us")
+        print(redis_stats.report(redis_stats.diff(self.idle1, self.job1), redis_stats.diff(self.idle0, self.idle1),
+                                 IDLE_S, job_s, chunks, args.chunk_size))
+        if self.vhost:
+            text, beam_cpu = rabbit_stats.report(self.rabbit0, self.rabbit1, self.beam_idle, job_s, chunks)
+            print(text + f"\n  (connections in other vhosts at the end: {self.foreign})")
+            print(redis_stats.ceiling_line("RabbitMQ", beam_cpu / chunks, args.chunk_size))
+
+
+def run_job(args: argparse.Namespace, settings: Settings, tmp: str, laps: dict[str, float], counters: Counters | None):
+    """Build, enqueue and follow the made-up job to its outputs in `tmp`, between the `counters` (if any);
+    `laps` gets the time each step ends (monotonic s) and "<step> count" what it counted. Returns the job."""
     from bench.synthetic_tasks import SYNTHETIC_TASK
 
-    with tempfile.TemporaryDirectory(prefix="hashfleet-synth-") as tmp:
-        server = RedisServer(tmp)
-        url = server.url
-        vhost = rabbit_stats.PrivateVhost() if args.broker == "rabbitmq" else None
-        broker = vhost.url if vhost else url
-        settings = Settings.from_env({}, broker_url=broker, result_backend=url, chunk_size=args.chunk_size)
-        env = worker_env(settings)
-        env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
-        argv_worker = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-I", "bench.synthetic_tasks",
-                       "--pool", "prefork", "-c", str(args.workers), "-Q", settings.queue,
-                       "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
-        worker = spawn(argv_worker, env, os.path.join(tmp, "worker.log"))
-        app = create_app(settings)
-        app.conf.result_backend = polling_backend_url(url)
-        stats_client = server.client() if args.redis_stats else None
-        try:
-            if stats_client is not None:
-                if args.redis_aof:
-                    stats_client.config_set("appendfsync", "everysec")
-                    stats_client.config_set("appendonly", "yes")
-                time.sleep(args.settle)
-                redis_stats.reset(stats_client)
-                idle0 = redis_stats.snapshot(stats_client)
-                beam = rabbit_stats.beam_pid() if vhost else None
-                beam_idle0 = rabbit_stats.cpu_s(beam) if vhost else 0.0
-                time.sleep(IDLE_S)
-                beam_idle1 = rabbit_stats.cpu_s(beam) if vhost else 0.0
-                idle1 = redis_stats.snapshot(stats_client)
-                rabbit0 = rabbit_stats.snapshot_before(vhost.name, beam) if vhost else None
-                cpu0 = cpu_now(worker.pid)
-            t0 = time.monotonic()
-            job = build_job(fake_paths(args.files), "dhash", 8, args.chunk_size, spool_dir=tmp)
-            t1 = time.monotonic()
-            enqueue(app, job, chunk_task=SYNTHETIC_TASK)
-            t2 = time.monotonic()
-            payload = JobFollower(app, job.id, list(range(len(job.blobs))), timeout=3600).run()
-            t3 = time.monotonic()
-            result = JobResult.from_payload(job, payload, app.backend)
-            rows = write_records(os.path.join(tmp, "out.csv"), result.records(), {})
-            t4 = time.monotonic()
-            write_groups(os.path.join(tmp, "groups.json"), result.group_paths())
-            result.close()
-            t5 = time.monotonic()
-            if stats_client is not None:
-                job1 = redis_stats.snapshot(stats_client)
-                cpu1 = cpu_now(worker.pid)
-                rabbit1 = rabbit_stats.snapshot_after(vhost.name, beam) if vhost else None
-                foreign = rabbit_stats.foreign_connections(vhost.name) if vhost else 0
-            children_rss = sorted(peak_rss_mb(pid) for pid in children(worker.pid))
-            merge_rss = children_rss[-1]
-            with server.client() as client:
-                redis_peak = client.info("memory")["used_memory_peak"] / 2**20
-            if args.check:  # after the peaks are read: the check holds a Counter of every hash
-                from bench.synthetic_check import check_outputs
+    def on_step(step: str, count: int) -> None:
+        laps[step] = time.monotonic()
+        laps[f"{step} count"] = count
 
-                problems = check_outputs(fake_paths(args.files), os.path.join(tmp, "out.csv"),
-                                         os.path.join(tmp, "groups.json"))
-        finally:
-            if stats_client is not None:
-                stats_client.close()
-            app.close()
-            stop_group(worker)
-            server.kill()
-            if vhost:
-                vhost.delete()
+    with producer_app(settings) as app:
+        if counters is not None:
+            counters.before(args)
+        laps["start"] = time.monotonic()
+        job = build_job(fake_paths(args.files), "dhash", 8, args.chunk_size, spool_dir=tmp)
+        laps["built"] = time.monotonic()
+        enqueue(app, job, chunk_task=SYNTHETIC_TASK)
+        laps["enqueued"] = time.monotonic()
+        follow_and_write(app, settings, job, job.remote, os.path.join(tmp, "out.csv"),
+                         os.path.join(tmp, "groups.json"), timeout=JOB_TIMEOUT, chunk_task=SYNTHETIC_TASK,
+                         on_step=on_step)
+        if counters is not None:
+            counters.after()
+    return job
+
+
+def print_report(args: argparse.Namespace, job, laps: dict[str, float], pool_rss: list[float], redis_peak: float):
     chunks = len(job.blobs)
     print(f"files {args.files}, chunk size {args.chunk_size}, chunks {chunks}, workers {args.workers}, "
           f"broker {args.broker}")
-    print(f"build job (paths -> compressed chunk blobs): {t1 - t0:.2f} s")
-    per_chunk = (t2 - t1) / chunks * 1e3
-    print(f"enqueue (publish {chunks} chunk tasks + chord): {t2 - t1:.2f} s = {per_chunk:.2f} ms/chunk")
-    print(f"wait (no-op tasks + merge): {t3 - t2:.2f} s = {(t3 - t2) / chunks * 1e3:.2f} ms/chunk end to end "
+    print(f"build job (paths -> compressed chunk blobs): {laps['built'] - laps['start']:.2f} s")
+    enqueue_s, wait_s = laps["enqueued"] - laps["built"], laps["followed"] - laps["enqueued"]
+    print(f"enqueue (publish {chunks} chunk tasks + chord): {enqueue_s:.2f} s = "
+          f"{enqueue_s / chunks * 1e3:.2f} ms/chunk")
+    print(f"wait (no-op tasks + merge): {wait_s:.2f} s = {wait_s / chunks * 1e3:.2f} ms/chunk end to end "
           f"with {args.workers} workers")
-    print(f"write {rows} csv rows: {t4 - t3:.2f} s; write {result.group_count} groups: {t5 - t4:.2f} s")
+    print(f"write {laps['records count']} csv rows: {laps['records'] - laps['followed']:.2f} s; write "
+          f"{laps['groups count']} groups: {laps['groups'] - laps['records']:.2f} s")
     print(f"producer peak RSS {peak_rss_mb():.0f} MB; worker children peak RSS (merge ran in one) "
-          f"{', '.join(f'{rss:.0f}' for rss in children_rss)} MB; sum {peak_rss_mb() + merge_rss:.0f} MB; "
+          f"{', '.join(f'{rss:.0f}' for rss in pool_rss)} MB; sum {peak_rss_mb() + pool_rss[-1]:.0f} MB; "
           f"Redis peak memory {redis_peak:.0f} MB")
-    if stats_client is not None:
-        print(f"CPU s during the job ({t5 - t0:.2f} s): producer {cpu1[0] - cpu0[0]:.2f}, workers "
-              f"{cpu1[1] - cpu0[1]:.2f}, redis-server {job1.cpu_s - idle1.cpu_s:.2f} "
-              f"(end to end {chunks / (t3 - t1):.0f} chunks/s, {args.files / (t3 - t1):,.0f} paths/s); per image: "
-              f"redis-server {(job1.cpu_s - idle1.cpu_s) / args.files * 1e6:.2f} us, workers "
-              f"{(cpu1[1] - cpu0[1]) / args.files * 1e6:.1f} us")
-        print(redis_stats.report(redis_stats.diff(idle1, job1), redis_stats.diff(idle0, idle1), IDLE_S, t5 - t0,
-                                 chunks, args.chunk_size))
-        if vhost:
-            text, beam_cpu = rabbit_stats.report(rabbit0, rabbit1, (beam_idle1 - beam_idle0) / IDLE_S, t5 - t0, chunks)
-            print(text + f"\n  (connections in other vhosts at the end: {foreign})")
-            print(redis_stats.ceiling_line("RabbitMQ", beam_cpu / chunks, args.chunk_size))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    laps: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="hashfleet-synth-") as tmp:
+        server = RedisServer(tmp)
+        vhost = RabbitVhost() if args.broker == "rabbitmq" else None
+        try:
+            settings = Settings.from_env({}, broker_url=vhost.url if vhost else server.url, result_backend=server.url,
+                                         chunk_size=args.chunk_size)
+            with warm_worker(settings.broker_url, args.workers, tmp, cwd=REPO, env=settings.to_env(),
+                             include=TASKS_MODULE) as worker:
+                counters = Counters(server, vhost, worker) if args.redis_stats else None
+                job = run_job(args, settings, tmp, laps, counters)
+                pool_rss = sorted(peak_rss_mb(pid) for pid in worker.pool_pids())
+            with server.client() as client:
+                redis_peak = client.info("memory")["used_memory_peak"] / 2**20
+        finally:
+            server.kill()
+            if vhost:
+                vhost.delete()
+        # After the peaks are read: the check holds a Counter of every hash.
+        problems = check_outputs(fake_paths(args.files), os.path.join(tmp, "out.csv"),
+                                 os.path.join(tmp, "groups.json")) if args.check else []
+    print_report(args, job, laps, pool_rss, redis_peak)
+    if counters is not None:
+        counters.report(args, laps, len(job.blobs))
     print(f"(ru_maxrss of producer: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     if args.check:
         print("check: " + ("; ".join(problems) if problems else "every path once with its hash, groups right"))

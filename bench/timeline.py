@@ -25,9 +25,10 @@ import time
 
 from bench.contenders import hashfleet_executable
 from bench.hygiene import exclusive
-from bench.services import clean_env, die_with_parent, private_redis, warm_worker
+from bench.services import clean_env, private_redis
 from bench.sets import ensure_set
 from bench.snapshot import add_common_options, use_snapshot
+from support.warm_worker import warm_worker
 
 #: A finished task in a worker's INFO log: timestamp, pool process, runtime.
 TASK_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/(\S+?)\] Task \S+ succeeded in ([\d.e-]+)s")
@@ -46,6 +47,8 @@ def task_spans(log_lines: list[str]) -> dict[str, list[tuple[float, float]]]:
 
 
 def one_run(argv: list[str], log_path: str, code_dir: str) -> dict[str, float]:
+    from tasks.pool import die_with_parent  # the snapshot's (bench/snapshot.py)
+
     offset = os.path.getsize(log_path)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import redis
 from celery import Celery
 from celery.backends.redis import RedisBackend
+from kombu.exceptions import OperationalError
 
 from tasks.app import create_app
 from tasks.chord_backend import backend_setting
 from tasks.settings import Settings
+
+#: Errors that mean "the broker/backend is unreachable right now" (refused, reset, timed out, name not
+#: resolved): a producer retries or reports them; any other exception is a bug and raises.
+CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
 
 
 class PollingRedisBackend(RedisBackend):

@@ -22,12 +22,12 @@ def pool_processes(replies: dict | None) -> int | None:
 
 def probe(settings: Settings, timeout: float = PROBE_TIMEOUT) -> int | None:
     """Pool processes of the workers that answer an `inspect stats` broadcast within `timeout` seconds."""
-    from producer.app import producer_app
+    from producer.app import CONNECTION_ERRORS, producer_app
 
     with producer_app(settings) as app:
         try:
             return pool_processes(app.control.inspect(timeout=timeout).stats())
-        except Exception:  # a broker that fails here is reported by the enqueue right after, with its reason
+        except CONNECTION_ERRORS:  # an unreachable broker is reported by the enqueue right after, with its reason
             return None
 
 

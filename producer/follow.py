@@ -2,7 +2,8 @@
 
 Survives what a long job meets: the broker/backend restarting (retries for `reconnect_timeout`), and
 notices what it cannot survive: Redis coming back empty (restarted without persistence), by checking the
-job's marker key now and then. Either way it ends with one clear error, never an endless wait.
+job's marker key now and then. Either way it ends with one clear error, never an endless wait. That
+bounded loop is :class:`FollowLoop`, which the distributed join's wait (producer/near/distjoin.py) runs too.
 
 Results arrive two ways: a poll (one MGET of every pending id) and, on Redis, a pub/sub feed
 (producer/pubsub.py) that pushes each result as it is stored. While many chunks are pending the poll
@@ -17,12 +18,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-import redis
 from celery import Celery, states
-from kombu.exceptions import OperationalError
 
+from producer.app import CONNECTION_ERRORS
 from producer.pubsub import open_feed
-from tasks.errors import BrokerUnavailable, JobFailed
+from tasks.errors import BrokerUnavailable, HashfleetError, JobFailed
 from tasks.ids import chunk_task_id, merge_task_id
 from tasks.settings import DEFAULT_RECONNECT_TIMEOUT
 from tasks.store import forget_results, job_known
@@ -39,8 +39,6 @@ FAST_POLL = 0.02
 FAST_POLL_CHUNKS = 64
 #: Seconds between checks that the job's marker is still in the backend.
 MARKER_INTERVAL = 2.0
-#: Errors that mean "the broker/backend is unreachable right now".
-CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
 #: Times a chunk that failed only because the result backend was unreachable is sent again.
 MAX_BACKEND_RESENDS = 3
 
@@ -53,7 +51,69 @@ def _lost_to_backend(meta: dict) -> bool:
     return meta["status"] == states.FAILURE and isinstance(meta.get("result"), CONNECTION_ERRORS)
 
 
-class JobFollower:
+class FollowLoop:
+    """The bounded wait for work on the workers: :meth:`step` (a subclass's poll and pause) until `result` is
+    set. Every other way out is one clear error: JobFailed after `timeout` seconds in all (None: no limit),
+    BrokerUnavailable after `reconnect_timeout` seconds without the backend (a step that reaches it sets
+    `lost_since` back to None), and what :meth:`lost` returns when the backend no longer holds the work
+    (asked every `marker_interval` seconds by :meth:`check_marker`). `what` names the work in messages,
+    `later` says how to pick it up after giving up; `check()` runs on every round and while reconnecting.
+    """
+
+    def __init__(self, what: str, *, timeout: float | None, reconnect_timeout: float,
+                 check: Callable[[], None] = lambda: None, later: str = "", interval: float = POLL_INTERVAL,
+                 marker_interval: float = MARKER_INTERVAL):
+        self.what, self.later, self.check = what, later, check
+        self.timeout, self.reconnect_timeout = timeout, reconnect_timeout
+        self.interval, self.marker_interval = interval, marker_interval
+        self.started = self.last_marker_check = time.monotonic()
+        self.lost_since: float | None = None
+        self.result = None
+
+    def run(self):
+        """Step until there is a result; return it, or raise one of the errors above."""
+        while self.result is None:
+            try:
+                self.step()
+            except CONNECTION_ERRORS as exc:
+                self.on_connection_error(exc)
+        return self.result
+
+    def step(self) -> None:
+        """One round: poll, take what finished (setting `result` at the end), check health, pause."""
+        raise NotImplementedError
+
+    def lost(self) -> HashfleetError | None:
+        """The error to end with when the backend no longer holds the work, else None."""
+        return None
+
+    def check_timeout(self) -> None:
+        if self.timeout is not None and time.monotonic() - self.started > self.timeout:
+            raise JobFailed(f"{self.what} did not finish within {self.timeout:g} s{self.later}")
+
+    def check_marker(self) -> None:
+        """Every `marker_interval` seconds, fail with what :meth:`lost` says."""
+        now = time.monotonic()
+        if now - self.last_marker_check > self.marker_interval:
+            self.last_marker_check = now
+            error = self.lost()
+            if error is not None:
+                raise error
+
+    def on_connection_error(self, exc: Exception) -> None:
+        """Retry a lost backend for `reconnect_timeout` seconds (within `timeout`), then give up with one
+        clear error."""
+        now = time.monotonic()
+        self.lost_since = self.lost_since or now
+        if now - self.lost_since > self.reconnect_timeout:
+            raise BrokerUnavailable(f"lost the result backend for {self.reconnect_timeout:g} s ({exc}) while "
+                                    f"waiting for {self.what}{self.later}") from None
+        self.check_timeout()
+        self.check()
+        time.sleep(self.interval)
+
+
+class JobFollower(FollowLoop):
     """Waits for the chunks at `chunks` (indices) of job `job_id`, then for its merge.
 
     - `on_chunk(files, errors)` is called once per finished chunk;
@@ -66,8 +126,8 @@ class JobFollower:
     - `timeout`: give up (the job goes on on the workers); `reconnect_timeout`: how long a lost backend
       is retried.
 
-    :meth:`run` is the whole loop of :meth:`step`s; each step's parts (:meth:`poll`, :meth:`take`,
-    :meth:`check_health`, :meth:`wait_for_results`) can be driven one by one.
+    :meth:`run` is the whole loop of :meth:`step`s (:class:`FollowLoop`); each step's parts (:meth:`poll`,
+    :meth:`take`, :meth:`check_health`, :meth:`wait_for_results`) can be driven one by one.
     """
 
     def __init__(self, app: Celery, job_id: str, chunks: list[int], *,
@@ -75,28 +135,21 @@ class JobFollower:
                  check: Callable[[], None] = lambda: None, resend: Callable[[list[int]], None] | None = None,
                  timeout: float | None = None, reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
                  stall_timeout: float | None = None):
+        super().__init__(f"job {job_id}", timeout=timeout, reconnect_timeout=reconnect_timeout, check=check,
+                         later=f"; it goes on on the workers: `hashfleet wait {job_id} -o OUT` picks it up")
         self.app, self.job_id = app, job_id
-        self.on_chunk, self.check, self.resend = on_chunk, check, resend
-        self.timeout, self.reconnect_timeout, self.stall_timeout = timeout, reconnect_timeout, stall_timeout
+        self.on_chunk, self.resend, self.stall_timeout = on_chunk, resend, stall_timeout
         self.pending = {chunk_task_id(job_id, i): i for i in chunks}
         self.merge_id = merge_task_id(job_id)
-        self.started = self.last_progress = self.last_marker_check = time.monotonic()
-        self.next_poll = self.started
-        self.lost_since: float | None = None
+        self.last_progress = self.next_poll = self.started
         self.backend_resends: Counter[str] = Counter()
         self.feed = None
-        self.result: dict | None = None
 
     def run(self) -> dict:
         """Follow the job to its end; return the merge payload, or raise JobFailed/BrokerUnavailable."""
         self.feed = open_feed(self.app.backend, self.job_id)
         try:
-            while self.result is None:
-                try:
-                    self.step()
-                except CONNECTION_ERRORS as exc:
-                    self.on_connection_error(exc)
-            return self.result
+            return super().run()
         finally:
             if self.feed is not None:
                 self.feed.close()
@@ -158,14 +211,14 @@ class JobFollower:
             _say(f"no progress for {self.stall_timeout:g} s: re-sending {len(self.pending)} pending chunks of job "
                  f"{self.job_id}" + ("" if self.pending else " (the merge)"))
             self.resend(sorted(self.pending.values()))
-        if self.timeout is not None and now - self.started > self.timeout:
-            raise JobFailed(f"job {self.job_id} did not finish within {self.timeout:g} s; it goes on on the "
-                            f"workers: `hashfleet wait {self.job_id} -o OUT` picks it up")
-        if now - self.last_marker_check > MARKER_INTERVAL:
-            self.last_marker_check = now
-            if not job_known(self.app.backend, self.job_id):
-                raise JobLost(f"the result backend no longer knows job {self.job_id} (Redis restarted without "
-                              f"persistence?); run `hashfleet resume {self.job_id}` to hash the missing chunks")
+        self.check_timeout()
+        self.check_marker()
+
+    def lost(self) -> JobLost | None:
+        if job_known(self.app.backend, self.job_id):
+            return None
+        return JobLost(f"the result backend no longer knows job {self.job_id} (Redis restarted without "
+                       f"persistence?); run `hashfleet resume {self.job_id}` to hash the missing chunks")
 
     def wait_for_results(self) -> None:
         """Until the next poll (at most POLL_INTERVAL, so health is checked that often): take what the feed
@@ -179,17 +232,6 @@ class JobFollower:
             self.take(task_id, meta, polled=False)
             if self.result is not None:
                 return
-
-    def on_connection_error(self, exc: Exception) -> None:
-        """Retry a lost backend for `reconnect_timeout` seconds, then give up with one clear error."""
-        now = time.monotonic()
-        self.lost_since = self.lost_since or now
-        if now - self.lost_since > self.reconnect_timeout:
-            raise BrokerUnavailable(
-                f"lost the result backend for {self.reconnect_timeout:g} s ({exc}); job {self.job_id} goes on "
-                f"on the workers: `hashfleet wait {self.job_id} -o OUT` picks it up") from None
-        self.check()
-        time.sleep(POLL_INTERVAL)
 
 
 def _say(message: str) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 
 from producer.job import Job
+from producer.outputs.atomic import atomic_path
 from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import ConfigError, FileError
 from tasks.image.algos import parse_algos, row_bytes
@@ -59,10 +60,8 @@ def save(job: Job, jobs_dir: str) -> str:
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
         "reused": list(job.reused),
     }
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="ascii") as handle:
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="ascii") as handle:
         json.dump(doc, handle, ensure_ascii=True)
-    os.replace(tmp, path)
     return path
 
 

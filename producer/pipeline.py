@@ -4,6 +4,7 @@ the outputs, summarise."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -14,6 +15,7 @@ from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
 from tasks.app import unacked_sweep_interval
+from tasks.ids import CHUNK_TASK
 from tasks.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 
 #: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
 STALL_MARGIN = 10
+
+
+def _no_step(step: str, count: int) -> None:
+    """follow_and_write's default `on_step`: nobody times the steps."""
 
 
 def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
@@ -56,28 +62,33 @@ def hash_job(settings: Settings, job: Job, out: str, groups_out: str | None, che
 
 
 def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: str,
-                     groups_out: str | None, check=lambda: None, timeout: float | None = None) -> JobResult:
-    """Wait for `chunks` and the merge (with progress), then write the outputs."""
+                     groups_out: str | None, check=lambda: None, timeout: float | None = None, *,
+                     chunk_task: str = CHUNK_TASK, on_step: Callable[[str, int], None] = _no_step) -> JobResult:
+    """Wait for `chunks` and the merge (with progress), then write the outputs. Chunks presumed lost are
+    re-sent to `chunk_task` (the task they were enqueued to). `on_step(step, count)` is called as each step
+    ends: "followed" (files), "records" (rows written), "groups" (groups written); benchmarks time them."""
     # Loaded here, after the chunks are published, while the workers already hash (numpy, rich, sqlite3).
     from producer.outputs import formats as output
     from producer.outputs.results import JobResult
     from producer.progress import JobProgress
 
+    files = sum(job.counts[i] for i in chunks)
     if not job.blobs:
         result = JobResult.from_payload(job, None)
     else:
-        files = sum(job.counts[i] for i in chunks)
         with JobProgress(files, settings.progress_interval) as progress:
             payload = JobFollower(app, job.id, chunks, on_chunk=progress.advance, check=check, timeout=timeout,
                                   reconnect_timeout=settings.reconnect_timeout,
-                                  resend=lambda pending: enqueue(app, job, only=pending),
+                                  resend=lambda pending: enqueue(app, job, chunk_task, only=pending),
                                   stall_timeout=stall_timeout(settings)).run()
         result = JobResult.from_payload(job, payload, app.backend)
+    on_step("followed", files)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
     try:
-        output.write_records(out, result.records(), meta)
+        on_step("records", output.write_records(out, result.records(), meta))
         if groups_out:
             output.write_groups(groups_out, result.group_paths())
+            on_step("groups", result.group_count)
     finally:
         result.close()
     return result

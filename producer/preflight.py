@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import redis
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from tasks.app import redis_tls_options
@@ -51,15 +52,18 @@ def _check(url: str, role: str, timeout: float) -> None:
         finally:
             client.close()
     elif scheme in ("amqp", "amqps", "pyamqp"):
-        try:
-            with Connection(url, connect_timeout=timeout) as conn:
+        with Connection(url, connect_timeout=timeout) as conn:
+            # kombu wraps what it may retry in OperationalError; the transport's own errors (an AMQP
+            # ACCESS_REFUSED) and socket errors come as they are. Anything else is a bug and raises.
+            unusable = (OperationalError, OSError, *conn.connection_errors, *conn.channel_errors)
+            try:
                 conn.ensure_connection(max_retries=1, timeout=timeout)
-        except Exception as exc:  # kombu/amqp raise many types: all mean "unusable" here
-            text = str(exc)
-            if "ACCESS_REFUSED" in text or "403" in text:
-                raise BrokerUnavailable(
-                    f"{role} {shown} refused the credentials: check user/password") from None
-            raise BrokerUnavailable(f"cannot reach {role} {shown}: {_reason(exc)}") from None
+            except unusable as exc:
+                text = str(exc)
+                if "ACCESS_REFUSED" in text or "403" in text:
+                    raise BrokerUnavailable(
+                        f"{role} {shown} refused the credentials: check user/password") from None
+                raise BrokerUnavailable(f"cannot reach {role} {shown}: {_reason(exc)}") from None
 
 
 def _connection_failure(exc: Exception, role: str, shown: str, scheme: str) -> str:

@@ -29,6 +29,13 @@ _WALKED_EXTENSIONS = IMAGE_EXTENSIONS | UNDECODABLE_PHOTO_EXTENSIONS
 SORT_LIMIT = 100_000
 
 OnError = Callable[[str, FileError], None]
+#: The record of a folder (or an entry that may be one) that could not be listed, stat'ed or told apart
+#: from a file, by errno; any other errno is `unreadable-directory`.
+FOLDER_ERRORS = {
+    errno.ENOENT: FileError.NOT_FOUND,  # removed between its parent's listing and its own
+    errno.ENAMETOOLONG: FileError.NAME_TOO_LONG,
+    errno.ELOOP: FileError.SYMLINK_LOOP,
+}
 
 
 def is_image_name(name: str) -> bool:
@@ -44,8 +51,10 @@ def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
     link becomes an error record). Symlinked *folders* are entered only with `follow_symlinks`; every
     folder is entered at most once (by device and inode), so link loops cannot hang the walk and a
     folder named twice, or inside another named folder, is walked once. A file named on the command
-    line is listed once, where it is named. Folders that cannot be listed (or whose path is longer
-    than PATH_MAX) are reported through `on_error` and skipped.
+    line is listed once, where it is named. Nothing is dropped silently: a folder that cannot be listed
+    or stat'ed (removed mid-walk, path longer than PATH_MAX, an I/O error), and an entry whose type cannot
+    be read and whose name is not an image's (it may be a folder), is reported through `on_error` with
+    its reason (:data:`FOLDER_ERRORS`) and skipped.
 
     `s3://bucket/prefix` roots are listed by producer/walk_s3.py with `s3_client` (default: a new client
     from the AWS environment, made only when such a root is given); their objects are yielded as
@@ -99,7 +108,7 @@ def _ignore(_path: str, _code: FileError) -> None:
 
 
 def _failure(exc: OSError) -> FileError:
-    return FileError.NAME_TOO_LONG if exc.errno == errno.ENAMETOOLONG else FileError.UNREADABLE_DIRECTORY
+    return FOLDER_ERRORS.get(exc.errno, FileError.UNREADABLE_DIRECTORY)
 
 
 def _walk(top: str, follow: bool, seen: set[tuple[int, int]], on_error: OnError,
@@ -124,10 +133,15 @@ def _entries(listing, follow: bool, top: str, on_error: OnError) -> Iterator[tup
     Bytes sort in file-system byte order and weigh less than a DirEntry."""
     try:
         for entry in listing:
-            if _is_folder(entry, follow):
-                yield os.fsencode(entry.name), True
-            elif is_image_name(entry.name):
-                yield os.fsencode(entry.name), False
+            try:
+                is_folder = entry.is_dir(follow_symlinks=follow)
+            except OSError as exc:  # an image name goes to the workers, which record why it cannot be read
+                if not is_image_name(entry.name):
+                    on_error(os.path.join(top, entry.name), _failure(exc))
+                    continue
+                is_folder = False
+            if is_folder or is_image_name(entry.name):
+                yield os.fsencode(entry.name), is_folder
     except OSError as exc:  # the listing broke off (I/O error, folder removed): keep what was listed
         on_error(top, _failure(exc))
 
@@ -143,18 +157,10 @@ def _visit(top: str, entries: Iterable[tuple[bytes, bool]], follow: bool, seen: 
         try:
             st = os.stat(path)
         except OSError as exc:
-            if exc.errno != errno.ENOENT:  # a folder removed since it was listed is simply gone
-                on_error(path, _failure(exc))
+            on_error(path, _failure(exc))
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
             continue
         seen.add(key)
         yield from _walk(path, follow, seen, on_error, skip)
-
-
-def _is_folder(entry: os.DirEntry, follow: bool) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=follow)
-    except OSError:
-        return False

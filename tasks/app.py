@@ -100,11 +100,6 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     return create_app(settings)
 
 
-def settings_of(app: Celery) -> Settings:
-    """The Settings an app was built with (the one source a task reads them from)."""
-    return app.hashfleet_settings
-
-
 def create_app(settings: Settings | None = None) -> Celery:
     """The hashfleet Celery app. Workers accept json/msgpack only: a pickle message is rejected unrun."""
     settings = settings or Settings.from_env()

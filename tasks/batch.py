@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-from tasks.errors import FileError
+from tasks.errors import FileError, FileUnreadable
 from tasks.image.algos import parse_algos, row_bytes
-from tasks.image.decode import DecodeError
 from tasks.image.multihash import hash_data
-from tasks.inputs.readfile import ReadError, read_image_file
+from tasks.inputs.readfile import read_image_file
 from tasks.wire import NO_QUALITY, ChunkResult, empty_result
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_ro
         hashed = hash_data(data, algos, hash_size)
         quality = NO_QUALITY if hashed.quality is None else hashed.quality
         return Outcome(hashed.packed, FileError.OK, size, mtime, quality, hashed.width, hashed.height)
-    except (ReadError, DecodeError) as exc:
+    except FileUnreadable as exc:
         return Outcome(None, exc.code, size, mtime)
     except MemoryError:
         return Outcome(None, FileError.TOO_MANY_PIXELS, size, mtime)

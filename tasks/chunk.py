@@ -7,12 +7,12 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks import checkpoint
-from tasks.app import settings_of
 from tasks.batch import hash_files
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths
+from tasks.settings import settings_of
 from tasks.store import store_task_data
 from tasks.watchdog import hash_files_isolated, watchdog
 from tasks.wire import WIRE_VERSION, ChunkResult, empty_result

@@ -59,6 +59,15 @@ class FileError(enum.IntEnum):
         return _DESCRIPTIONS.get(self, self.reason)
 
 
+class FileUnreadable(Exception):
+    """One file could not be read or decoded; `code` is the FileError recorded for it. Raised by the readers
+    (tasks/inputs) and the image core (tasks/image), turned into a record per file by the batch loop."""
+
+    def __init__(self, code: FileError):
+        super().__init__(code.reason)
+        self.code = code
+
+
 _DESCRIPTIONS = {
     FileError.NOT_FOUND: "no such file (deleted, or a broken symlink)",
     FileError.PERMISSION_DENIED: "permission denied",

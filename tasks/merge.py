@@ -13,11 +13,11 @@ import tempfile
 import numpy as np
 from celery import shared_task
 
-from tasks.app import settings_of
 from tasks.errors import FileError
 from tasks.exactgroups import GroupBuilder
 from tasks.ids import MERGE_TASK, group_page_id, job_data_ids
 from tasks.image.algos import algo_bytes, parse_algos, row_bytes
+from tasks.settings import settings_of
 from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_data
 from tasks.wire import WIRE_VERSION, ChunkResult, pack_members
 

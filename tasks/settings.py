@@ -224,3 +224,9 @@ def split_roots(raw: str) -> list[str]:
         elif part:
             roots.append(part)
     return roots
+
+
+def settings_of(app) -> Settings:
+    """The Settings a Celery app was built with (tasks/app.py): the one source a task reads them from. Here,
+    not in tasks/app.py, so task modules need not import the module that imports them."""
+    return app.hashfleet_settings

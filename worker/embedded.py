@@ -14,10 +14,12 @@ from worker.procs import become_subreaper, kill_group, spawn
 from worker.redis_server import RedisServer
 
 
-def worker_argv(settings: Settings, concurrency: int, name: str) -> list[str]:
+def worker_argv(settings: Settings, concurrency: int, name: str, loglevel: str = "WARNING") -> list[str]:
+    """`celery -A tasks worker` with `concurrency` prefork processes on the settings' queue. At `loglevel`
+    INFO its log has a line per task received and finished."""
     return [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "prefork",
             "--concurrency", str(concurrency), "--queues", settings.queue, "--hostname", name,
-            "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
+            "--without-gossip", "--without-mingle", "--loglevel", loglevel]
 
 
 def worker_env(settings: Settings) -> dict[str, str]:

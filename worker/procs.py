@@ -25,11 +25,11 @@ def become_subreaper() -> None:
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def spawn(argv: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
-    """Start `argv` in a new session (its own process group) with output to `log_path`."""
+def spawn(argv: list[str], env: dict[str, str], log_path: str, cwd: str | None = None) -> subprocess.Popen:
+    """Start `argv` in a new session (its own process group) in folder `cwd`, output appended to `log_path`."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=die_with_parent,
         )
 

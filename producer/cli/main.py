@@ -81,9 +81,10 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
               show_default=True, help="pyimagesearch: the original script's {int hash: [paths]} pickle.")
 def export(index, out, fmt) -> None:
     """Convert a hashfleet output (.csv/.jsonl/.sqlite/.parquet) for tools that expect another format."""
-    from producer.outputs import formats as output
+    from producer.outputs.formats import export_pyimagesearch
+    from producer.outputs.reader import read_records
 
-    distinct = output.export_pyimagesearch(output.read_records(index), out)
+    distinct = export_pyimagesearch(read_records(index), out)
     click.echo(f"hashfleet: wrote {distinct} hashes to {out} ({fmt})")
 
 

@@ -14,9 +14,8 @@ import time
 import numpy as np
 from celery import Celery, chord, states
 
-from producer.follow import CONNECTION_ERRORS, POLL_INTERVAL
-from tasks.app import settings_of
-from tasks.errors import BrokerUnavailable, ConfigError, JobFailed
+from producer.follow import POLL_INTERVAL, FollowLoop
+from tasks.errors import ConfigError, JobFailed
 from tasks.ids import (
     JOIN_MERGE_TASK,
     JOIN_PART_TASK,
@@ -29,6 +28,7 @@ from tasks.nearjoin.join import Part, join_parts
 from tasks.nearjoin.pairarrays import PACKED_SORT_LIMIT, Pairs, unpack
 from tasks.nearjoin.store import forget_hashes, join_exists, store_hashes
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, part_to_wire, unpack_pairs
+from tasks.settings import settings_of
 from tasks.store import FETCH_TIMEOUT, forget_results, iter_stored_data
 
 #: Value ranges each table of the join is cut into: parts = tables x splits (3 tables for 1,000,000 hashes
@@ -99,28 +99,32 @@ def follow_join(app: Celery, join_id: str, *, timeout: float | None = None,
     JoinLost when Redis lost the hashes, BrokerUnavailable after `reconnect_timeout` seconds (default:
     the settings') without the backend."""
     reconnect_timeout = settings_of(app).reconnect_timeout if reconnect_timeout is None else reconnect_timeout
-    merge_id = join_merge_task_id(join_id)
-    started = last_check = time.monotonic()
-    lost_since: float | None = None
-    while True:
-        now = time.monotonic()
-        try:
-            for _, meta in app.backend.get_many([merge_id], interval=0, max_iterations=1):
-                return _counts(join_id, meta)
-            if now - last_check > EXISTS_INTERVAL:
-                last_check = now
-                if not join_exists(redis_client(app), join_id):
-                    raise JoinLost(f"Redis no longer holds the hashes of join {join_id} (restarted without "
-                                   "persistence, or expired): run the join again")
-            lost_since = None
-        except CONNECTION_ERRORS as exc:
-            lost_since = lost_since or now
-            if now - lost_since > reconnect_timeout:
-                raise BrokerUnavailable(f"lost the result backend for {reconnect_timeout:g} s ({exc}) while "
-                                        f"waiting for join {join_id}") from None
-        if timeout is not None and now - started > timeout:
-            raise JobFailed(f"join {join_id} did not finish within {timeout:g} s")
-        time.sleep(POLL_INTERVAL)
+    return JoinFollower(app, join_id, timeout=timeout, reconnect_timeout=reconnect_timeout).run()
+
+
+class JoinFollower(FollowLoop):
+    """The join's merge polled every POLL_INTERVAL, its hashes checked every EXISTS_INTERVAL seconds, in the
+    bounded loop of a job's follower (producer/follow.py)."""
+
+    def __init__(self, app: Celery, join_id: str, *, timeout: float | None, reconnect_timeout: float):
+        super().__init__(f"join {join_id}", timeout=timeout, reconnect_timeout=reconnect_timeout,
+                         interval=POLL_INTERVAL, marker_interval=EXISTS_INTERVAL)
+        self.app, self.join_id, self.merge_id = app, join_id, join_merge_task_id(join_id)
+
+    def step(self) -> None:
+        for _, meta in self.app.backend.get_many([self.merge_id], interval=0, max_iterations=1):
+            self.result = _counts(self.join_id, meta)
+            return
+        self.check_marker()
+        self.lost_since = None
+        self.check_timeout()
+        time.sleep(self.interval)
+
+    def lost(self) -> JoinLost | None:
+        if join_exists(redis_client(self.app), self.join_id):
+            return None
+        return JoinLost(f"Redis no longer holds the hashes of join {self.join_id} (restarted without "
+                        "persistence, or expired): run the join again")
 
 
 def _counts(join_id: str, meta: dict) -> list[int]:

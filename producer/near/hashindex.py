@@ -8,11 +8,11 @@ carry no metadata, so there only the further algorithms' own columns (`phash`, `
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 
 import numpy as np
 
-from producer.outputs.formats import EXTRA_FIELDS, FIELDS, output_format, output_rows, read_records
+from producer.outputs.formats import output_format
+from producer.outputs.reader import SqliteOutput, further_columns, open_sqlite, read_records, row_columns, stored_path
 from tasks.errors import ConfigError
 from tasks.image.algos import column_name, hash_bytes, parse_algos
 
@@ -50,7 +50,7 @@ class HashIndex:
         if self.rowids is None:
             return [self.paths[i] for i in ids]
         wanted = [int(self.rowids[i]) for i in ids]
-        db = sqlite3.connect(f"file:{self.source}?mode=ro", uri=True)
+        db = open_sqlite(self.source)
         try:
             found = {}
             for start in range(0, len(wanted), SQLITE_PARAMS):
@@ -59,7 +59,7 @@ class HashIndex:
                 found.update(db.execute(query, batch))
         finally:
             db.close()
-        return [_text(found[r]) for r in wanted]
+        return [stored_path(found[r]) for r in wanted]
 
 
 def hex_to_u64(hexes: list[str] | str) -> np.ndarray:
@@ -85,36 +85,27 @@ def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional
     return need + tuple(a for a in optional if a in present and a not in need)
 
 
-def _text(path: str | bytes) -> str:
-    """A path as stored in SQLite: TEXT, or a BLOB of bytes that are not UTF-8."""
-    return path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
-
-
 def _missing(path: str, algo: str) -> ConfigError:
     return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
                        f"(the default), or pass a .sqlite output, which names its primary hash")
 
 
 def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        meta = dict(db.execute("SELECT key, value FROM meta"))
+    with SqliteOutput(path) as output:
+        db, meta = output.db, output.meta()
         algos, hash_size = parse_algos(meta.get("algo") or "dhash"), int(meta.get("hash_size") or JOIN_HASH_SIZE)
         _check_size(path, hash_size)
         need = _wanted(path, algos, need, optional)
-        names = {c[1] for c in db.execute("PRAGMA table_info(files)")}
         hash_columns = ["hash" if algos.index(a) == 0 else column_name(a) for a in need]
-        extras = [n if n in names else "NULL" for n in ("quality", "size", "mtime", "width", "height")]
+        extras = [n if n in output.names else "NULL" for n in ("quality", "size", "mtime", "width", "height")]
         where = " AND ".join(f"{c} IS NOT NULL" for c in hash_columns) or "1"
         if not with_paths:
             return _load_sqlite_hashes(db, path, need, hash_columns, where, algos, hash_size)
         rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
                           f"ORDER BY rowid").fetchall()
-    finally:
-        db.close()
     columns = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(need) + len(extras))
     hashes = {a: hex_to_u64(list(columns[1 + i])) for i, a in enumerate(need)}
-    return HashIndex([_text(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
+    return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
 
 
 def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list[str], where: str,
@@ -135,7 +126,7 @@ def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list
 
 
 def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> HashIndex:
-    found = tuple(_algo_of(c) for c in _further_columns(path))
+    found = tuple(_algo_of(c) for c in further_columns(row_columns(path)))
     need = _wanted(path, found, need, optional)
     paths, hexes, extras = [], {a: [] for a in need}, []
     where = [found.index(a) for a in need]
@@ -148,11 +139,6 @@ def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> H
         extras.append((r.quality, r.size, r.mtime, r.width, r.height))
     columns = list(zip(*extras, strict=True)) if extras else [()] * 5
     return HashIndex(paths, {a: hex_to_u64(h) for a, h in hexes.items()}, *_ints(columns), found, JOIN_HASH_SIZE)
-
-
-def _further_columns(path: str) -> list[str]:
-    """The columns after the fixed ones of a CSV or JSON lines output: one per further algorithm."""
-    return [c for c in next(output_rows(path), {}) if c not in FIELDS and c not in EXTRA_FIELDS]
 
 
 def _algo_of(column: str) -> str:

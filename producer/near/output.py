@@ -10,7 +10,7 @@ from producer.near.defaults import DEFAULT_HASH
 from producer.near.find import NearGroup, choose_keeper
 from producer.near.hashindex import MISSING, HashIndex
 from producer.outputs.formats import json_line
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, FileUnreadable
 
 #: Columns of the plan: per group, the file kept and every other member as a candidate to remove.
 PLAN_FIELDS = ("group", "action", "path", "distance", "size", "width", "height", "mtime")
@@ -65,14 +65,13 @@ def write_plan(path: str, index: HashIndex, groups: list[NearGroup], policy: str
 
 def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, int]:
     """The hashes `algos` of one image file, computed exactly as the workers compute them."""
-    from tasks.image.decode import DecodeError
     from tasks.image.multihash import hash_data
-    from tasks.inputs.readfile import ReadError, read_image_file
+    from tasks.inputs.readfile import read_image_file
 
     try:
         data, _ = read_image_file(image)
         packed = hash_data(data, algos, QUERY_HASH_SIZE).packed
-    except (ReadError, DecodeError) as exc:
+    except FileUnreadable as exc:
         raise ConfigError(f"cannot hash {image}: {exc.code.description}") from None
     values = np.frombuffer(packed, ">u8").astype(np.uint64)
     return {algo: values[i] for i, algo in enumerate(algos)}

@@ -8,10 +8,8 @@ Nothing is fetched from anywhere: the page works offline, opened from disk.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
-import os
 import re
 import time
 from collections.abc import Iterable
@@ -19,6 +17,7 @@ from importlib import resources
 
 from producer.near.groups_model import Group, Member
 from producer.near.thumbnails import make_thumbnails
+from producer.outputs.atomic import atomic_path
 from tasks.errors import FileError
 
 #: Groups whose members get a thumbnail (the largest groups, since the page lists those first). A thumbnail
@@ -67,7 +66,8 @@ def write_report(groups: list[Group], out_path: str, *, title: str, summary: dic
         "data": script_json(data),
     }
     page = _PLACEHOLDER.sub(lambda match: fields[match.group(1)], _template())
-    _write_atomically(out_path, page)
+    with atomic_path(out_path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        out.write(page)
     return len(ordered)
 
 
@@ -137,16 +137,3 @@ def _displayed(text: str) -> str:
 
 def _template() -> str:
     return resources.files("producer.near").joinpath(TEMPLATE).read_text(encoding="utf-8")
-
-
-def _write_atomically(out_path: str, text: str) -> None:
-    """Write beside `out_path`, then rename over it: a reader never sees half a page."""
-    temporary = f"{out_path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, out_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

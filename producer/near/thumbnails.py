@@ -26,9 +26,9 @@ prepare_decoders()  # before cv2 loads; keeps the limit `hashfleet report` set f
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks.errors import FileError  # noqa: E402
-from tasks.image.decode import DecodeError, imdecode, jpeg_declared_size, sniff_format  # noqa: E402
-from tasks.inputs.readfile import ReadError, read_image_bytes  # noqa: E402
+from tasks.errors import FileError, FileUnreadable  # noqa: E402
+from tasks.image.decode import imdecode, jpeg_declared_size, sniff_format  # noqa: E402
+from tasks.inputs.readfile import read_image_bytes  # noqa: E402
 
 #: Longest side of a thumbnail, in pixels. The page shows them in a box this size: big enough to tell two
 #: photos apart, small enough that one costs ~4 kB of base64 at JPEG_QUALITY (measured on tests/data/images).
@@ -54,7 +54,7 @@ def make_thumbnail(path: str, box: int = THUMBNAIL_BOX, quality: int = JPEG_QUAL
     """The thumbnail of the image at `path`, fitted in `box` x `box` pixels (never enlarged)."""
     try:
         image = _decode_color(read_image_bytes(path), box)
-    except (ReadError, DecodeError) as exc:
+    except FileUnreadable as exc:
         return Thumbnail(None, exc.code.reason)
     height, width = image.shape[:2]
     scale = min(box / width, box / height, 1.0)

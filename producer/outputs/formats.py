@@ -3,7 +3,7 @@ to the original PyImageSearch script's pickle format.
 
 File names with bytes that are not UTF-8 are kept losslessly: CSV gets the raw bytes (surrogateescape),
 JSON escapes them as \\udcXX (Python's json reads them back; os.fsencode gives the original bytes),
-SQLite stores such a path as a BLOB of its bytes instead of TEXT.
+SQLite stores such a path as a BLOB of its bytes instead of TEXT. Reading back: producer/outputs/reader.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import json
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from producer.outputs.atomic import atomic_path
 from tasks.errors import ConfigError
 from tasks.image.algos import column_name, parse_algos
 
@@ -65,14 +66,8 @@ def write_records(path: str, records: Iterable[Record], meta: dict[str, str]) ->
     """Write to a temporary name and rename, so a reader never sees half a file. Returns rows written."""
     writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".sqlite": _write_sqlite,
               ".parquet": _write_parquet}[output_format(path)]
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        count = writer(tmp, records, meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return count
+    with atomic_path(path) as temporary:
+        return writer(temporary, records, meta)
 
 
 def _write_csv(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
@@ -172,47 +167,6 @@ def write_groups(path: str, groups: Iterable[tuple[str, Iterable[str]]]) -> int:
 def meta_algos(meta: dict[str, str]) -> tuple[str, ...]:
     """The algorithms an output's metadata names (its `algo`: comma-separated, primary first)."""
     return parse_algos(meta.get("algo") or "dhash")
-
-
-def output_rows(path: str) -> Iterator[dict]:
-    """The rows of a CSV, JSON lines or Parquet output as dicts (strings from CSV)."""
-    if output_format(path) == ".parquet":
-        from producer.outputs.parquet import parquet_rows
-
-        yield from parquet_rows(path)
-    elif output_format(path) == ".csv":
-        with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
-            yield from csv.DictReader(handle)
-    else:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                yield json.loads(line)
-
-
-def read_records(path: str) -> Iterator[Record]:
-    """Read back an output written by :func:`write_records` (any of the formats, any algorithms)."""
-    if output_format(path) != ".sqlite":
-        for row in output_rows(path):
-            more = tuple(row[n] or "" for n in row if n not in FIELDS and n not in EXTRA_FIELDS)
-            yield Record(row["path"], row["hash"] or "", row["error"] or "", _int(row.get("size")),
-                         _int(row.get("mtime")), more, *(_int(row.get(n)) for n in EXTRA_FIELDS))
-        return
-    db = sqlite3.connect(path)
-    try:
-        names = [c[1] for c in db.execute("PRAGMA table_info(files)")]
-        further = [n for n in names if n not in FIELDS and n not in EXTRA_FIELDS]
-        extra = [n if n in names else "NULL" for n in EXTRA_FIELDS]
-        query = f"SELECT {', '.join([*FIELDS, *further, *extra])} FROM files ORDER BY rowid"
-        for p, h, e, s, m, *rest in db.execute(query):
-            more = tuple(v or "" for v in rest[:len(further)])
-            yield Record(os.fsdecode(p) if isinstance(p, bytes) else p, h or "", e, s, m, more, *rest[len(further):])
-    finally:
-        db.close()
-
-
-def _int(value) -> int | None:
-    """An integer cell: '' (CSV) and None mean none."""
-    return int(value) if value not in (None, "") else None
 
 
 def export_pyimagesearch(records: Iterable[Record], path: str) -> int:

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 
 from producer.outputs.formats import sqlite_path_value
+from producer.outputs.reader import stored_path
 
 
 class GroupSink:
@@ -38,13 +39,9 @@ class GroupSink:
         cursor = self.db.execute("SELECT first, hash, path FROM members ORDER BY first, idx")
         for _, rows in itertools.groupby(cursor, key=lambda row: row[0]):
             head = next(rows)
-            yield head[1], itertools.chain((_path(head[2]),), (_path(row[2]) for row in rows))  # noqa: B031 (read once, lazily)
+            yield head[1], itertools.chain((stored_path(head[2]),), (stored_path(row[2]) for row in rows))  # noqa: B031 (read once, lazily)
 
     def close(self) -> None:
         self.db.close()
         if os.path.exists(self.path):
             os.unlink(self.path)
-
-
-def _path(value: str | bytes) -> str:
-    return os.fsdecode(value) if isinstance(value, bytes) else value

@@ -8,9 +8,9 @@ the worker recorded them). Only new or changed files are sent to the workers.
 from __future__ import annotations
 
 import os
-import sqlite3
 
-from producer.outputs.formats import Record, columns, output_format, read_records, sqlite_path_value
+from producer.outputs.formats import Record, output_format
+from producer.outputs.reader import SqliteOutput, read_records
 from tasks.errors import ConfigError
 from tasks.image.algos import algo_bytes, parse_algos
 
@@ -23,15 +23,15 @@ class Index:
             raise ConfigError(f"index {path!r} does not exist")
         self.algos = parse_algos(algo)
         self.hex_lens = [2 * algo_bytes(a, hash_size) for a in self.algos]
-        self._db = None
+        self._output: SqliteOutput | None = None
         self._rows: dict[str, Record] = {}
         if output_format(path) == ".sqlite":
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            self._output = SqliteOutput(path)
+            meta = self._output.meta()
             if meta.get("algo") != ",".join(self.algos) or meta.get("hash_size") != str(hash_size):
+                self._output.close()
                 raise ConfigError(f"index {path!r} holds {meta.get('algo')}/{meta.get('hash_size')} hashes, "
                                   f"this run asks for {','.join(self.algos)}/{hash_size}")
-            self._columns = ", ".join(columns(self.algos))
         else:  # csv/jsonl carry no metadata: held in memory, their columns and hash lengths checked
             for r in read_records(path):
                 if self._complete(r):
@@ -43,15 +43,10 @@ class Index:
                 and [len(h) for h in hexes] == self.hex_lens)
 
     def lookup(self, path: str) -> Record | None:
-        if self._db is None:
+        if self._output is None:
             return self._rows.get(path)
-        query = f"SELECT {self._columns} FROM files WHERE path = ?"
-        row = self._db.execute(query, (sqlite_path_value(path),)).fetchone()
-        if row is None:
-            return None
-        n = len(self.algos) - 1
-        record = Record(path, row[1] or "", row[2], row[3], row[4], tuple(h or "" for h in row[5:5 + n]), *row[5 + n:])
-        return record if self._complete(record) else None
+        record = self._output.record_of(path)
+        return record if record is not None and self._complete(record) else None
 
     def unchanged(self, path: str) -> Record | None:
         """The index's record of `path` when the file still has that size and mtime, else None."""
@@ -65,5 +60,5 @@ class Index:
         return known if (info.st_size, int(info.st_mtime)) == (known.size, known.mtime) else None
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
+        if self._output is not None:
+            self._output.close()

@@ -62,11 +62,8 @@ def _write_batch(pa, writer, schema, names, batch: list[tuple]) -> int:
 
 
 def parquet_rows(path: str) -> Iterator[dict]:
-    """The rows of a Parquet output as dicts (None for missing values), exact paths restored."""
+    """The rows of a Parquet output as stored, as dicts (None for missing values; `path_raw` holds the
+    exact bytes of a path that is not UTF-8, producer/outputs/reader.py decodes it)."""
     _, pq = _pyarrow()
     for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
-        for row in batch.to_pylist():
-            raw = row.pop("path_raw", None)
-            if raw is not None:
-                row["path"] = os.fsdecode(raw)
-            yield row
+        yield from batch.to_pylist()

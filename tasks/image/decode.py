@@ -20,7 +20,7 @@ import cv2  # noqa: E402  (after the limits above)
 import numpy as np  # noqa: E402
 import simplejpeg  # noqa: E402
 
-from tasks.errors import FileError  # noqa: E402
+from tasks.errors import FileError, FileUnreadable  # noqa: E402
 from tasks.image.jpeg import dc_scans_only  # noqa: E402
 from tasks.image.png import PNG_SIGNATURE, chunks_fit, decode_8bit_spng, png_header  # noqa: E402
 
@@ -60,16 +60,8 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-class DecodeError(Exception):
-    """Raised by the decoders with the per-file code to record."""
-
-    def __init__(self, code: FileError):
-        super().__init__(code.reason)
-        self.code = code
-
-
 def checked_png_header(data: bytes) -> tuple[int, int, int, int] | None:
-    """:func:`tasks.image.png.png_header`, or DecodeError: TOO_MANY_PIXELS when it declares more than the pixel
+    """:func:`tasks.image.png.png_header`, or FileUnreadable: TOO_MANY_PIXELS when it declares more than the pixel
     limit (libpng refuses a width or height over 2^31 - 1, or its own 1,000,000 limit, as a bad header before
     OpenCV's pixel check runs: without this such a PNG would be `corrupt` rather than too big), CORRUPT when
     a chunk's length runs past the end of the file (:func:`tasks.image.png.chunks_fit`). Not a PNG: None."""
@@ -77,14 +69,14 @@ def checked_png_header(data: bytes) -> tuple[int, int, int, int] | None:
         return None
     header = png_header(data)
     if header is not None and header[0] * header[1] > MAX_PIXELS:
-        raise DecodeError(FileError.TOO_MANY_PIXELS)
+        raise FileUnreadable(FileError.TOO_MANY_PIXELS)
     if not chunks_fit(data):
-        raise DecodeError(FileError.CORRUPT)
+        raise FileUnreadable(FileError.CORRUPT)
     return header
 
 
 def imdecode(data: bytes, flags: int) -> np.ndarray:
-    """`cv2.imdecode(data, flags)`, or DecodeError with the code to record (too many pixels, corrupt, not an
+    """`cv2.imdecode(data, flags)`, or FileUnreadable with the code to record (too many pixels, corrupt, not an
     image)."""
     checked_png_header(data)
     return _imdecode_checked(data, flags)
@@ -97,11 +89,11 @@ def _imdecode_checked(data: bytes, flags: int) -> np.ndarray:
     except cv2.error as exc:  # OpenCV asserts on sizes over OPENCV_IO_MAX_IMAGE_PIXELS / width limits
         message = str(exc)
         if "MAX_IMAGE" in message or "validateInputImageSize" in message:
-            raise DecodeError(FileError.TOO_MANY_PIXELS) from None
-        raise DecodeError(FileError.CORRUPT) from None
+            raise FileUnreadable(FileError.TOO_MANY_PIXELS) from None
+        raise FileUnreadable(FileError.CORRUPT) from None
     if image is None or image.size == 0:
         known = sniff_format(data) is not None
-        raise DecodeError(FileError.CORRUPT if known else FileError.NOT_AN_IMAGE)
+        raise FileUnreadable(FileError.CORRUPT if known else FileError.NOT_AN_IMAGE)
     return image
 
 
@@ -205,14 +197,14 @@ class Reduced:
 
 def jpeg_declared_size(data: bytes) -> tuple[int, int]:
     """(height, width) a JPEG's header declares ((0, 0) when libjpeg-turbo's fast path cannot read it), or
-    DecodeError(TOO_MANY_PIXELS) over the pixel limit: a reduced decode is checked by OpenCV only at its
+    FileUnreadable(TOO_MANY_PIXELS) over the pixel limit: a reduced decode is checked by OpenCV only at its
     reduced size, so the declared one is checked here first."""
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
         return 0, 0
     if height * width > MAX_PIXELS:
-        raise DecodeError(FileError.TOO_MANY_PIXELS)
+        raise FileUnreadable(FileError.TOO_MANY_PIXELS)
     return height, width
 
 

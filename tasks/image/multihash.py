@@ -69,7 +69,7 @@ def decode_reduced(data: bytes, hash_size: int) -> Reduced:
 def hash_image(data: bytes, hash_size: int = 8) -> ImageHashes:
     """Decode `data` once and compute dhash, phash, centre phash and quality.
 
-    Raises tasks.image.decode.DecodeError for a file that cannot be decoded, like the other hashers.
+    Raises tasks.errors.FileUnreadable for a file that cannot be decoded, like the other hashers.
     """
     return hashes_of_reduced(decode_reduced(data, hash_size), hash_size)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tasks.errors import ConfigError, FileError
-from tasks.inputs.readfile import ReadError
+from tasks.errors import ConfigError, FileError, FileUnreadable
 from tasks.inputs.s3client import MISSING_BOTO3, process_s3_client
 from tasks.inputs.s3url import split_s3_url
 
@@ -26,17 +25,17 @@ _ERROR_CODES = {
 
 
 def read_s3_object(url: str, client=None) -> tuple[bytes, int]:
-    """(the object's bytes, its LastModified in whole seconds), or :class:`ReadError` with the code to
+    """(the object's bytes, its LastModified in whole seconds), or :class:`FileUnreadable` with the code to
     record. `client` defaults to this process's (made on first use)."""
     try:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         log.error("%s", MISSING_BOTO3)
-        raise ReadError(FileError.READ_ERROR) from None
+        raise FileUnreadable(FileError.READ_ERROR) from None
     try:
         bucket, key = split_s3_url(url)
     except ValueError:
-        raise ReadError(FileError.NOT_FOUND) from None
+        raise FileUnreadable(FileError.NOT_FOUND) from None
     try:
         client = client if client is not None else process_s3_client()
         response = client.get_object(Bucket=bucket, Key=key)
@@ -44,13 +43,13 @@ def read_s3_object(url: str, client=None) -> tuple[bytes, int]:
             data = body.read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        raise ReadError(_ERROR_CODES.get(code, FileError.READ_ERROR)) from None
+        raise FileUnreadable(_ERROR_CODES.get(code, FileError.READ_ERROR)) from None
     except (BotoCoreError, OSError) as exc:  # no connection, timeouts after retries, a body cut short
         log.warning("reading %r: %s", url, exc)
-        raise ReadError(FileError.READ_ERROR) from None
+        raise FileUnreadable(FileError.READ_ERROR) from None
     except ConfigError as exc:  # boto3 missing on this worker
         log.error("%s", exc)
-        raise ReadError(FileError.READ_ERROR) from None
+        raise FileUnreadable(FileError.READ_ERROR) from None
     if not data:
-        raise ReadError(FileError.EMPTY_FILE)
+        raise FileUnreadable(FileError.EMPTY_FILE)
     return data, int(response["LastModified"].timestamp())

@@ -6,7 +6,7 @@ import errno
 import os
 import stat
 
-from tasks.errors import FileError
+from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.s3url import is_s3_url, within_s3_roots
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
@@ -23,24 +23,18 @@ _ERRNO_CODES = {
 }
 
 
-class ReadError(Exception):
-    def __init__(self, code: FileError):
-        super().__init__(code.reason)
-        self.code = code
-
-
 def is_within(path: str, roots: tuple[str, ...]) -> bool:
     """True when `path` (already resolved) lies inside one of the resolved `roots`."""
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def read_image_bytes(path: str, allowed_roots: tuple[str, ...] = ()) -> bytes:
-    """The whole file, or :class:`ReadError` (see :func:`read_image_file`)."""
+    """The whole file, or :class:`FileUnreadable` (see :func:`read_image_file`)."""
     return read_image_file(path, allowed_roots)[0]
 
 
 def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[bytes, int]:
-    """(the whole file, its mtime in whole seconds), or :class:`ReadError` with the code to record.
+    """(the whole file, its mtime in whole seconds), or :class:`FileUnreadable` with the code to record.
 
     With `allowed_roots`, the path is resolved (symlinks and `..`) first and a path outside them is
     refused without being opened. Anything but a regular file (FIFO, device, socket, folder) is refused
@@ -54,31 +48,31 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
     """
     if is_s3_url(path):
         if allowed_roots and not within_s3_roots(path, allowed_roots):
-            raise ReadError(FileError.OUTSIDE_ALLOWED_ROOTS)
+            raise FileUnreadable(FileError.OUTSIDE_ALLOWED_ROOTS)
         from tasks.inputs.read_s3 import read_s3_object  # boto3 is loaded only by workers that meet an s3:// path
 
         return read_s3_object(path)
     if allowed_roots:
         resolved = os.path.realpath(path)
         if not is_within(resolved, allowed_roots):
-            raise ReadError(FileError.OUTSIDE_ALLOWED_ROOTS)
+            raise FileUnreadable(FileError.OUTSIDE_ALLOWED_ROOTS)
         path = resolved
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ReadError(FileError.NOT_A_FILE)
+            raise FileUnreadable(FileError.NOT_A_FILE)
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+        raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ReadError(FileError.NOT_A_FILE)
+            raise FileUnreadable(FileError.NOT_A_FILE)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read()
     except OSError as exc:
-        raise ReadError(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+        raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
     finally:
         os.close(fd)
     if not data:
-        raise ReadError(FileError.EMPTY_FILE)
+        raise FileUnreadable(FileError.EMPTY_FILE)
     return data, int(info.st_mtime)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tasks.app import settings_of
 from tasks.ids import JOIN_MERGE_TASK, JOIN_PART_TASK, join_data_ids
 from tasks.nearjoin.join import pairs_for_part
 from tasks.nearjoin.store import load_hashes
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, pack_pairs, part_from_wire
+from tasks.settings import settings_of
 from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_task_data
 
 

@@ -92,3 +92,20 @@ def images(tmp_path):
     for path in fixture_paths():
         shutil.copy(path, folder / os.path.basename(path))
     return folder
+
+
+#: Side of the slow PNG: 12000 x 12000 16-bit (3 MB on disk, 288 MB to inflate through libpng) takes about
+#: 0.9 s to hash on an idle core here; the fixture photos take 10-30 ms.
+SLOW_SIDE = 12000
+
+
+@pytest.fixture(scope="session")
+def slow_png(tmp_path_factory):
+    """A PNG that takes about a second to hash, written once per session (tests link or copy it in)."""
+    import cv2
+    import numpy as np
+
+    side = np.arange(SLOW_SIDE, dtype=np.uint16)
+    path = tmp_path_factory.mktemp("slow") / "slow.png"
+    cv2.imwrite(str(path), np.add.outer(side, side), [cv2.IMWRITE_PNG_COMPRESSION, 1])  # (x + y) mod 2^16
+    return path

@@ -1,4 +1,4 @@
-"""Fuzzed inputs end to end: a few hundred damaged files in every format hashfleet decodes (bench/fuzzgen.py,
+"""Fuzzed inputs end to end: a few hundred damaged files in every format hashfleet decodes (support/fuzzgen.py,
 seeded) through `hashfleet run` and real prefork workers, on both algorithm settings. Every file gets one
 record, the job completes, no record is `internal`, and no pool process passes the memory bound.
 
@@ -10,9 +10,9 @@ import os
 import cv2
 import pytest
 
-from bench import fuzzgen
-from bench.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
-from producer.outputs.formats import output_rows
+from producer.outputs.reader import output_rows
+from support import fuzzgen
+from support.fuzzcheck import PeakRss, log_events, memory_bound_mib, tally
 from support.images import fixture_paths
 from support.servers import hashfleet
 from tasks.settings import Settings

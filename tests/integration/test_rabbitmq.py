@@ -3,14 +3,11 @@ redelivered at once (no visibility timeout), and an unusable amqp:// URL is one 
 
 import csv
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-import cv2
-import numpy as np
 import pytest
 
 from support.rabbit import amqp_url
@@ -22,8 +19,7 @@ pytestmark = pytest.mark.integration
 #: far below the visibility timeout the workers are given (which is what a lost chunk waits for on Redis).
 REDELIVERY_BOUND = 30.0
 VISIBILITY_TIMEOUT = "3600"
-#: A 12000 x 12000 16-bit PNG takes about 0.9 s of CPU to hash (test_worker_loss.py); the photos 10-30 ms.
-SLOW_SIDE = 12000
+#: The slow PNG (conftest.py) takes about 0.9 s of CPU to hash; the photos 10-30 ms.
 #: Slow files in the killed worker's chunk: about 2 s of decoding together, so a pool process that has spent
 #: HASHING_CPU seconds of CPU on the chunk is surely in the middle of it (and is paused within one POLL).
 SLOW_FILES = 2
@@ -55,11 +51,9 @@ def assert_every_file_hashed_once(rows: dict[str, dict], folder) -> None:
     assert all(row["hash"] and not row["error"] for row in rows.values()), rows
 
 
-def write_slow_files(folder) -> None:
-    side = np.arange(SLOW_SIDE, dtype=np.uint16)
-    cv2.imwrite(str(folder / "slow0.png"), side[:, None] + side[None, :], [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    for index in range(1, SLOW_FILES):
-        shutil.copy(folder / "slow0.png", folder / f"slow{index}.png")
+def link_slow_files(folder, slow_png) -> None:
+    for index in range(SLOW_FILES):
+        os.link(slow_png, folder / f"slow{index}.png")
 
 
 def pool_process(worker) -> int:
@@ -106,9 +100,9 @@ def test_a_job_on_rabbitmq_completes_with_the_same_records_as_on_redis(tmp_path,
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_chunk_has_its_chunk_redelivered_at_once_and_hashed_exactly_once(
-        tmp_path, images, worker_env, rabbitmq, start_workers):
+        tmp_path, images, slow_png, worker_env, rabbitmq, start_workers):
     queue = worker_env["HASHFLEET_QUEUE"]
-    write_slow_files(images)
+    link_slow_files(images, slow_png)
     # Given a worker in the middle of hashing the job's only chunk (seconds of work), paused there
     first, = start_workers(count=1, concurrency=1, HASHFLEET_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT)
     pool = pool_process(first)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.soak import hashes_of, output_problems, run_job
-from bench.soak_faults import FaultPlan
-from bench.soak_images import write_images
+from support.soak import hashes_of, output_problems, run_job
+from support.soak_faults import FaultPlan
+from support.soak_images import write_images
 from tasks.batch import hash_one
 from tasks.image.algos import DEFAULT_ALGOS
 

@@ -7,8 +7,6 @@ import csv
 import os
 import time
 
-import cv2
-import numpy as np
 import pytest
 
 from support.servers import REPO, START_TIMEOUT, CeleryWorker, hashfleet
@@ -17,9 +15,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Per-file limit for the test workers; the slow file needs several times this to decode.
 FILE_TIMEOUT = "0.25"
-#: A 12000 x 12000 16-bit PNG (3 MB on disk, 288 MB to inflate through libpng) takes about 0.9 s to hash
-#: on an idle core here; the fixture photos take 10-30 ms.
-SLOW_SIDE = 12000
 #: Visibility timeout for the finishing-kill tests: long, so that the producer's stall re-send (this plus
 #: about 20 s) cannot be what completes the job within FINISH_BOUND.
 LONG_VISIBILITY_TIMEOUT = 300
@@ -27,15 +22,10 @@ LONG_VISIBILITY_TIMEOUT = 300
 FINISH_BOUND = 45
 
 
-def write_slow_png(path) -> None:
-    y, x = np.mgrid[0:SLOW_SIDE, 0:SLOW_SIDE]
-    cv2.imwrite(str(path), ((x + y) % 65536).astype(np.uint16), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-
-
 def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_hashed(
-        tmp_path, images, worker_env, start_workers):
+        tmp_path, images, slow_png, worker_env, start_workers):
     # Given a worker whose per-file limit is far below what one file needs
-    write_slow_png(images / "slow.png")
+    os.link(slow_png, images / "slow.png")
     workers = start_workers(count=1, concurrency=1, HASHFLEET_FILE_TIMEOUT=FILE_TIMEOUT)
     started = time.monotonic()
     # When the job runs in one chunk holding the slow file
@@ -55,10 +45,10 @@ def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_ha
 
 
 def test_the_soft_time_limit_turns_the_rest_of_a_long_chunk_into_timeout_records(
-        tmp_path, images, worker_env, start_workers):
+        tmp_path, images, slow_png, worker_env, start_workers):
     # Given a chunk whose files together need far longer than its soft time limit
     for name in ("slow1.png", "slow2.png", "slow3.png"):
-        write_slow_png(images / name)
+        os.link(slow_png, images / name)
     start_workers(count=1, concurrency=1, HASHFLEET_SOFT_TIME_LIMIT="1", HASHFLEET_FILE_TIMEOUT="60")
     # When the job runs as one chunk
     done = hashfleet(["run", str(images), "-o", str(tmp_path / "out.csv"), "--chunk-size", "100",

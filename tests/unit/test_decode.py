@@ -5,8 +5,8 @@ import pytest
 
 from support.hexhash import to_hex
 from support.images import encode, photo, pillow_bytes, png_declaring
-from tasks.errors import FileError
-from tasks.image.decode import DecodeError, decode_classic, decode_robust, sniff_format
+from tasks.errors import FileError, FileUnreadable
+from tasks.image.decode import decode_classic, decode_robust, sniff_format
 from tasks.image.dhash import dhash_bits, pack_bits
 
 
@@ -90,14 +90,14 @@ def test_a_transparent_cutout_hashes_by_its_silhouette_not_its_hidden_colour():
 ])
 def test_undecodable_bytes_raise_a_decode_error_with_a_code(data, code):
     for decode in (decode_robust, decode_classic):
-        with pytest.raises(DecodeError) as caught:
+        with pytest.raises(FileUnreadable) as caught:
             decode(data)
         assert caught.value.code == code
 
 
 def test_a_truncated_jpeg_is_reported_corrupt(bgr):
     data = encode(".jpg", bgr)
-    with pytest.raises(DecodeError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         decode_robust(data[: len(data) // 2])
     assert caught.value.code == FileError.CORRUPT
 
@@ -120,7 +120,7 @@ def test_a_jpeg_declaring_more_pixels_than_the_limit_is_refused_before_a_reduced
 
     big = encode(".jpg", cv2.resize(bgr, (3000, 2000)))
     monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000 - 1)
-    with pytest.raises(DecodeError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         decode.decode_robust_reduced(big, 144)
     assert caught.value.code == FileError.TOO_MANY_PIXELS
     monkeypatch.setattr(decode, "MAX_PIXELS", 3000 * 2000)
@@ -140,7 +140,7 @@ def peak_rss_growth_mib(decode, data: bytes) -> tuple[float, str]:
             try:
                 decode(data)
                 outcome = "decoded"
-            except DecodeError as exc:
+            except FileUnreadable as exc:
                 outcome = exc.code.reason
             grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
             os.write(write_end, f"{grown / 1024} {outcome}".encode())

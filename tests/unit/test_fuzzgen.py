@@ -1,4 +1,4 @@
-"""bench/fuzzgen.py: the mutations aim at the structures they name and the same seed gives the same bytes."""
+"""support/fuzzgen.py: the mutations aim at the structures they name and the same seed gives the same bytes."""
 
 import random
 import struct
@@ -6,8 +6,8 @@ import zlib
 
 import pytest
 
-from bench import fuzzgen
-from bench.fuzzformats import layout
+from support import fuzzgen
+from support.fuzzformats import layout
 from support.images import photo
 
 

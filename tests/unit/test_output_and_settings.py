@@ -5,7 +5,8 @@ import pickle
 
 import pytest
 
-from producer.outputs.formats import Record, export_pyimagesearch, read_records, write_groups, write_records
+from producer.outputs.formats import Record, export_pyimagesearch, write_groups, write_records
+from producer.outputs.reader import read_records
 from tasks.errors import ConfigError
 from tasks.settings import POSITIVE, Settings
 

@@ -6,8 +6,8 @@ import pytest
 
 from support.hexhash import hamming, to_hex
 from support.images import DATA, pillow_bytes
-from tasks.errors import FileError
-from tasks.image.decode import DecodeError, decode_robust, decode_robust_reduced
+from tasks.errors import FileError, FileUnreadable
+from tasks.image.decode import decode_robust, decode_robust_reduced
 from tasks.image.dhash import dhash_bits, dhash_bits_reduced, pack_bits
 from tasks.image.jpeg import dc_scans_only
 
@@ -48,7 +48,7 @@ def test_a_truncated_progressive_jpeg_is_still_reported_corrupt(big_photo):
     for cut in (len(data) // 50, len(data) // 2):
         try:
             decode_robust_reduced(data[:cut], 144)
-        except DecodeError as exc:
+        except FileUnreadable as exc:
             assert exc.code == FileError.CORRUPT
         else:
             raise AssertionError(f"truncated at {cut} bytes was hashed")

@@ -5,12 +5,12 @@ import threading
 
 import pytest
 
-from tasks.errors import FileError
-from tasks.inputs.readfile import ReadError, read_image_bytes
+from tasks.errors import FileError, FileUnreadable
+from tasks.inputs.readfile import read_image_bytes
 
 
 def code_of(path, roots=()):
-    with pytest.raises(ReadError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         read_image_bytes(path, roots)
     return caught.value.code
 

@@ -7,14 +7,14 @@ import pytest
 
 from support.images import fixture_paths
 from tasks.batch import hash_one
-from tasks.errors import FileError
+from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.read_s3 import read_s3_object
-from tasks.inputs.readfile import ReadError, read_image_file
+from tasks.inputs.readfile import read_image_file
 from tasks.inputs.s3client import process_s3_client
 
 
 def code_of(url, roots=(), client=None):
-    with pytest.raises(ReadError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         if client is None:
             read_image_file(url, roots)
         else:

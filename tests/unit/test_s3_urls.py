@@ -2,7 +2,7 @@
 
 import pytest
 
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, FileUnreadable
 from tasks.inputs.s3url import split_s3_url, within_s3_roots
 from tasks.settings import Settings
 
@@ -31,12 +31,12 @@ def test_a_key_with_dot_segments_is_outside_every_root_since_a_store_or_proxy_ma
 
 
 def test_local_roots_never_admit_an_object_and_s3_roots_never_admit_a_local_path():
-    from tasks.inputs.readfile import ReadError, read_image_file
+    from tasks.inputs.readfile import read_image_file
 
-    with pytest.raises(ReadError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         read_image_file("s3://media/a.jpg", ("/srv/images",))
     assert caught.value.code.reason == "outside-allowed-roots"
-    with pytest.raises(ReadError) as caught:
+    with pytest.raises(FileUnreadable) as caught:
         read_image_file("/etc/hostname", ("s3://media",))
     assert caught.value.code.reason == "outside-allowed-roots"
 

@@ -3,8 +3,7 @@
 import csv
 import json
 
-from bench.synthetic import fake_paths
-from bench.synthetic_check import check_outputs, fake_hash
+from support.synthetic import check_outputs, fake_hash, fake_paths
 
 
 def write(tmp_path, paths, groups):

@@ -1,6 +1,7 @@
 """Enumerating files: deterministic, absolute, case-insensitive extensions, symlink choices, no hangs."""
 
 import os
+import shutil
 
 import pytest
 
@@ -81,3 +82,45 @@ def test_an_unreadable_subfolder_is_reported_and_the_walk_goes_on(tmp_path, monk
     found = list(iter_image_paths([str(tmp_path)], on_error=lambda p, c: errors.append((p, c))))
     assert found == [str(tmp_path / "open" / "b.png")]
     assert errors == [(str(tmp_path / "locked"), FileError.UNREADABLE_DIRECTORY)]
+
+
+def walk_with_errors(roots, **options):
+    errors = []
+    return iter_image_paths(roots, on_error=lambda p, c: errors.append((p, c)), **options), errors
+
+
+def test_a_folder_removed_between_its_listing_and_its_walk_is_a_not_found_record(tmp_path):
+    # Given a folder listed with its parent, then removed before the walk enters it
+    touch(str(tmp_path / "a.png"))
+    touch(str(tmp_path / "b" / "c.png"))
+    touch(str(tmp_path / "d" / "e.png"))
+    walk, errors = walk_with_errors([str(tmp_path)])
+    assert next(walk) == str(tmp_path / "a.png")  # the top folder is listed: a.png, b/, d/
+    shutil.rmtree(tmp_path / "b")
+    # When the walk goes on, then the folder is a record with its reason and the rest is walked
+    assert list(walk) == [str(tmp_path / "d" / "e.png")]
+    assert errors == [(str(tmp_path / "b"), FileError.NOT_FOUND)]
+
+
+def test_a_subfolder_that_cannot_be_stated_is_reported_with_its_reason(tmp_path, monkeypatch):
+    touch(str(tmp_path / "hidden" / "a.png"))
+    touch(str(tmp_path / "open" / "b.png"))
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):  # root may stat anything, so the failure is simulated
+        if str(path).endswith("hidden"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    walk, errors = walk_with_errors([str(tmp_path)])
+    assert list(walk) == [str(tmp_path / "open" / "b.png")]
+    assert errors == [(str(tmp_path / "hidden"), FileError.UNREADABLE_DIRECTORY)]
+
+
+def test_a_followed_symlink_loop_without_an_image_name_is_a_symlink_loop_record(tmp_path):
+    touch(str(tmp_path / "a.png"))
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    walk, errors = walk_with_errors([str(tmp_path)], follow_symlinks=True)
+    assert list(walk) == [str(tmp_path / "a.png")]
+    assert errors == [(str(tmp_path / "loop"), FileError.SYMLINK_LOOP)]

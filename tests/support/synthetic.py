@@ -1,6 +1,7 @@
-"""Check a synthetic job's outputs (`python -m bench.synthetic --check`): every made-up path exactly once
-and in walk order with the hash the synthetic task gives it, and groups.json holding exactly the groups of
-paths whose hashes agree. Holds a Counter of the hashes: for small jobs (tests), not 10 million files."""
+"""The made-up job of `python -m bench.synthetic`: its paths (never touched), the hash the synthetic task
+(bench/synthetic_tasks.py) gives each, and the check of its outputs (`--check`): every path exactly once and
+in walk order with its hash, and groups.json holding exactly the groups of paths whose hashes agree. The
+check holds a Counter of the hashes: for small jobs (tests), not 10 million files."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ import json
 import os
 import zlib
 from collections import Counter
+
+#: Files per made-up folder.
+FILES_PER_FOLDER = 1000
+#: Every Nth file repeats an earlier name (and so its fake hash), to give the merge groups to build.
+DUPLICATE_EVERY = 50
+
+
+def fake_paths(count: int):
+    """`count` paths `/data/photos/dNNNN/IMG_NNNNNNN.JPG`, every DUPLICATE_EVERY-th repeating a name."""
+    for i in range(count):
+        name = i - 1 if i % DUPLICATE_EVERY == 0 and i else i
+        yield f"/data/photos/d{i // FILES_PER_FOLDER:04d}/IMG_{name:07d}.JPG"
 
 
 def fake_hash(path: str) -> str:

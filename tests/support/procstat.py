@@ -1,4 +1,4 @@
-"""What /proc says of a process, for the benchmarks: its child processes and its peak resident memory."""
+"""What /proc says of a process, for harnesses and benchmarks: its child processes and peak resident memory."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Damaged image files, reproducibly: real pictures encoded in every format hashfleet decodes, then mutated.
 
-Mutations (pure functions of the bytes, a format layout from bench/fuzzformats.py and a seeded RNG):
+Mutations (pure functions of the bytes, a format layout from fuzzformats.py and a seeded RNG):
 
 * ``bitflip``: 1-32 random bits flipped, half the time inside the first 512 bytes (the headers);
 * ``overwrite``: a run of 1-64 bytes replaced by zeros, 0xFF or random bytes;
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 import cv2
 import numpy as np
 
-from bench.fuzzformats import Field, layout
+from support.fuzzformats import Field, layout
 
 #: Every container format tasks/image/decode.py sniffs, with the extension its files get.
 EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp", "tiff": ".tif", "gif": ".gif",

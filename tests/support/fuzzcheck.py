@@ -10,8 +10,8 @@ import dataclasses
 import threading
 from collections import Counter
 
-from bench.fuzzgen import FuzzFile
-from bench.procstat import children, peak_rss_kib
+from support.fuzzgen import FuzzFile
+from support.procstat import children, peak_rss_kib
 
 #: Seconds between /proc samples (a pool process lives at least one chunk, far longer).
 SAMPLE_PERIOD = 0.02

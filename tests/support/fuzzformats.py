@@ -1,6 +1,6 @@
 """Where the structure of each image format hashfleet decodes lies in a file's bytes: its header fields, its
 chunk or segment lengths and the offsets where one structure ends and the next begins. Pure functions over
-bytes, for the mutations of bench/fuzzgen.py; each tolerates damaged input (it returns what it could find).
+bytes, for the mutations of fuzzgen.py; each tolerates damaged input (it returns what it could find).
 
 A :class:`Field` is a number stored in the file: binary (big- or little-endian) or decimal text (PNM, PFM
 and Radiance headers). A PNG field remembers its chunk, so a mutation can recompute that chunk's CRC and
