@@ -110,7 +110,7 @@ def area_grid(image: np.ndarray, scale: int, height: int, width: int, rows: int,
     Pixels are summed exactly in runs of equal weight (a few per grid row and column), then the run sums
     are weighted onto the grid by two tiny products. cv2.resize(INTER_AREA) to a 9x8 grid takes a generic
     slow path for such extreme reductions: 10-19 ms on a 2.5 MP image, against 2 ms for the two matrix
-    products this function began as (bench/RESULTS-archive.md, "Decoders measured").
+    products this function began as (`git show a134370:bench/RESULTS-archive.md`, "Decoders measured").
     """
     if image.size <= DENSE_PIXELS:  # a few matrix products beat ~20 reductions on a thumbnail
         row_weights = area_weights(image.shape[0], scale, height, rows)
