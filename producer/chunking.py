@@ -1,7 +1,8 @@
 """How many files go into one chunk task, when the user has not fixed it (--chunk-size, HASHFLEET_CHUNK_SIZE).
 
-Every chunk costs the same whatever it holds: ~2.4 ms of Celery round trips on a worker and ~0.5-1 ms of
-CPU on the broker and the result backend (docs/scaling.md). The policy keeps that cost small against the
+Every chunk costs the same whatever it holds: CHUNK_OVERHEAD_S of Celery round trips on a worker (below,
+the one place that figure is stated) and ~0.5-1 ms of CPU on the broker and the result backend
+(docs/scaling.md). The policy keeps that cost small against the
 files' own work, from an estimate of the cost per file (the mean size of a sample of the first paths) and
 the size of the fleet (pool processes hashing the job):
 
@@ -37,7 +38,8 @@ MIN_AUTO_CHUNK = 8
 #: Largest automatic chunk size: a 4,096-path message is ~40-100 kB compressed, its result ~100 kB, and
 #: the broker's cost per chunk is still mostly fixed there (docs/scaling.md: 470 us + 0.14 us per file).
 MAX_CHUNK_SIZE = 4096
-#: Seconds of Celery round trips a chunk costs a worker on top of its files (bench/RESULTS.md).
+#: Seconds of Celery round trips a chunk costs a worker on top of its files: the pipeline without decoding
+#: took 1.50-2.32 ms per chunk end to end (bench/RESULTS.md, "Current state", `bench.synthetic`), rounded up.
 CHUNK_OVERHEAD_S = 2.4e-3
 #: (a) Largest share of a chunk's time that may go to that per-chunk overhead.
 OVERHEAD_SHARE = 0.02

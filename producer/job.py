@@ -12,12 +12,12 @@ from celery import Celery
 
 from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
 from producer.publish import publish_chord
-from producer.spool import ChunkSpool, LocalChunks
+from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import FileError
 from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import encode_paths, first_path
-from tasks.store import mark_job, store_chunk_data
+from tasks.store import mark_job, store_task_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.outputs.formats import Record
@@ -37,8 +37,8 @@ class Job:
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
-    #: (a dict, or producer/spool.py's LocalChunks for a spooled job).
-    local: dict[int, ChunkResult] | LocalChunks = dataclasses.field(default_factory=dict)
+    #: (a dict, or producer/spool.py's ReusedChunks for a spooled job).
+    reused: dict[int, ChunkResult] | ReusedChunks = dataclasses.field(default_factory=dict)
 
     @property
     def algos(self) -> tuple[str, ...]:
@@ -48,7 +48,7 @@ class Job:
     @property
     def remote(self) -> list[int]:
         """Indices of the chunks workers hash."""
-        return [i for i in range(len(self.blobs)) if i not in self.local]
+        return [i for i in range(len(self.blobs)) if i not in self.reused]
 
     @property
     def total(self) -> int:
@@ -67,12 +67,13 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
     """Chunk `paths` (streamed: at most SMALL_JOB_FILES paths are held uncompressed). With no
     `chunk_size`, it is chosen by producer/chunking.py from the first paths and the `fleet`'s size
     (pool processes, or a function that asks the workers). With an `index`,
-    files unchanged since it was written go into local chunks that carry their old hash. With a
+    files unchanged since it was written go into reused chunks that carry their old hash. With a
     `spool_dir`, the chunks' blobs go to the file `<job id>.chunks` there instead of memory."""
     job = Job(id=new_job_id(), algo=",".join(parse_algos(algo)), hash_size=hash_size)
     if spool_dir is not None:
         job.blobs = ChunkSpool.create(os.path.join(spool_dir, f"{job.id}.chunks"))
-        job.local = LocalChunks.create(os.path.join(spool_dir, f"{job.id}.local"), row_bytes(job.algos, hash_size))
+        job.reused = ReusedChunks.create(os.path.join(spool_dir, f"{job.id}.reused"),
+                                         row_bytes(job.algos, hash_size))
     iterator = iter(paths)
     if chunk_size is None:
         head = list(itertools.islice(iterator, SMALL_JOB_FILES))
@@ -90,14 +91,14 @@ def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int |
         else:
             reused.append((path, old))
             if len(reused) == chunk_size:
-                _add_local_chunk(job, reused)
+                _add_reused_chunk(job, reused)
                 reused = []
-    for batch, add in ((fresh, _add_chunk), (reused, _add_local_chunk)):
+    for batch, add in ((fresh, _add_chunk), (reused, _add_reused_chunk)):
         if batch:
             add(job, batch)
     if isinstance(job.blobs, ChunkSpool):
         job.blobs.close()
-        job.local.close()
+        job.reused.close()
     return job
 
 
@@ -106,7 +107,7 @@ def _add_chunk(job: Job, paths: list[str]) -> None:
     job.counts.append(len(paths))
 
 
-def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
+def _add_reused_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
     """A chunk already hashed: every hash, size, mtime, quality and dimensions as the index has them
     (the file was just checked unchanged)."""
     from tasks.wire import NO_QUALITY, empty_result
@@ -117,18 +118,18 @@ def _add_local_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
         quality = NO_QUALITY if r.quality is None else r.quality
         result.put(i, bytes.fromhex(r.hash + "".join(r.more)), 0, r.size, r.mtime, quality, r.width or 0,
                    r.height or 0)
-    job.local[len(job.blobs)] = result
+    job.reused[len(job.blobs)] = result
     _add_chunk(job, paths)
 
 
 def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int] | None = None):
     """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
-    merge, which reads every chunk of the job. Local chunks' data is stored first. The header is streamed
+    merge, which reads every chunk of the job. Reused chunks' data is stored first. The header is streamed
     (producer/publish.py): memory does not grow with the number of chunks. `chunk_task` is replaceable
     for benchmarks that measure the pipeline without decoding."""
     mark_job(app.backend, job.id, len(job.blobs))
-    for index, result in job.local.items():
-        store_chunk_data(app.backend, job.chunk_id(index), result.to_wire())
+    for index, result in job.reused.items():
+        store_task_data(app.backend, job.chunk_id(index), result.to_wire())
     chunks = job.remote if only is None else only
     if not chunks:  # everything reused: the merge alone
         return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(

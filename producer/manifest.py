@@ -2,7 +2,7 @@
 
 Written by the producer before it enqueues (so killing the producer never loses the job) into
 HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors) beside `<job>.chunks`, the chunks'
-path blobs, and `<job>.local`, chunks reused from an index (producer/spool.py), which a job's walk writes
+path blobs, and `<job>.reused`, chunks reused from an index (producer/spool.py), which a job's walk writes
 there directly. It is local on
 purpose: it must survive a broker that lost its data, which is exactly when `resume` needs it.
 """
@@ -14,13 +14,13 @@ import os
 
 from producer.job import Job
 from producer.outputs.atomic import atomic_path
-from producer.spool import ChunkSpool, LocalChunks
+from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import ConfigError, FileError
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths, encode_paths
 
 #: Manifest format version.
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 
 
 def manifest_path(jobs_dir: str, job_id: str) -> str:
@@ -37,28 +37,28 @@ def jobs_directory(jobs_dir: str) -> str:
 
 
 def chunks_path(jobs_dir: str, job_id: str, kind: str = "chunks") -> str:
-    """The job's spool of chunk blobs (`chunks`) or of chunks reused from an index (`local`)."""
+    """The job's spool of chunk blobs (`chunks`) or of chunks reused from an index (`reused`)."""
     return manifest_path(jobs_dir, job_id)[:-len(".json")] + f".{kind}"
 
 
 def _spooled_at(chunks, path: str) -> bool:
     """Whether `chunks` (a list, dict or spool) is the spool file at `path` already."""
-    return isinstance(chunks, ChunkSpool | LocalChunks) and os.path.abspath(chunks.path) == os.path.abspath(path)
+    return isinstance(chunks, ChunkSpool | ReusedChunks) and os.path.abspath(chunks.path) == os.path.abspath(path)
 
 
 def save(job: Job, jobs_dir: str) -> str:
     path = manifest_path(jobs_directory(jobs_dir), job.id)
     # A job walked elsewhere (in memory, or spooled to another folder) is written into the jobs directory.
-    blobs, local = chunks_path(jobs_dir, job.id), chunks_path(jobs_dir, job.id, "local")
+    blobs, reused = chunks_path(jobs_dir, job.id), chunks_path(jobs_dir, job.id, "reused")
     if not _spooled_at(job.blobs, blobs):
         ChunkSpool.write(blobs, job.blobs)
-    if not _spooled_at(job.local, local):
-        LocalChunks.write(local, job.local.items(), row_bytes(job.algos, job.hash_size))
+    if not _spooled_at(job.reused, reused):
+        ReusedChunks.write(reused, job.reused.items(), row_bytes(job.algos, job.hash_size))
     doc = {
         "v": MANIFEST_VERSION, "id": job.id, "algo": job.algo, "hash_size": job.hash_size,
         "counts": job.counts,
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
-        "local": list(job.local),
+        "reused": list(job.reused),
     }
     with atomic_path(path) as temporary, open(temporary, "w", encoding="ascii") as handle:
         json.dump(doc, handle, ensure_ascii=True)
@@ -84,5 +84,5 @@ def load(job_id: str, jobs_dir: str) -> Job:
     return Job(
         id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=blobs, counts=doc["counts"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
-        local=LocalChunks.open(chunks_path(jobs_dir, job_id, "local"), doc["local"], width),
+        reused=ReusedChunks.open(chunks_path(jobs_dir, job_id, "reused"), doc["reused"], width),
     )

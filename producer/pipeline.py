@@ -14,7 +14,7 @@ from producer.chunking import Fleet
 from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
 from producer.walk import iter_image_paths
-from tasks.app import UNACKED_SWEEP_MAX
+from tasks.app import unacked_sweep_interval
 from tasks.ids import CHUNK_TASK
 from tasks.settings import Settings
 
@@ -46,7 +46,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         if index is not None:
             index.close()
     job.walk_errors = walk_errors
-    reused = sum(job.counts[i] for i in job.local)
+    reused = sum(job.counts[i] for i in job.reused)
     click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
                + (f" ({reused} unchanged, reused from the index)" if index_path else ""), err=True)
     return job
@@ -97,7 +97,7 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
 def stall_timeout(settings: Settings) -> float:
     """No chunk finished for this long means a chunk message was lost, not slow: a chunk redelivered
     after the visibility timeout (plus one unacked sweep) would have finished by then."""
-    return settings.visibility_timeout + UNACKED_SWEEP_MAX + STALL_MARGIN
+    return settings.visibility_timeout + unacked_sweep_interval(settings.visibility_timeout) + STALL_MARGIN
 
 
 def summary(result: JobResult, out: str, started: float) -> None:

@@ -3,7 +3,7 @@
 The blobs (tasks/pathblob.py: base64, no newline inside) are what a job sends and re-sends; at millions of
 files they outgrow the rest of the producer. They are appended while the walk runs, read back one by one
 to publish, and in order to write the outputs. The same file is the job's chunk list in its manifest.
-Chunks an incremental run reuses from an index are spooled the same way (:class:`LocalChunks`).
+Chunks an incremental run reuses from an index are spooled the same way (:class:`ReusedChunks`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class ChunkSpool(Sequence):
         return self._reader
 
 
-class LocalChunks(Mapping):
+class ReusedChunks(Mapping):
     """Chunks reused from an index (chunk number -> its packed ChunkResult), kept in a spool file as
     base64 msgpack lines: an incremental run over millions of unchanged files holds only their numbers."""
 
@@ -98,11 +98,11 @@ class LocalChunks(Mapping):
         self._line = {chunk: line for line, chunk in enumerate(chunks)}
 
     @classmethod
-    def create(cls, path: str, width: int) -> LocalChunks:
+    def create(cls, path: str, width: int) -> ReusedChunks:
         return cls(ChunkSpool.create(path), [], width)
 
     @classmethod
-    def open(cls, path: str, chunks: list[int], width: int) -> LocalChunks:
+    def open(cls, path: str, chunks: list[int], width: int) -> ReusedChunks:
         return cls(ChunkSpool.open(path), chunks, width)
 
     @classmethod

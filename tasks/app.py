@@ -70,6 +70,12 @@ def without_tls_params(url: str) -> str:
     return parts._replace(query=urlencode(kept)).geturl()
 
 
+def unacked_sweep_interval(visibility_timeout: int) -> int:
+    """Seconds between a worker's sweeps that restore expired unacknowledged chunks: often enough that a
+    lost worker's chunk comes back soon after the visibility timeout, at most UNACKED_SWEEP_MAX."""
+    return max(1, min(UNACKED_SWEEP_MAX, visibility_timeout // 4))
+
+
 def _result_backend(url: str) -> str:
     """Redis results go through :class:`tasks.chord_backend.ChordRetryingRedisBackend`."""
     if urlsplit(url).scheme in ("redis", "rediss"):
@@ -126,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Celery:
             "visibility_timeout": settings.visibility_timeout,
             # Sweep for expired unacked chunks often and really scan each time (kombu's default scans
             # on one sweep in ten: a lost host's chunk came back after ~100 s instead of the timeout).
-            "unacked_restore_interval": max(1, min(UNACKED_SWEEP_MAX, settings.visibility_timeout // 4)),
+            "unacked_restore_interval": unacked_sweep_interval(settings.visibility_timeout),
             "unacked_restore_throttle": 1,
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},

@@ -13,14 +13,14 @@ from tasks.ids import CHUNK_TASK
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths
 from tasks.settings import settings_of
-from tasks.store import store_chunk_data
+from tasks.store import store_task_data
 from tasks.watchdog import hash_files_isolated, watchdog
 from tasks.wire import WIRE_VERSION, ChunkResult, empty_result
 
 
 def finish_chunk(task, result: ChunkResult) -> dict:
     """Store the packed arrays beside the task result; return the small summary the chord collects."""
-    store_chunk_data(task.backend, task.request.id, result.to_wire())
+    store_task_data(task.backend, task.request.id, result.to_wire())
     return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes))}
 
 

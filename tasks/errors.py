@@ -79,8 +79,10 @@ _DESCRIPTIONS = {
     FileError.OUTSIDE_ALLOWED_ROOTS: "outside HASHFLEET_ALLOWED_ROOTS; never opened",
     FileError.READ_ERROR: "I/O error while reading",
     FileError.SYMLINK_LOOP: "symlink loop",
-    FileError.TIMEOUT: "decoding took longer than the task time limit",
-    FileError.WORKER_CRASHED: "the worker process died on this chunk too many times",
+    FileError.TIMEOUT: "not hashed in time: the file took over HASHFLEET_FILE_TIMEOUT, or its chunk reached "
+                       "HASHFLEET_SOFT_TIME_LIMIT before it",
+    FileError.WORKER_CRASHED: "the process hashing this file died (a decoder crash, or every attempt ended at this "
+                              "file)",
     FileError.INTERNAL: "unexpected error in the decoder",
     FileError.UNREADABLE_DIRECTORY: "directory could not be listed",
     FileError.NAME_TOO_LONG: "path longer than the system allows (PATH_MAX): cannot be opened or listed",

@@ -18,7 +18,7 @@ from tasks.exactgroups import GroupBuilder
 from tasks.ids import MERGE_TASK, group_page_id, job_data_ids
 from tasks.image.algos import algo_bytes, parse_algos, row_bytes
 from tasks.settings import settings_of
-from tasks.store import FETCH_TIMEOUT, iter_chunk_data, store_data
+from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_data
 from tasks.wire import WIRE_VERSION, ChunkResult, pack_members
 
 
@@ -54,7 +54,7 @@ def merge(self, summaries: list[dict], job_id: str, chunks: int, total: int, has
             raise ValueError(f"chunk summary version {summary.get('v')!r}, expected {WIRE_VERSION}")
     wait = settings_of(self.app).visibility_timeout + FETCH_TIMEOUT
     algos = parse_algos(algo)
-    payloads = iter_chunk_data(self.backend, job_data_ids(job_id, chunks), timeout=wait)
+    payloads = iter_stored_data(self.backend, job_data_ids(job_id, chunks), timeout=wait)
     with tempfile.TemporaryDirectory(prefix=f"hashfleet-merge-{job_id}-") as workdir:
         builder, errors = group_chunks(payloads, row_bytes(algos, hash_size), algo_bytes(algos[0], hash_size),
                                        total, workdir)

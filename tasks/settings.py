@@ -18,11 +18,16 @@ SERIALIZERS = ("msgpack", "json")
 DEFAULT_SERIALIZER = "msgpack"
 #: Queue the chunk tasks and the merge callback go to.
 DEFAULT_QUEUE = "hashfleet"
-#: Paths per chunk task for large jobs: per-task overhead (~3-5 ms end to end) stays under 2 % of a
-#: chunk's work even for small files (bench/RESULTS.md). Smaller jobs get smaller chunks so every worker
-#: gets a share, and tiny files or large fleets bigger ones (producer/chunking.py). HASHFLEET_CHUNK_SIZE
-#: fixes it instead.
+#: Paths per chunk task for large jobs: the per-chunk cost (producer/chunking.py, CHUNK_OVERHEAD_S) stays
+#: under 2 % of a chunk's work even for small files. Smaller jobs get smaller chunks so every worker gets a
+#: share, and tiny files or large fleets bigger ones (producer/chunking.py). HASHFLEET_CHUNK_SIZE fixes it
+#: instead.
 DEFAULT_CHUNK_SIZE = 256
+#: Largest chunk size a user may set: a message of 100,000 paths is several MB, and one lost chunk that size
+#: costs minutes of work (the automatic size stops at producer/chunking.py's MAX_CHUNK_SIZE).
+CHUNK_SIZE_LIMIT = 100_000
+#: Most local worker processes embedded mode starts (HASHFLEET_WORKERS); unset, one per usable core.
+WORKERS_LIMIT = 1024
 #: Redis visibility timeout (s): an unacked chunk is redelivered after this; must exceed the longest chunk.
 DEFAULT_VISIBILITY_TIMEOUT = 3600
 #: Largest image (width x height) a worker decodes; bigger ones are refused before any pixel memory is
@@ -54,7 +59,15 @@ BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
-            "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory")
+            "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
+            "workers")
+#: Numeric fields with an upper bound too (inclusive).
+UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT}
+#: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
+#: :meth:`Settings.from_env` resolves flag, env var and default, so flags and env vars share these bounds
+#: and error messages (docs/settings.md lists the same flags).
+FLAGS = {"broker_url": "--broker", "result_backend": "--result-backend", "chunk_size": "--chunk-size",
+         "workers": "--workers"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +91,7 @@ class Settings:
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT  # HASHFLEET_RECONNECT_TIMEOUT
     jobs_dir: str = DEFAULT_JOBS_DIR  # HASHFLEET_JOBS_DIR
+    workers: int | None = None  # HASHFLEET_WORKERS; embedded mode only; None = one per usable core
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -99,7 +113,10 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name in POSITIVE and value is not None and not value > 0:
-                raise ConfigError(f"{ENV_PREFIX}{field.name.upper()} must be a positive number, not {value!r}")
+                raise ConfigError(f"{setting_name(field.name)} must be a positive number, not {value!r}")
+            if field.name in UPPER_BOUNDS and value is not None and value > UPPER_BOUNDS[field.name]:
+                raise ConfigError(f"{setting_name(field.name)} must be at most {UPPER_BOUNDS[field.name]}, "
+                                  f"not {value!r}")
         for name in ("queue", "jobs_dir"):
             if not getattr(self, name):
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be empty")
@@ -142,6 +159,13 @@ class Settings:
         return None
 
     @property
+    def local_workers(self) -> int:
+        """Worker processes embedded mode starts: HASHFLEET_WORKERS, else one per core this process may use."""
+        if self.workers is not None:
+            return self.workers
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+    @property
     def worker_memory_limit(self) -> int:
         """MiB of peak RSS after which a pool process is replaced once its chunk is done (Celery's
         `worker_max_memory_per_child`): HASHFLEET_WORKER_MAX_MEMORY, else enough for the largest 8-bit
@@ -165,6 +189,12 @@ class Settings:
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None}).validated()
+
+
+def setting_name(field: str) -> str:
+    """How an error names a setting: its flag, if it has one, and its env var."""
+    variable = ENV_PREFIX + field.upper()
+    return f"{FLAGS[field]} / {variable}" if field in FLAGS else variable
 
 
 def _parse(field: dataclasses.Field, raw: str):

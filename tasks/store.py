@@ -1,5 +1,5 @@
-"""What a job keeps in the result backend besides task results: its marker, and each chunk's packed data,
-read back in bounded batches.
+"""What a job keeps in the result backend besides task results: its marker, and data blobs (a chunk's packed
+arrays, a join part's pairs, the merge's group pages), read back in bounded batches.
 
 A chord callback receives every header result at once, as Python objects. To keep that small at millions
 of files, a chunk task stores its packed arrays under a derived id and returns only a summary; the merge
@@ -21,13 +21,14 @@ FETCH_BATCH = 64
 FETCH_TIMEOUT = 60.0
 
 
-def store_chunk_data(backend, chunk_task_id: str, payload: dict) -> str:
-    """Store a chunk's packed payload as a successful result; returns the id it is stored under."""
+def store_task_data(backend, chunk_task_id: str, payload: dict) -> str:
+    """Store the data a task made (a chunk's packed arrays, a join part's pairs) beside its small result,
+    under :func:`tasks.ids.data_id`; returns that id."""
     return store_data(backend, data_id(chunk_task_id), payload)
 
 
 def store_data(backend, key: str, payload: dict) -> str:
-    """Store `payload` under `key` as a successful result (read back with :func:`iter_chunk_data`).
+    """Store `payload` under `key` as a successful result (read back with :func:`iter_stored_data`).
 
     On key-value backends (Redis) this is one write: `store_result` would first read the key back to
     never overwrite a success, a round trip per chunk that buys nothing here, since a redelivered
@@ -46,7 +47,7 @@ def store_data(backend, key: str, payload: dict) -> str:
     return key
 
 
-def iter_chunk_data(backend, keys: list[str], batch: int = FETCH_BATCH,
+def iter_stored_data(backend, keys: list[str], batch: int = FETCH_BATCH,
                     timeout: float = FETCH_TIMEOUT) -> Iterator[dict]:
     """Yield the stored payloads of `keys`, in order, fetching `batch` at a time and waiting up to
     `timeout` seconds per batch for data not stored yet."""

@@ -70,7 +70,7 @@ def status(job_id, broker, result_backend) -> None:
 @cli.command()
 @click.argument("job_id")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .csv, .jsonl or .sqlite.")
+              help="Output file: .csv, .jsonl, .sqlite or .parquet.")
 @output_options
 @broker_options
 def wait(job_id, out, groups_out, timeout, broker, result_backend) -> None:
@@ -98,9 +98,9 @@ def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> 
     with producer_app(settings) as app:
         missing = missing_chunks(app, job)
         if resume:
-            remote = [i for i in missing if i not in job.local]
+            remote = [i for i in missing if i not in job.reused]
             forget_results(app.backend, [job.chunk_id(i) for i in remote])  # no stale FAILURE states
-            enqueue(app, job, only=remote)  # stores local chunks again too
+            enqueue(app, job, only=remote)  # stores reused chunks again too
             click.echo(f"hashfleet: job {job.id}: re-enqueued {len(remote)} of {len(job.blobs)} chunks", err=True)
             if out is None:
                 return

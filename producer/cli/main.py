@@ -13,7 +13,7 @@ from producer import manifest
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.pipeline import hash_job, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
-from tasks.settings import Settings
+from tasks.settings import WORKERS_LIMIT, Settings
 
 #: Exit code for a job that could not complete (broker, workers, timeout).
 EXIT_FAILED = 1
@@ -21,10 +21,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: Exit code after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,10 +31,11 @@ def cli() -> None:
 @cli.command()
 @job_options
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .csv, .jsonl or .sqlite (one record per input file).")
+              help="Output file: .csv, .jsonl, .sqlite or .parquet (one record per input file).")
 @output_options
-@click.option("--workers", type=click.IntRange(1, 1024), default=None, envvar="HASHFLEET_WORKERS",
-              help="Embedded mode: local worker processes  [default: one per core]")
+@click.option("--workers", type=int, default=None,
+              help=f"Embedded mode: local worker processes, at most {WORKERS_LIMIT:,}  [env HASHFLEET_WORKERS; "
+                   f"default: one per core]")
 @broker_options
 def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend, follow_symlinks,
         groups_out, timeout, index_path) -> None:
@@ -46,7 +43,8 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
     Without --broker (or HASHFLEET_BROKER_URL), starts a private redis-server and local workers.
     """
-    settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size)
+    settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size,
+                                 workers=workers)
     check_output_paths(out, groups_out)
     if settings.embedded:
         from worker.redis_server import require_redis_server
@@ -57,7 +55,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 
         check_services(settings)
     started = time.monotonic()
-    workers = workers or default_workers()
+    workers = settings.local_workers
     if settings.embedded:
         from worker.embedded import embedded_cluster
 
@@ -82,7 +80,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
 @click.option("--format", "fmt", type=click.Choice(["pyimagesearch"]), default="pyimagesearch",
               show_default=True, help="pyimagesearch: the original script's {int hash: [paths]} pickle.")
 def export(index, out, fmt) -> None:
-    """Convert a hashfleet output (.csv/.jsonl/.sqlite) for tools that expect another format."""
+    """Convert a hashfleet output (.csv/.jsonl/.sqlite/.parquet) for tools that expect another format."""
     from producer.outputs.formats import export_pyimagesearch
     from producer.outputs.reader import read_records
 

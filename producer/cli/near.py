@@ -8,6 +8,7 @@ import click
 
 from producer.cli.main import cli
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
+from tasks.settings import Settings
 
 index_argument = click.argument("index", type=click.Path(exists=True, dir_okay=False))
 max_distance_option = click.option(
@@ -34,28 +35,37 @@ keep_option = click.option(
     help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
 
 
-def find_groups(index: str, max_distance: int, crops: bool, include_low_information: bool, broker: str | None):
-    """(index data, pairs, groups) as `dupes` finds them; with `broker`, the join runs on that cluster's
-    workers (tasks/nearjoin/task.py), otherwise here."""
+def find_groups(index: str, max_distance: int, crops: bool, include_low_information: bool,
+                cluster: Settings | None = None):
+    """(index data, pairs, groups) as `dupes` finds them; with `cluster` settings, the join runs on that
+    cluster's workers (tasks/nearjoin/task.py), otherwise here."""
     from producer.near.find import groups_around_representatives, near_pairs
 
     data = load(index, crops)
-    if broker is None:
+    if cluster is None:
         a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
     else:
         from producer.app import producer_app
-        from producer.cli.jobs import cluster_settings
         from producer.near.distjoin import join_on_cluster
 
-        with producer_app(cluster_settings(broker, None)) as app:
+        with producer_app(cluster) as app:
             a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information,
                                  joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
     return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
 
 
+def prepare_local_decoders() -> None:
+    """For a command that decodes images here: the decoders' pixel limit from Settings
+    (HASHFLEET_MAX_PIXELS), set before OpenCV loads, as on a worker (tasks/app.py)."""
+    from tasks.image.limits import prepare_decoders
+
+    prepare_decoders(Settings.from_env().max_pixels)
+
+
 broker_option = click.option(
     "--broker", default=None,
-    help="Run the join on this cluster's workers (redis:// URL; for indexes too large for one machine).")
+    help="Run the join on this cluster's workers (redis:// URL; for indexes too large for one machine)  "
+         "[env HASHFLEET_BROKER_URL; default: here]")
 
 
 @cli.command()
@@ -77,7 +87,12 @@ def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_l
     from producer.near import output as near_output
 
     started = time.monotonic()
-    data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, broker)
+    cluster = None
+    if not Settings.from_env(broker_url=broker).embedded:  # --broker, else HASHFLEET_BROKER_URL
+        from producer.cli.jobs import cluster_settings
+
+        cluster = cluster_settings(broker, None)
+    data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, cluster)
     if out:
         near_output.write_pairs(out, data, a, b, d)
     if groups_out:
@@ -97,6 +112,7 @@ def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_l
 @crops_option
 def search(index, images, max_distance, limit, crops) -> None:
     """List the files of INDEX that look like each of IMAGES, nearest first (distance, then index order)."""
+    prepare_local_decoders()
     import numpy as np
 
     from producer.near.find import query_distances
@@ -126,10 +142,11 @@ def search(index, images, max_distance, limit, crops) -> None:
 @low_option
 def report(index, out, max_distance, keep, thumbnails, crops, include_low_information) -> None:
     """Write a page showing the duplicate and near-duplicate groups of INDEX side by side."""
+    prepare_local_decoders()
     from producer.near.output import report_groups
     from producer.near.report import DEFAULT_THUMBNAIL_GROUPS, write_report
 
-    data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information, None)
+    data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information)
     summary = {"files": len(data), "pairs": len(a), "groups": len(groups), "hash": "phash" + (" + centre crop" if crops
                else ""), "max distance": max_distance, "keep": keep}
     written = write_report(report_groups(data, groups, keep), out, title=f"hashfleet: {index}", summary=summary,

@@ -1,4 +1,9 @@
-"""Click options shared by `run`, `submit`, `wait`, `resume` and `status` (each also reads its env var)."""
+"""Click options shared by `run`, `submit`, `wait`, `resume` and `status`.
+
+An option that is also a setting (--broker, --result-backend, --chunk-size; --workers on `run`) reads no
+environment variable itself: click passes None when it is not given, and `Settings.from_env` (tasks/settings.py)
+takes the flag, else HASHFLEET_*, else the default, with one set of bounds and one error style for both.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import click
 
 from tasks.image.algos import DEFAULT_ALGOS, check_hash_size, parse_algos
+from tasks.settings import CHUNK_SIZE_LIMIT
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
@@ -32,9 +38,9 @@ def _stack(*decorators):
 
 
 broker_options = _stack(
-    click.option("--broker", default=None, envvar="HASHFLEET_BROKER_URL",
+    click.option("--broker", default=None,
                  help="redis://, rediss:// or amqp:// URL; workers run elsewhere  [env HASHFLEET_BROKER_URL]"),
-    click.option("--result-backend", default=None, envvar="HASHFLEET_RESULT_BACKEND",
+    click.option("--result-backend", default=None,
                  help="Result backend URL  [env HASHFLEET_RESULT_BACKEND; default: the broker if Redis]"),
 )
 
@@ -49,8 +55,9 @@ job_options = _stack(
                       "`search` use phash and phash-centre."),
     click.option("--hash-size", type=int, default=8,
                  show_default=True, callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits."),
-    click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None, envvar="HASHFLEET_CHUNK_SIZE",
-                 help="Files per task  [env HASHFLEET_CHUNK_SIZE; default: 256, less for small jobs]"),
+    click.option("--chunk-size", type=int, default=None,
+                 help=f"Files per task, at most {CHUNK_SIZE_LIMIT:,}  [env HASHFLEET_CHUNK_SIZE; default: 256, less "
+                      f"for small jobs]"),
     click.option("--follow-symlinks/--no-follow-symlinks", default=False, show_default=True,
                  help="Descend into symlinked folders (each folder once, so loops end)."),
     click.option("--index", "index_path", type=click.Path(dir_okay=False), default=None,

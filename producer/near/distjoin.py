@@ -29,7 +29,7 @@ from tasks.nearjoin.pairarrays import PACKED_SORT_LIMIT, Pairs, unpack
 from tasks.nearjoin.store import forget_hashes, join_exists, store_hashes
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, part_to_wire, unpack_pairs
 from tasks.settings import settings_of
-from tasks.store import FETCH_TIMEOUT, forget_results, iter_chunk_data
+from tasks.store import FETCH_TIMEOUT, forget_results, iter_stored_data
 
 #: Value ranges each table of the join is cut into: parts = tables x splits (3 tables for 1,000,000 hashes
 #: at K = 8..14), so 2 splits give every worker of a small cluster a share and a late part stays short.
@@ -143,7 +143,7 @@ def read_pairs(app: Celery, join_id: str, counts: list[int], n: int) -> Pairs:
     packed = np.empty(sum(counts), np.int64)
     offset = 0
     keys = join_data_ids(join_id, len(counts))
-    for key, count, payload in zip(keys, counts, iter_chunk_data(app.backend, keys, batch=1,
+    for key, count, payload in zip(keys, counts, iter_stored_data(app.backend, keys, batch=1,
                                                                   timeout=FETCH_TIMEOUT), strict=True):
         part = unpack_pairs(payload["packed"])
         if len(part) != count:

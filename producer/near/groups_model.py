@@ -8,10 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Group kinds: every member has the representative's primary hash ("exact"), or is within the job's
-#: Hamming threshold K of it ("near").
-KINDS = ("exact", "near")
-
 
 @dataclass(frozen=True)
 class Member:
@@ -31,7 +27,7 @@ class Group:
     """Files that are the same picture: `members[0]` is the representative (every distance is to it); the
     member with `keep` set is the suggested keep."""
 
-    kind: str  # one of KINDS
+    kind: str  # "exact": every member has the representative's hash; "near": within the threshold K of it
     members: tuple[Member, ...]
 
     @property

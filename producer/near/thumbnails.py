@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from tasks.image.limits import prepare_decoders
 
-prepare_decoders()  # before cv2 loads: OpenCV reads its pixel limit (HASHFLEET_MAX_PIXELS) only then
+prepare_decoders()  # before cv2 loads; keeps the limit `hashfleet report` set from HASHFLEET_MAX_PIXELS
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,4 +1,4 @@
-"""Write records by the output file's extension (.csv, .jsonl, .sqlite), groups as JSON, and the export
+"""Write records by the output file's extension (.csv, .jsonl, .sqlite, .parquet), groups as JSON, and the export
 to the original PyImageSearch script's pickle format.
 
 File names with bytes that are not UTF-8 are kept losslessly: CSV gets the raw bytes (surrogateescape),

@@ -67,10 +67,3 @@ def parquet_rows(path: str) -> Iterator[dict]:
     _, pq = _pyarrow()
     for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
         yield from batch.to_pylist()
-
-
-def parquet_meta(path: str) -> dict[str, str]:
-    """The job metadata stored in a Parquet output."""
-    _, pq = _pyarrow()
-    meta = pq.read_schema(path).metadata or {}
-    return {k.decode(): v.decode() for k, v in meta.items()}

@@ -20,7 +20,7 @@ from tasks.errors import FileError
 from tasks.ids import group_page_id, job_data_ids
 from tasks.image.algos import algo_bytes, row_bytes
 from tasks.pathblob import decode_paths
-from tasks.store import iter_chunk_data
+from tasks.store import iter_stored_data
 from tasks.wire import MEMBER_DTYPE, NO_QUALITY, ChunkResult, unpack_members
 
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
@@ -54,13 +54,13 @@ class JobResult:
         """(paths, packed results) per chunk, in job order."""
         width = row_bytes(self.job.algos, self.job.hash_size)
         keys = job_data_ids(self.job.id, len(self.job.blobs)) if self.backend is not None else []
-        for blob, payload in zip(self.job.blobs, iter_chunk_data(self.backend, keys), strict=True):
+        for blob, payload in zip(self.job.blobs, iter_stored_data(self.backend, keys), strict=True):
             yield decode_paths(blob), ChunkResult.from_wire(payload, width)
 
     def members(self) -> Iterator[np.ndarray]:
         """The merge's pages of group members (MEMBER_DTYPE rows), in file order."""
         keys = [group_page_id(self.job.id, page) for page in self.pages]
-        for payload in iter_chunk_data(self.backend, keys):
+        for payload in iter_stored_data(self.backend, keys):
             yield unpack_members(payload)
 
     def records(self) -> Iterator[Record]:

@@ -11,8 +11,9 @@ import struct
 
 from tasks.image.limits import prepare_decoders
 
-#: The pixel limit OpenCV enforces on full decodes (HASHFLEET_MAX_PIXELS; see tasks/image/limits.py, which
-#: must run before cv2 loads), applied here to an image's declared size before a reduced decode.
+#: The pixel limit OpenCV enforces on full decodes, applied here to an image's declared size before a reduced
+#: decode. It is fixed when this module loads (tasks/image/limits.py): the worker app and the commands that
+#: decode (`search`, `report`) set it from HASHFLEET_MAX_PIXELS first; a library user gets the default.
 MAX_PIXELS = prepare_decoders()
 
 import cv2  # noqa: E402  (after the limits above)

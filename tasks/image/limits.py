@@ -2,9 +2,10 @@
 
 OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS once, when the library loads, and OpenBLAS/OpenMP read their thread
 counts when numpy loads, so both are environment variables that must be set before the first `import cv2`
-or `import numpy`. The worker app (:func:`tasks.app.create_worker_app`) sets them from Settings before it
-imports any task module; tasks/image/decode.py calls :func:`prepare_decoders` before its own imports, so a library
-user (a test, a benchmark) gets the same defaults. No numpy and no OpenCV here.
+or `import numpy`. The worker app (:func:`tasks.app.create_worker_app`) and the commands that decode here
+(`search`, `report`: producer/cli/near.py) set them from Settings before they import a decoder;
+tasks/image/decode.py calls :func:`prepare_decoders` before its own imports, so a library user (a test, a
+benchmark) gets the same defaults. No numpy and no OpenCV here.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from tasks.image.phash import (
     CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
     QUALITY_GRID,
-    is_low_information,
     phash_bits,
     quality,
     thumbnails,
@@ -45,11 +44,6 @@ class ImageHashes:
     #: image's full phash it finds border crops of that size.
     centre_phash: np.ndarray | None
     quality: int | None
-
-    @property
-    def low_information(self) -> bool:
-        """Too little detail for its hashes to mean much (tasks.image.phash.LOW_QUALITY)."""
-        return self.quality is not None and is_low_information(self.quality)
 
 
 def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
@@ -83,11 +77,6 @@ def hash_image(data: bytes, hash_size: int = 8) -> ImageHashes:
 def robust_bits(data: bytes, hash_size: int) -> np.ndarray:
     """The robust dhash alone (`--algo dhash`)."""
     return hashes_of_reduced(decode_reduced(data, hash_size), hash_size, ("dhash",)).dhash
-
-
-def classic_bits(data: bytes, hash_size: int) -> np.ndarray:
-    """Bit-exact with the original: full cv2.imread-style decode, bilinear resize."""
-    return dhash_classic_bits(decode_classic(data), hash_size)
 
 
 def pdq_bits(data: bytes) -> tuple[np.ndarray, int, tuple[int, int]]:

@@ -17,7 +17,7 @@ from tasks.nearjoin.join import pairs_for_part
 from tasks.nearjoin.store import load_hashes
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, pack_pairs, part_from_wire
 from tasks.settings import settings_of
-from tasks.store import FETCH_TIMEOUT, iter_chunk_data, store_chunk_data
+from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_task_data
 
 
 @shared_task(name=JOIN_PART_TASK, bind=True)
@@ -27,7 +27,7 @@ def join_part(self, join_id: str, part: dict) -> dict:
     hashes = load_hashes(self.backend.client, join_id)
     a, b, distance = pairs_for_part(hashes, part_from_wire(part))
     payload = {"v": JOIN_WIRE_VERSION, "pairs": len(a), "packed": pack_pairs(a, b, distance, len(hashes))}
-    key = store_chunk_data(self.backend, self.request.id, payload)
+    key = store_task_data(self.backend, self.request.id, payload)
     return {"v": JOIN_WIRE_VERSION, "data": key, "pairs": len(a)}
 
 
@@ -45,6 +45,6 @@ def join_merge(self, summaries: list[dict], join_id: str, parts: int) -> dict:
     keys = join_data_ids(join_id, parts)
     missing = [key for key in keys if key not in counts]
     wait = settings_of(self.app).visibility_timeout + FETCH_TIMEOUT
-    for key, payload in zip(missing, iter_chunk_data(self.backend, missing, batch=1, timeout=wait), strict=True):
+    for key, payload in zip(missing, iter_stored_data(self.backend, missing, batch=1, timeout=wait), strict=True):
         counts[key] = payload["pairs"]
     return {"v": JOIN_WIRE_VERSION, "pairs": [counts[key] for key in keys]}

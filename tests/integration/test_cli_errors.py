@@ -23,7 +23,8 @@ def one_line_error(done) -> str:
 @pytest.mark.parametrize("args, fragment", [
     (["run", "{images}", "-o", "{out}.csv", "--algo", "md5"], "md5"),
     (["run", "{images}", "-o", "{out}.csv", "--hash-size", "7"], "multiple of 4"),
-    (["run", "{images}", "-o", "{out}.csv", "--chunk-size", "0"], "chunk-size"),
+    (["run", "{images}", "-o", "{out}.csv", "--chunk-size", "0"], "--chunk-size / HASHFLEET_CHUNK_SIZE"),
+    (["run", "{images}", "-o", "{out}.csv", "--workers", "2000"], "--workers / HASHFLEET_WORKERS must be at most"),
     (["run", "{images}", "-o", "{out}.txt"], ".csv"),
     (["run", "{images}/does-not-exist", "-o", "{out}.csv"], "does-not-exist"),
     (["run", "{images}", "-o", "/no/such/folder/out.csv"], "does not exist"),
@@ -75,6 +76,29 @@ def test_a_bad_hashfleet_environment_variable_is_one_line_and_exit_two(tmp_path,
                      env=clean_env(HASHFLEET_VISIBILITY_TIMEOUT="soon"), timeout=FAST * 2)
     assert done.returncode == 2
     assert "HASHFLEET_VISIBILITY_TIMEOUT" in one_line_error(done)
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"HASHFLEET_CHUNK_SIZE": "0"}, "--chunk-size / HASHFLEET_CHUNK_SIZE must be a positive number"),
+    ({"HASHFLEET_WORKERS": "0"}, "--workers / HASHFLEET_WORKERS must be a positive number"),
+])
+def test_a_variable_and_its_flag_are_refused_with_the_same_bounds_and_message(tmp_path, images, env, fragment):
+    done = hashfleet(["run", str(images), "-o", str(tmp_path / "o.csv")], env=clean_env(**env), timeout=FAST * 2)
+    assert done.returncode == 2
+    assert fragment in one_line_error(done)
+
+
+def test_dupes_runs_its_join_on_the_broker_hashfleet_broker_url_names(tmp_path):
+    from worker.redis_server import free_port
+
+    # Given HASHFLEET_BROKER_URL naming a broker that is down, and no --broker
+    index = tmp_path / "index.sqlite"
+    index.write_bytes(b"")
+    env = clean_env(HASHFLEET_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    # When dupes runs; Then it goes to that broker, and says it cannot reach it
+    done = hashfleet(["dupes", str(index)], env=env, timeout=FAST * 2)
+    assert done.returncode == 1
+    assert "cannot reach broker" in one_line_error(done)
 
 
 def test_without_redis_server_on_path_the_embedded_run_says_how_to_install_it(tmp_path, images):

@@ -29,15 +29,16 @@ from support.netns import (
     wait_for_log,
 )
 from support.servers import REPO, clean_env
+from tasks.app import unacked_sweep_interval
 from worker.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker.
 VISIBILITY_TIMEOUT = 10
-#: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's
-#: unacked_restore_interval, once its throttle does not skip sweeps).
-RESTORE_SWEEP = 10
+#: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval,
+#: as tasks/app.py sets it from the visibility timeout).
+RESTORE_SWEEP = unacked_sweep_interval(VISIBILITY_TIMEOUT)
 #: Room for start-up, the rest of the job and a noisy machine (other jobs run on CI hosts too).
 SLACK = 25
 #: A lost chunk's job must end at most this long after the loss.

@@ -11,6 +11,7 @@ import pytest
 
 from support.images import photo
 from support.servers import clean_env, hashfleet
+from tasks.errors import FileError
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +106,28 @@ def test_search_finds_the_original_of_an_edited_copy_nearest_first(index, tmp_pa
     assert listed and all(os.path.basename(p).startswith("butterfly") for p in listed)
     distances = [int(line.split()[0]) for line in done.stdout.splitlines()[1:]]
     assert distances == sorted(distances)
+
+
+def test_search_decodes_its_query_within_the_pixel_limit_hashfleet_max_pixels_sets(index, tmp_path):
+    # Given a 300 x 216 query image and a pixel limit below its size
+    query = tmp_path / "query.jpg"
+    cv2.imwrite(str(query), cv2.resize(photo("butterfly.jpg"), (300, 216), interpolation=cv2.INTER_AREA))
+    # When search hashes it
+    done = hashfleet(["search", str(index), str(query)], env=clean_env(HASHFLEET_MAX_PIXELS="10000"), timeout=60)
+    # Then it is refused as too many pixels, one line, exit 2
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == f"hashfleet: error: cannot hash {query}: {FileError.TOO_MANY_PIXELS.description}"
+
+
+def test_the_report_makes_its_thumbnails_within_the_pixel_limit_hashfleet_max_pixels_sets(index, tmp_path):
+    # Given a pixel limit below the size of the edited copies (PNGs of 100,000 pixels and more)
+    out = tmp_path / "limited.html"
+    # When the report is written
+    done = hashfleet(["report", str(index), "-o", str(out)], env=clean_env(HASHFLEET_MAX_PIXELS="10000"),
+                     timeout=120)
+    # Then it completes, and their thumbnails give the reason instead of a picture
+    assert done.returncode == 0, done.stderr
+    assert FileError.TOO_MANY_PIXELS.description in out.read_text(encoding="utf-8")
 
 
 def test_the_report_shows_each_photo_with_its_edits_in_headless_chromium(index, tmp_path):

@@ -18,14 +18,16 @@ import pytest
 
 from support.netns import Background, assert_exact_output, chunk_ids, replicate_images
 from support.servers import REPO, START_TIMEOUT, CeleryWorker, clean_env
+from tasks.app import unacked_sweep_interval
 from worker.redis_server import RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker.
 VISIBILITY_TIMEOUT = 10
-#: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval).
-RESTORE_SWEEP = 10
+#: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval,
+#: as tasks/app.py sets it from the visibility timeout).
+RESTORE_SWEEP = unacked_sweep_interval(VISIBILITY_TIMEOUT)
 #: Seconds Redis stays down between the stop and the start.
 DOWNTIME = 2.0
 #: Room for reconnect back-off, the rest of the job and a noisy machine.

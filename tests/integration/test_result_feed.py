@@ -12,7 +12,7 @@ from producer.app import producer_app
 from producer.pubsub import ResultFeed, glob_escape
 from tasks.ids import chunk_task_id, marker_id, merge_task_id
 from tasks.settings import Settings
-from tasks.store import store_chunk_data
+from tasks.store import store_task_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -35,7 +35,7 @@ def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(a
         assert feed.watch_chunks()
         backend = app.backend
         backend.store_result(chunk_task_id("jX" + job[2:], 0), summary(9), states.SUCCESS)  # other job
-        store_chunk_data(backend, chunk_task_id(job, 0), {"packed": "AAAA"})  # data, not a result
+        store_task_data(backend, chunk_task_id(job, 0), {"packed": "AAAA"})  # data, not a result
         backend.store_result(f"{job}-marker", {"chunks": 2}, states.SUCCESS)
         backend.store_result(chunk_task_id(job, 0), RuntimeError("worker lost"), states.RETRY)  # not final
         backend.store_result(chunk_task_id(job, 0), summary(5), states.SUCCESS)

@@ -89,14 +89,14 @@ def hash_directly(app, paths: list[str]) -> list[FileError]:
     """Send one chunk task as the producer would and return the per-file codes the worker stored."""
     from tasks.ids import data_id
     from tasks.pathblob import encode_paths
-    from tasks.store import iter_chunk_data
+    from tasks.store import iter_stored_data
     from tasks.wire import ChunkResult
 
     task_id = f"security-{uuid.uuid4().hex}"
     summary = app.send_task(CHUNK_TASK, args=(encode_paths(paths), "dhash", 8), task_id=task_id).get(
         timeout=WAIT)
     assert summary["n"] == len(paths)
-    [payload] = iter_chunk_data(app.backend, [data_id(task_id)], timeout=WAIT)
+    [payload] = iter_stored_data(app.backend, [data_id(task_id)], timeout=WAIT)
     return [FileError(code) for code in ChunkResult.from_wire(payload, 8).codes]
 
 

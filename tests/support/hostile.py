@@ -22,10 +22,6 @@ PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
 NAME_MAX = os.pathconf("/", "PC_NAME_MAX")
 
 
-def hamming(hex_a: str, hex_b: str) -> int:
-    return bin(int(hex_a, 16) ^ int(hex_b, 16)).count("1")
-
-
 def _pil(bgr: np.ndarray):
     from PIL import Image
 

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from support.hexhash import to_hex
 from support.images import encode, photo, pillow_bytes, png_declaring
 from tasks.errors import FileError, FileUnreadable
 from tasks.image.decode import decode_classic, decode_robust, sniff_format
-from tasks.image.dhash import dhash_bits, pack_bits, to_hex
+from tasks.image.dhash import dhash_bits, pack_bits
 
 
 def robust_hex(data: bytes) -> str:

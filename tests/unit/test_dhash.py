@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from tasks.image.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
+from support.hexhash import hamming, to_hex
+from tasks.image.dhash import dhash_bits, dhash_classic_bits, pack_bits, to_reversed_int
 
 
 def horizontal_ramp(width=90, height=80, rising=True) -> np.ndarray:

@@ -6,8 +6,8 @@ import dataclasses
 import os
 import re
 
-from producer.cli.main import run
-from tasks.settings import ENV_PREFIX, Settings
+from producer.cli.main import cli
+from tasks.settings import ENV_PREFIX, FLAGS, UPPER_BOUNDS, Settings
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -19,16 +19,39 @@ def table_rows() -> dict[str, str]:
     return {m.group(1): m.group(0) for m in re.finditer(r"^\| `(HASHFLEET_\w+)` \|.*$", text, re.M)}
 
 
-def cli_only_variables() -> set[str]:
-    """HASHFLEET_* variables read by a CLI option but not by Settings (HASHFLEET_WORKERS)."""
-    fields = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
-    return {p.envvar for p in run.params if isinstance(p.envvar, str) and p.envvar not in fields}
+def cli_variables() -> set[str]:
+    """HASHFLEET_* variables a command-line option reads itself, instead of leaving them to Settings."""
+    from producer.cli import jobs, near  # noqa: F401  (register every command)
+
+    return {p.envvar for c in cli.commands.values() for p in c.params if p.envvar}
 
 
-def test_the_settings_table_has_one_row_per_settings_field_and_cli_variable_and_no_other():
-    expected = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)} | cli_only_variables()
-    assert cli_only_variables() == {"HASHFLEET_WORKERS"}
-    assert set(table_rows()) == expected
+def test_no_command_line_option_reads_an_environment_variable_itself():
+    # Given every hashfleet command; Then none of its options reads HASHFLEET_* with bounds of its own
+    assert cli_variables() == set()
+
+
+def test_the_settings_table_has_one_row_per_settings_field_and_no_other():
+    assert set(table_rows()) == {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
+
+
+def test_the_flag_column_names_the_flags_settings_knows():
+    for field in dataclasses.fields(Settings):
+        flag_cell = [cell.strip() for cell in table_rows()[ENV_PREFIX + field.name.upper()].strip("|").split("|")][1]
+        assert flag_cell == (f"`{FLAGS[field.name]}`" if field.name in FLAGS else ""), field.name
+
+
+def test_every_upper_bound_in_tasks_settings_is_in_the_table():
+    rows = table_rows()
+    for field, bound in UPPER_BOUNDS.items():
+        assert f"at most {bound:,}" in rows[ENV_PREFIX + field.upper()], field
+
+
+def test_every_flag_settings_knows_is_an_option_of_a_command():
+    from producer.cli import jobs, near  # noqa: F401
+
+    options = {o for c in cli.commands.values() for p in c.params for o in p.opts}
+    assert set(FLAGS.values()) <= options
 
 
 def test_every_numeric_or_named_default_in_the_table_is_the_one_in_tasks_settings():

@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from support.hexhash import hamming, to_hex
 from support.images import DATA, fixture_paths
 from tasks.image.decode import decode_classic, decode_robust
-from tasks.image.dhash import dhash_bits, dhash_classic_bits, hamming, pack_bits, to_hex, to_reversed_int
+from tasks.image.dhash import dhash_bits, dhash_classic_bits, pack_bits, to_reversed_int
 from tasks.image.multihash import robust_bits
 
 FIXTURES = Path(DATA)

@@ -15,6 +15,7 @@ import pytest
 from producer import walk
 from producer.walk import iter_image_paths
 from support import hostile
+from support.hexhash import hamming
 from support.images import encode, photo, write
 from tasks.batch import hash_one
 from tasks.errors import FileError, FileUnreadable
@@ -77,14 +78,14 @@ def test_each_hostile_encoding_gets_its_documented_outcome_on_both_algorithms(tm
         assert code == expected, name
         if reference is not None and code == FileError.OK:
             _, want = outcome(write(str(tmp_path / f"ref-{name}"), reference), algo)
-            assert hostile.hamming(got, want) <= max_bits, (name, got, want)
+            assert hamming(got, want) <= max_bits, (name, got, want)
 
 
 def test_an_animated_webp_hashes_its_first_frame_not_the_second(tmp_path, bgr):
     second = 255 - bgr
     _, anim = outcome(write(str(tmp_path / "a.webp"), hostile.animated_webp(bgr, second)), "dhash")
     _, last = outcome(write(str(tmp_path / "b.webp"), hostile.still_webp(second)), "dhash")
-    assert hostile.hamming(anim, last) > 32
+    assert hamming(anim, last) > 32
 
 
 def test_huge_dimensions_within_the_pixel_limit_are_hashed_like_the_same_picture_small(tmp_path):
@@ -97,7 +98,7 @@ def test_huge_dimensions_within_the_pixel_limit_are_hashed_like_the_same_picture
         # When hashed: then the robust hash is the small picture's; the classic recipe (bilinear
         # resize, as in the original script) samples a few pixels, so it is only required to succeed
         code, got = outcome(path, "dhash")
-        assert code == FileError.OK and hostile.hamming(got, want) <= 2, name
+        assert code == FileError.OK and hamming(got, want) <= 2, name
         assert outcome(path, "dhash-classic")[0] == FileError.OK
 
 

@@ -12,7 +12,7 @@ from producer.outputs.formats import write_groups, write_records
 from producer.outputs.results import JobResult
 from tasks.errors import FileError
 from tasks.ids import group_page_id, job_data_ids
-from tasks.store import store_chunk_data, store_data
+from tasks.store import store_data, store_task_data
 from tasks.wire import MEMBER_DTYPE, ChunkResult, pack_members
 
 
@@ -27,7 +27,7 @@ def stored_job(hash_bytes_per_file: list[int], codes: list[int], chunk_size: int
         hashes = np.zeros((n, 8), np.uint8)
         hashes[:, 7] = hash_bytes_per_file[start:start + n]
         chunk = ChunkResult(hashes, np.array(codes[start:start + n], np.uint8), np.full(n, 10, np.uint32))
-        store_chunk_data(backend, job.chunk_id(index), chunk.to_wire())
+        store_task_data(backend, job.chunk_id(index), chunk.to_wire())
     reads = []
     get_many = backend.get_many
     backend.get_many = lambda keys, **kw: reads.extend(keys) or get_many(keys, **kw)
@@ -97,7 +97,7 @@ def test_records_split_each_file_row_into_one_hex_per_algorithm_whatever_their_w
     backend = Celery("t", backend="cache+memory://").backend
     rows = np.arange(80, dtype=np.uint8).reshape(2, 40)
     chunk = ChunkResult(rows, np.zeros(2, np.uint8), np.ones(2, np.uint32))
-    store_chunk_data(backend, job.chunk_id(0), chunk.to_wire())
+    store_task_data(backend, job.chunk_id(0), chunk.to_wire())
     payload = merged(job, backend, 2, {})
     # When its records are read, Then each carries the dhash hex and the PDQ hex of its own row
     records = list(JobResult.from_payload(job, payload, backend).records())

@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from support.hexhash import hamming, to_hex
 from support.images import DATA, encode
 from tasks.image.decode import Reduced, decode_robust_reduced
-from tasks.image.dhash import area_grid, hamming, pack_bits, to_hex
+from tasks.image.dhash import area_grid, pack_bits
 from tasks.image.multihash import hash_image, hashes_of_reduced, robust_bits
 from tasks.image.phash import LOW_QUALITY, QUALITY_DIVISOR, is_low_information, phash_bits, quality, thumbnails
 
@@ -106,7 +107,7 @@ def test_a_four_percent_border_crop_matches_the_centre_hash_closer_than_the_full
 def test_a_flat_image_has_quality_zero_and_is_flagged():
     hashes = hashes_of_reduced(reduced_of(np.full((120, 160), 137, np.uint8)))
     assert hashes.quality == 0
-    assert hashes.low_information
+    assert is_low_information(hashes.quality)
 
 
 def test_a_gentle_gradient_and_faint_noise_are_flagged():
@@ -120,7 +121,7 @@ def test_a_gentle_gradient_and_faint_noise_are_flagged():
 
 @pytest.mark.parametrize("name", PHOTOS)
 def test_real_photos_are_not_flagged(name):
-    assert not hash_image(read(name)).low_information
+    assert not is_low_information(hash_image(read(name)).quality)
 
 
 def test_quality_sums_whole_percent_steps_between_neighbours():

@@ -4,10 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
+from support.hexhash import hamming, to_hex
 from support.images import DATA, pillow_bytes
 from tasks.errors import FileError, FileUnreadable
 from tasks.image.decode import decode_robust, decode_robust_reduced
-from tasks.image.dhash import dhash_bits, dhash_bits_reduced, hamming, pack_bits, to_hex
+from tasks.image.dhash import dhash_bits, dhash_bits_reduced, pack_bits
 from tasks.image.jpeg import dc_scans_only
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from producer import manifest
 from producer.job import build_job
-from producer.spool import ChunkSpool, LocalChunks
+from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import ConfigError
 from tasks.pathblob import decode_paths, encode_paths, first_path
 
@@ -77,11 +77,11 @@ def test_chunks_reused_from_an_index_are_spooled_and_come_back_through_the_manif
                     spool_dir=manifest.jobs_directory(jobs))
     # Then the reused chunks (files 0-1, then file 2) are in the spool, not in memory, and read back as
     # the index had them; the changed files 3-4 make the one chunk the workers hash
-    assert isinstance(job.local, LocalChunks) and sorted(job.local) == [0, 2] and list(job.remote) == [1]
-    assert job.local[0].hashes[1].tobytes().hex() == f"{1:016x}" + "ab" * 8
-    assert job.local[2].sizes.tolist() == [102]
+    assert isinstance(job.reused, ReusedChunks) and sorted(job.reused) == [0, 2] and list(job.remote) == [1]
+    assert job.reused[0].hashes[1].tobytes().hex() == f"{1:016x}" + "ab" * 8
+    assert job.reused[2].sizes.tolist() == [102]
     # And after a save and a load, the same
     manifest.save(job, jobs)
     loaded = manifest.load(job.id, jobs)
-    assert sorted(loaded.local) == [0, 2] and loaded.local[0].hashes.tolist() == job.local[0].hashes.tolist()
-    assert loaded.local[0].quality.tolist() == [50, 50] and loaded.local[2].widths.tolist() == [4]
+    assert sorted(loaded.reused) == [0, 2] and loaded.reused[0].hashes.tolist() == job.reused[0].hashes.tolist()
+    assert loaded.reused[0].quality.tolist() == [50, 50] and loaded.reused[2].widths.tolist() == [4]

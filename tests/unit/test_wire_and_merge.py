@@ -97,14 +97,14 @@ def test_the_merge_streams_chunk_data_from_a_backend_and_counts_errors(tmp_path)
     from celery import Celery
 
     from tasks.ids import chunk_task_id, job_data_ids
-    from tasks.store import iter_chunk_data, store_chunk_data
+    from tasks.store import iter_stored_data, store_task_data
 
     backend = Celery("t", backend="cache+memory://").backend
     chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]
-    keys = [store_chunk_data(backend, chunk_task_id("job", i), c.to_wire()) for i, c in enumerate(chunks)]
+    keys = [store_task_data(backend, chunk_task_id("job", i), c.to_wire()) for i, c in enumerate(chunks)]
     assert keys == job_data_ids("job", 2)
     # When the merge groups them
-    builder, errors = group_chunks(iter_chunk_data(backend, keys), 8, 8, 5, str(tmp_path))
+    builder, errors = group_chunks(iter_stored_data(backend, keys), 8, 8, 5, str(tmp_path))
     # Then groups span chunks, the corrupt file is counted and in no group
     assert [m.tolist() for _, m in builder.pages()] == [[(0, 0), (1, 1), (2, 0), (3, 1)]]
     assert (builder.groups, builder.members, errors) == (2, 4, 1)
@@ -137,8 +137,8 @@ class _FlakyRedisBackend:
 
 
 def test_chunk_data_goes_to_the_patient_store_when_redis_stays_away_past_the_quick_retries():
-    from tasks.store import store_chunk_data
+    from tasks.store import store_task_data
 
     backend = _FlakyRedisBackend()
-    assert store_chunk_data(backend, "job-chunk-3", {"n": 1}) == "job-chunk-3-data"
+    assert store_task_data(backend, "job-chunk-3", {"n": 1}) == "job-chunk-3-data"
     assert backend.patient == [("job-chunk-3-data", {"n": 1}, "SUCCESS")]
