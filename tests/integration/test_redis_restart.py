@@ -23,8 +23,9 @@ from worker.redis_server import RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-#: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker.
-VISIBILITY_TIMEOUT = 10
+#: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker: short, since
+#: these chunks take milliseconds and what is tested is that a timeout brings them back, not its length.
+VISIBILITY_TIMEOUT = 4
 #: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval,
 #: as tasks/app.py sets it from the visibility timeout).
 RESTORE_SWEEP = unacked_sweep_interval(VISIBILITY_TIMEOUT)
@@ -46,6 +47,8 @@ RECONNECT_TIMEOUT = 45
 PROGRESS_TIMEOUT = 60
 #: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms).
 FILES = 3000
+#: The lost-chunk job needs no more than a few dozen chunks: it waits for the one that never runs.
+LOST_CHUNK_FILES = 300
 CHUNK_SIZE = 5
 PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
 
@@ -111,15 +114,15 @@ def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_r
 
 def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_producer_waiting_forever(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given a job of 3000 photos in chunks of 5, enqueued while no worker runs yet
+    # Given a job of 300 photos in chunks of 5, enqueued while no worker runs yet
     server = restartable_redis(persistent=True)
     env = job_env(server)
-    replicate_images(str(tmp_path / "images"), FILES)
+    replicate_images(str(tmp_path / "images"), LOST_CHUNK_FILES)
     out = tmp_path / "out.csv"
     job = run_producer(env, tmp_path / "images", out)
     job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
     client = server.client()
-    wait_until(lambda: client.llen(env["HASHFLEET_QUEUE"]) == -(-FILES // CHUNK_SIZE), PROGRESS_TIMEOUT,
+    wait_until(lambda: client.llen(env["HASHFLEET_QUEUE"]) == -(-LOST_CHUNK_FILES // CHUNK_SIZE), PROGRESS_TIMEOUT,
                "the job's chunks were not all enqueued")
     # When one chunk's message is popped off the queue and recorded nowhere: what Redis does when it
     # stops between serving a worker's BRPOP and that worker recording the message as unacknowledged
@@ -128,7 +131,8 @@ def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_
     client.close()
     start_workers(env, count=2)
     started = time.monotonic()
-    # Then the producer does not wait forever: the job completes, or it ends naming `hashfleet resume`
+    # Then the producer does not wait forever: once no chunk has finished for its stall timeout it re-sends
+    # the pending chunks, and the job completes exactly
     code = job.wait(STALL_BOUND)
     took = time.monotonic() - started
     record_property("seconds_from_workers_start_to_producer_exit", round(took, 1))
@@ -139,11 +143,10 @@ def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_
         f"{STALL_BOUND} s after the workers started, the producer still waits for chunk {popped}, which is "
         f"neither queued nor unacknowledged and so will never run; it would wait until --timeout, or "
         f"forever without one: {job.stderr[-1500:]}")
-    if code == 0:
-        assert_exact_output(str(out), inputs=[os.path.join(tmp_path / "images", n)
-                                             for n in os.listdir(tmp_path / "images")])
-    else:
-        assert f"`hashfleet resume {job_id}`" in job.stderr.splitlines()[-1], job.stderr
+    assert code == 0, job.stderr[-1500:]
+    assert "re-sending" in job.stderr, job.stderr[-1500:]
+    assert_exact_output(str(out), inputs=[os.path.join(tmp_path / "images", n)
+                                         for n in os.listdir(tmp_path / "images")])
 
 
 def restart_redis_mid_job(server, env, tmp_path, run_producer):
