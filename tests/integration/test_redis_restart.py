@@ -120,7 +120,7 @@ def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_
     replicate_images(str(tmp_path / "images"), LOST_CHUNK_FILES)
     out = tmp_path / "out.csv"
     job = run_producer(env, tmp_path / "images", out)
-    job_id = job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT).group(1)
+    job.wait_for_line(r"^hashfleet: job (\w+):", PROGRESS_TIMEOUT)
     client = server.client()
     wait_until(lambda: client.llen(env["HASHFLEET_QUEUE"]) == -(-LOST_CHUNK_FILES // CHUNK_SIZE), PROGRESS_TIMEOUT,
                "the job's chunks were not all enqueued")
