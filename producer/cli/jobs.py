@@ -8,7 +8,7 @@ import click
 
 from producer import manifest
 from producer.app import producer_app
-from producer.cli.main import cli
+from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.job import enqueue
 from producer.pipeline import follow_and_write, summary, walk_job

@@ -10,6 +10,8 @@ import time
 import click
 
 from producer import manifest
+from producer.cli import jobs, near  # noqa: F401  (register submit/status/wait/resume, dupes/search/report)
+from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.pipeline import hash_job, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
@@ -21,11 +23,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: Exit code after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
-    """hashfleet: hash, deduplicate and search millions of images with Celery workers."""
 
 
 @cli.command()
@@ -90,8 +87,6 @@ def export(index, out, fmt) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's usage errors and hashfleet's errors become one line and an exit code."""
-    from producer.cli import jobs, near  # noqa: F401  (register submit/status/wait/resume, dupes/search/report)
-
     try:
         cli.main(args=argv, prog_name="hashfleet", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from producer.cli.main import cli
+from producer.cli.group import cli
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
 from tasks.settings import Settings
 
