@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 #: A killed worker's chunk must reach a second worker and the job finish within this many seconds of the kill:
 #: far below the visibility timeout the workers are given (which is what a lost chunk waits for on Redis).
-REDELIVERY_BOUND = 30.0
+REDELIVERY_BOUND = 60.0
 VISIBILITY_TIMEOUT = "3600"
 #: The slow PNG (conftest.py) takes about 0.9 s of CPU to hash; the photos 10-30 ms.
 #: Slow files in the killed worker's chunk: about 2 s of decoding together, so a pool process that has spent
