@@ -46,7 +46,7 @@ RECONNECT_TIMEOUT = 45
 #: Seconds for the job's first progress line (workers and producer start on a possibly busy machine).
 PROGRESS_TIMEOUT = 60
 #: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms).
-FILES = 3000
+FILES = 1200
 #: The lost-chunk job needs no more than a few dozen chunks: it waits for the one that never runs.
 LOST_CHUNK_FILES = 300
 CHUNK_SIZE = 5
@@ -55,7 +55,7 @@ PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
 
 def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis with an append-only file fsynced on every write, two workers, and 3000 photos
+    # Given Redis with an append-only file fsynced on every write, two workers, and 1200 photos
     server = restartable_redis(persistent=True)
     env = job_env(server)
     workers = start_workers(env, count=2)
@@ -80,7 +80,7 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
 
 def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume_which_finishes_it(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis without any persistence, two workers, and 3000 photos
+    # Given Redis without any persistence, two workers, and 1200 photos
     server = restartable_redis(persistent=False)
     env = job_env(server)
     start_workers(env, count=2)
