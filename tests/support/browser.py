@@ -9,6 +9,7 @@ import os
 import shutil
 import struct
 import subprocess
+import tempfile
 
 from support.servers import REPO
 
@@ -28,10 +29,15 @@ def chromium(*args: str, window: tuple[int, int] = WINDOW, script_ms: int = CHRO
     """Run headless Chromium with `args` (e.g. `--dump-dom URL`); fails the test after `timeout` seconds."""
     binary = shutil.which("chromium")
     assert binary, "chromium is not on PATH: .ci/run installs it (apt-get install chromium)"
-    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                           "--hide-scrollbars", f"--window-size={window[0]},{window[1]}",
-                           f"--virtual-time-budget={script_ms}", *args],
-                          capture_output=True, text=True, timeout=timeout, errors="replace")
+    # A profile of its own per run: two browsers at once (parallel tests) never share one, and the
+    # background-networking flags keep it from trying to reach Google's hosts on a closed network.
+    with tempfile.TemporaryDirectory(prefix="hashfleet-chromium-") as profile:
+        return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                               f"--user-data-dir={profile}", "--no-first-run", "--disable-background-networking",
+                               "--disable-component-update", "--disable-sync",
+                               "--hide-scrollbars", f"--window-size={window[0]},{window[1]}",
+                               f"--virtual-time-budget={script_ms}", *args],
+                              capture_output=True, text=True, timeout=timeout, errors="replace")
 
 
 def png_size(path) -> tuple[int, int]:
