@@ -15,6 +15,8 @@ import sys
 import time
 
 from support.netns import assert_exact_output, replicate_images
+from support.rabbit import RabbitVhost
+from support.rabbit_restart import RabbitApp
 from support.servers import REPO, clean_env
 from support.soak_faults import producer_progress
 from support.warm_worker import warm_worker
@@ -32,6 +34,8 @@ JOB_TIMEOUT = 300
 CRASH_WINDOW = 0.8
 #: What the worker logs when its main process gives up (celery/worker/worker.py).
 UNRECOVERABLE = "Unrecoverable error"
+#: What the producer says when it re-sends pending chunks after a stall (producer/follow.py).
+RESEND = "re-sending"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +68,9 @@ class CrashRun:
     worker_pid: int = 0
     worker_alive: bool = True
     unrecoverable_errors: int = 0
+    #: Times a producer re-sent chunks (producer/follow.py): its pending ones after a stall (a chunk message lost
+    #: in a crash: popped, never recorded as unacknowledged; docs/reliability.md), or one that could not report.
+    resends: int = 0
     seconds: float = 0.0
 
     @property
@@ -76,16 +83,18 @@ class CrashRun:
         return (f"crashes {len(self.outages)} (outages {min(outages):.1f}-{max(outages):.1f} s, mean "
                 f"{sum(outages) / len(outages):.1f} s); worker main-process exits {self.main_process_exits} "
                 f"('{UNRECOVERABLE}' logged {self.unrecoverable_errors}x); jobs exact {self.jobs} "
-                f"({min(jobs):.1f}-{max(jobs):.1f} s each); total {self.seconds:.0f} s")
+                f"({', '.join(f'{s:.0f}' for s in jobs)} s), producer re-sends {self.resends}; "
+                f"total {self.seconds:.0f} s")
 
 
-class RedisCrasher:
-    """SIGKILLs `redis` after a random uptime and starts it again after a random outage, one :meth:`tick` at a
-    time, until `plan.crashes` crashes are done. The thread that ticks starts Redis again and must outlive it
-    (worker.procs.spawn kills a child when the thread that forked it ends)."""
+class BrokerCrasher:
+    """Stops the `broker` (`kill()`: a RedisServer is SIGKILLed) after a random uptime and starts it again after a
+    random outage, one :meth:`tick` at a time, until `plan.crashes` crashes are done. The thread that ticks
+    starts Redis again and must outlive it (worker.procs.spawn kills a child when the thread that forked it
+    ends)."""
 
-    def __init__(self, plan: CrashPlan, redis: RedisServer, run: CrashRun):
-        self.plan, self.redis, self.run = plan, redis, run
+    def __init__(self, plan: CrashPlan, broker, run: CrashRun):
+        self.plan, self.broker, self.run = plan, broker, run
         self._random = random.Random(plan.seed)
         self._down_since: float | None = None
         self._outage = 0.0
@@ -94,7 +103,7 @@ class RedisCrasher:
 
     @property
     def down(self) -> bool:
-        """Redis is down now (killed, not started again yet)."""
+        """The broker is down now (stopped, not started again yet)."""
         return self._down_since is not None
 
     @property
@@ -113,7 +122,7 @@ class RedisCrasher:
         now = time.monotonic()
         if self._down_since is not None:
             if now >= self._down_since + self._outage:
-                self.redis.start()  # returns once it answers PING (its AOF loaded)
+                self.broker.start()  # returns once it answers (Redis: its AOF loaded)
                 self.run.outages.append(time.monotonic() - self._down_since)
                 self._down_since, self._done_at_start = None, done
                 self._next_crash = time.monotonic() + self._random.uniform(*self.plan.uptime)
@@ -123,14 +132,15 @@ class RedisCrasher:
         if self._done_at_start is not None and done <= self._done_at_start:
             return
         if now >= self._next_crash:
-            self.redis.kill()
+            self.broker.kill()
             self._down_since, self._outage = time.monotonic(), self._random.uniform(*self.plan.outage)
 
 
-def run_through_crashes(plan: CrashPlan, workdir: str) -> CrashRun:
+def run_through_crashes(plan: CrashPlan, workdir: str, rabbit: RabbitVhost | None = None) -> CrashRun:
     """One warm worker; jobs of `plan.files` photos one after another until `plan.crashes` crashes have hit
     running jobs. Each job's output must be exact (AssertionError otherwise). Stops early if the worker's main
-    process exits."""
+    process exits. The broker is the private Redis, or with `rabbit` that RabbitMQ vhost (its app stopped and
+    started: support/rabbit_restart.py; the Redis is then the result backend only, never crashed)."""
     redis_dir, images = os.path.join(workdir, "redis"), os.path.join(workdir, "images")
     os.makedirs(redis_dir)
     inputs = replicate_images(images, plan.files)
@@ -139,20 +149,25 @@ def run_through_crashes(plan: CrashPlan, workdir: str) -> CrashRun:
                 "HASHFLEET_PROGRESS_INTERVAL": "0.2", "HASHFLEET_JOBS_DIR": os.path.join(workdir, "jobs")}
     run = CrashRun()
     redis = RedisServer(redis_dir, persistent=True, appendfsync="always")
+    broker, url = (RabbitApp(rabbit), rabbit.url) if rabbit else (redis, redis.url)
+    if rabbit:
+        settings["HASHFLEET_RESULT_BACKEND"] = redis.url
     started = time.monotonic()
     try:
-        with warm_worker(redis.url, plan.concurrency, workdir, cwd=REPO, loglevel="INFO", env=settings) as worker:
+        with warm_worker(url, plan.concurrency, workdir, cwd=REPO, loglevel="INFO", env=settings) as worker:
             run.worker_pid = worker.proc.pid
-            crasher = RedisCrasher(plan, redis, run)
+            crasher = BrokerCrasher(plan, broker, run)
             while not crasher.done and worker.proc.poll() is None:
                 out = os.path.join(workdir, f"out-{run.jobs}.csv")
                 job_started = time.monotonic()
-                _run_job(images, out, redis.url, plan, settings, crasher, worker.proc)
+                _run_job(images, out, url, plan, settings, crasher, worker.proc)
                 if worker.proc.poll() is not None:
                     break
                 assert_exact_output(out, inputs)
                 run.jobs += 1
                 run.job_seconds.append(time.monotonic() - job_started)
+                with open(out + ".err", errors="replace") as err:
+                    run.resends += err.read().count(RESEND)
             run.worker_alive = worker.proc.poll() is None and worker.proc.pid == run.worker_pid
             with open(worker.log_path, errors="replace") as log:
                 run.unrecoverable_errors = log.read().count(UNRECOVERABLE)
@@ -162,10 +177,10 @@ def run_through_crashes(plan: CrashPlan, workdir: str) -> CrashRun:
     return run
 
 
-def _run_job(images: str, out: str, url: str, plan: CrashPlan, settings: dict[str, str], crasher: RedisCrasher,
+def _run_job(images: str, out: str, url: str, plan: CrashPlan, settings: dict[str, str], crasher: BrokerCrasher,
              worker: subprocess.Popen) -> None:
     """`hashfleet run` over `images` while `crasher` ticks; returns when it succeeded, or the worker's main
-    process exited. Redis is always up again when this returns."""
+    process exited. The broker is always up again when this returns."""
     argv = [sys.executable, "-m", "producer", "run", images, "-o", out, "--broker", url,
             "--chunk-size", str(plan.chunk_size), "--timeout", str(JOB_TIMEOUT)]
     err_path = out + ".err"
@@ -186,7 +201,7 @@ def _run_job(images: str, out: str, url: str, plan: CrashPlan, settings: dict[st
         if producer.poll() is None:
             producer.kill()
             producer.wait()
-        while crasher.down:  # never leave Redis down
+        while crasher.down:  # never leave the broker down
             crasher.tick(None)
             time.sleep(TICK)
     if worker.poll() is None and producer.returncode != 0:
