@@ -12,7 +12,9 @@ from support.broker_crashes import CrashPlan, run_through_crashes
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Five crashes with short outages and uptimes, so the test stays near 20 s: a chunk held at a crash comes back
-#: after the visibility timeout (4 s) plus one sweep (1 s).
+#: after the visibility timeout (4 s) plus one sweep (1 s). A crash between a BRPOP and the worker's record of
+#: the chunk as unacknowledged loses the chunk's message until the producer's stall re-send (safeguard 2 in
+#: docs/reliability.md): 15 s more (1 run in 4 here).
 PLAN = CrashPlan(crashes=5, outage=(0.5, 1.5), uptime=(0.3, 1.0), files=300, concurrency=2, visibility_timeout=4,
                  seed=19)
 
