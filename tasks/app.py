@@ -85,6 +85,16 @@ def _result_backend(url: str) -> str:
     return url
 
 
+def _broker_transport(url: str) -> str | None:
+    """Redis brokers go through :class:`tasks.redis_transport.Transport` (a Redis crash must not end a
+    worker's main process); other brokers keep kombu's transport for their scheme."""
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        from tasks.redis_transport import TRANSPORT_PATH
+
+        return TRANSPORT_PATH
+    return None
+
+
 def create_worker_app(settings: Settings | None = None) -> Celery:
     """The app `celery -A tasks worker` runs: decoder limits set first (before the task modules load cv2
     and numpy), the chunk, merge and join tasks defined, and each pool process set up (tasks/pool.py)."""
@@ -109,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     broker = settings.broker_url or "redis://127.0.0.1:6379/0"
     app.conf.update(
         broker_url=broker,
+        broker_transport=_broker_transport(broker),
         result_backend=_result_backend(settings.backend_url or broker),
         task_serializer=settings.serializer,
         result_serializer=settings.serializer,
