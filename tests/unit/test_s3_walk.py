@@ -69,6 +69,7 @@ def test_an_unreachable_store_is_one_error_line_naming_the_url(s3_env, monkeypat
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr("tasks.inputs.s3client.S3_MAX_ATTEMPTS", 2)  # one backoff, not four
     with pytest.raises(ConfigError) as caught:
         walk(["s3://any/prefix"])
     assert str(caught.value).startswith("cannot read s3://any/prefix: Could not connect")
