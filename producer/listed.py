@@ -21,11 +21,19 @@ class ListedObject(str):
     size: int
     mtime: int
 
-    def __new__(cls, url: str, size: int, last_modified: datetime) -> ListedObject:
+    def __new__(cls, url: str, size: int, mtime: int) -> ListedObject:
         listed = super().__new__(cls, url)
-        listed.size = int(size)
-        listed.mtime = int(last_modified.timestamp())
+        listed.size = size
+        listed.mtime = mtime
         return listed
+
+    @classmethod
+    def of(cls, url: str, size: int, last_modified: datetime) -> ListedObject:
+        """From a listing's (or a HEAD's) Size and LastModified."""
+        return cls(url, int(size), int(last_modified.timestamp()))
+
+    def __getnewargs__(self) -> tuple[str, int, int]:  # copies and pickles keep what the listing said
+        return str(self), self.size, self.mtime
 
 
 def size_and_mtime(path: str) -> tuple[int, int] | None:

@@ -52,7 +52,7 @@ def open_s3_listings(urls: list[str], client, on_error: OnError, is_image_name: 
             head = _head(client, url, bucket, prefix)
             if head is not None:
                 named.add(url)
-                listings[url] = iter([ListedObject(url, head["ContentLength"], head["LastModified"])])
+                listings[url] = iter([ListedObject.of(url, head["ContentLength"], head["LastModified"])])
                 continue
         if not first.get("Contents"):
             raise ConfigError(f"cannot read {url}: no objects under this prefix")
@@ -101,7 +101,7 @@ def _keys(pages, url: str, bucket: str, inner: tuple[str, ...], named: set[str],
                     continue
                 object_url = f"s3://{bucket}/{key}"
                 if object_url not in named:
-                    yield ListedObject(object_url, item["Size"], item["LastModified"])
+                    yield ListedObject.of(object_url, item["Size"], item["LastModified"])
     except _errors():  # a page failed after retries: keep what was listed, as for a folder
         on_error(url, FileError.UNREADABLE_DIRECTORY)
 

@@ -1,6 +1,8 @@
 """What the listing tells the producer about s3:// objects (Size, LastModified), used by `--index` reuse and
 by chunking exactly as a local file's stat is, with no request per object (moto over HTTP on loopback)."""
 
+import copy
+import pickle
 from datetime import datetime, timezone
 
 from producer.chunking import mean_file_size
@@ -60,9 +62,16 @@ def test_an_index_reuses_the_objects_whose_size_and_last_modified_match_without_
 
 def test_the_mean_size_of_listed_objects_comes_from_the_listing_not_from_the_file_system():
     modified = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    objects = [ListedObject(f"s3://b/{i}.jpg", 1_000 * i, modified) for i in range(1, 4)]
+    objects = [ListedObject.of(f"s3://b/{i}.jpg", 1_000 * i, modified) for i in range(1, 4)]
     assert mean_file_size(objects) == 2_000
     assert mean_file_size(["s3://b/not-listed.jpg"]) is None
+
+
+def test_a_listed_object_is_its_url_and_keeps_its_size_and_mtime_when_copied_or_pickled():
+    listed = ListedObject.of("s3://b/a.jpg", 7, datetime(2026, 1, 1, 0, 0, 1, 500_000, tzinfo=timezone.utc))
+    assert listed == "s3://b/a.jpg" and size_and_mtime(listed) == (7, 1_767_225_601)
+    for again in (copy.copy(listed), pickle.loads(pickle.dumps(listed))):
+        assert again == listed and size_and_mtime(again) == (7, 1_767_225_601)
 
 
 def test_an_s3_prefix_of_tiny_objects_is_chunked_like_a_folder_of_the_same_files(s3_env, tmp_path):
