@@ -24,10 +24,14 @@ def run(s3_server, tmp_path, inputs: list[str], **env: str) -> dict[str, dict]:
     return run_to(s3_server, tmp_path / "out.jsonl", inputs, [], env)[0]
 
 
-def run_to(s3_server, out, inputs: list[str], options: list[str], env: dict[str, str]) -> tuple[dict[str, dict], str]:
-    """`run` writing `out`, with further CLI `options`; (path -> its JSONL record, the CLI's stderr)."""
+def run_to(s3_server, out, inputs: list[str], options: list[str], env: dict[str, str],
+           endpoint: str | None = None) -> tuple[dict[str, dict], str]:
+    """`run` writing `out`, with further CLI `options`, the store reached at `endpoint` (default: the
+    server's own URL); (path -> its JSONL record, the CLI's stderr)."""
+    aws_env = s3_server.env(clean_env(**env))
+    aws_env["AWS_ENDPOINT_URL"] = endpoint or s3_server.url
     done = hashfleet(["run", *inputs, "-o", str(out), "--workers", "2", "--chunk-size", "3", *options],
-                     env=s3_server.env(clean_env(**env)), timeout=RUN_TIMEOUT)
+                     env=aws_env, timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     records = {r["path"]: r for r in rows}
@@ -94,6 +98,29 @@ def test_an_incremental_run_over_a_prefix_reads_only_the_changed_and_the_new_obj
     assert sorted(second) == sorted([url + n for n in names if n != gone] + [url + "added.jpg"])
     assert second[url + changed]["hash"] == second[url + "added.jpg"]["hash"] == first[url + donor]["hash"] != ""
     assert {second[url + n]["hash"] for n in names[3:]} == {first[url + n]["hash"] for n in names[3:]}
+
+
+def test_throttled_and_cut_reads_are_retried_by_the_workers_and_an_object_always_cut_is_a_read_error_record(
+        s3_server, tmp_path, images):
+    from support.s3faults import CUT, SLOW_DOWN, FaultProxy
+
+    # Given a prefix behind a proxy that throttles the first 3 object GETs, cuts the next 2 mid-body, and
+    # cuts every read of one object
+    bucket = upload(s3_server, images, "p/")
+    names = sorted(p.name for p in images.iterdir())
+    proxy = FaultProxy(s3_server.url)
+    try:
+        proxy.inject(CUT, match=lambda method, path, _: method == "GET" and path.endswith(f"/p/{names[0]}"))
+        proxy.inject(SLOW_DOWN, times=3)
+        proxy.inject(CUT, times=2)
+        # When the workers hash it through the proxy
+        records, _ = run_to(s3_server, tmp_path / "out.jsonl", [f"s3://{bucket}/p"], [], {}, endpoint=proxy.url)
+    finally:
+        proxy.stop()
+    # Then the object always cut is a read-error record after 3 reads, and every other object is hashed
+    errors = {path.rsplit("/", 1)[1]: r["error"] for path, r in records.items()}
+    assert errors == {name: "read-error" if name == names[0] else "" for name in names}
+    assert proxy.served == {SLOW_DOWN: 3, CUT: 3 + 2}
 
 
 def test_a_bucket_outside_the_allowed_roots_gets_outside_allowed_roots_records_and_no_object_request(
