@@ -21,6 +21,8 @@ S3_READ_TIMEOUT = 15.0
 #: (503 SlowDown), other 5xx and connection errors before the response's headers are retried with jittered
 #: exponential backoff, up to 1, 2, 4 and 8 s (15 s in all, time for S3 to scale a prefix's request rate).
 #: 5 attempts x (connect + read timeout) + 15 s = 115 s stay under HASHFLEET_FILE_TIMEOUT's default (120 s).
+#: Not "adaptive" mode: botocore calls it experimental, and its rate limiter would only pace one process's
+#: client, which already sends one request at a time and waits out each backoff.
 S3_MAX_ATTEMPTS = 5
 #: What to do when boto3 is missing (one line, for the producer's error and the worker's log).
 MISSING_BOTO3 = "s3:// inputs need boto3: pip install 'hashfleet[s3]'"
