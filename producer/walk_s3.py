@@ -92,7 +92,7 @@ def _head(client, url: str, bucket: str, key: str) -> dict | None:
 
 def _keys(pages, url: str, bucket: str, inner: tuple[str, ...], named: set[str], on_error: OnError,
           is_image_name: Callable[[str], bool]) -> Iterator[ListedObject]:
-    """The image objects of `pages`, page by page (nothing kept of a page once its keys are yielded)."""
+    """The image objects of `pages`, page by page (a page is dropped once the next one is fetched)."""
     try:
         for page in pages:
             for item in page.get("Contents", ()):
