@@ -57,14 +57,15 @@ def pick_files(count: int) -> tuple[list[str], str]:
     return [base[i % len(base)] for i in range(count)], f"tests/data/images replicated to {count}"
 
 
-def start_moto(workdir: str):
-    """A moto S3 server process on a free loopback port; (process, endpoint URL)."""
+def start_moto(workdir: str, argv: list[str] | None = None):
+    """A moto S3 server process on a free loopback port; (process, endpoint URL, a client of it). `argv`
+    replaces moto's own server command; the port is appended to it."""
     import boto3
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], clean_env(),
-                 os.path.join(workdir, "moto.log"))
+    argv = argv or [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
+    proc = spawn([*argv, str(port)], clean_env(), os.path.join(workdir, "moto.log"))
     client = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1",
                                             aws_access_key_id="bench", aws_secret_access_key="bench-secret")
     deadline = time.monotonic() + S3_START_TIMEOUT

@@ -16,15 +16,15 @@ the size of the fleet (pool processes hashing the job):
     files (the size of the task message and of its result).
 
 A large job starts from DEFAULT_CHUNK_SIZE and only gets bigger chunks when (a) or (b) asks for them:
-cheap (tiny) files, many worker processes. Without a size estimate (paths that cannot be stat'ed, such as
-s3:// URLs), it keeps DEFAULT_CHUNK_SIZE.
+cheap (tiny) files, many worker processes. Sizes are a local file's stat or an s3:// object's listed Size
+(producer/listed.py). Without a size estimate (paths that cannot be stat'ed), it keeps DEFAULT_CHUNK_SIZE.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
+from producer.listed import size_and_mtime
 from tasks.settings import DEFAULT_CHUNK_SIZE
 
 #: A job smaller than this many files is "small": all of it is known before it is cut.
@@ -92,14 +92,10 @@ def chunk_size_for(files: int, complete: bool, mean_bytes: float | None = None,
 
 
 def mean_file_size(paths: Sequence[str], sample: int = SIZE_SAMPLE) -> float | None:
-    """Mean size of up to `sample` of `paths`, spread evenly (one stat each); None if none can be read."""
+    """Mean size of up to `sample` of `paths`, spread evenly (one stat each, none for a listed object); None
+    if none is known."""
     step = max(1, len(paths) // sample)
-    sizes = []
-    for path in paths[::step][:sample]:
-        try:
-            sizes.append(os.stat(path).st_size)
-        except OSError:
-            continue
+    sizes = [known[0] for known in map(size_and_mtime, paths[::step][:sample]) if known is not None]
     return sum(sizes) / len(sizes) if sizes else None
 
 

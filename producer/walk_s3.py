@@ -1,5 +1,9 @@
 """List image objects under `s3://bucket/prefix` inputs: keys in the store's (lexical) order, paged.
 
+Each object is yielded as a :class:`producer.listed.ListedObject`: its URL, with the Size and LastModified
+the listing gave (what `--index` reuse and chunking need, with no request per object). Pages are fetched
+as they are consumed: the listing of a prefix of any size is never held.
+
 A prefix is taken as a folder (`s3://b/photos` lists `photos/...`, never `photos2/...`); a URL that lists
 nothing but names an object is that object, whatever its name (like a file named on the command line).
 A bucket that does not exist or a prefix with no objects at all is a :class:`ConfigError`, as a missing
@@ -12,6 +16,7 @@ import itertools
 import posixpath
 from collections.abc import Callable, Iterator
 
+from producer.listed import ListedObject
 from tasks.errors import ConfigError, FileError
 from tasks.inputs.s3url import folder_prefix, split_s3_url
 
@@ -44,9 +49,10 @@ def open_s3_listings(urls: list[str], client, on_error: OnError, is_image_name: 
         inner = tuple(f for b, f in folders if b == bucket and f.startswith(folder))
         first, pages = _first_page(client, url, bucket, folder, page_size or PAGE_SIZE)
         if not first.get("Contents") and prefix and not prefix.endswith("/"):
-            if _exists(client, url, bucket, prefix):
+            head = _head(client, url, bucket, prefix)
+            if head is not None:
                 named.add(url)
-                listings[url] = iter([url])
+                listings[url] = iter([ListedObject.of(url, head["ContentLength"], head["LastModified"])])
                 continue
         if not first.get("Contents"):
             raise ConfigError(f"cannot read {url}: no objects under this prefix")
@@ -72,20 +78,21 @@ def _first_page(client, url: str, bucket: str, folder: str, page_size: int):
         raise ConfigError(f"cannot read {url}: {_describe(exc)}") from None
 
 
-def _exists(client, url: str, bucket: str, key: str) -> bool:
+def _head(client, url: str, bucket: str, key: str) -> dict | None:
+    """The HEAD response of the object `key`, or None when there is none."""
     from botocore.exceptions import ClientError
 
     try:
-        client.head_object(Bucket=bucket, Key=key)
-        return True
+        return client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-            return False
+            return None
         raise ConfigError(f"cannot read {url}: {_describe(exc)}") from None
 
 
 def _keys(pages, url: str, bucket: str, inner: tuple[str, ...], named: set[str], on_error: OnError,
-          is_image_name: Callable[[str], bool]) -> Iterator[str]:
+          is_image_name: Callable[[str], bool]) -> Iterator[ListedObject]:
+    """The image objects of `pages`, page by page (a page is dropped once the next one is fetched)."""
     try:
         for page in pages:
             for item in page.get("Contents", ()):
@@ -94,7 +101,7 @@ def _keys(pages, url: str, bucket: str, inner: tuple[str, ...], named: set[str],
                     continue
                 object_url = f"s3://{bucket}/{key}"
                 if object_url not in named:
-                    yield object_url
+                    yield ListedObject.of(object_url, item["Size"], item["LastModified"])
     except _errors():  # a page failed after retries: keep what was listed, as for a folder
         on_error(url, FileError.UNREADABLE_DIRECTORY)
 

@@ -1,14 +1,16 @@
 """Incremental runs: reuse the hash of a file whose size and mtime are unchanged since a previous output.
 
-The previous output (`--index OLD.sqlite`, .csv or .jsonl) is looked up by path; the producer stats each
-walked file (one stat per file, only in incremental runs) and compares size and mtime (whole seconds, as
-the worker recorded them). Only new or changed files are sent to the workers.
+The previous output (`--index OLD.sqlite`, .csv or .jsonl) is looked up by path; the producer compares each
+walked file's size and mtime (whole seconds, as the worker recorded them) with its record: a local file's
+from one stat (only in incremental runs), an `s3://` object's from the listing (Size and LastModified,
+producer/listed.py; no request per object). Only new or changed files are sent to the workers.
 """
 
 from __future__ import annotations
 
 import os
 
+from producer.listed import size_and_mtime
 from producer.outputs.formats import Record, output_format
 from producer.outputs.reader import SqliteOutput, read_records
 from tasks.errors import ConfigError
@@ -49,15 +51,11 @@ class Index:
         return record if record is not None and self._complete(record) else None
 
     def unchanged(self, path: str) -> Record | None:
-        """The index's record of `path` when the file still has that size and mtime, else None."""
+        """The index's record of `path` when the file or object still has that size and mtime, else None."""
         known = self.lookup(path)
         if known is None:
             return None
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None
-        return known if (info.st_size, int(info.st_mtime)) == (known.size, known.mtime) else None
+        return known if size_and_mtime(path) == (known.size, known.mtime) else None
 
     def close(self) -> None:
         if self._output is not None:

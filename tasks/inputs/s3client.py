@@ -14,11 +14,16 @@ from tasks.errors import ConfigError
 
 #: Seconds to open a connection to the store before the attempt counts as failed.
 S3_CONNECT_TIMEOUT = 5.0
-#: Seconds without a byte from the store before the attempt counts as failed.
-S3_READ_TIMEOUT = 30.0
-#: Attempts per request (botocore's "standard" retry mode: throttling, 5xx and connection errors are
-#: retried with jittered backoff). 3 attempts x the timeouts stay under HASHFLEET_FILE_TIMEOUT's default.
-S3_MAX_ATTEMPTS = 3
+#: Seconds without a byte from the store before the attempt counts as failed (a store silent this long is
+#: stalled, not slow: S3 answers in tens of milliseconds).
+S3_READ_TIMEOUT = 15.0
+#: Attempts per request, listing pages and GETs alike, in botocore's "standard" retry mode: throttling
+#: (503 SlowDown), other 5xx and connection errors before the response's headers are retried with jittered
+#: exponential backoff, up to 1, 2, 4 and 8 s (15 s in all, time for S3 to scale a prefix's request rate).
+#: 5 attempts x (connect + read timeout) + 15 s = 115 s stay under HASHFLEET_FILE_TIMEOUT's default (120 s).
+#: Not "adaptive" mode: botocore calls it experimental, and its rate limiter would only pace one process's
+#: client, which already sends one request at a time and waits out each backoff.
+S3_MAX_ATTEMPTS = 5
 #: What to do when boto3 is missing (one line, for the producer's error and the worker's log).
 MISSING_BOTO3 = "s3:// inputs need boto3: pip install 'hashfleet[s3]'"
 
@@ -34,7 +39,7 @@ def new_s3_client():
     except ImportError:
         raise ConfigError(MISSING_BOTO3) from None
     config = Config(connect_timeout=S3_CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT,
-                    retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS})
+                    retries={"mode": "standard", "total_max_attempts": S3_MAX_ATTEMPTS})
     # A session of its own: boto3's default session is shared module state, not safe across threads.
     return boto3.session.Session().client("s3", config=config)
 

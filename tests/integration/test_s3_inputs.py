@@ -21,14 +21,22 @@ def upload(s3_server, images, prefix: str, name: str = "") -> str:
 
 def run(s3_server, tmp_path, inputs: list[str], **env: str) -> dict[str, dict]:
     """Run the CLI with no broker, AWS variables pointing at `s3_server`; path -> its JSONL record."""
-    out = tmp_path / "out.jsonl"
-    done = hashfleet(["run", *inputs, "-o", str(out), "--workers", "2", "--chunk-size", "3"],
-                     env=s3_server.env(clean_env(**env)), timeout=RUN_TIMEOUT)
+    return run_to(s3_server, tmp_path / "out.jsonl", inputs, [], env)[0]
+
+
+def run_to(s3_server, out, inputs: list[str], options: list[str], env: dict[str, str],
+           endpoint: str | None = None) -> tuple[dict[str, dict], str]:
+    """`run` writing `out`, with further CLI `options`, the store reached at `endpoint` (default: the
+    server's own URL); (path -> its JSONL record, the CLI's stderr)."""
+    aws_env = s3_server.env(clean_env(**env))
+    aws_env["AWS_ENDPOINT_URL"] = endpoint or s3_server.url
+    done = hashfleet(["run", *inputs, "-o", str(out), "--workers", "2", "--chunk-size", "3", *options],
+                     env=aws_env, timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     records = {r["path"]: r for r in rows}
     assert len(records) == len(rows)
-    return records
+    return records, done.stderr
 
 
 def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_of_the_local_copies(
@@ -64,6 +72,55 @@ def test_an_object_deleted_after_the_listing_is_a_not_found_record_and_the_rest_
     assert len(errors) == len(os.listdir(images))
     assert errors.pop(f"s3://{bucket}/{gone}") == "not-found"
     assert set(errors.values()) == {""}
+
+
+def test_an_incremental_run_over_a_prefix_reads_only_the_changed_and_the_new_object(s3_server, tmp_path, images):
+    # Given a prefix hashed once into an index
+    bucket = upload(s3_server, images, "p/")
+    names = sorted(p.name for p in images.iterdir())
+    old = tmp_path / "old.jsonl"
+    first, _ = run_to(s3_server, old, [f"s3://{bucket}/p"], [], {})
+    # And then one object rewritten with other bytes of another size, one added and one deleted
+    changed, donor, gone = names[0], names[1], names[2]
+    assert (images / changed).stat().st_size != (images / donor).stat().st_size
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key=f"p/{changed}", Body=(images / donor).read_bytes())
+    client.put_object(Bucket=bucket, Key="p/added.jpg", Body=(images / donor).read_bytes())
+    client.delete_object(Bucket=bucket, Key=f"p/{gone}")
+    # When the prefix is hashed again with the first output as index
+    gets_before = len(s3_server.gets(bucket))
+    second, stderr = run_to(s3_server, tmp_path / "new.jsonl", [f"s3://{bucket}/p"], ["--index", str(old)], {})
+    # Then only the changed and the added object were read, and the output is complete and right
+    read = s3_server.gets(bucket)[gets_before:]
+    assert sorted(read) == sorted([f"/{bucket}/p/{changed}", f"/{bucket}/p/added.jpg"])
+    assert f"{len(names) - 2} unchanged" in stderr
+    url = f"s3://{bucket}/p/"
+    assert sorted(second) == sorted([url + n for n in names if n != gone] + [url + "added.jpg"])
+    assert second[url + changed]["hash"] == second[url + "added.jpg"]["hash"] == first[url + donor]["hash"] != ""
+    assert {second[url + n]["hash"] for n in names[3:]} == {first[url + n]["hash"] for n in names[3:]}
+
+
+def test_throttled_and_cut_reads_are_retried_by_the_workers_and_an_object_always_cut_is_a_read_error_record(
+        s3_server, tmp_path, images):
+    from support.s3faults import CUT, SLOW_DOWN, FaultProxy
+
+    # Given a prefix behind a proxy that throttles the first 3 object GETs, cuts the next 2 mid-body, and
+    # cuts every read of one object
+    bucket = upload(s3_server, images, "p/")
+    names = sorted(p.name for p in images.iterdir())
+    proxy = FaultProxy(s3_server.url)
+    try:
+        proxy.inject(CUT, match=lambda method, path, _: method == "GET" and path.endswith(f"/p/{names[0]}"))
+        proxy.inject(SLOW_DOWN, times=3)
+        proxy.inject(CUT, times=2)
+        # When the workers hash it through the proxy
+        records, _ = run_to(s3_server, tmp_path / "out.jsonl", [f"s3://{bucket}/p"], [], {}, endpoint=proxy.url)
+    finally:
+        proxy.stop()
+    # Then the object always cut is a read-error record after 3 reads, and every other object is hashed
+    errors = {path.rsplit("/", 1)[1]: r["error"] for path, r in records.items()}
+    assert errors == {name: "read-error" if name == names[0] else "" for name in names}
+    assert proxy.served == {SLOW_DOWN: 3, CUT: 3 + 2}
 
 
 def test_a_bucket_outside_the_allowed_roots_gets_outside_allowed_roots_records_and_no_object_request(

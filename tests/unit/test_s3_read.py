@@ -72,6 +72,7 @@ def test_an_unreachable_store_is_a_read_error_after_bounded_retries(s3_env, monk
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr("tasks.inputs.s3client.S3_MAX_ATTEMPTS", 2)  # one backoff, not four
     forget_s3_client()
     started = time.monotonic()
     assert code_of("s3://any/a.jpg") == FileError.READ_ERROR

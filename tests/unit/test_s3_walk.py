@@ -1,6 +1,7 @@
 """Listing s3://bucket/prefix inputs against a real S3-compatible server (moto over HTTP on loopback)."""
 
 import os
+import tracemalloc
 
 import pytest
 
@@ -69,6 +70,7 @@ def test_an_unreachable_store_is_one_error_line_naming_the_url(s3_env, monkeypat
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr("tasks.inputs.s3client.S3_MAX_ATTEMPTS", 2)  # one backoff, not four
     with pytest.raises(ConfigError) as caught:
         walk(["s3://any/prefix"])
     assert str(caught.value).startswith("cannot read s3://any/prefix: Could not connect")
@@ -110,3 +112,30 @@ def test_missing_boto3_is_one_line_saying_what_to_install(monkeypatch):
     with pytest.raises(ConfigError, match=r"s3:// inputs need boto3: pip install 'hashfleet\[s3\]'"):
         walk(["s3://bucket/prefix"])
     assert os.path  # the local walk needs nothing of boto3
+
+
+def _listing_peak(objects: int) -> tuple[int, int]:
+    """(objects listed, peak traced memory in bytes) for a walk of a scripted bucket whose consumer keeps
+    no URL."""
+    from support.s3listing import scripted_client
+
+    client = scripted_client(objects)
+    tracemalloc.start()
+    try:
+        seen = sum(1 for _ in iter_image_paths(["s3://scripted/p"], s3_client=client))
+        return seen, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_prefix_is_listed_page_by_page_in_memory_that_does_not_grow_with_its_object_count(monkeypatch):
+    # Given listings of 50 keys a page (bench/s3_listing.py measures 100,000 objects on a moto server)
+    monkeypatch.setattr("producer.walk_s3.PAGE_SIZE", 50)
+    small, large = 200, 2_000
+    # When a prefix of 200 objects is walked, then one of ten times as many
+    seen_small, peak_small = _listing_peak(small)
+    seen_large, peak_large = _listing_peak(large)
+    # Then every object is listed, and the peak stays that of a page or two (holding 1,800 more listed
+    # URLs would add about 0.5 MB)
+    assert (seen_small, seen_large) == (small, large)
+    assert peak_large < 1.2 * peak_small + 100_000, f"{peak_small / 1e6:.2f} -> {peak_large / 1e6:.2f} MB"
