@@ -75,9 +75,7 @@ def status(job_id, broker, result_backend) -> None:
 @broker_options
 def wait(job_id, out, groups_out, timeout, broker, result_backend) -> None:
     """Wait for a submitted job to finish and write its outputs."""
-    check_output_paths(out, groups_out)
-    settings = cluster_settings(broker, result_backend)
-    _finish(settings, manifest.load(job_id, settings.jobs_dir), out, groups_out, timeout, resume=False)
+    _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume=False)
 
 
 @cli.command()
@@ -88,9 +86,14 @@ def wait(job_id, out, groups_out, timeout, broker, result_backend) -> None:
 @broker_options
 def resume(job_id, out, groups_out, timeout, broker, result_backend) -> None:
     """Re-enqueue only the chunks of a job that have no stored result (lost, or never run)."""
+    _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume=True)
+
+
+def _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume: bool) -> None:
+    """`wait` and `resume`: the job from its manifest, finished (its missing chunks re-sent when `resume`)."""
     check_output_paths(out, groups_out)
     settings = cluster_settings(broker, result_backend)
-    _finish(settings, manifest.load(job_id, settings.jobs_dir), out, groups_out, timeout, resume=True)
+    _finish(settings, manifest.load(job_id, settings.jobs_dir), out, groups_out, timeout, resume=resume)
 
 
 def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> None:

@@ -19,13 +19,17 @@ PACKAGES = ("tasks", "producer", "worker")
 MAX_MODULE_LINES = 300
 
 
-def imported_modules(path: pathlib.Path) -> set[str]:
+def imported_modules(path: pathlib.Path, with_names: bool = False) -> set[str]:
+    """The modules `path` imports anywhere in its body; `with_names`: also `pkg.name` for `from pkg import name`
+    (which may be a sub-module)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if with_names:
+                names |= {f"{node.module}.{alias.name}" for alias in node.names}
     return names
 
 
@@ -68,17 +72,9 @@ def import_graph() -> dict[str, set[str]]:
     """Each project module -> the project modules it imports anywhere in its body (`from pkg import mod`
     counted as an import of pkg.mod)."""
     paths = {module_name(p): p for d in PACKAGES for p in (REPO / d).rglob("*.py")}
-    graph = {}
-    for name, path in paths.items():
-        edges = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                edges |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                edges.add(node.module)
-                edges |= {f"{node.module}.{alias.name}" for alias in node.names}
-        graph[name] = {e for e in edges if e in paths and e != name and not name.startswith(e + ".")}
-    return graph
+    return {name: {e for e in imported_modules(path, with_names=True)
+                   if e in paths and e != name and not name.startswith(e + ".")}
+            for name, path in paths.items()}
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
