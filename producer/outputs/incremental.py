@@ -4,14 +4,20 @@ The previous output (`--index OLD.sqlite`, .csv or .jsonl) is looked up by path;
 walked file's size and mtime (whole seconds, as the worker recorded them) with its record: a local file's
 from one stat (only in incremental runs), an `s3://` object's from the listing (Size and LastModified,
 producer/listed.py; no request per object). Only new or changed files are sent to the workers.
+
+A CSV, JSON lines or Parquet index is copied, streamed, into a scratch SQLite file (in the temporary folder, removed on
+close) and looked up there by its path index, like a SQLite index: the producer's memory stays flat whatever
+the size of the previous output (a dict of 10 million records would take gigabytes).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 from producer.listed import size_and_mtime
-from producer.outputs.formats import Record, output_format
+from producer.outputs.formats import Record, output_format, write_records
 from producer.outputs.reader import SqliteOutput, read_records
 from tasks.errors import ConfigError
 from tasks.image.algos import algo_bytes, parse_algos
@@ -26,7 +32,7 @@ class Index:
         self.algos = parse_algos(algo)
         self.hex_lens = [2 * algo_bytes(a, hash_size) for a in self.algos]
         self._output: SqliteOutput | None = None
-        self._rows: dict[str, Record] = {}
+        self._scratch: str | None = None
         if output_format(path) == ".sqlite":
             self._output = SqliteOutput(path)
             meta = self._output.meta()
@@ -34,10 +40,16 @@ class Index:
                 self._output.close()
                 raise ConfigError(f"index {path!r} holds {meta.get('algo')}/{meta.get('hash_size')} hashes, "
                                   f"this run asks for {','.join(self.algos)}/{hash_size}")
-        else:  # csv/jsonl carry no metadata: held in memory, their columns and hash lengths checked
-            for r in read_records(path):
-                if self._complete(r):
-                    self._rows[r.path] = r
+        else:  # csv/jsonl/parquet carry no metadata: each record's columns and hash lengths are checked as copied
+            self._scratch = tempfile.mkdtemp(prefix="hashfleet-index-")
+            try:
+                scratch = os.path.join(self._scratch, "index.sqlite")
+                write_records(scratch, filter(self._complete, read_records(path)),
+                              {"algo": ",".join(self.algos), "hash_size": str(hash_size)})
+                self._output = SqliteOutput(scratch)
+            except BaseException:
+                self.close()
+                raise
 
     def _complete(self, r: Record) -> bool:
         hexes = (r.hash, *r.more)
@@ -45,8 +57,6 @@ class Index:
                 and [len(h) for h in hexes] == self.hex_lens)
 
     def lookup(self, path: str) -> Record | None:
-        if self._output is None:
-            return self._rows.get(path)
         record = self._output.record_of(path)
         return record if record is not None and self._complete(record) else None
 
@@ -60,3 +70,7 @@ class Index:
     def close(self) -> None:
         if self._output is not None:
             self._output.close()
+            self._output = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None

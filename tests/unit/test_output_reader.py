@@ -1,11 +1,14 @@
 """Every reader of an output (export, incremental runs, the near-duplicate index) gives back the exact paths."""
 
 import os
+import tempfile
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from producer.near.hashindex import load_index
+from producer.outputs import formats
 from producer.outputs.formats import Record, write_records
 from producer.outputs.incremental import Index
 from producer.outputs.reader import SqliteOutput, stored_path
@@ -69,3 +72,38 @@ def test_an_incremental_index_reuses_an_unchanged_file_and_not_a_changed_one(tmp
         assert index.unchanged(image) is None
     finally:
         index.close()
+
+
+def index_peak(out: str) -> int:
+    """Peak traced memory (bytes) while an incremental index over `out` is opened and one path looked up."""
+    tracemalloc.start()
+    try:
+        index = Index(out, META["algo"], 8)
+        try:
+            assert index.lookup("/p/00000007.jpg") == hashed("/p/00000007.jpg", 7)
+        finally:
+            index.close()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_a_text_index_is_looked_up_in_memory_that_does_not_grow_with_its_size_and_leaves_no_scratch(
+        tmp_path, monkeypatch, ext):
+    # Given previous outputs of 5,000 and of 25,000 records, SQLite batches of 1,000 rows (the copy holds
+    # one batch), and a temporary folder of the test's own
+    monkeypatch.setattr(formats, "SQLITE_BATCH", 1_000)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    peaks = []
+    for count in (5_000, 25_000):
+        out = str(tmp_path / f"old-{count}{ext}")
+        write_records(out, (hashed(f"/p/{i:08d}.jpg", i) for i in range(count)), META)
+        # When an incremental run opens each as its index and looks a file up
+        peaks.append(index_peak(out))
+    # Then the memory it took did not grow with the index (holding 25,000 records takes ~10 MB), and its
+    # scratch copy is gone once it is closed
+    assert peaks[1] < 1.5 * peaks[0] + 500_000, [f"{p / 1e6:.2f} MB" for p in peaks]
+    assert os.listdir(scratch) == []
