@@ -51,6 +51,9 @@ DEFAULT_PROGRESS_INTERVAL = 5.0
 DEFAULT_RECONNECT_TIMEOUT = 60.0
 #: Where the producer keeps job manifests (for `status`, `wait`, `resume` from another process).
 DEFAULT_JOBS_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "hashfleet", "jobs")
+#: Days a finished job's manifest and chunk spools are kept before `hashfleet jobs --prune` removes them
+#: (the result backend forgets a job after DEFAULT_RESULT_EXPIRES, a week, too).
+DEFAULT_JOBS_KEEP_DAYS = 7.0
 #: Seconds to wait for the broker to answer before saying it is unreachable.
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -60,14 +63,14 @@ BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
-            "workers")
+            "workers", "jobs_keep_days")
 #: Numeric fields with an upper bound too (inclusive).
 UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
 #: :meth:`Settings.from_env` resolves flag, env var and default, so flags and env vars share these bounds
 #: and error messages (docs/settings.md lists the same flags).
 FLAGS = {"broker_url": "--broker", "result_backend": "--result-backend", "chunk_size": "--chunk-size",
-         "workers": "--workers"}
+         "workers": "--workers", "jobs_keep_days": "--older-than"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Settings:
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT  # HASHFLEET_RECONNECT_TIMEOUT
     jobs_dir: str = DEFAULT_JOBS_DIR  # HASHFLEET_JOBS_DIR
+    jobs_keep_days: float = DEFAULT_JOBS_KEEP_DAYS  # HASHFLEET_JOBS_KEEP_DAYS; `hashfleet jobs --prune`
     workers: int | None = None  # HASHFLEET_WORKERS; embedded mode only; None = one per usable core
 
     @classmethod

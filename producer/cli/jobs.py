@@ -11,6 +11,7 @@ from producer.app import producer_app
 from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.job import enqueue
+from producer.jobsdir import DAY, kept_jobs, mark_finished, prune
 from producer.pipeline import follow_and_write, summary, walk_job
 from tasks.errors import ConfigError
 from tasks.ids import job_data_ids, merge_task_id
@@ -108,4 +109,25 @@ def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> 
             if out is None:
                 return
         result = follow_and_write(app, settings, job, missing, out, groups_out, timeout=timeout)
+    mark_finished(job.id, settings.jobs_dir)
     summary(result, out, started)
+
+
+@cli.command("jobs")
+@click.option("--prune", "prune_finished", is_flag=True,
+              help="Remove the files of jobs that finished more than --older-than days ago.")
+@click.option("--older-than", "older_than", type=float, default=None,
+              help="Days a finished job is kept  [env HASHFLEET_JOBS_KEEP_DAYS; default: 7]")
+def jobs_command(prune_finished, older_than) -> None:
+    """List the jobs kept in HASHFLEET_JOBS_DIR (for status, wait and resume); --prune removes finished ones."""
+    settings = Settings.from_env(jobs_keep_days=older_than)
+    if prune_finished:
+        gone = prune(settings.jobs_dir, settings.jobs_keep_days)
+        freed = sum(job.bytes for job in gone)
+        click.echo(f"hashfleet: removed {len(gone)} jobs finished over {settings.jobs_keep_days:g} days ago "
+                   f"({freed / 1e6:.1f} MB) from {settings.jobs_dir}", err=True)
+    now = time.time()
+    for job in kept_jobs(settings.jobs_dir):
+        state = (f"finished {(now - job.finished) / DAY:.1f} days ago" if job.finished is not None
+                 else "not finished (running, or waiting for wait/resume)")
+        click.echo(f"{job.id}  {job.files} files  {job.bytes / 1e6:.1f} MB  {state}")

@@ -13,6 +13,7 @@ from producer import manifest
 from producer.cli import jobs, near  # noqa: F401  (register submit/status/wait/resume, dupes/search/report)
 from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
+from producer.jobsdir import mark_finished
 from producer.pipeline import hash_job, summary, walk_job
 from tasks.errors import ConfigError, HashfleetError
 from tasks.settings import WORKERS_LIMIT, Settings
@@ -67,6 +68,7 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
                        manifest.jobs_directory(settings.jobs_dir))
         manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
         result = hash_job(settings, job, out, groups_out, timeout=timeout)
+        mark_finished(job.id, settings.jobs_dir)
     summary(result, out, started)
 
 

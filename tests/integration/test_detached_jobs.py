@@ -122,3 +122,28 @@ def test_an_incremental_run_hashes_only_new_or_changed_files(tmp_path, images, s
     assert sorted(rows) == sorted(str(images / n) for n in os.listdir(images))
     assert rows[str(images / "new.jpg")]["hash"] == rows[str(images / "orange.jpg")]["hash"] != ""
     assert "7 unchanged" in done.stderr
+
+
+def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_finished(tmp_path, images,
+                                                                                   shared_job_env):
+    # Given a job waited for to the end, and one submitted to a queue no worker reads (so it never finishes)
+    job_env = shared_job_env
+    done_id = hashfleet(["submit", str(images)], env=job_env, timeout=60).stdout.strip()
+    assert hashfleet(["wait", done_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=job_env,
+                     timeout=90).returncode == 0
+    unread = dict(job_env, HASHFLEET_QUEUE=job_env["HASHFLEET_QUEUE"] + "-unread")
+    open_id = hashfleet(["submit", str(images)], env=unread, timeout=60).stdout.strip()
+    # When the jobs are listed
+    listed = hashfleet(["jobs"], env=job_env, timeout=60)
+    # Then both are, the first as finished and the second as not
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "finished 0.0 days ago" in lines[done_id] and "9 files" in lines[done_id]
+    assert "not finished" in lines[open_id]
+    # When finished jobs are pruned with a keep time of (nearly) nothing
+    pruned = hashfleet(["jobs", "--prune", "--older-than", "0.000001"], env=job_env, timeout=60)
+    # Then only the finished job's files are gone, and the other can still be asked about
+    assert pruned.returncode == 0 and "removed 1 jobs" in pruned.stderr, pruned.stderr
+    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{s}" for s in ("json", "chunks", "reused"))
+    status = hashfleet(["status", open_id], env=unread, timeout=60)
+    assert status.returncode == 0 and "0/" in status.stdout and "running" in status.stdout, status.stdout
