@@ -1,7 +1,8 @@
 """Every hash the near-duplicate benchmark compares, for one file, in a process pool, cached as JSON lines.
 
 Ours (recomputed when tasks/{dhash,phash,multihash,decode}.py change): hashfleet dhash as `--algo dhash`
-computes it (tasks.image.multihash.robust_bits), phash, centre-crop phash and quality (tasks.image.multihash.hash_image).
+computes it (tasks.image.multihash.robust_bits), phash, centre-crop phash and quality
+(tasks.image.multihash.hash_image).
 References (computed once): imagehash 4.3 phash and dhash on Pillow's decode, PDQ (pdqhash) when installed.
 """
 

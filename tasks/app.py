@@ -14,6 +14,10 @@ from tasks.settings import Settings
 
 #: Attempts a worker makes to store a result while the backend is unreachable (with backoff, ~minutes).
 RESULT_STORE_RETRIES = 30
+#: How a message that cannot be published is retried (Celery's task_publish_retry_policy): about a minute in
+#: all, so a publish made while Redis restarts (the last chunk publishing the merge as the chord completes,
+#: the producer publishing chunks) waits for it instead of failing; Celery's default gives up after ~0.6 s.
+PUBLISH_RETRY_POLICY = {"max_retries": 30, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
 #: Longest pause (s) between sweeps that restore a lost worker's unacknowledged chunks.
 UNACKED_SWEEP_MAX = 10
 #: Seconds the hard time limit leaves beyond the soft limit plus one file's timeout.
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         # than failing the chunk.
         result_backend_always_retry=True,
         result_backend_max_retries=RESULT_STORE_RETRIES,
+        task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
         redis_socket_connect_timeout=settings.connect_timeout,
