@@ -1,5 +1,6 @@
-"""Side-by-side benchmark: decode floor, the original script, hashfleet (warm worker and embedded) and
-imagehash on the camera / large / small sets, alternating round-robin, medians reported.
+"""Side-by-side benchmark: decode floor, the original script, hashfleet (warm worker and embedded; the default
+algorithms, and `--algo dhash` on the warm workers) and imagehash on the camera / large / small sets,
+alternating round-robin, medians reported; the issue's ratios for both algorithm settings side by side.
 
     python -m bench.run [--sets camera,large,small] [--repeats 3] [--workers 1,2] [--quick]
                         [--chunk-size N] [--only floor,hashfleet-warm-1,...] [--no-quality]
@@ -32,7 +33,7 @@ import tempfile
 import time
 
 from bench import quality as hq
-from bench.contenders import DEFAULT_ORIGINAL, build_contenders, hashfleet_executable
+from bench.contenders import DEFAULT_ORIGINAL, DHASH_SUFFIX, build_contenders, hashfleet_executable
 from bench.hygiene import CONTENDED_SHARE, CpuMeter, exclusive
 from bench.report import set_markdown, summarize, targets_markdown
 from bench.services import clean_env, private_redis, run_timed
@@ -185,7 +186,8 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="hashfleet-bench-") as tmp, contextlib.ExitStack() as stack:
         port, redis_pid = stack.enter_context(private_redis(tmp))
         wanted = set(args.only.split(",")) if args.only else None
-        need_warm = [n for n in args.workers if wanted is None or f"hashfleet-warm-{n}" in wanted]
+        need_warm = [n for n in args.workers if wanted is None
+                     or {f"hashfleet-warm-{n}", f"hashfleet-warm-{n}{DHASH_SUFFIX}"} & wanted]
         urls = {n: f"redis://127.0.0.1:{port}/{n}" for n in args.workers}
         workers = []
         for n in need_warm:
