@@ -8,6 +8,8 @@ an :class:`Outcome`: wall seconds, files it was given, files it hashed/decoded, 
   It lists only .jpg/.jpeg/.png/.bmp/.tif/.tiff, so on a set with WebP/PNM it hashes fewer files.
 * hashfleet-warm-N: `hashfleet run SET --broker URL -o out.csv` against an already running worker -c N.
 * hashfleet-embedded-N: `hashfleet run SET -o out.csv --workers N` (starts redis-server + workers itself).
+* hashfleet-warm-N-dhash: hashfleet-warm-N with `--algo dhash` (the same warm worker; the others compute
+  the default algorithms).
 * imagehash: `imagehash.dhash(Image.open(path))` in this process.
 
 Subprocess times include interpreter start-up and imports; in-process times do not.
@@ -34,6 +36,8 @@ from bench.sets import FileSet
 JPEG_MAGIC = b"\xff\xd8\xff"
 #: Wall-clock limit for one subprocess run (s); a hung run fails the benchmark instead of stalling it.
 RUN_TIMEOUT = 1800.0
+#: Name suffix of the contenders that run `--algo dhash` instead of the default algorithms.
+DHASH_SUFFIX = "-dhash"
 DEFAULT_ORIGINAL = "/work/shared/reference/pyimagesearch_multiprocessing/extract.py"
 
 
@@ -149,5 +153,9 @@ def build_contenders(worker_counts: list[int], warm_urls: dict[int, str], chunk_
         line_up += [Contender(f"hashfleet-{kind}-{n}", kind, n,
                               hashfleet_run(f"hashfleet-{kind}-{n}", extra(n), chunk_size, code_dir))
                     for n in worker_counts]
+    for n in worker_counts:
+        name = f"hashfleet-warm-{n}{DHASH_SUFFIX}"
+        extra = ["--broker", warm_urls[n], "--algo", "dhash"]
+        line_up.append(Contender(name, "warm", n, hashfleet_run(name, extra, chunk_size, code_dir)))
     line_up.append(Contender("imagehash", "imagehash", 1, imagehash_pil))
     return line_up

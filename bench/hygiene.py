@@ -63,9 +63,10 @@ class CpuMeter:
     """`start()`, run, `stop()` -> (share of the machine other processes used meanwhile, CPU seconds
     our own process tree used meanwhile)."""
 
-    def __init__(self, service_pids) -> None:
+    def __init__(self, service_pids, max_wait: float = QUIET_MAX_WAIT) -> None:
         self._service_pids = service_pids  # callable -> list of long-running pids of ours
         self._cores = len(os.sched_getaffinity(0))
+        self._max_wait = max_wait
 
     def start(self) -> None:
         self._pids = list(self._service_pids())
@@ -82,9 +83,9 @@ class CpuMeter:
 
     def wait_quiet(self) -> float:
         """Sleep until one QUIET_WINDOW passes with other processes under CONTENDED_SHARE (at most
-        QUIET_MAX_WAIT). Returns the seconds waited."""
+        the meter's `max_wait`, QUIET_MAX_WAIT unless told). Returns the seconds waited."""
         started = time.perf_counter()
-        while time.perf_counter() - started < QUIET_MAX_WAIT:
+        while time.perf_counter() - started < self._max_wait:
             self.start()
             time.sleep(QUIET_WINDOW)
             if self.stop()[0] <= CONTENDED_SHARE:

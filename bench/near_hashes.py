@@ -17,7 +17,8 @@ from multiprocessing import get_context
 from bench.near_variants import issue_edit
 
 #: Modules whose code decides our hashes: the cache of our hashes is keyed by their digest.
-OUR_CODE = ("tasks/image/dhash.py", "tasks/image/phash.py", "tasks/image/multihash.py", "tasks/image/decode.py")
+OUR_CODE = ("tasks/image/areas.py", "tasks/image/dhash.py", "tasks/image/phash.py", "tasks/image/multihash.py",
+            "tasks/image/decode.py")
 #: Files handed to a pool worker at a time.
 CHUNK = 8
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -37,8 +37,8 @@ def _grids(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     import cv2
 
     from tasks.errors import FileUnreadable
+    from tasks.image.areas import area_weights
     from tasks.image.decode import decode_robust, decode_robust_reduced, sniff_format
-    from tasks.image.dhash import area_weights
     from tasks.image.multihash import MIN_PIXELS_PER_CELL
 
     cv2.setNumThreads(1)

@@ -1,5 +1,6 @@
-"""Side-by-side benchmark: decode floor, the original script, hashfleet (warm worker and embedded) and
-imagehash on the camera / large / small sets, alternating round-robin, medians reported.
+"""Side-by-side benchmark: decode floor, the original script, hashfleet (warm worker and embedded; the default
+algorithms, and `--algo dhash` on the warm workers) and imagehash on the camera / large / small sets,
+alternating round-robin, medians reported; the issue's ratios for both algorithm settings side by side.
 
     python -m bench.run [--sets camera,large,small] [--repeats 3] [--workers 1,2] [--quick]
                         [--chunk-size N] [--only floor,hashfleet-warm-1,...] [--no-quality]
@@ -32,8 +33,8 @@ import tempfile
 import time
 
 from bench import quality as hq
-from bench.contenders import DEFAULT_ORIGINAL, build_contenders, hashfleet_executable
-from bench.hygiene import CONTENDED_SHARE, CpuMeter, exclusive
+from bench.contenders import DEFAULT_ORIGINAL, DHASH_SUFFIX, build_contenders, hashfleet_executable
+from bench.hygiene import CONTENDED_SHARE, QUIET_MAX_WAIT, CpuMeter, exclusive
 from bench.report import set_markdown, summarize, targets_markdown
 from bench.services import clean_env, private_redis, run_timed
 from bench.sets import SET_NAMES, describe, ensure_set
@@ -63,6 +64,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=None, help="comma-separated contender names to run")
     parser.add_argument("--no-quality", action="store_true", help="skip the hash-quality check")
     parser.add_argument("--original", default=DEFAULT_ORIGINAL, help="path of the original extract.py")
+    parser.add_argument("--quiet-wait", type=float, default=QUIET_MAX_WAIT,
+                        help=f"most seconds to wait for a quiet machine before each run (default {QUIET_MAX_WAIT:.0f})")
+    parser.add_argument("--attempts", type=int, default=MAX_ATTEMPTS,
+                        help=f"runs of a contender while other processes disturb it (default {MAX_ATTEMPTS}; 1 on a "
+                             "machine that is never quiet: its load then hits every contender alike)")
     add_common_options(parser)
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
@@ -88,6 +94,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(), "opencv": _version("cv2"), "celery": _version("celery"),
         "pillow": _version("PIL"), "imagehash": _version("imagehash"), "numpy": _version("numpy"),
         "redis-server": redis_version.stdout.strip(),
+        "load average at start (1, 5, 15 min)": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
 
 
@@ -105,9 +112,9 @@ def warm_up(url: str, sample: str, workdir: str, code_dir: str) -> None:
               os.path.join(workdir, "warm-up.log"), clean_env(), timeout=120, cwd=code_dir)
 
 
-def timed(contender, fileset, workdir: str, meter: CpuMeter):
-    """Run once; redo (up to MAX_ATTEMPTS in all) while other processes took > CONTENDED_SHARE of the CPU."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+def timed(contender, fileset, workdir: str, meter: CpuMeter, attempts: int = MAX_ATTEMPTS):
+    """Run once; redo (up to `attempts` in all) while other processes took > CONTENDED_SHARE of the CPU."""
+    for attempt in range(1, attempts + 1):
         waited = meter.wait_quiet()
         if waited > QUIET_NOTE:
             print(f"    waited {waited:.0f} s for other processes to quiet down", file=sys.stderr, flush=True)
@@ -117,18 +124,19 @@ def timed(contender, fileset, workdir: str, meter: CpuMeter):
         if outcome.foreign <= CONTENDED_SHARE:
             break
         print(f"    {contender.name}: other processes used {outcome.foreign:.0%} of the CPU "
-              f"(attempt {attempt}/{MAX_ATTEMPTS})", file=sys.stderr, flush=True)
+              f"(attempt {attempt}/{attempts})", file=sys.stderr, flush=True)
     return outcome
 
 
-def bench_set(fileset, contenders, repeats: int, workdir: str, meter: CpuMeter) -> dict[str, list]:
+def bench_set(fileset, contenders, repeats: int, workdir: str, meter: CpuMeter,
+              attempts: int = MAX_ATTEMPTS) -> dict[str, list]:
     """Round-robin: every repeat runs each contender once, starting one further along each time."""
     warm_page_cache(fileset.files)
     outcomes: dict[str, list] = {c.name: [] for c in contenders}
     for repeat in range(repeats):
         shift = repeat % len(contenders)
         for contender in contenders[shift:] + contenders[:shift]:
-            outcome = timed(contender, fileset, workdir, meter)
+            outcome = timed(contender, fileset, workdir, meter, attempts)
             outcomes[contender.name].append(outcome)
             print(f"[{fileset.name} {repeat + 1}/{repeats}] {contender.name}: {outcome.seconds:.2f} s, "
                   f"{outcome.cpu:.2f} CPU-s, {outcome.hashed}/{outcome.given} files, "
@@ -185,17 +193,19 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="hashfleet-bench-") as tmp, contextlib.ExitStack() as stack:
         port, redis_pid = stack.enter_context(private_redis(tmp))
         wanted = set(args.only.split(",")) if args.only else None
-        need_warm = [n for n in args.workers if wanted is None or f"hashfleet-warm-{n}" in wanted]
+        need_warm = [n for n in args.workers if wanted is None
+                     or {f"hashfleet-warm-{n}", f"hashfleet-warm-{n}{DHASH_SUFFIX}"} & wanted]
         urls = {n: f"redis://127.0.0.1:{port}/{n}" for n in args.workers}
         workers = []
         for n in need_warm:
             workers.append(stack.enter_context(warm_worker(urls[n], n, workdir, code_dir)))
             warm_up(urls[n], next(iter(filesets.values())).files[0], workdir, code_dir)
-        meter = CpuMeter(lambda: [redis_pid] + [p for w in workers for p in [w.proc.pid, *w.pool_pids()]])
+        meter = CpuMeter(lambda: [redis_pid] + [p for w in workers for p in [w.proc.pid, *w.pool_pids()]],
+                         args.quiet_wait)
         line_up = build_contenders(args.workers, urls, args.chunk_size, args.original, code_dir)
         contenders = [c for c in line_up if wanted is None or c.name in wanted]
         for name, fileset in filesets.items():
-            outcomes = bench_set(fileset, contenders, args.repeats, workdir, meter)
+            outcomes = bench_set(fileset, contenders, args.repeats, workdir, meter, args.attempts)
             rows = summarize(outcomes)
             quality = {} if args.no_quality else check_quality(fileset, outcomes)
             all_rows[name], all_quality[name] = rows, quality

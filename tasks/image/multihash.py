@@ -8,18 +8,20 @@ dhash-classic keeps the original's full decode, so a job mixing it with the othe
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
+from tasks.image.areas import LAYOUT_CACHE, Grid, area_grids
 from tasks.image.decode import Reduced, decode_classic, decode_color, decode_robust_reduced
-from tasks.image.dhash import dhash_bits_reduced, dhash_classic_bits, pack_bits
+from tasks.image.dhash import dhash_classic_bits, dhash_grid, dhash_of_grid, pack_bits
 from tasks.image.phash import (
     CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
     QUALITY_GRID,
-    phash_bits,
+    phash_bits_of,
     quality,
-    thumbnails,
+    thumbnail_grids,
 )
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
@@ -49,16 +51,29 @@ class ImageHashes:
 def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
     """The hashes in `want` of an already-decoded image (see tasks.image.decode.decode_robust_reduced)."""
     dhash = phash = centre = score = None
+    side = HIGHFREQ_FACTOR * hash_size
+    grids = _grids(hash_size, "dhash" in want, "phash" in want or "phash-centre" in want)
+    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
+    small = dict(zip(grids, averages, strict=True))
     if "dhash" in want:
-        dhash = dhash_bits_reduced(reduced.image, reduced.scale, reduced.height, reduced.width, hash_size)
+        dhash = dhash_of_grid(small[dhash_grid(hash_size)])
     if "phash" in want or "phash-centre" in want:
-        side = HIGHFREQ_FACTOR * hash_size
-        thumb, centre_thumb = thumbnails(reduced, side, (0.0, CENTRE_MARGIN))
-        phash = phash_bits(thumb, hash_size) if "phash" in want else None
-        centre = phash_bits(centre_thumb, hash_size) if "phash-centre" in want else None
-        # At hash size 8 the quality grid is the phash thumbnail itself; other sizes pay for one more.
-        score = quality(thumb if side == QUALITY_GRID else thumbnails(reduced, QUALITY_GRID)[0])
+        thumb, centre_thumb = (small[grid] for grid in thumbnail_grids(side, (0.0, CENTRE_MARGIN)))
+        phash, centre = phash_bits_of([thumb, centre_thumb], hash_size)
+        phash = phash if "phash" in want else None
+        centre = centre if "phash-centre" in want else None
+        score = quality(small[thumbnail_grids(QUALITY_GRID)[0]])
     return ImageHashes(dhash=dhash, phash=phash, centre_phash=centre, quality=score)
+
+
+@functools.lru_cache(maxsize=LAYOUT_CACHE)
+def _grids(hash_size: int, dhash: bool, phash: bool) -> tuple[Grid, ...]:
+    """Every grid the asked-for hashes of `hash_size` read, each once (at hash size 8 the quality grid is
+    the phash thumbnail itself), so one area pass serves them all."""
+    grids = (dhash_grid(hash_size),) if dhash else ()
+    if phash:
+        grids += thumbnail_grids(HIGHFREQ_FACTOR * hash_size, (0.0, CENTRE_MARGIN)) + thumbnail_grids(QUALITY_GRID)
+    return tuple(dict.fromkeys(grids))
 
 
 def decode_reduced(data: bytes, hash_size: int) -> Reduced:

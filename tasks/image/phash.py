@@ -3,32 +3,34 @@
 `phash` is imagehash's `phash` recipe on hashfleet's exact area-averaged thumbnail: a (4 * hash_size)
 square grey thumbnail, its 2-D DCT-II, and the (hash_size x hash_size) lowest-frequency block compared with
 the block's own median. The DC term is part of the block and of the median, as in imagehash (so the first
-bit is almost always set). Given the same thumbnail the bits equal imagehash's: cv2.dct is orthonormal,
-scipy.fftpack's DCT (which imagehash uses) is not, and the two differ by a factor sqrt(2) on the first row
-and column of coefficients, which :func:`phash_bits` restores. Thumbnails differ, though: imagehash resizes
-with Pillow's Lanczos filter from a full decode, hashfleet takes the exact area average of the same reduced
-decode as dhash (:func:`thumbnails`), so a few bits differ between the two on the same file (0-2 of 64 on
-the plain photos of tests/data/images).
+bit is almost always set). Given the same thumbnail the bits equal imagehash's: the block is computed with
+the same unnormalised DCT-II basis scipy.fftpack uses (:func:`phash_bits_of`). Thumbnails differ, though:
+imagehash resizes with Pillow's Lanczos filter from a full decode, hashfleet takes the exact area average of
+the same reduced decode as dhash (tasks/image/areas.py), so a few bits differ between the two on the same
+file (0-2 of 64 on the plain photos of tests/data/images).
 
 Bit convention as in tasks/image/dhash.py: row-major, first bit most significant, packed by `pack_bits`.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
-from tasks.image.algos import check_hash_size
-from tasks.image.dhash import area_grid
+from tasks.image.algos import MAX_HASH_SIZE, check_hash_size
+from tasks.image.areas import Grid, area_grids
 
 if TYPE_CHECKING:
     from tasks.image.decode import Reduced
 
 #: Thumbnail side per hash bit row (imagehash's `highfreq_factor`): the DCT sees 4x the hash's frequencies.
 HIGHFREQ_FACTOR = 4
+#: DCT coefficients smaller than this are rounding, not image content, and count as 0: a mirror-symmetric
+#: picture has exactly zero odd frequencies, which arithmetic leaves as ~1e-17 of either sign; without the
+#: snap their bits (a third of such a hash) would depend on summation order, i.e. on the BLAS build.
+ROUNDING_TOLERANCE = 2.0**-20
 #: Side of the thumbnail :func:`quality` is defined on (the phash thumbnail at hash size 8).
 QUALITY_GRID = 32
 #: Steps between adjacent thumbnail cells count in whole percent of full scale, rounded down (PDQ's
@@ -45,76 +47,17 @@ MAX_QUALITY = 100
 LOW_QUALITY = 10
 #: Share of each side cut away for the centre-crop hash (4 % per border, the issue's border crop).
 CENTRE_MARGIN = 0.04
-#: Decodes up to this many pixels are averaged through an integral image (:func:`thumbnails`): its int32
-#: sums of 8-bit pixels are exact up to 2**31 / 255 pixels. Larger ones (full decodes of huge PNGs) use
-#: tasks/image/dhash.py's run sums, which need no image-sized buffer.
-INTEGRAL_PIXELS = 2**23
-#: Relative weight of the first row and column of cv2.dct's orthonormal DCT-II in scipy.fftpack's
-#: unnormalised one (imagehash's), up to a common factor that does not change a median comparison.
-_FIRST_ROW_WEIGHT = math.sqrt(2)
+
+def thumbnail_grids(side: int, margins: tuple[float, ...] = (0.0,)) -> tuple[Grid, ...]:
+    """The (side x side) grids of :func:`thumbnails`, one per margin."""
+    return tuple(Grid(side, side, margin) for margin in margins)
 
 
 def thumbnails(reduced: Reduced, side: int, margins: tuple[float, ...] = (0.0,)) -> list[np.ndarray]:
     """(side x side) float64 grey thumbnails in [0, 1], one per margin: the exact area average of the image
-    with `margin` of each side cut from every border (0: the whole image), from the reduced decode.
-
-    Decodes up to INTEGRAL_PIXELS go through one integral image shared by every margin (one pass over the
-    pixels, then (side + 1)^2 interpolated lookups per thumbnail, instead of a matrix product costing side
-    multiply-adds per pixel or a run-sum pass per thumbnail). Its sums are exact integers for 8-bit images,
-    so no BLAS summation order can move a bit. Larger decodes use tasks/image/dhash.py's run sums, the margin
-    rounded to whole pixels (under 1/2000 of a side at that size).
-    """
-    image, scale = reduced.image, reduced.scale
-    if image.size > INTEGRAL_PIXELS:
-        return [_cropped_grid(reduced, side, margin) for margin in margins]
-    depth = cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F
-    integral = cv2.integral(image, sdepth=depth)
-    # All margins in one gather: numpy's per-call overhead, not arithmetic, is what costs at this size.
-    rows = [_axis(reduced.height, margin, side, image.shape[0], scale) for margin in margins]
-    cols = [_axis(reduced.width, margin, side, image.shape[1], scale) for margin in margins]
-    (y0, fy, heights), (x0, fx, widths) = (
-        [np.stack(part) for part in zip(*axis, strict=True)] for axis in (rows, cols)
-    )
-    corners = _corners(integral, y0, fy, x0, fx)
-    means = np.diff(np.diff(corners, axis=1), axis=2) / (heights[:, :, None] * widths[:, None, :])
-    if image.dtype == np.uint8:
-        means *= 1 / 255
-    return list(means)
-
-
-def _corners(integral: np.ndarray, y0: np.ndarray, fy: np.ndarray, x0: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    """(margins x rows x cols) values of the integral image at each margin's edge grid, from (margins x edges)
-    pixel indices and fractions per axis. The integral is bilinear inside a pixel, so this is exact."""
-    width = integral.shape[1]
-    flat = integral.ravel()
-    index = y0[:, :, None] * width + x0[:, None, :]  # flat indices: far cheaper than 2-D fancy indexing
-    top_left, bottom_left = flat[index], flat[index + width]
-    top_right, bottom_right = flat[index + 1], flat[index + width + 1]
-    fy = fy[:, :, None]
-    left = top_left + (bottom_left - top_left) * fy
-    right = top_right + (bottom_right - top_right) * fy
-    return left + (right - left) * fx[:, None, :]
-
-
-def _axis(extent: int, margin: float, cells: int, pixels: int, scale: int):
-    """Cell edges of an axis in reduced pixels: (pixel each edge falls in, fraction into it, cell lengths).
-
-    Reduced pixel i covers displayed pixels [i * scale, (i + 1) * scale); the last one may stop short (libjpeg
-    rounds reduced sizes up), and no edge goes past the image, so it needs no special case.
-    """
-    start = extent * margin / scale
-    edges = start + np.arange(cells + 1) * ((extent / scale - 2 * start) / cells)
-    first = np.minimum(edges.astype(np.intp), pixels - 1)
-    return first, edges - first, np.diff(edges)
-
-
-def _cropped_grid(reduced: Reduced, side: int, margin: float) -> np.ndarray:
-    image, scale = reduced.image, reduced.scale
-    rows, cols = image.shape[:2]
-    top, left = round(margin * rows), round(margin * cols)
-    height = min((rows - top) * scale, reduced.height) - top * scale
-    width = min((cols - left) * scale, reduced.width) - left * scale
-    return area_grid(image[top : rows - top, left : cols - left], scale, height, width, side, side)
+    with `margin` of each side cut from every border (0: the whole image), from the reduced decode
+    (tasks/image/areas.py)."""
+    return area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, thumbnail_grids(side, margins))
 
 
 def phash_bits(thumb: np.ndarray, hash_size: int = 8) -> np.ndarray:
@@ -123,15 +66,36 @@ def phash_bits(thumb: np.ndarray, hash_size: int = 8) -> np.ndarray:
     `thumb` is a square grey float array with an even side of at least `hash_size`, normally
     HIGHFREQ_FACTOR * hash_size from :func:`thumbnails`. The DC term is included, as in imagehash.
     """
+    return phash_bits_of([thumb], hash_size)[0]
+
+
+def phash_bits_of(thumbs: list[np.ndarray], hash_size: int = 8) -> np.ndarray:
+    """:func:`phash_bits` of several thumbnails of one side at once, as an (n x hash_size x hash_size) array.
+
+    Only the hash_size lowest frequencies are computed, as two small products with the DCT-II basis
+    (imagehash's unnormalised one: no first-row weighting needed), for all thumbnails together: on a small
+    image the per-call overhead of a full cv2.dct per thumbnail cost more than the arithmetic.
+    """
     check_hash_size(hash_size)
-    if thumb.ndim != 2 or thumb.shape[0] != thumb.shape[1] or thumb.shape[0] < hash_size or thumb.shape[0] % 2:
-        raise ValueError(f"thumbnail must be a square 2-D array with an even side >= {hash_size}, not {thumb.shape}")
-    block = cv2.dct(np.asarray(thumb, np.float64))[:hash_size, :hash_size]
-    block[0, :] *= _FIRST_ROW_WEIGHT
-    block[:, 0] *= _FIRST_ROW_WEIGHT
-    ranked = np.sort(block, axis=None)  # the median, without np.median's overhead (a third of this function)
-    middle = ranked.size // 2
-    return block > (ranked[middle - 1] + ranked[middle]) / 2
+    side = thumbs[0].shape[0] if thumbs[0].ndim == 2 else -1
+    if any(t.ndim != 2 or t.shape != (side, side) for t in thumbs) or side < hash_size or side % 2:
+        raise ValueError(f"thumbnails must be square 2-D arrays of one even side >= {hash_size}, not "
+                         f"{[t.shape for t in thumbs]}")
+    basis = _dct_basis(side, hash_size)
+    blocks = basis @ np.stack(thumbs) @ basis.T
+    blocks[np.abs(blocks) < ROUNDING_TOLERANCE] = 0.0
+    ranked = np.sort(blocks.reshape(len(thumbs), -1), axis=1)  # the median, without np.median's overhead
+    middle = hash_size * hash_size // 2
+    return blocks > ((ranked[:, middle - 1] + ranked[:, middle]) / 2)[:, None, None]
+
+
+@functools.lru_cache(maxsize=MAX_HASH_SIZE)
+def _dct_basis(side: int, hash_size: int) -> np.ndarray:
+    """(hash_size x side) cos(pi k (2 i + 1) / (2 side)): the first rows of the unnormalised DCT-II matrix."""
+    k, i = np.mgrid[0:hash_size, 0:side]
+    basis = np.cos(np.pi * k * (2 * i + 1) / (2 * side))
+    basis.flags.writeable = False  # shared through the cache
+    return basis
 
 
 def quality(thumb: np.ndarray) -> int:
@@ -143,9 +107,15 @@ def quality(thumb: np.ndarray) -> int:
     """
     if thumb.shape != (QUALITY_GRID, QUALITY_GRID):
         raise ValueError(f"quality is defined on a {QUALITY_GRID}x{QUALITY_GRID} thumbnail, not {thumb.shape}")
-    steps = np.concatenate([np.abs(np.diff(thumb, axis=0)).ravel(), np.abs(np.diff(thumb, axis=1)).ravel()])
-    total = int(np.floor(steps * QUALITY_STEP_PERCENT).sum())
+    total = int(_whole_percent_steps(thumb[1:] - thumb[:-1]) + _whole_percent_steps(thumb[:, 1:] - thumb[:, :-1]))
     return min(MAX_QUALITY, total // QUALITY_DIVISOR)
+
+
+def _whole_percent_steps(steps: np.ndarray) -> float:
+    """sum(floor(100 * |step|)): exact in float64 (whole numbers far under 2**53)."""
+    np.abs(steps, out=steps)
+    steps *= QUALITY_STEP_PERCENT
+    return np.floor(steps, out=steps).sum()
 
 
 def is_low_information(score: int) -> bool:

@@ -59,7 +59,7 @@ def test_hamming_counts_differing_bits():
 
 
 def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
-    from tasks.image.dhash import area_weights
+    from tasks.image.areas import area_weights
 
     weights = area_weights(pixels=3, scale=8, extent=20, cells=2)  # pixels cover 8, 8 and 4
     assert np.allclose(weights.sum(axis=1), 1)
@@ -67,7 +67,7 @@ def test_area_weights_split_each_axis_exactly_including_a_short_last_pixel():
 
 
 def test_area_weights_built_from_runs_equal_every_pixels_own_overlap_for_many_geometries():
-    from tasks.image.dhash import _overlaps, area_weights
+    from tasks.image.areas import _overlaps, area_weights
 
     rng = np.random.default_rng(11)
     for _ in range(500):

@@ -1,0 +1,193 @@
+"""Area averages of a decoded image on hash grids: what cv2.INTER_AREA computes on the full image, exactly,
+from a reduced decode, for several grids at once. Pure: pixels in, float64 grids out.
+
+Every robust hash is taken from such grids: dhash from a (hash_size x hash_size + 1) grid, phash and the
+quality score from a 32x32 thumbnail, the centre-crop phash from a 32x32 thumbnail of the picture without
+its borders. :func:`area_grids` computes them all from one integral image and one gather of their corners,
+so a job pays for one pass over the pixels and a fixed ~35 numpy calls on a few thousand values, whatever
+the image's size: on a 0.03 MP image numpy's per-call overhead, not arithmetic, is what costs
+(bench/hash_cost.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+#: Axis geometries whose runs of equal weight are kept (a few hundred bytes each at hash size 8, at most
+#: ~70 KB at hash size 64).
+WEIGHTS_CACHE = 1024
+#: Decodes up to this many pixels are averaged through an integral image (:func:`area_grids`): its int32
+#: sums of 8-bit pixels are exact up to 2**31 / 255 pixels. Larger ones (full decodes of huge PNGs) use
+#: exact run sums (:func:`area_grid`), which need no image-sized buffer.
+INTEGRAL_PIXELS = 2**23
+#: Grid sets whose edge layout is kept (one per hash size and set of algorithms a job asks for).
+LAYOUT_CACHE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """`rows` x `cols` equal cells over the image with `margin` of each side cut from every border."""
+
+    rows: int
+    cols: int
+    margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.rows < 1 or self.cols < 1 or not 0.0 <= self.margin < 0.5:
+            raise ValueError(f"a grid needs at least one row and column and a margin in [0, 0.5), not {self}")
+
+
+def area_grids(image: np.ndarray, scale: int, height: int, width: int, grids: tuple[Grid, ...]) -> list[np.ndarray]:
+    """One (rows x cols) float64 array of area averages in [0, 1] (uint8 is divided by 255) per grid, of an
+    image decoded at 1/`scale` of its displayed `height` x `width` (scale 1: full size).
+
+    The integral image is bilinear inside a pixel, so sampling it at the cell edges is exact: its sums are
+    integers for 8-bit images and the interpolation rounds at ~1e-16 of them, far under anything a hash
+    compares (tasks/image/dhash.py ROUNDING_TOLERANCE). The corners of all grids are sampled in one gather
+    (2,268 of them at hash size 8: the 9 x 10 dhash corners and two 33 x 33), so the work per image does not
+    grow with its width. Decodes over INTEGRAL_PIXELS go through :func:`area_grid`, margins rounded to whole
+    pixels (under 1/2000 of a side at that size).
+    """
+    if image.size > INTEGRAL_PIXELS:
+        return [_cropped_grid(image, scale, height, width, grid) for grid in grids]
+    layout = _layout(grids)
+    y0, fy, heights = _edges(layout.rows, height / scale, image.shape[0])
+    x0, fx, widths = _edges(layout.cols, width / scale, image.shape[1])
+    integral = cv2.integral(image, sdepth=cv2.CV_32S if image.dtype == np.uint8 else cv2.CV_64F)
+    flat, stride = integral.ravel(), integral.shape[1]
+    top_left = y0[layout.corner_rows] * stride + x0[layout.corner_cols]
+    bottom_left = top_left + stride
+    fy, fx = fy[layout.corner_rows], fx[layout.corner_cols]
+    top, bottom = flat[top_left], flat[bottom_left]
+    left = top + (bottom - top) * fy
+    top, bottom = flat[top_left + 1], flat[bottom_left + 1]
+    corners = left + (top + (bottom - top) * fy - left) * fx
+    averages = []
+    for grid, row, col, corner in zip(grids, layout.row_starts, layout.col_starts, layout.corner_starts, strict=True):
+        block = corners[corner : corner + (grid.rows + 1) * (grid.cols + 1)].reshape(grid.rows + 1, grid.cols + 1)
+        sums = block[1:] - block[:-1]  # slices, not np.diff: every numpy call counts at this size
+        means = (sums[:, 1:] - sums[:, :-1]) / (heights[row : row + grid.rows, None] * widths[col : col + grid.cols])
+        if image.dtype == np.uint8:
+            means *= 1 / 255
+        averages.append(means)
+    return averages
+
+
+class _Layout(NamedTuple):
+    """Where the grids' edges and corners sit when all grids are sampled together."""
+
+    rows: np.ndarray  # every grid's row edges side by side, as fractions of the height
+    cols: np.ndarray  # the same for columns
+    row_starts: list[int]  # each grid's first edge in `rows`
+    col_starts: list[int]
+    corner_rows: np.ndarray  # row edge (index into `rows`) of every corner, grid by grid, row-major
+    corner_cols: np.ndarray
+    corner_starts: list[int]  # each grid's first corner
+
+
+@functools.lru_cache(maxsize=LAYOUT_CACHE)
+def _layout(grids: tuple[Grid, ...]) -> _Layout:
+    """The edges and corners of `grids`, computed once per set of grids a job asks for."""
+    axes = []
+    for cells in ([g.rows for g in grids], [g.cols for g in grids]):
+        fractions = [g.margin + np.arange(n + 1) * ((1 - 2 * g.margin) / n) for g, n in zip(grids, cells, strict=True)]
+        for edges in fractions:
+            edges[-1] = 1 - edges[0]  # the last edge exactly where the margin starts, not a rounding past it
+        axes.append((np.concatenate(fractions), list(itertools.accumulate((n + 1 for n in cells[:-1]), initial=0))))
+    (rows, row_starts), (cols, col_starts) = axes
+    corner_rows = np.concatenate([np.repeat(np.arange(r, r + g.rows + 1), g.cols + 1)
+                                  for g, r in zip(grids, row_starts, strict=True)])
+    corner_cols = np.concatenate([np.tile(np.arange(c, c + g.cols + 1), g.rows + 1)
+                                  for g, c in zip(grids, col_starts, strict=True)])
+    corner_starts = list(itertools.accumulate(((g.rows + 1) * (g.cols + 1) for g in grids[:-1]), initial=0))
+    for array in (rows, cols, corner_rows, corner_cols):
+        array.flags.writeable = False  # shared through the cache
+    return _Layout(rows, cols, row_starts, col_starts, corner_rows, corner_cols, corner_starts)
+
+
+def _edges(fractions: np.ndarray, extent: float, pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell edges at `fractions` of an axis `extent` reduced pixels long: (pixel each edge falls in, fraction
+    into it, lengths between consecutive edges). Reduced pixel i covers displayed pixels [i * scale,
+    (i + 1) * scale); the last one may stop short (libjpeg rounds reduced sizes up), and no edge goes past
+    the image."""
+    edges = fractions * extent
+    first = np.minimum(edges.astype(np.intp), pixels - 1)
+    return first, edges - first, edges[1:] - edges[:-1]
+
+
+def _cropped_grid(image: np.ndarray, scale: int, height: int, width: int, grid: Grid) -> np.ndarray:
+    rows, cols = image.shape[:2]
+    top, left = round(grid.margin * rows), round(grid.margin * cols)
+    height = min((rows - top) * scale, height) - top * scale
+    width = min((cols - left) * scale, width) - left * scale
+    return area_grid(image[top : rows - top, left : cols - left], scale, height, width, grid.rows, grid.cols)
+
+
+def _overlaps(first_pixels: np.ndarray, scale: int, extent: int, cells: int) -> np.ndarray:
+    """(cells x len(first_pixels)) length of each given pixel inside each cell: pixel i covers
+    [i*scale, min((i+1)*scale, extent)) of an axis `extent` long, cut into `cells` equal cells."""
+    starts = first_pixels.astype(np.float64) * scale
+    ends = np.minimum(starts + scale, extent)
+    edges = np.arange(cells + 1, dtype=np.float64) * (extent / cells)
+    overlap = np.minimum(ends[None, :], edges[1:, None]) - np.maximum(starts[None, :], edges[:-1, None])
+    return np.clip(overlap, 0.0, None)
+
+
+def area_weights(pixels: int, scale: int, extent: int, cells: int) -> np.ndarray:
+    """(cells x pixels) box-filter weights of every pixel (see :func:`_overlaps`); each row sums to 1.
+    With scale 1 this is INTER_AREA. Expanded from :func:`runs` on every call (a few µs): only the runs
+    are cached, so thumbnails of a thousand sizes neither miss the cache nor fill it with a matrix per
+    width (up to 9 x 65,536 floats each)."""
+    bounds, weights = runs(pixels, scale, extent, cells)
+    return np.repeat(weights, np.diff(bounds), axis=1)
+
+
+@functools.lru_cache(maxsize=WEIGHTS_CACHE)
+def runs(pixels: int, scale: int, extent: int, cells: int) -> tuple[tuple[int, ...], np.ndarray]:
+    """An axis cut into runs of pixels with equal weights, for :func:`area_weights` without its
+    (cells x pixels) matrix: (run bounds, cells x runs weights of one pixel of each run).
+
+    Only the pixels around a cell edge (one may straddle two cells) and the last one (clipped in a
+    reduced decode) differ from their neighbours, so an axis has at most 2 * cells + 1 runs.
+    """
+    edges = np.arange(1, cells) * (extent / cells) // scale
+    firsts = {0, pixels - 1, *(int(e) + k for e in edges for k in (0, 1))}
+    bounds = sorted(p for p in firsts if 0 <= p < pixels) + [pixels]
+    overlap = _overlaps(np.array(bounds[:-1]), scale, extent, cells)
+    weights = overlap / (overlap @ np.diff(bounds).astype(np.float64))[:, None]
+    weights.flags.writeable = False  # shared through the cache
+    return tuple(bounds), weights
+
+
+def _row_run_sums(image: np.ndarray, bounds: tuple[int, ...]) -> np.ndarray:
+    """(runs x width) column sums of each run of rows, exact: integer sums for uint8 (cv2.reduce: one
+    SIMD pass over the image, ~20x faster than converting it to float64 for a matrix product), float64
+    sums otherwise. Exact sums keep the hash independent of summation order, threads and BLAS build."""
+    depth = cv2.CV_32S if image.dtype == np.uint8 and image.shape[0] * 255 < 2**31 else cv2.CV_64F
+    image = np.ascontiguousarray(image)
+    sums = [cv2.reduce(image[a:b], 0, cv2.REDUCE_SUM, dtype=depth) for a, b in itertools.pairwise(bounds)]
+    return np.vstack(sums).astype(np.float64, copy=False)
+
+
+
+def area_grid(image: np.ndarray, scale: int, height: int, width: int, rows: int, cols: int) -> np.ndarray:
+    """(rows x cols) float64 area averages, in units of full scale (uint8 is divided by 255), of an image
+    decoded at 1/`scale` of `height` x `width`, by exact run sums: what :func:`area_grids` falls back to on
+    decodes too big for an integral image.
+
+    Pixels are summed exactly in runs of equal weight (a few per grid row and column), then the run sums
+    are weighted onto the grid by two tiny products.
+    """
+    row_bounds, row_weights = runs(image.shape[0], scale, height, rows)
+    col_bounds, col_weights = runs(image.shape[1], scale, width, cols)
+    sums = np.add.reduceat(_row_run_sums(image, row_bounds), col_bounds[:-1], axis=1)
+    small = row_weights @ sums @ col_weights.T
+    if image.dtype == np.uint8:
+        small *= 1 / 255
+    return small
