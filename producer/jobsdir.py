@@ -14,10 +14,10 @@ import json
 import os
 import time
 
-from producer.manifest import manifest_path
+from producer.manifest import chunks_path, manifest_path
 
-#: Suffix of the marker a finished job gets beside its manifest.
-DONE_SUFFIX = ".done"
+#: Kind (file suffix) of the marker a finished job gets beside its manifest.
+DONE = "done"
 #: Seconds in a day (the keep time is set in days).
 DAY = 86_400
 
@@ -34,12 +34,16 @@ class KeptJob:
 
 def mark_finished(job_id: str, jobs_dir: str) -> None:
     """Record that the job's outputs are written: from now on `prune` may remove it."""
-    with open(manifest_path(jobs_dir, job_id)[:-len(".json")] + DONE_SUFFIX, "w"):
+    with open(chunks_path(jobs_dir, job_id, DONE), "w"):
         pass
 
 
-def _files_of(folder: str, job_id: str) -> list[str]:
-    return [os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(job_id + ".")]
+def _files_by_job(folder: str) -> dict[str, list[str]]:
+    """Every file of the jobs directory, by the job id its name starts with (one listing for all jobs)."""
+    files: dict[str, list[str]] = {}
+    for name in os.listdir(folder):
+        files.setdefault(name.split(".", 1)[0], []).append(os.path.join(folder, name))
+    return files
 
 
 def kept_jobs(jobs_dir: str) -> list[KeptJob]:
@@ -47,20 +51,21 @@ def kept_jobs(jobs_dir: str) -> list[KeptJob]:
     folder = os.path.expanduser(jobs_dir)
     if not os.path.isdir(folder):
         return []
-    manifests = sorted((os.stat(os.path.join(folder, n)).st_mtime, n[:-len(".json")])
-                       for n in os.listdir(folder) if n.endswith(".json") and n[:-len(".json")].isalnum())
+    files = _files_by_job(folder)
+    manifests = sorted((os.stat(manifest_path(folder, job_id)).st_mtime, job_id)
+                       for job_id, paths in files.items()
+                       if job_id.isalnum() and manifest_path(folder, job_id) in paths)
     jobs = []
     for _, job_id in manifests:
         try:
             with open(manifest_path(folder, job_id), encoding="ascii") as handle:
                 doc = json.load(handle)
-            files = sum(doc.get("counts", [])) + len(doc.get("walk_errors", []))
+            count = sum(doc.get("counts", [])) + len(doc.get("walk_errors", []))
         except (OSError, ValueError):
-            files = 0  # unreadable: listed (and prunable once finished) all the same
-        paths = _files_of(folder, job_id)
-        done = [p for p in paths if p.endswith(DONE_SUFFIX)]
-        jobs.append(KeptJob(job_id, files, sum(os.path.getsize(p) for p in paths),
-                            os.path.getmtime(done[0]) if done else None))
+            count = 0  # unreadable: listed (and prunable once finished) all the same
+        done = chunks_path(folder, job_id, DONE)
+        jobs.append(KeptJob(job_id, count, sum(os.path.getsize(p) for p in files[job_id]),
+                            os.path.getmtime(done) if done in files[job_id] else None))
     return jobs
 
 
@@ -69,8 +74,9 @@ def prune(jobs_dir: str, keep_days: float, now: float | None = None) -> list[Kep
     now = time.time() if now is None else now
     folder = os.path.expanduser(jobs_dir)
     gone = [job for job in kept_jobs(jobs_dir) if job.finished is not None and now - job.finished > keep_days * DAY]
+    files = _files_by_job(folder) if gone else {}
     for job in gone:
         # The marker goes last: a prune interrupted half-way leaves a job that is still marked finished.
-        for path in sorted(_files_of(folder, job.id), key=lambda p: p.endswith(DONE_SUFFIX)):
+        for path in sorted(files[job.id], key=lambda p: p == chunks_path(folder, job.id, DONE)):
             os.unlink(path)
     return gone
