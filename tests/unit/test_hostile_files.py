@@ -6,7 +6,6 @@ import shutil
 import stat
 import tempfile
 import threading
-import tracemalloc
 
 import cv2
 import numpy as np
@@ -17,6 +16,7 @@ from producer.walk import iter_image_paths
 from support import hostile
 from support.hexhash import hamming
 from support.images import encode, photo, write
+from support.memory import traced_peak
 from tasks.batch import hash_one
 from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.readfile import read_image_bytes
@@ -236,12 +236,7 @@ def _scratch_folder(tmp_path, files: int) -> str:
 
 def _walk_peak(folder: str) -> tuple[int, int]:
     """(paths listed, the walker's peak traced memory in bytes) for a walk whose consumer keeps no paths."""
-    tracemalloc.start()
-    try:
-        seen = sum(1 for _ in iter_image_paths([folder]))
-        return seen, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return traced_peak(lambda: sum(1 for _ in iter_image_paths([folder])))
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 import os
 import tempfile
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from producer.outputs import formats
 from producer.outputs.formats import Record, write_records
 from producer.outputs.incremental import Index
 from producer.outputs.reader import SqliteOutput, stored_path
+from support.memory import traced_peak
 
 FORMATS = [".csv", ".jsonl", ".sqlite", ".parquet"]
 META = {"algo": "dhash,phash,phash-centre", "hash_size": "8"}
@@ -76,16 +76,14 @@ def test_an_incremental_index_reuses_an_unchanged_file_and_not_a_changed_one(tmp
 
 def index_peak(out: str) -> int:
     """Peak traced memory (bytes) while an incremental index over `out` is opened and one path looked up."""
-    tracemalloc.start()
-    try:
+    def open_and_look_up() -> None:
         index = Index(out, META["algo"], 8)
         try:
             assert index.lookup("/p/00000007.jpg") == hashed("/p/00000007.jpg", 7)
         finally:
             index.close()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+
+    return traced_peak(open_and_look_up)[1]
 
 
 @pytest.mark.parametrize("ext", [".csv", ".jsonl"])

@@ -1,11 +1,11 @@
 """Listing s3://bucket/prefix inputs against a real S3-compatible server (moto over HTTP on loopback)."""
 
 import os
-import tracemalloc
 
 import pytest
 
 from producer.walk import iter_image_paths
+from support.memory import traced_peak
 from tasks.errors import ConfigError, FileError
 
 
@@ -120,12 +120,7 @@ def _listing_peak(objects: int) -> tuple[int, int]:
     from support.s3listing import scripted_client
 
     client = scripted_client(objects)
-    tracemalloc.start()
-    try:
-        seen = sum(1 for _ in iter_image_paths(["s3://scripted/p"], s3_client=client))
-        return seen, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return traced_peak(lambda: sum(1 for _ in iter_image_paths(["s3://scripted/p"], s3_client=client)))
 
 
 def test_a_prefix_is_listed_page_by_page_in_memory_that_does_not_grow_with_its_object_count(monkeypatch):
