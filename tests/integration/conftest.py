@@ -48,11 +48,15 @@ def private_redis(tmp_path):
         server.stop()
 
 
+def queue_env(redis_server, prefix: str) -> dict[str, str]:
+    """Environment of a worker and producer on `redis_server`, sharing a queue of their own."""
+    return clean_env(HASHFLEET_BROKER_URL=redis_server.url, HASHFLEET_QUEUE=f"{prefix}-{uuid.uuid4().hex[:8]}")
+
+
 @pytest.fixture
 def worker_env(redis_server):
     """Environment of a worker and producer sharing a queue private to this test."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    return clean_env(HASHFLEET_BROKER_URL=redis_server.url, HASHFLEET_QUEUE=queue)
+    return queue_env(redis_server, "test")
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ def shared_worker(redis_server, tmp_path_factory):
     from tasks.app import create_app
     from tasks.settings import Settings
 
-    env = clean_env(HASHFLEET_BROKER_URL=redis_server.url, HASHFLEET_QUEUE=f"shared-{uuid.uuid4().hex[:8]}")
+    env = queue_env(redis_server, "shared")
     app = create_app(Settings.from_env(env))
     name = f"shared-{uuid.uuid4().hex[:6]}@test"
     worker = CeleryWorker(env, name, 2, str(tmp_path_factory.mktemp("shared") / "worker.log"),
