@@ -15,7 +15,7 @@ from tasks.image.algos import DEFAULT_ALGOS
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Files, in chunks of CHUNK_SIZE: enough chunks that the job outlasts several kills.
-FILES = 1200
+FILES = 2000
 CHUNK_SIZE = 10
 #: Seconds a delivered chunk may stay unacknowledged (a chunk held across the crash comes back after it,
 #: plus a sweep of at most 1 s); a chunk of ten files takes well under a second, even in isolation.
@@ -25,7 +25,7 @@ JOB_TIMEOUT = 200
 
 
 def test_a_job_under_repeated_worker_kills_and_a_redis_crash_writes_every_file_once_hashed_right(tmp_path):
-    # Given 1200 generated JPEGs and PNGs (one in twenty a byte copy of another)
+    # Given 2000 generated JPEGs and PNGs (one in twenty a byte copy of another)
     files = write_images(str(tmp_path / "images"), FILES, seed=7, processes=2)
     # When they are hashed by two prefork processes, one of them SIGKILLed every second, and Redis is
     # SIGKILLed once 40 % of the files are done and started again 1 s later on its AOF (the worker is
