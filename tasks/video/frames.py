@@ -1,0 +1,42 @@
+"""The default hashes of sampled video frames, computed by the image core from each frame's gray pixels."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import numpy as np
+
+from tasks.image.decode import Reduced
+from tasks.image.multihash import hashes_of_reduced
+
+
+@dataclasses.dataclass
+class VideoFrames:
+    """One video's sampled frames in time order: time in seconds, dhash, phash and centre-crop phash as
+    unsigned 64-bit integers (first grid bit most significant, like the image index) and quality 0-100."""
+
+    times: np.ndarray
+    dhash: np.ndarray
+    phash: np.ndarray
+    centre: np.ndarray
+    quality: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def _as_u64(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
+
+
+def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
+    """Hash (time, gray uint8 frame) samples with the default 64-bit hashes."""
+    rows = []
+    for time, gray in samples:
+        hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
+        rows.append((time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash),
+                     hashes.quality))
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return VideoFrames(np.array(columns[0], np.float64), *(np.array(c, np.uint64) for c in columns[1:4]),
+                       np.array(columns[4], np.uint8))

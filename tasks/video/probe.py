@@ -1,0 +1,40 @@
+"""What a video file holds, read from its container header (no frame decoded)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import av
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """A video's first video stream: duration in seconds (0.0 when the container does not say), frame
+    size as stored (before any rotation in the metadata) and its average frame rate (0.0 when unknown)."""
+
+    duration: float
+    width: int
+    height: int
+    fps: float
+
+
+def probe_container(container: av.container.InputContainer) -> VideoInfo:
+    """The VideoInfo of an open container; ValueError when it has no video stream."""
+    if not container.streams.video:
+        raise ValueError("no video stream")
+    stream = container.streams.video[0]
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = 0.0
+    rate = stream.average_rate or stream.guessed_rate
+    return VideoInfo(duration, stream.codec_context.width, stream.codec_context.height,
+                     float(rate) if rate else 0.0)
+
+
+def probe(path: str) -> VideoInfo:
+    """The VideoInfo of the file at `path`; av.FFmpegError or ValueError when it is not a video."""
+    with av.open(path) as container:
+        return probe_container(container)
