@@ -40,3 +40,16 @@ def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
     return VideoFrames(np.array(columns[0], np.float64), *(np.array(c, np.uint64) for c in columns[1:4]),
                        np.array(columns[4], np.uint8))
+
+
+@dataclasses.dataclass
+class IndexedVideo:
+    """A video as an index holds it: path, duration in seconds, displayed frame size, average frame rate
+    (0.0 when unknown) and its sampled frames in time order."""
+
+    path: str
+    duration: float
+    width: int
+    height: int
+    fps: float
+    frames: VideoFrames
