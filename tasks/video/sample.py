@@ -15,8 +15,8 @@ DEFAULT_FPS = 1.0
 def sample_gray(path: str, fps: float = DEFAULT_FPS, start: float = 0.0,
                 end: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """(time in seconds, uint8 gray frame) for the sampling times k/fps in [start, end) (to the end of the
-    video when `end` is None): one grid for the whole video, so segments sampled apart join up. Decodes every frame in order (the reference way); a frame whose
-    time is unknown is skipped."""
+    video when `end` is None): one grid for the whole video, so segments sampled apart join up. Decodes
+    every frame in order (the reference way); a frame whose time is unknown is skipped."""
     step = 1.0 / fps
     next_time = math.ceil(start * fps - 1e-9) * step
     with av.open(path) as container:
