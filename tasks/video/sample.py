@@ -140,8 +140,8 @@ def _packets(container, stream, origin: float, stats: SampleStats) -> Iterator[a
             packet = next(packets)
         except StopIteration:
             return
-        except av.error.FFmpegError:
-            stats.bad_packets += 1
+        except (av.error.FFmpegError, IndexError):  # IndexError: PyAV meeting a stream born mid-file (a mangled
+            stats.bad_packets += 1                 # MPEG-TS): the demuxer cannot go on
             return
         if packet.pts is not None and packet.time_base is not None:
             stats.packet_end = max(stats.packet_end,
