@@ -41,3 +41,47 @@ def test_frames_that_show_different_pictures_get_different_hashes(video):
     frames = hash_frames(sample_gray(video, fps=1.0))
     assert len(set(frames.dhash.tolist())) == len(frames)
     assert frames.quality.min() > 0
+
+
+def write_with_b_frames(path, codec: str, seconds: int = 4, rate: int = 10) -> str:
+    import av
+
+    from support.videos import picture
+
+    with av.open(str(path), "w") as container:
+        options = {"preset": "ultrafast", "bframes": "3", "b-pyramid": "normal"} if codec == "libx264" else {}
+        stream = container.add_stream(codec, rate=rate, options=options)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        if codec == "mpeg4":
+            stream.codec_context.max_b_frames = 2
+        for index in range(seconds * rate):
+            image = av.VideoFrame.from_ndarray(picture(index, 160, 96), format="rgb24")
+            for packet in stream.encode(image):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_an_h264_video_with_b_frames_gets_a_frame_for_every_second_within_a_few_frames_of_it(tmp_path):
+    from tasks.video.segment import index_segment
+
+    got = index_segment(write_with_b_frames(tmp_path / "b.mp4", "libx264"), 0.0, None, 1.0)
+    assert got.code == 0 and len(got.frames) == 4
+    assert np.all(got.frames.times - np.arange(4) <= 0.4 + 1e-9)
+
+
+@pytest.mark.parametrize("skip_every_b", [False, True])
+def test_when_skipping_frames_would_miss_a_sampling_time_the_segment_is_sampled_again_with_every_frame(
+        tmp_path, monkeypatch, skip_every_b):
+    # Given P-frames 0.3 s apart (two B-frames between) and a 10 fps sampling grid, the B-frames skipped
+    # as non-reference frames or as every B-frame
+    from tasks.video import segment
+
+    monkeypatch.setattr(segment, "SKIP_B_CODECS", frozenset({"mpeg4"} if skip_every_b else ()))
+    path = write_with_b_frames(tmp_path / "b.mp4", "mpeg4")
+    # When it is indexed, Then every grid time gets its own frame, as when every frame is decoded
+    got = segment.index_segment(path, 0.0, None, 10.0)
+    reference = hash_frames(sample_gray(path, fps=10.0))
+    assert got.frames.times.tolist() == pytest.approx(reference.times.tolist())
+    assert len(got.frames) == 40
