@@ -3,7 +3,7 @@ data: whatever the file holds, the result is a record (tasks/errors.py codes), n
 
 Memory: one decoder, one thread, holding the codec's reference frames at the stream's size (H.264 keeps at
 most 16; 4K 4:2:0 is 12 MB a frame) plus one small gray sampled frame (tasks/video/sample.py SAMPLE_SIDE)
-and 25 bytes per sampled frame's hashes. Frames past HASHFLEET_MAX_PIXELS are refused before decoding.
+and 33 bytes per sampled frame's time, hashes and quality. Frames past HASHFLEET_MAX_PIXELS are refused before decoding.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import stat
 import av
 
 from tasks.errors import FileError, FileUnreadable
-from tasks.inputs.readfile import is_within
+from tasks.inputs.readfile import _ERRNO_CODES, is_within
 from tasks.settings import DEFAULT_MAX_PIXELS
 from tasks.video.frames import VideoFrames, hash_frames, no_frames
 from tasks.video.probe import probe_container
@@ -73,8 +73,6 @@ def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, i
         if not os.access(path, os.R_OK):
             raise FileUnreadable(FileError.PERMISSION_DENIED)
     except OSError as exc:
-        from tasks.inputs.readfile import _ERRNO_CODES
-
         raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
     if info.st_size == 0:
         raise FileUnreadable(FileError.EMPTY_FILE)
