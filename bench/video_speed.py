@@ -5,7 +5,8 @@ how far the default sampling's hashes lie from the every-frame reference.
 
 Contenders, each in this process, CPU time (user + system of every thread) of one pass over one file:
 - **hashfleet**: what a worker runs per segment (tasks/video/segment.index_segment): one decoder thread,
-  non-reference frames skipped, only sampled frames converted, at a 256-pixel short side;
+  every B-frame of H.264 skipped (non-reference frames of other codecs), only sampled frames converted,
+  at a 256-pixel short side;
 - **hashfleet-nonref** / **hashfleet-fullsize** / **hashfleet-allframes**: the sampler with one of the
   savings turned off (only non-reference frames skipped, not every H.264 B-frame / sampled frames
   converted at full size / every frame decoded), to show what each saving buys;
@@ -70,11 +71,16 @@ def make_clip(name: str, seconds: int) -> str:
 
 
 def run_hashfleet(path: str, fps: float, **options):
+    """What a worker runs (tasks/video/segment.index_segment); with `options`, the sampler alone with one of
+    its savings turned off."""
     import av
 
     from tasks.video.frames import hash_frames
     from tasks.video.sample import sample_frames
+    from tasks.video.segment import index_segment
 
+    if not options:
+        return index_segment(path, 0.0, None, fps).frames
     with av.open(path) as container:
         container.streams.video[0].codec_context.thread_count = 1
         return hash_frames(sample_frames(container, fps, **options))
