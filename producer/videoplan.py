@@ -120,6 +120,8 @@ def probe_cost(path: str, allowed_roots: tuple[str, ...] = ()) -> VideoCost:
             frames = container.streams.video[0].frames
     except (FileUnreadable, av.error.FFmpegError, ValueError, OSError):
         return VideoCost(0.0, 0.0)
+    except Exception:  # noqa: BLE001  (a header no one foresaw must not stop the walk: the worker records it)
+        return VideoCost(0.0, 0.0)
     frames = frames or info.duration * info.fps
     return VideoCost(info.duration, frames * info.width * info.height)
 

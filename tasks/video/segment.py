@@ -96,7 +96,7 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
         path, size, mtime = checked_file(path, allowed_roots)
         result.size, result.mtime = size, mtime
         with _open(path) as container:
-            every_b = bool(container.streams.video) and container.streams.video[0].codec_context.name in SKIP_B_CODECS
+            every_b = _codec_name(container) in SKIP_B_CODECS
             result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF")
         if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
             with _open(path) as container:
@@ -112,6 +112,11 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
         log.warning("internal error sampling %r: %s: %s", path, type(exc).__name__, exc)
         result.code = FileError.INTERNAL
     return result
+
+
+def _codec_name(container) -> str:
+    streams = container.streams.video
+    return streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
 
 
 def _open(path: str):
@@ -130,7 +135,10 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     result = SegmentResult(FileError.OK)
     if not container.streams.video:
         return dataclasses.replace(result, code=FileError.NO_VIDEO_STREAM), 0.0
-    info = probe_container(container)
+    try:
+        info = probe_container(container)
+    except ValueError:  # no decoder for the stream: nothing here can be shown as a video
+        return dataclasses.replace(result, code=FileError.NOT_A_VIDEO), 0.0
     result.duration, result.width, result.height, result.fps = info.duration, info.width, info.height, info.fps
     if info.width * info.height > max_pixels:
         return dataclasses.replace(result, code=FileError.TOO_MANY_PIXELS), 0.0
