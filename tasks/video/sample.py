@@ -31,6 +31,10 @@ from tasks.settings import DEFAULT_VIDEO_FPS as DEFAULT_FPS
 #: Short side, in pixels, a sampled frame is scaled to before hashing: 8 pixels per cell of phash's 32 x 32
 #: area grid (the image core's MIN_PIXELS_PER_CELL rule for reduced JPEG decodes).
 SAMPLE_SIDE = 256
+#: Seconds before a seek's target the demuxer is sent back to when it landed after it, and how much that
+#: grows at each try (until the start of the file).
+SEEK_BACKOFF_S = 1.0
+SEEK_BACKOFF_GROWTH = 4
 #: Slack (seconds) when comparing frame times with grid times (timestamps are rationals, times floats).
 EPSILON = 1e-6
 
@@ -98,11 +102,13 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
     keys = _Keyframes()
     previous: float | None = None
     seek_to = start if start > 0 else None
+    sought, backoff = None, SEEK_BACKOFF_S
     while True:
         if seek_to is not None:
-            container.seek(max(0, int((seek_to + origin) / stream.time_base)), stream=stream, backward=True)
+            container.seek(max(0, int((max(0.0, seek_to) + origin) / stream.time_base)), stream=stream,
+                           backward=True)
             stats.seeks += 1
-            seek_to, previous = None, None
+            sought, seek_to, previous = max(0.0, seek_to), None, None
         for packet in _packets(container, stream, origin, stats):
             try:
                 frames = packet.decode()
@@ -113,6 +119,12 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
                 if frame.time is None:
                     continue
                 time = frame.time - origin
+                if previous is None and sought is not None and sought > 0 and time > target + EPSILON:
+                    # The demuxer landed after the time asked for (MPEG-PS and -TS seek by guessed byte
+                    # offsets): seek further back, so that no frame at or after the target is passed over, and
+                    # read on from there instead of seeking ahead again.
+                    seek_to, backoff, seek = sought - backoff, backoff * SEEK_BACKOFF_GROWTH, False
+                    break
                 stats.decoded += 1
                 stats.rotation = frame.rotation or 0
                 stats.last_time = max(stats.last_time, time)

@@ -85,3 +85,47 @@ def test_when_skipping_frames_would_miss_a_sampling_time_the_segment_is_sampled_
     reference = hash_frames(sample_gray(path, fps=10.0))
     assert got.frames.times.tolist() == pytest.approx(reference.times.tolist())
     assert len(got.frames) == 40
+
+
+@pytest.fixture(scope="module")
+def mpeg_ps(tmp_path_factory):
+    """MPEG-2 in an MPEG program stream (.mpg): a container whose seeks land near, not at, the time asked."""
+    import av
+
+    from support.videos import picture
+
+    path = tmp_path_factory.mktemp("mpg") / "clip.mpg"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg2video", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 192, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 2
+        for index in range(10 * 25):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture(index, 320, 192), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_segments_of_a_program_stream_join_up_to_the_whole_video_despite_its_inexact_seeks(mpeg_ps):
+    from tasks.video.segment import index_segment
+
+    whole = index_segment(mpeg_ps, 0.0, None, 1.0)
+    parts = [index_segment(mpeg_ps, start, end, 1.0) for start, end in ((0.0, 3.0), (3.0, 7.0), (7.0, None))]
+    assert np.concatenate([p.frames.times for p in parts]).tolist() == whole.frames.times.tolist()
+    assert np.concatenate([p.frames.phash for p in parts]).tolist() == whole.frames.phash.tolist()
+    assert len(whole.frames) == 10
+
+
+def test_seeking_ahead_at_a_low_rate_takes_the_same_frames_as_reading_on(mpeg_ps):
+    import av
+
+    from tasks.video.sample import SampleStats, sample_frames
+
+    taken = {}
+    for seek in (True, False):
+        stats = SampleStats()
+        with av.open(mpeg_ps) as container:
+            taken[seek] = [time for time, _ in sample_frames(container, 0.2, seek=seek, stats=stats)]
+        assert (stats.seeks > 0) == seek
+    assert taken[True] == taken[False] and len(taken[True]) == 2
