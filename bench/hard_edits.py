@@ -69,7 +69,7 @@ def photos(corpus: str, which: str) -> list[str]:
         with Image.open(os.path.join(root, rel)) as im:
             if not mv.is_flat(im.convert("RGB")):
                 usable.append(rel)
-    return usable[SETS[which]::3][:PHOTOS]
+    return usable[SETS[which] :: 3][:PHOTOS]
 
 
 def _font(size: int):
@@ -100,8 +100,9 @@ def screenshot(im: Image.Image) -> Image.Image:
     for i, colour in enumerate(((237, 106, 94), (245, 191, 79), (98, 197, 84))):
         x = bar // 2 + i * bar
         draw.ellipse((x - bar // 4, bar // 4, x + bar // 4, 3 * bar // 4), fill=colour)
-    draw.text((win_w // 2 - 4 * bar, bar // 5), "Photo Viewer - IMG_0042.jpg", fill=(230, 230, 230),
-              font=_font(bar * 3 // 5))
+    draw.text(
+        (win_w // 2 - 4 * bar, bar // 5), "Photo Viewer - IMG_0042.jpg", fill=(230, 230, 230), font=_font(bar * 3 // 5)
+    )
     window.paste(im, ((win_w - w) // 2, bar + (win_h - bar - h) // 2))
     return window
 
@@ -139,7 +140,9 @@ def edit(im: Image.Image, name: str, rng: random.Random) -> Image.Image:
     if name == "blur":
         return im.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
     if name == "noise":
-        noisy = np.asarray(im, np.float32) + np.random.default_rng(rng.randrange(2**32)).normal(0, NOISE_SIGMA, (h, w, 3))
+        noisy = np.asarray(im, np.float32) + np.random.default_rng(rng.randrange(2**32)).normal(
+            0, NOISE_SIGMA, (h, w, 3)
+        )
         return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     if name == "grey":
         return im.convert("L")
