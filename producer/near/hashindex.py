@@ -14,7 +14,7 @@ import numpy as np
 from producer.outputs.formats import output_format
 from producer.outputs.reader import SqliteOutput, further_columns, open_sqlite, read_records, row_columns, stored_path
 from tasks.errors import ConfigError
-from tasks.image.algos import column_name, hash_bytes, parse_algos
+from tasks.image.algos import algo_bytes, column_name, hash_bytes, parse_algos
 
 #: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each), and its hex length.
 JOIN_HASH_SIZE = 8
@@ -30,7 +30,7 @@ class HashIndex:
     """The hashed files of an output (errors left out), one array entry per file, in output order."""
 
     paths: list[str]
-    hashes: dict[str, np.ndarray]  # algorithm -> uint64 (n,), for the algorithms asked for
+    hashes: dict[str, np.ndarray]  # algorithm -> uint64 (n,), or (n, words) for phash-regions, as asked for
     quality: np.ndarray  # int16, MISSING when not scored
     sizes: np.ndarray  # int64 bytes
     mtimes: np.ndarray  # int64 seconds
@@ -54,7 +54,7 @@ class HashIndex:
         try:
             found = {}
             for start in range(0, len(wanted), SQLITE_PARAMS):
-                batch = wanted[start:start + SQLITE_PARAMS]
+                batch = wanted[start : start + SQLITE_PARAMS]
                 query = f"SELECT rowid, path FROM files WHERE rowid IN ({', '.join('?' * len(batch))})"
                 found.update(db.execute(query, batch))
         finally:
@@ -65,6 +65,13 @@ class HashIndex:
 def hex_to_u64(hexes: list[str] | str) -> np.ndarray:
     """16-digit hex hashes (first bit most significant), a list or one concatenated string, as uint64."""
     return np.frombuffer(bytes.fromhex(hexes if isinstance(hexes, str) else "".join(hexes)), ">u8").astype(np.uint64)
+
+
+def hashes_of(algo: str, hexes: list[str] | str, n: int) -> np.ndarray:
+    """An algorithm's hashes of n files as uint64: (n,) for a 64-bit hash, (n, words) for a longer one."""
+    values = hex_to_u64(hexes)
+    words = algo_bytes(algo, JOIN_HASH_SIZE) // 8
+    return values if words == 1 else values.reshape(n, words)
 
 
 def load_index(path: str, need: tuple[str, ...], optional: tuple[str, ...] = (), with_paths: bool = True) -> HashIndex:
@@ -86,8 +93,10 @@ def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional
 
 
 def _missing(path: str, algo: str) -> ConfigError:
-    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
-                       f"(the default), or pass a .sqlite output, which names its primary hash")
+    return ConfigError(
+        f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
+        f"(the default), or pass a .sqlite output, which names its primary hash"
+    )
 
 
 def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
@@ -101,15 +110,17 @@ def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], wi
         where = " AND ".join(f"{c} IS NOT NULL" for c in hash_columns) or "1"
         if not with_paths:
             return _load_sqlite_hashes(db, path, need, hash_columns, where, algos, hash_size)
-        rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
-                          f"ORDER BY rowid").fetchall()
+        rows = db.execute(
+            f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} ORDER BY rowid"
+        ).fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(need) + len(extras))
-    hashes = {a: hex_to_u64(list(columns[1 + i])) for i, a in enumerate(need)}
-    return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
+    hashes = {a: hashes_of(a, list(columns[1 + i]), len(rows)) for i, a in enumerate(need)}
+    return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need) :]), algos, hash_size)
 
 
-def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list[str], where: str,
-                        algos: tuple[str, ...], hash_size: int) -> HashIndex:
+def _load_sqlite_hashes(
+    db, path: str, need: tuple[str, ...], hash_columns: list[str], where: str, algos: tuple[str, ...], hash_size: int
+) -> HashIndex:
     """Hashes, quality and row ids only, each column concatenated by SQLite into one hex string: a million
     rows load in about a second instead of several as Python tuples (the aggregates of one query see the
     rows in the same order, so the columns stay aligned)."""
@@ -120,9 +131,20 @@ def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list
     quality = np.frombuffer(bytes.fromhex(quality), np.uint8).astype(np.int16)
     quality[quality == 255] = MISSING
     missing = np.full(len(quality), MISSING, np.int64)
-    hashes = {a: hex_to_u64(h) for a, h in zip(need, hexes, strict=True)}
-    return HashIndex([], hashes, quality, missing, missing, missing, missing, algos, hash_size,
-                     hex_to_u64(rowids).astype(np.int64), path)
+    hashes = {a: hashes_of(a, h, len(quality)) for a, h in zip(need, hexes, strict=True)}
+    return HashIndex(
+        [],
+        hashes,
+        quality,
+        missing,
+        missing,
+        missing,
+        missing,
+        algos,
+        hash_size,
+        hex_to_u64(rowids).astype(np.int64),
+        path,
+    )
 
 
 def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> HashIndex:
@@ -131,14 +153,19 @@ def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> H
     paths, hexes, extras = [], {a: [] for a in need}, []
     where = [found.index(a) for a in need]
     for r in read_records(path):
-        if r.error or not r.hash or any(len(r.more[i]) != HEX_DIGITS for i in where):
+        if (
+            r.error
+            or not r.hash
+            or any(len(r.more[i]) != 2 * algo_bytes(a, JOIN_HASH_SIZE) for a, i in zip(need, where, strict=True))
+        ):
             continue
         paths.append(r.path)
         for a, i in zip(need, where, strict=True):
             hexes[a].append(r.more[i])
         extras.append((r.quality, r.size, r.mtime, r.width, r.height))
     columns = list(zip(*extras, strict=True)) if extras else [()] * 5
-    return HashIndex(paths, {a: hex_to_u64(h) for a, h in hexes.items()}, *_ints(columns), found, JOIN_HASH_SIZE)
+    hashes = {a: hashes_of(a, h, len(paths)) for a, h in hexes.items()}
+    return HashIndex(paths, hashes, *_ints(columns), found, JOIN_HASH_SIZE)
 
 
 def _algo_of(column: str) -> str:
@@ -148,11 +175,15 @@ def _algo_of(column: str) -> str:
 def _ints(columns) -> list[np.ndarray]:
     """quality (int16), sizes, mtimes, widths, heights (int64), None as MISSING."""
     dtypes = (np.int16, np.int64, np.int64, np.int64, np.int64)
-    return [np.array([MISSING if v is None else v for v in column], dtype) for column, dtype in zip(columns, dtypes,
-                                                                                                      strict=True)]
+    return [
+        np.array([MISSING if v is None else v for v in column], dtype)
+        for column, dtype in zip(columns, dtypes, strict=True)
+    ]
 
 
 def _check_size(path: str, hash_size: int) -> None:
     if hash_size != JOIN_HASH_SIZE:
-        raise ConfigError(f"{path} holds {hash_size}x{hash_size} hashes; near-duplicate search works on "
-                          f"{JOIN_HASH_SIZE}x{JOIN_HASH_SIZE} (64-bit) ones: run with --hash-size {JOIN_HASH_SIZE}")
+        raise ConfigError(
+            f"{path} holds {hash_size}x{hash_size} hashes; near-duplicate search works on "
+            f"{JOIN_HASH_SIZE}x{JOIN_HASH_SIZE} (64-bit) ones: run with --hash-size {JOIN_HASH_SIZE}"
+        )

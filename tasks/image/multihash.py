@@ -139,5 +139,6 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
     if "pdq" in algos:
         bits["pdq"], pdq_quality, (height, width) = pdq_bits(data)
         score = pdq_quality if score is None else score
-    return Hashed(b"".join(bits[a] if isinstance(bits[a], bytes) else pack_bits(bits[a]) for a in algos), score,
-                  width, height)
+    return Hashed(
+        b"".join(bits[a] if isinstance(bits[a], bytes) else pack_bits(bits[a]) for a in algos), score, width, height
+    )

@@ -1,8 +1,8 @@
 """Phashes of regions of a picture, for copies that keep only part of it or cover part of it: the picture
 without a uniform frame (a screenshot's window, letterbox bars), its centre square (a square crop for a
 feed), its middle 80 % (a 10 % crop), its upper-left 75 % x 75 % (leaves out a caption band at the bottom
-and a logo in the top-right, bottom-right or bottom-left corner) and the picture turned 3 degrees either way
-and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey image in, bits out.
+and a logo in the top-right, bottom-right or bottom-left corner) and the picture turned 2 and 4 degrees either
+way and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey image in, bits out.
 
 Each region is area-averaged onto the phash thumbnail (cv2.INTER_AREA on the reduced decode, which is at
 least 72 pixels on its short side) and hashed as tasks/image/phash.py hashes the whole picture.
@@ -33,15 +33,16 @@ INNER_MARGIN = 0.10
 #: Side of the corner window, as a share of the picture's width and height.
 CORNER_SHARE = 0.75
 #: Turns (degrees) of the "turned" regions: the picture turned this much either way and cut to its corners,
-#: which a copy turned by 1-5 degrees and cut likewise resembles.
-TURN_DEGREES = 3.0
+#: which a copy turned by 1-5 degrees and cut likewise resembles. bench/hard_quality.py (dev photos, region
+#: pairs within 2 bits): 3 degrees alone finds 0.80 of the 1-5 degree turns, 2 and 4 degrees 0.91.
+TURN_DEGREES = (2.0, 4.0)
 #: The region hashes are 64-bit phashes whatever a job's hash size: the near-duplicate join works on 64 bits.
 REGION_HASH_SIZE = 8
 #: Longest side the regions are found and cut on (a larger decode is area-averaged down first): 16 pixels of
 #: it per phash thumbnail cell at 32 cells, and a bounded cost for full-size PNG decodes.
 WORK_SIDE = 512
 #: The region hashes, in the order :func:`region_phashes` returns them.
-REGIONS = ("content", "square", "inner", "upper-left", "turned-left", "turned-right")
+REGIONS = ("content", "square", "inner", "upper-left", "turned+2", "turned-2", "turned+4", "turned-4")
 
 
 def _unit(gray: np.ndarray) -> np.ndarray:
@@ -113,7 +114,7 @@ def region_phashes(gray: np.ndarray, hash_size: int = 8) -> tuple[np.ndarray, bo
     for top, bottom, left, right in region_boxes(box, *image.shape):
         window = image[top : max(bottom, top + 1), left : max(right, left + 1)]
         thumbs.append(_thumbnail(window, side))
-    thumbs += [_thumbnail(turned(image, sign * TURN_DEGREES), side) for sign in (1, -1)]
+    thumbs += [_thumbnail(turned(image, sign * degrees), side) for degrees in TURN_DEGREES for sign in (1, -1)]
     return phash_bits_of(thumbs, hash_size), box != (0, image.shape[0], 0, image.shape[1])
 
 
