@@ -152,6 +152,26 @@ def score(rows: list[dict], pairs: set[tuple[int, int]]) -> tuple[dict[str, floa
     return recall, len(false), false
 
 
+#: Copies a person would not keep over the original (item 5 of issue 20).
+DEGRADED = ("resize50", "jpeg_q10", "crop10", "crop4", "square", "rotate", "letterbox", "screenshot", "grey")
+
+
+def keeper_shares(rows: list[dict], index, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> dict[str, tuple]:
+    """Per keep policy: (groups, groups keeping a degraded copy, which edits were kept)."""
+    from collections import Counter
+
+    from producer.near.defaults import KEEP_POLICIES
+    from producer.near.find import groups_around_representatives
+    from producer.near.keep import choose_keeper
+
+    groups = groups_around_representatives(len(rows), a, b, d)
+    out = {}
+    for policy in KEEP_POLICIES:
+        kept = Counter(rows[choose_keeper(index, g.members, policy)]["edit"] for g in groups)
+        out[policy] = (len(groups), sum(kept[e] for e in DEGRADED), dict(kept.most_common(5)))
+    return out
+
+
 def pairs_within(dist: np.ndarray, k: int) -> set[tuple[int, int]]:
     i, j = np.nonzero(np.triu(dist <= k, 1))
     return set(zip(i.tolist(), j.tolist(), strict=True))
@@ -174,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(rows)} files hashed in {time.monotonic() - started:.1f} s")
     k = DEFAULT_MAX_DISTANCE if args.max_distance is None else args.max_distance
     started = time.monotonic()
-    a, b, _ = near_pairs(index, k)
+    a, b, d = near_pairs(index, k)
     found = set(zip(a.tolist(), b.tolist(), strict=True))
     print(f"dupes: {len(found)} pairs in {time.monotonic() - started:.1f} s")
     table = {f"dupes (K {k})": score(rows, found)}
@@ -191,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     print("| false pairs | " + " | ".join(str(table[n][1]) for n in names) + " |")
     for i, j in table[names[0]][2][:10]:
         print("  false:", rows[i]["path"], rows[j]["path"])
+    print("\n| --keep | groups | kept a degraded copy | share | most kept edits |\n|---|---:|---:|---:|---|")
+    for policy, (groups, degraded, kept) in keeper_shares(rows, index, a, b, d).items():
+        print(f"| {policy} | {groups} | {degraded} | {degraded / max(groups, 1):.3f} | {kept} |")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class HashIndex:
         try:
             found = {}
             for start in range(0, len(wanted), SQLITE_PARAMS):
-                batch = wanted[start : start + SQLITE_PARAMS]
+                batch = wanted[start:start + SQLITE_PARAMS]
                 query = f"SELECT rowid, path FROM files WHERE rowid IN ({', '.join('?' * len(batch))})"
                 found.update(db.execute(query, batch))
         finally:
@@ -93,10 +93,8 @@ def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional
 
 
 def _missing(path: str, algo: str) -> ConfigError:
-    return ConfigError(
-        f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
-        f"(the default), or pass a .sqlite output, which names its primary hash"
-    )
+    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
+                       f"(the default), or pass a .sqlite output, which names its primary hash")
 
 
 def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
@@ -110,17 +108,15 @@ def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], wi
         where = " AND ".join(f"{c} IS NOT NULL" for c in hash_columns) or "1"
         if not with_paths:
             return _load_sqlite_hashes(db, path, need, hash_columns, where, algos, hash_size)
-        rows = db.execute(
-            f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} ORDER BY rowid"
-        ).fetchall()
+        rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
+                          f"ORDER BY rowid").fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(need) + len(extras))
     hashes = {a: hashes_of(a, list(columns[1 + i]), len(rows)) for i, a in enumerate(need)}
-    return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need) :]), algos, hash_size)
+    return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
 
 
-def _load_sqlite_hashes(
-    db, path: str, need: tuple[str, ...], hash_columns: list[str], where: str, algos: tuple[str, ...], hash_size: int
-) -> HashIndex:
+def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list[str], where: str,
+                        algos: tuple[str, ...], hash_size: int) -> HashIndex:
     """Hashes, quality and row ids only, each column concatenated by SQLite into one hex string: a million
     rows load in about a second instead of several as Python tuples (the aggregates of one query see the
     rows in the same order, so the columns stay aligned)."""
@@ -132,19 +128,8 @@ def _load_sqlite_hashes(
     quality[quality == 255] = MISSING
     missing = np.full(len(quality), MISSING, np.int64)
     hashes = {a: hashes_of(a, h, len(quality)) for a, h in zip(need, hexes, strict=True)}
-    return HashIndex(
-        [],
-        hashes,
-        quality,
-        missing,
-        missing,
-        missing,
-        missing,
-        algos,
-        hash_size,
-        hex_to_u64(rowids).astype(np.int64),
-        path,
-    )
+    return HashIndex([], hashes, quality, missing, missing, missing, missing, algos, hash_size,
+                     hex_to_u64(rowids).astype(np.int64), path)
 
 
 def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> HashIndex:
@@ -152,12 +137,9 @@ def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> H
     need = _wanted(path, found, need, optional)
     paths, hexes, extras = [], {a: [] for a in need}, []
     where = [found.index(a) for a in need]
+    widths = [2 * algo_bytes(a, JOIN_HASH_SIZE) for a in need]
     for r in read_records(path):
-        if (
-            r.error
-            or not r.hash
-            or any(len(r.more[i]) != 2 * algo_bytes(a, JOIN_HASH_SIZE) for a, i in zip(need, where, strict=True))
-        ):
+        if r.error or not r.hash or any(len(r.more[i]) != digits for i, digits in zip(where, widths, strict=True)):
             continue
         paths.append(r.path)
         for a, i in zip(need, where, strict=True):
@@ -175,15 +157,11 @@ def _algo_of(column: str) -> str:
 def _ints(columns) -> list[np.ndarray]:
     """quality (int16), sizes, mtimes, widths, heights (int64), None as MISSING."""
     dtypes = (np.int16, np.int64, np.int64, np.int64, np.int64)
-    return [
-        np.array([MISSING if v is None else v for v in column], dtype)
-        for column, dtype in zip(columns, dtypes, strict=True)
-    ]
+    return [np.array([MISSING if v is None else v for v in column], dtype) for column, dtype in zip(columns, dtypes,
+                                                                                                      strict=True)]
 
 
 def _check_size(path: str, hash_size: int) -> None:
     if hash_size != JOIN_HASH_SIZE:
-        raise ConfigError(
-            f"{path} holds {hash_size}x{hash_size} hashes; near-duplicate search works on "
-            f"{JOIN_HASH_SIZE}x{JOIN_HASH_SIZE} (64-bit) ones: run with --hash-size {JOIN_HASH_SIZE}"
-        )
+        raise ConfigError(f"{path} holds {hash_size}x{hash_size} hashes; near-duplicate search works on "
+                          f"{JOIN_HASH_SIZE}x{JOIN_HASH_SIZE} (64-bit) ones: run with --hash-size {JOIN_HASH_SIZE}")

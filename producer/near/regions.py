@@ -27,6 +27,8 @@ REGION_MAX_DISTANCE = 2
 CONFIRM_DISTANCE = 12
 CONTENT, SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("content", "square", "inner", "upper-left"))
 TURNED = tuple(i for i, r in enumerate(REGIONS) if r.startswith("turned"))
+#: Distance of a pair no stage matches (above any 64-bit distance).
+NO_MATCH = 255
 #: Row kinds of the joins: the whole picture, its centre crop (phash-centre), and each region.
 FULL, CENTRE = "full", "centre"
 
@@ -109,3 +111,31 @@ def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarra
     )
     view = np.minimum.reduce([dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
     return np.where(fa & fb, contents, against | view)
+
+
+def _dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(x ^ y).astype(np.int64)
+
+
+def content_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the least of content-content, content-whole and whole-content over the framed files
+    of the pair, as the first stage joins them; NO_MATCH when neither file is framed."""
+    fa, fb = framed(regions)[a], framed(regions)[b]
+    ca, cb = regions[a, CONTENT], regions[b, CONTENT]
+    out = np.full(len(a), NO_MATCH, np.int64)
+    out = np.where(fa & fb, np.minimum(out, _dist(ca, cb)), out)
+    out = np.where(fa, np.minimum(out, _dist(ca, full[b])), out)
+    return np.where(fb, np.minimum(out, _dist(full[a], cb)), out)
+
+
+def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the least distance over the region kinds :func:`region_pairs` joins."""
+    ra, rb = regions[a], regions[b]
+    kinds = [
+        _dist(ra[:, SQUARE], rb[:, SQUARE]),
+        _dist(ra[:, UPPER_LEFT], rb[:, UPPER_LEFT]),
+        _dist(ra[:, INNER], full[b]),
+        _dist(full[a], rb[:, INNER]),
+    ]
+    kinds += [_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED]
+    return np.minimum.reduce(kinds)
