@@ -14,7 +14,7 @@ import numpy as np
 from producer.outputs.formats import output_format
 from producer.outputs.reader import SqliteOutput, further_columns, open_sqlite, read_records, row_columns, stored_path
 from tasks.errors import ConfigError
-from tasks.image.algos import algo_bytes, column_name, hash_bytes, parse_algos
+from tasks.image.algos import DEFAULT_ALGOS, algo_bytes, column_name, hash_bytes, parse_algos
 
 #: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each), and its hex length.
 JOIN_HASH_SIZE = 8
@@ -93,8 +93,8 @@ def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional
 
 
 def _missing(path: str, algo: str) -> ConfigError:
-    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
-                       f"(the default), or pass a .sqlite output, which names its primary hash")
+    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo "
+                       f"{DEFAULT_ALGOS}` (the default), or pass a .sqlite output, which names its primary hash")
 
 
 def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
