@@ -94,23 +94,17 @@ def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=
 def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray, max_distance: int) -> np.ndarray:
     """Bools: which first-stage pairs (a, b: file indices) are the same picture beyond a shared overlay.
 
-    Two framed files (screenshots) must match on their contents; otherwise a pair is confirmed by a framed
-    file's content against the other's whole picture, or by a region an overlay in a corner or a band
-    leaves out: two different photos carrying the same logo, caption band or window match on the whole
-    picture only because of it, and differ everywhere else.
+    A pair is confirmed by a framed file's content against the other's content or whole picture (within
+    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), or, unless
+    both files are framed (two screenshots in one window), by a region an overlay in a corner or a band
+    leaves out (centre square, middle 80 %, upper-left 75 %): two different photos carrying the same logo,
+    caption band or window match on the whole picture only because of it, and differ everywhere else.
     """
-
-    def dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.bitwise_count(x ^ y)
-
     ra, rb = regions[a], regions[b]
-    fa, fb = framed(regions)[a], framed(regions)[b]
-    contents = dist(ra[:, CONTENT], rb[:, CONTENT]) <= max_distance
-    against = (fa & (dist(ra[:, CONTENT], full[b]) <= max_distance)) | (
-        fb & (dist(full[a], rb[:, CONTENT]) <= max_distance)
-    )
-    view = np.minimum.reduce([dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
-    return np.where(fa & fb, contents, against | view)
+    both_framed = framed(regions)[a] & framed(regions)[b]
+    contents = content_distances(a, b, full, regions) <= max(max_distance, CONFIRM_DISTANCE)
+    view = np.minimum.reduce([_dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
+    return contents | (~both_framed & view)
 
 
 def _dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
