@@ -25,6 +25,9 @@ REGION_MAX_DISTANCE = 2
 #: A pair found on whole pictures is confirmed when one of the regions an overlay in a corner or a band
 #: leaves out (centre square, middle 80 %, upper-left 75 %) is within this many bits (bench/HARD_EDITS.md).
 CONFIRM_DISTANCE = 12
+#: ...or when they share a region (the kinds of the second stage) within this many bits: a border crop's
+#: regions are all shifted by its cut, but its turned or inner regions still meet the other's picture.
+CONFIRM_REGION_DISTANCE = 6
 CONTENT, SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("content", "square", "inner", "upper-left"))
 TURNED = tuple(i for i, r in enumerate(REGIONS) if r.startswith("turned"))
 #: Distance of a pair no stage matches (above any 64-bit distance).
@@ -95,7 +98,8 @@ def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarra
     """Bools: which first-stage pairs (a, b: file indices) are the same picture beyond a shared overlay.
 
     A pair is confirmed by a framed file's content against the other's content or whole picture (within
-    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), or, unless
+    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), by a region shared within
+    CONFIRM_REGION_DISTANCE, or, unless
     both files are framed (two screenshots in one window), by a region an overlay in a corner or a band
     leaves out (centre square, middle 80 %, upper-left 75 %): two different photos carrying the same logo,
     caption band or window match on the whole picture only because of it, and differ everywhere else.
@@ -104,7 +108,8 @@ def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarra
     both_framed = framed(regions)[a] & framed(regions)[b]
     contents = content_distances(a, b, full, regions) <= max(max_distance, CONFIRM_DISTANCE)
     view = np.minimum.reduce([_dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
-    return contents | (~both_framed & view)
+    shared = region_distances(a, b, full, regions) <= CONFIRM_REGION_DISTANCE
+    return contents | shared | (~both_framed & view)
 
 
 def _dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
