@@ -101,7 +101,7 @@ def test_two_photos_sharing_an_overlay_are_not_confirmed_but_an_edited_copy_is()
 
 def test_two_screenshots_in_the_same_window_must_match_on_their_contents():
     full = np.array([1, 1, 1], np.uint64)
-    regions = np.zeros((3, len(REGIONS)), np.uint64)
+    regions = np.random.default_rng(6).integers(0, 2**63, (3, len(REGIONS)), dtype=np.uint64)
     # the window dominates every region: 10 bits apart, near enough for a view, too far for a shared region
     regions[:, SQUARE] = regions[:, INNER] = regions[:, UPPER_LEFT] = [0, 0x3FF, 0]
     regions[:, CONTENT] = [0xFFFF, 0xFFFF << 32, 0xFFFF]  # framed: what is inside differs for file 1
