@@ -103,7 +103,8 @@ def test_two_screenshots_in_the_same_window_must_match_on_their_contents():
     full = np.array([1, 1, 1], np.uint64)
     regions = np.random.default_rng(6).integers(0, 2**63, (3, len(REGIONS)), dtype=np.uint64)
     # the window dominates every region: 10 bits apart, near enough for a view, too far for a shared region
-    regions[:, SQUARE] = regions[:, INNER] = regions[:, UPPER_LEFT] = [0, 0x3FF, 0]
+    window = 0xF0F0_F0F0
+    regions[:, SQUARE] = regions[:, INNER] = regions[:, UPPER_LEFT] = [window, window ^ 0x3FF, window]
     regions[:, CONTENT] = [0xFFFF, 0xFFFF << 32, 0xFFFF]  # framed: what is inside differs for file 1
     ok = confirmed(np.array([0, 0]), np.array([1, 2]), full, regions, K)
     assert ok.tolist() == [False, True]
