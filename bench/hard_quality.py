@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     found = set(zip(a.tolist(), b.tolist(), strict=True))
     print(f"dupes: {len(found)} pairs in {time.monotonic() - started:.1f} s")
     table = {f"dupes (K {k})": score(rows, found)}
+    old = near_pairs(index, k, regions=False)
+    table[f"dupes --no-regions (K {k})"] = score(rows, set(zip(old[0].tolist(), old[1].tolist(), strict=True)))
     if not args.no_refs:
         for name, dist in references(rows, args.cache_dir).items():
             table[f"{name}<={REFERENCES[name]}"] = score(rows, pairs_within(dist, REFERENCES[name]))
