@@ -98,18 +98,18 @@ def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarra
     """Bools: which first-stage pairs (a, b: file indices) are the same picture beyond a shared overlay.
 
     A pair is confirmed by a framed file's content against the other's content or whole picture (within
-    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), by a region shared within
-    CONFIRM_REGION_DISTANCE, or, unless
-    both files are framed (two screenshots in one window), by a region an overlay in a corner or a band
-    leaves out (centre square, middle 80 %, upper-left 75 %): two different photos carrying the same logo,
-    caption band or window match on the whole picture only because of it, and differ everywhere else.
+    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), or, unless both files are
+    framed (two screenshots in one window), by a region shared within CONFIRM_REGION_DISTANCE or by a
+    region an overlay in a corner or a band leaves out (centre square, middle 80 %, upper-left 75 %): two
+    different photos carrying the same logo, caption band or window match on the whole picture only
+    because of it, and differ everywhere else.
     """
     ra, rb = regions[a], regions[b]
     both_framed = framed(regions)[a] & framed(regions)[b]
     contents = content_distances(a, b, full, regions) <= max(max_distance, CONFIRM_DISTANCE)
     view = np.minimum.reduce([_dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
     shared = region_distances(a, b, full, regions) <= CONFIRM_REGION_DISTANCE
-    return contents | shared | (~both_framed & view)
+    return contents | (~both_framed & (shared | view))
 
 
 def _dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:

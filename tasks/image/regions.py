@@ -42,8 +42,9 @@ REGION_HASH_SIZE = 8
 #: Longest side the regions are found and cut on (a larger decode is area-averaged down first): 16 pixels of
 #: it per phash thumbnail cell at 32 cells, and a bounded cost for full-size PNG decodes.
 WORK_SIDE = 512
-#: Longest side of the copy the turned regions are cut from (8 pixels per thumbnail cell at 32 cells).
-TURN_SIDE = 256
+#: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
+#: thumbnail: 4 keeps the interpolation's aliasing under what a phash bit sees.
+TURN_CELL = 4
 #: The region hashes, in the order :func:`region_phashes` returns them.
 REGIONS = ("content", "square", "inner", "upper-left", "turned+2", "turned-2", "turned+4", "turned-4")
 
@@ -108,14 +109,11 @@ def region_phashes(gray: np.ndarray, hash_size: int = 8) -> tuple[np.ndarray, bo
     image = _fit(_unit(gray), WORK_SIDE)  # a PNG's decode is full size: regions need no more than WORK_SIDE
     box = content_box(image)
     side = HIGHFREQ_FACTOR * hash_size
-    integral = cv2.integral(image, sdepth=cv2.CV_64F)
-    thumbs = [_box_means(image, integral, region, side) for region in region_boxes(box, *image.shape)]
-    small = _fit(image, TURN_SIDE)  # a turn needs no more pixels than a few per thumbnail cell
+    thumbs = list(_box_means(image, region_boxes(box, *image.shape), side))
     for degrees in TURN_DEGREES:
         for sign in (1, -1):
-            window = turned(small, sign * degrees)
-            whole = (0, window.shape[0], 0, window.shape[1])
-            thumbs.append(_box_means(window, cv2.integral(window, sdepth=cv2.CV_64F), whole, side))
+            window = turned(image, sign * degrees, TURN_CELL * side)
+            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA).astype(np.float64))
     return phash_bits_of(thumbs, hash_size), box != (0, image.shape[0], 0, image.shape[1])
 
 
@@ -128,32 +126,37 @@ def _fit(image: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _box_means(image: np.ndarray, integral: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:
-    """(side x side) means of the cells of `box` (top, bottom, left, right), cell edges on whole pixels, from
-    the image's integral: four lookups a cell instead of a resampling pass (OpenCV's INTER_AREA on a float
-    image took 0.3 ms a region on a 1/8-scale camera JPEG). A box under `side` pixels on a side is resized."""
-    top, bottom, left, right = box
-    if bottom - top < side or right - left < side:
-        window = image[top:max(bottom, top + 1), left:max(right, left + 1)]
-        return cv2.resize(window, (side, side), interpolation=cv2.INTER_LINEAR).astype(np.float64)
-    ys = np.linspace(top, bottom, side + 1).round().astype(np.intp)
-    xs = np.linspace(left, right, side + 1).round().astype(np.intp)
-    corners = integral[ys][:, xs]
-    sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
-    return sums / np.outer(np.diff(ys), np.diff(xs))
+def _box_means(image: np.ndarray, boxes: list[tuple[int, int, int, int]], side: int) -> np.ndarray:
+    """(len(boxes) x side x side) means of the cells of each box (top, bottom, left, right), cell edges on
+    whole pixels, from one integral image gathered once for all boxes (OpenCV's INTER_AREA on a float image
+    took 0.3 ms a region on a 1/8-scale camera JPEG). A box under `side` pixels on a side is resized."""
+    if any(bottom - top < side or right - left < side for top, bottom, left, right in boxes):
+        windows = [image[top:max(bottom, top + 1), left:max(right, left + 1)] for top, bottom, left, right in boxes]
+        return np.stack([cv2.resize(w, (side, side), interpolation=cv2.INTER_LINEAR) for w in windows]).astype(
+            np.float64)
+    integral = cv2.integral(image, sdepth=cv2.CV_64F)
+    edges = np.asarray(boxes, np.float64)
+    steps = np.arange(side + 1) / side
+    ys = np.rint(edges[:, :1] + (edges[:, 1:2] - edges[:, :1]) * steps).astype(np.intp)
+    xs = np.rint(edges[:, 2:3] + (edges[:, 3:4] - edges[:, 2:3]) * steps).astype(np.intp)
+    corners = integral[ys[:, :, None], xs[:, None, :]]
+    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
+    return sums / (np.diff(ys)[:, :, None] * np.diff(xs)[:, None, :])
 
 
-def turned(image: np.ndarray, degrees: float) -> np.ndarray:
-    """`image` turned `degrees` (counter-clockwise) about its centre, cut to the largest centred rectangle of
-    its own aspect that holds no corner of the canvas."""
+def turned(image: np.ndarray, degrees: float, side: int) -> np.ndarray:
+    """(side x side): `image` turned `degrees` (counter-clockwise) about its centre, cut to the largest centred
+    rectangle of its own aspect that holds no corner of the canvas, and stretched onto the square (as every
+    region is stretched onto the square thumbnail), in one interpolation pass."""
     h, w = image.shape
     c, s = np.cos(np.radians(abs(degrees))), np.sin(np.radians(abs(degrees)))
     scale = min(w / (w * c + h * s), h / (w * s + h * c))
-    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0)
-    out = cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR)
-    ch, cw = max(1, int(h * scale) - 2), max(1, int(w * scale) - 2)
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return out[top : top + ch, left : left + cw]
+    ch, cw = max(1.0, h * scale - 2), max(1.0, w * scale - 2)
+    turn = np.vstack([cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0), (0, 0, 1)])
+    # output pixel (x, y) <- the kept rectangle's point ((x + 0.5) cw / side, (y + 0.5) ch / side)
+    crop = np.array([[side / cw, 0, -side / cw * ((w - cw) / 2) - 0.5 + 0.5 * side / cw],
+                     [0, side / ch, -side / ch * ((h - ch) / 2) - 0.5 + 0.5 * side / ch], [0, 0, 1]])
+    return cv2.warpAffine(image, (crop @ turn)[:2], (side, side), flags=cv2.INTER_LINEAR)
 
 
 def packed_regions(gray: np.ndarray) -> bytes:
