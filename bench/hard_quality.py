@@ -72,21 +72,22 @@ def _init() -> None:
     cv2.setNumThreads(1)
 
 
-def build_index(rows: list[dict], processes: int = 2):
+def build_index(rows: list[dict], processes: int = 2, cache: bool = True):
     """A HashIndex of the set's files as `hashfleet run` at its defaults would write it."""
     from producer.near.hashindex import HashIndex, hashes_of
     from tasks.image.algos import DEFAULT_ALGOS, algo_bytes, parse_algos
 
     algos = parse_algos(DEFAULT_ALGOS)
-    cache = os.path.join(os.path.dirname(rows[0]["path"]), "..", f"hashes-{code_digest()}.pickle")
-    if os.path.isfile(cache):
-        with open(cache, "rb") as handle:
+    cached = os.path.join(os.path.dirname(rows[0]["path"]), "..", f"hashes-{code_digest()}.pickle")
+    if cache and os.path.isfile(cached):
+        with open(cached, "rb") as handle:
             hashed = pickle.load(handle)  # noqa: S301 (the benchmark's own cache)
     else:
         with get_context("fork").Pool(processes, _init) as pool:
             hashed = pool.map(_hash, [r["path"] for r in rows], 8)
-        with open(cache, "wb") as handle:
-            pickle.dump(hashed, handle)
+        if cache:
+            with open(cached, "wb") as handle:
+                pickle.dump(hashed, handle)
     if any(h is None for h in hashed):
         raise SystemExit("undecodable benchmark file")
     columns, start = {}, 0
