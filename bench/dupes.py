@@ -98,7 +98,7 @@ def measure_search(index_path: str, k: int) -> dict:
 
     data = load_index(index_path, ("phash",), ("phash-centre",), with_paths=False)
     loaded = time.perf_counter()
-    distance = query_distances(data, hash_query(QUERY, tuple(data.hashes)))
+    distance = query_distances(data, hash_query(QUERY, tuple(data.hashes)), 8)
     near = np.flatnonzero(distance <= k)
     data.paths_of(near[np.lexsort((near, distance[near]))][:20].tolist())
     return {"load_s": loaded - started, "total_s": time.perf_counter() - started, "matches": len(near),

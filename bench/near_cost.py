@@ -45,8 +45,16 @@ def _all(data: bytes) -> None:
     hash_image(data, HASH_SIZE)
 
 
+def _defaults(data: bytes) -> None:
+    from tasks.image.algos import DEFAULT_ALGOS, parse_algos
+    from tasks.image.multihash import hash_data
+
+    hash_data(data, parse_algos(DEFAULT_ALGOS), HASH_SIZE)
+
+
 FUNCTIONS = {"dhash alone (robust_bits)": _dhash, "dhash + phash + quality": _dhash_phash_quality,
-             "dhash + phash + centre phash + quality (hash_image)": _all}  # fmt: skip
+             "dhash + phash + centre phash + quality (hash_image)": _all,
+             "the default algorithms, with phash-regions (hash_data)": _defaults}  # fmt: skip
 
 
 def _time_files(function, blobs: list[bytes]) -> list[float]:
@@ -66,6 +74,20 @@ def _time_files(function, blobs: list[bytes]) -> list[float]:
 def _photos(corpus: str) -> list[str]:
     root = os.path.join(corpus, "photos")
     return sorted(os.path.join(d, f) for d, _, names in os.walk(root) for f in names)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.near_cost [--passes N]`: the cost table alone."""
+    import argparse
+
+    from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    parser.add_argument("--passes", type=int, default=PASSES)
+    args = parser.parse_args(argv)
+    print("\n".join(measure(args.corpus, args.cache_dir, args.passes)))
 
 
 def measure(corpus: str, cache: str, passes: int = PASSES) -> list[str]:
@@ -96,3 +118,7 @@ def measure(corpus: str, cache: str, passes: int = PASSES) -> list[str]:
                          f"{100 * (total / base - 1):+.1f} % |")  # fmt: skip
         print("\n".join(lines[-3:]), flush=True)
     return lines
+
+
+if __name__ == "__main__":
+    main()

@@ -17,39 +17,48 @@ max_distance_option = click.option(
 crops_option = click.option(
     "--crops/--no-crops", default=True, show_default=True,
     help="Also match border crops, through the centre-crop hashes (phash-centre) when the index has them.")
+regions_option = click.option(
+    "--regions/--no-regions", default=True, show_default=True,
+    help="Also match rough edits through the region hashes (phash-regions) when the index has them: square and "
+         "10 % crops, turned copies, captions, logos, screenshots; whole-picture matches must then be confirmed "
+         "beyond a shared overlay.")
 low_option = click.option(
     "--include-low-information", is_flag=True,
     help="Also pair images flagged as low-information (flat or near-blank: quality under 10), whose hashes are "
          "mostly noise.")
 
 
-def load(index: str, crops: bool, with_paths: bool = True):
-    """The index's phash (and, with `crops`, centre-crop hashes when it has them)."""
+def load(index: str, crops: bool, regions: bool, with_paths: bool = True):
+    """The index's phash (and, with `crops` or `regions`, the centre-crop or region hashes when it has them)."""
     from producer.near.hashindex import load_index
+    from producer.near.regions import REGIONS_HASH
 
-    return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else (), with_paths)
+    optional = ((CENTRE_HASH,) if crops else ()) + ((REGIONS_HASH,) if regions else ())
+    return load_index(index, (DEFAULT_HASH,), optional, with_paths)
 
 
 keep_option = click.option(
-    "--keep", type=click.Choice(KEEP_POLICIES), default="largest", show_default=True,
-    help="Which file of a group to keep: most pixels, most bytes, oldest or newest.")
+    "--keep", type=click.Choice(KEEP_POLICIES), default=KEEP_POLICIES[0], show_default=True,
+    help="Which file of a group to keep: original (no frame, then most pixels, then least compressed, then "
+         "oldest), most pixels, most bytes, oldest or newest.")
 
 
-def find_groups(index: str, max_distance: int, crops: bool, include_low_information: bool,
+def find_groups(index: str, max_distance: int, crops: bool, regions: bool, include_low_information: bool,
                 cluster: Settings | None = None):
     """(index data, pairs, groups) as `dupes` finds them; with `cluster` settings, the join runs on that
     cluster's workers (tasks/nearjoin/task.py), otherwise here."""
     from producer.near.find import groups_around_representatives, near_pairs
 
-    data = load(index, crops)
+    data = load(index, crops, regions)
+    options = {"crops": crops, "regions": regions, "include_low_information": include_low_information}
     if cluster is None:
-        a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information)
+        a, b, d = near_pairs(data, max_distance, **options)
     else:
         from producer.app import producer_app
         from producer.near.distjoin import join_on_cluster
 
         with producer_app(cluster) as app:
-            a, b, d = near_pairs(data, max_distance, crops=crops, include_low_information=include_low_information,
+            a, b, d = near_pairs(data, max_distance, **options,
                                  joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
     return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
 
@@ -80,9 +89,11 @@ broker_option = click.option(
               help="Write per group the file to keep and the candidates to remove as CSV "
                    "(hashfleet never deletes anything).")
 @crops_option
+@regions_option
 @low_option
 @broker_option
-def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information, broker) -> None:
+def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, regions, include_low_information,
+          broker) -> None:
     """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) in INDEX."""
     from producer.near import output as near_output
 
@@ -92,7 +103,7 @@ def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_l
         from producer.cli.jobs import cluster_settings
 
         cluster = cluster_settings(broker, None)
-    data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, cluster)
+    data, (a, b, d), groups = find_groups(index, max_distance, crops, regions, include_low_information, cluster)
     if out:
         near_output.write_pairs(out, data, a, b, d)
     if groups_out:
@@ -110,7 +121,8 @@ def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_l
 @max_distance_option
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per image.")
 @crops_option
-def search(index, images, max_distance, limit, crops) -> None:
+@regions_option
+def search(index, images, max_distance, limit, crops, regions) -> None:
     """List the files of INDEX that look like each of IMAGES, nearest first (distance, then index order)."""
     prepare_local_decoders()
     import numpy as np
@@ -118,9 +130,10 @@ def search(index, images, max_distance, limit, crops) -> None:
     from producer.near.find import query_distances
     from producer.near.output import hash_query
 
-    data = load(index, crops, with_paths=False)
+    data = load(index, crops, regions, with_paths=False)
     for image in images:
-        distance = query_distances(data, hash_query(image, tuple(data.hashes)), crops=crops)
+        query = hash_query(image, tuple(data.hashes))
+        distance = query_distances(data, query, max_distance, crops=crops, regions=regions)
         near = np.flatnonzero(distance <= max_distance)
         order = near[np.lexsort((near, distance[near]))]
         shown = f", nearest {limit}:" if len(near) > limit else ":"
@@ -139,14 +152,15 @@ def search(index, images, max_distance, limit, crops) -> None:
 @click.option("--thumbnails", type=click.IntRange(0), default=None,
               help="Groups shown with pictures, largest first  [default: the first 500]")
 @crops_option
+@regions_option
 @low_option
-def report(index, out, max_distance, keep, thumbnails, crops, include_low_information) -> None:
+def report(index, out, max_distance, keep, thumbnails, crops, regions, include_low_information) -> None:
     """Write a page showing the duplicate and near-duplicate groups of INDEX side by side."""
     prepare_local_decoders()
     from producer.near.output import report_groups
     from producer.near.report import DEFAULT_THUMBNAIL_GROUPS, write_report
 
-    data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information)
+    data, (a, _, _), groups = find_groups(index, max_distance, crops, regions, include_low_information)
     summary = {"files": len(data), "pairs": len(a), "groups": len(groups), "hash": "phash" + (" + centre crop" if crops
                else ""), "max distance": max_distance, "keep": keep}
     written = write_report(report_groups(data, groups, keep), out, title=f"hashfleet: {index}", summary=summary,

@@ -50,9 +50,11 @@ job_options = _stack(
                  help="Hashes to compute, comma-separated, from one decode; the first is the primary (the `hash` "
                       "column, exact-duplicate groups). dhash: robust difference hash (area-averaged, transparency "
                       "on white; JPEGs decoded directly at 1/2-1/8 scale). phash: DCT hash of the same decode; "
-                      "phash-centre: phash of the middle 92 % (finds border crops). dhash-classic: bit-exact with "
-                      "the PyImageSearch/OpenCV recipe (full cv2.imread decoding, slower). `hashfleet dupes` and "
-                      "`search` use phash and phash-centre."),
+                      "phash-centre: phash of the middle 92 % (finds border crops); phash-regions: phashes of eight "
+                      "regions (content inside a frame, centre square, middle 80 %, upper-left 75 %, turned 2 and 4 "
+                      "degrees: rough edits). dhash-classic: bit-exact with the PyImageSearch/OpenCV recipe (full "
+                      "cv2.imread decoding, slower). `hashfleet dupes` and `search` use phash, phash-centre and "
+                      "phash-regions."),
     click.option("--hash-size", type=int, default=8,
                  show_default=True, callback=_check_hash_size, help="Grid side; the hash has hash-size^2 bits."),
     click.option("--chunk-size", type=int, default=None,

@@ -8,5 +8,5 @@ CENTRE_HASH = "phash-centre"
 #: centre-crop hashes every edit of the benchmark is found (recall 0.998, 4 % border crops 1.000) and no
 #: pair of unrelated pictures among 24.6 million; phash distances are always even, so 9 would equal 8.
 DEFAULT_MAX_DISTANCE = 8
-#: --keep choices: which file of a group to keep.
-KEEP_POLICIES = ("largest", "biggest-file", "oldest", "newest")
+#: --keep choices: which file of a group to keep (producer/near/keep.py); the first is the default.
+KEEP_POLICIES = ("original", "largest", "biggest-file", "oldest", "newest")

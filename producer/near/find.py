@@ -3,7 +3,9 @@ and the matches of a query image. Pure numpy over a HashIndex (producer/near/has
 
 The distance of two files is their phash distance, or, with the centre-crop hashes (`phash-centre`), the
 least of phash-phash, phash-centre and centre-phash: a copy with its borders cut then matches its original
-(bench/RESULTS.md, near-duplicate quality).
+(bench/RESULTS.md, near-duplicate quality). With the region hashes (`phash-regions`) such a pair must also be
+confirmed beyond a shared overlay, and files sharing a region pair at their region distance
+(producer/near/regions.py). Which file of a group to keep: producer/near/keep.py.
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ import dataclasses
 
 import numpy as np
 
-from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH, KEEP_POLICIES
+from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
 from producer.near.hashindex import MISSING, HashIndex
+from producer.near.regions import (
+    CENTRE,
+    FULL,
+    NO_MATCH,
+    REGION_MAX_DISTANCE,
+    REGIONS_HASH,
+    confirmed,
+    content_distances,
+    content_rows,
+    least,
+    region_distances,
+    region_pairs,
+    typed_join,
+)
 from tasks.image.phash import LOW_QUALITY
-from tasks.nearjoin.join import join, sort_pairs
+from tasks.nearjoin.join import join
 from tasks.nearjoin.pairarrays import Pairs
 
 
@@ -28,25 +44,33 @@ def eligible(index: HashIndex, include_low_information: bool = False) -> np.ndar
 
 
 def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_HASH, crops: bool = True,
-               include_low_information: bool = False, joiner=join) -> Pairs:
-    """All pairs (a < b, indices into `index`) within `max_distance`, with their distance, sorted by (a, b).
-    `joiner(hashes, k)` is the exact join (tasks.nearjoin.join.join, or the cluster's)."""
+               regions: bool = True, include_low_information: bool = False, joiner=join) -> Pairs:
+    """All pairs (a < b, indices into `index`) of the same picture, with their distance, sorted by (a, b).
+    `joiner(hashes, k)` is the exact join (tasks.nearjoin.join.join, or the cluster's).
+
+    First stage: files within `max_distance` on the whole picture (phash), with `crops` also on its centre
+    crop, and with the region hashes also on the content inside a frame. With `regions` (and the index's
+    phash-regions), those pairs must be confirmed beyond a shared overlay, and the second stage adds the
+    files that share a region (producer/near/regions.py).
+    """
     ids = eligible(index, include_low_information)
+    local = np.arange(len(ids))
     full = index.hashes[hash_name][ids]
-    if not (crops and CENTRE_HASH in index.hashes):
-        a, b, d = joiner(full, max_distance)
-        return ids[a], ids[b], d
-    # One join over [full | centre]: full-full, full-centre and centre-full pairs are the distances wanted;
-    # centre-centre pairs and a file's pair with its own centre are dropped.
-    n = len(ids)
-    a, b, d = joiner(np.concatenate([full, index.hashes[CENTRE_HASH][ids]]), max_distance)
-    keep = ((a < n) | (b < n)) & (a % n != b % n)
-    a, b, d = a[keep] % n, b[keep] % n, d[keep]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    a, b, d = sort_pairs(lo, hi, d)  # (a, b) ascending: the least distance of each pair is kept below
-    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])] if len(a) else np.zeros(0, bool)
-    least = np.minimum.reduceat(d, np.flatnonzero(first)) if len(a) else d
-    return ids[a[first]], ids[b[first]], least
+    rows, allowed = [(FULL, local, full)], {(FULL, FULL)}
+    if crops and CENTRE_HASH in index.hashes:
+        rows.append((CENTRE, local, index.hashes[CENTRE_HASH][ids]))
+        allowed.add((FULL, CENTRE))
+    second = regions and REGIONS_HASH in index.hashes
+    if second:
+        region = index.hashes[REGIONS_HASH][ids]
+        rows.append(content_rows(local, region))
+        allowed |= {("content", FULL), ("content", "content")}
+    a, b, d = typed_join(rows, allowed, max_distance, joiner)
+    if second:
+        keep = confirmed(a, b, full, region, max_distance)
+        ra, rb, rd = region_pairs(local, full, region, joiner)
+        a, b, d = least(np.concatenate([a[keep], ra]), np.concatenate([b[keep], rb]), np.concatenate([d[keep], rd]))
+    return ids[a], ids[b], d
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,25 +111,25 @@ def groups_around_representatives(n: int, a: np.ndarray, b: np.ndarray, d: np.nd
     return groups
 
 
-def choose_keeper(index: HashIndex, members: np.ndarray, policy: str) -> int:
-    """The member to keep: `largest` (most pixels; among equals the oldest, as a re-encoded or greyscaled
-    copy is made after its original and may well take more bytes), `biggest-file` (bytes), `oldest` or
-    `newest` (mtime); remaining ties go to the earlier file in the index."""
-    if policy not in KEEP_POLICIES:
-        raise ValueError(f"--keep must be one of {', '.join(KEEP_POLICIES)}")
-    pixels = index.widths[members] * index.heights[members]
-    keys = {"largest": (-pixels, index.mtimes[members]), "biggest-file": (-index.sizes[members],),
-            "oldest": (index.mtimes[members],), "newest": (-index.mtimes[members],)}[policy]
-    return int(members[np.lexsort((members, *reversed(keys)))[0]])
-
-
-def query_distances(index: HashIndex, query: dict[str, int], *, hash_name: str = DEFAULT_HASH,
-                    crops: bool = True) -> np.ndarray:
-    """Distance of every file of `index` to one query image's hashes ({algorithm: uint64 hash}), as
-    :func:`near_pairs` measures it."""
+def query_distances(index: HashIndex, query: dict[str, np.ndarray], max_distance: int, *,
+                    hash_name: str = DEFAULT_HASH, crops: bool = True, regions: bool = True) -> np.ndarray:
+    """Distance of every file of `index` to one query image's hashes ({algorithm: uint64, or uint64 array
+    for the region hashes}), as :func:`near_pairs` measures it: a file matches when its distance is at most
+    `max_distance`; one whose whole-picture match the regions do not confirm gets NO_MATCH, one that shares
+    a region with the query its region distance."""
     full = index.hashes[hash_name]
-    distance = np.bitwise_count(full ^ np.uint64(query[hash_name]))
+    distance = np.bitwise_count(full ^ np.uint64(query[hash_name])).astype(np.int64)
     if crops and CENTRE_HASH in index.hashes and CENTRE_HASH in query:
         distance = np.minimum(distance, np.bitwise_count(index.hashes[CENTRE_HASH] ^ np.uint64(query[hash_name])))
         distance = np.minimum(distance, np.bitwise_count(full ^ np.uint64(query[CENTRE_HASH])))
-    return distance
+    if not (regions and REGIONS_HASH in index.hashes and REGIONS_HASH in query):
+        return distance
+    # The query is file n of the pairs (i, n): the stages of near_pairs, pair by pair.
+    n = len(full)
+    both_full = np.r_[full, np.uint64(query[hash_name])]
+    both = np.concatenate([index.hashes[REGIONS_HASH], np.asarray(query[REGIONS_HASH], np.uint64)[None, :]])
+    a, b = np.arange(n), np.full(n, n)
+    distance = np.minimum(distance, content_distances(a, b, both_full, both))
+    distance = np.where(confirmed(a, b, both_full, both, max_distance), distance, NO_MATCH)
+    region = region_distances(a, b, both_full, both)
+    return np.minimum(distance, np.where(region <= REGION_MAX_DISTANCE, region, NO_MATCH))

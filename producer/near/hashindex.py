@@ -14,7 +14,7 @@ import numpy as np
 from producer.outputs.formats import output_format
 from producer.outputs.reader import SqliteOutput, further_columns, open_sqlite, read_records, row_columns, stored_path
 from tasks.errors import ConfigError
-from tasks.image.algos import column_name, hash_bytes, parse_algos
+from tasks.image.algos import DEFAULT_ALGOS, algo_bytes, column_name, hash_bytes, parse_algos
 
 #: Hash size the near-duplicate join works on (64-bit hashes, one uint64 each), and its hex length.
 JOIN_HASH_SIZE = 8
@@ -30,7 +30,7 @@ class HashIndex:
     """The hashed files of an output (errors left out), one array entry per file, in output order."""
 
     paths: list[str]
-    hashes: dict[str, np.ndarray]  # algorithm -> uint64 (n,), for the algorithms asked for
+    hashes: dict[str, np.ndarray]  # algorithm -> uint64 (n,), or (n, words) for phash-regions, as asked for
     quality: np.ndarray  # int16, MISSING when not scored
     sizes: np.ndarray  # int64 bytes
     mtimes: np.ndarray  # int64 seconds
@@ -67,6 +67,13 @@ def hex_to_u64(hexes: list[str] | str) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(hexes if isinstance(hexes, str) else "".join(hexes)), ">u8").astype(np.uint64)
 
 
+def hashes_of(algo: str, hexes: list[str] | str, n: int) -> np.ndarray:
+    """An algorithm's hashes of n files as uint64: (n,) for a 64-bit hash, (n, words) for a longer one."""
+    values = hex_to_u64(hexes)
+    words = algo_bytes(algo, JOIN_HASH_SIZE) // 8
+    return values if words == 1 else values.reshape(n, words)
+
+
 def load_index(path: str, need: tuple[str, ...], optional: tuple[str, ...] = (), with_paths: bool = True) -> HashIndex:
     """Read the files of output `path` that were hashed by every algorithm in `need`, and by those of
     `optional` the output has (ConfigError naming what to do when the output lacks a needed one, or holds
@@ -86,8 +93,8 @@ def _wanted(path: str, present: tuple[str, ...], need: tuple[str, ...], optional
 
 
 def _missing(path: str, algo: str) -> ConfigError:
-    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo dhash,phash,phash-centre` "
-                       f"(the default), or pass a .sqlite output, which names its primary hash")
+    return ConfigError(f"{path} has no {algo} hashes: make it with `hashfleet run ... --algo "
+                       f"{DEFAULT_ALGOS}` (the default), or pass a .sqlite output, which names its primary hash")
 
 
 def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], with_paths: bool) -> HashIndex:
@@ -104,7 +111,7 @@ def _load_sqlite(path: str, need: tuple[str, ...], optional: tuple[str, ...], wi
         rows = db.execute(f"SELECT path, {', '.join(hash_columns + extras)} FROM files WHERE error = '' AND {where} "
                           f"ORDER BY rowid").fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(need) + len(extras))
-    hashes = {a: hex_to_u64(list(columns[1 + i])) for i, a in enumerate(need)}
+    hashes = {a: hashes_of(a, list(columns[1 + i]), len(rows)) for i, a in enumerate(need)}
     return HashIndex([stored_path(p) for p in columns[0]], hashes, *_ints(columns[1 + len(need):]), algos, hash_size)
 
 
@@ -120,7 +127,7 @@ def _load_sqlite_hashes(db, path: str, need: tuple[str, ...], hash_columns: list
     quality = np.frombuffer(bytes.fromhex(quality), np.uint8).astype(np.int16)
     quality[quality == 255] = MISSING
     missing = np.full(len(quality), MISSING, np.int64)
-    hashes = {a: hex_to_u64(h) for a, h in zip(need, hexes, strict=True)}
+    hashes = {a: hashes_of(a, h, len(quality)) for a, h in zip(need, hexes, strict=True)}
     return HashIndex([], hashes, quality, missing, missing, missing, missing, algos, hash_size,
                      hex_to_u64(rowids).astype(np.int64), path)
 
@@ -130,15 +137,17 @@ def _load_rows(path: str, need: tuple[str, ...], optional: tuple[str, ...]) -> H
     need = _wanted(path, found, need, optional)
     paths, hexes, extras = [], {a: [] for a in need}, []
     where = [found.index(a) for a in need]
+    widths = [2 * algo_bytes(a, JOIN_HASH_SIZE) for a in need]
     for r in read_records(path):
-        if r.error or not r.hash or any(len(r.more[i]) != HEX_DIGITS for i in where):
+        if r.error or not r.hash or any(len(r.more[i]) != digits for i, digits in zip(where, widths, strict=True)):
             continue
         paths.append(r.path)
         for a, i in zip(need, where, strict=True):
             hexes[a].append(r.more[i])
         extras.append((r.quality, r.size, r.mtime, r.width, r.height))
     columns = list(zip(*extras, strict=True)) if extras else [()] * 5
-    return HashIndex(paths, {a: hex_to_u64(h) for a, h in hexes.items()}, *_ints(columns), found, JOIN_HASH_SIZE)
+    hashes = {a: hashes_of(a, h, len(paths)) for a, h in hexes.items()}
+    return HashIndex(paths, hashes, *_ints(columns), found, JOIN_HASH_SIZE)
 
 
 def _algo_of(column: str) -> str:

@@ -7,13 +7,16 @@ import csv
 import numpy as np
 
 from producer.near.defaults import DEFAULT_HASH
-from producer.near.find import NearGroup, choose_keeper
+from producer.near.find import NearGroup
 from producer.near.hashindex import MISSING, HashIndex
+from producer.near.keep import choose_keeper, reasons
 from producer.outputs.formats import json_line
 from tasks.errors import ConfigError, FileUnreadable
+from tasks.image.algos import algo_bytes
 
-#: Columns of the plan: per group, the file kept and every other member as a candidate to remove.
-PLAN_FIELDS = ("group", "action", "path", "distance", "size", "width", "height", "mtime")
+#: Columns of the plan: per group, the file kept and every other member as a candidate to remove, with the
+#: reason (producer/near/keep.py): why the kept file is kept, and what it was preferred to each other for.
+PLAN_FIELDS = ("group", "action", "path", "distance", "size", "width", "height", "mtime", "reason")
 #: Hash size of an index's 64-bit hashes (the only size near-duplicates are searched at).
 QUERY_HASH_SIZE = 8
 
@@ -58,12 +61,14 @@ def write_plan(path: str, index: HashIndex, groups: list[NearGroup], policy: str
         out.writerow(PLAN_FIELDS)
         for n, group in enumerate(groups, 1):
             keeper = choose_keeper(index, group.members, policy)
-            for m in sorted(_members(index, group, keeper), key=lambda m: not m["keep"]):
+            why = reasons(index, group.members, keeper, policy)
+            members = zip(_members(index, group, keeper), group.members.tolist(), strict=True)
+            for m, member in sorted(members, key=lambda pair: not pair[0]["keep"]):
                 out.writerow((n, "keep" if m["keep"] else "remove-candidate", m["path"], m["distance"],
-                              *("" if m[k] is None else m[k] for k in PLAN_FIELDS[4:])))
+                              *("" if m[k] is None else m[k] for k in PLAN_FIELDS[4:-1]), why[member]))
 
 
-def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, int]:
+def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The hashes `algos` of one image file, computed exactly as the workers compute them."""
     from tasks.image.multihash import hash_data
     from tasks.inputs.readfile import read_image_file
@@ -73,8 +78,12 @@ def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, int]:
         packed = hash_data(data, algos, QUERY_HASH_SIZE).packed
     except FileUnreadable as exc:
         raise ConfigError(f"cannot hash {image}: {exc.code.description}") from None
-    values = np.frombuffer(packed, ">u8").astype(np.uint64)
-    return {algo: values[i] for i, algo in enumerate(algos)}
+    values, out, start = np.frombuffer(packed, ">u8").astype(np.uint64), {}, 0
+    for algo in algos:
+        words = algo_bytes(algo, QUERY_HASH_SIZE) // 8
+        out[algo] = values[start] if words == 1 else values[start:start + words]
+        start += words
+    return out
 
 
 def report_groups(index: HashIndex, groups: list[NearGroup], policy: str) -> list:

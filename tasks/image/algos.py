@@ -14,14 +14,16 @@ from collections.abc import Iterable
 #: dhash: robust difference hash (area-averaged); dhash-classic: bit-exact with the PyImageSearch recipe;
 #: phash: DCT hash of the same decode (tasks/image/phash.py); phash-centre: phash of the picture with 4 % cut
 #: from every border, which matches another picture's phash when one is a border crop of the other;
+#: phash-regions: the phashes of eight regions of the picture (tasks/image/regions.py: without its frame,
+#: centre square, middle 80 %, upper-left 75 %, turned 2 and 4 degrees either way), 8 bytes each, for rough edits;
 #: pdq: Meta's PDQ (256 bits whatever the hash size) through the optional `pdqhash` package, from a full
 #: colour decode (bench/RESULTS.md: it finds fewer edited copies than phash; offered for interoperability).
-ALGORITHMS = ("dhash", "dhash-classic", "phash", "phash-centre", "pdq")
+ALGORITHMS = ("dhash", "dhash-classic", "phash", "phash-centre", "phash-regions", "pdq")
 #: Algorithms whose hashes have a fixed number of bytes, whatever --hash-size.
-FIXED_BYTES = {"pdq": 32}
+FIXED_BYTES = {"pdq": 32, "phash-regions": 64}
 #: What a job computes unless told otherwise: what `hashfleet dupes` and `search` use by default
 #: (bench/RESULTS.md, near-duplicate quality), and dhash first, as the primary hash.
-DEFAULT_ALGOS = "dhash,phash,phash-centre"
+DEFAULT_ALGOS = "dhash,phash,phash-centre,phash-regions"
 #: Hash sizes must be multiples of this so a hash is a whole number of bytes and hex digits.
 HASH_SIZE_STEP = 4
 #: Largest hash size accepted (64x64 = 4096 bits).

@@ -1,5 +1,5 @@
 """Every hash a job asks for, from one decode of an image's bytes: dhash, phash, centre-crop phash, the
-quality score and the image's size. Pure: bytes in, bits out; no files, no Celery.
+region phashes, the quality score and the image's size. Pure: bytes in, bits out; no files, no Celery.
 
 dhash, phash and phash-centre share one reduced decode (tasks/image/decode.py :func:`decode_robust_reduced`);
 dhash-classic keeps the original's full decode, so a job mixing it with the others decodes twice.
@@ -23,6 +23,7 @@ from tasks.image.phash import (
     quality,
     thumbnail_grids,
 )
+from tasks.image.regions import packed_regions
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -127,6 +128,10 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
         bits.update({"dhash": hashes.dhash, "phash": hashes.phash, "phash-centre": hashes.centre_phash})
         score = hashes.quality
         width, height = reduced.width, reduced.height
+    if "phash-regions" in algos:
+        reduced = reduced if robust else decode_reduced(data, hash_size)
+        bits["phash-regions"] = packed_regions(reduced.image)
+        width, height = reduced.width, reduced.height
     if "dhash-classic" in algos:
         gray = decode_classic(data)
         bits["dhash-classic"] = dhash_classic_bits(gray, hash_size)
@@ -134,4 +139,6 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
     if "pdq" in algos:
         bits["pdq"], pdq_quality, (height, width) = pdq_bits(data)
         score = pdq_quality if score is None else score
-    return Hashed(b"".join(pack_bits(bits[a]) for a in algos), score, width, height)
+    return Hashed(
+        b"".join(bits[a] if isinstance(bits[a], bytes) else pack_bits(bits[a]) for a in algos), score, width, height
+    )

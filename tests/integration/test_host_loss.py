@@ -123,7 +123,7 @@ def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_h
     index = int(chunk.rsplit("-", 1)[1])
     stored = after[f"{chunk}-data"]["hashes"]
     written = rows[index * CHUNK_SIZE:(index + 1) * CHUNK_SIZE]
-    assert stored == [r["hash"] + r["phash"] + r["phash_centre"] for r in written]
+    assert stored == [r["hash"] + r["phash"] + r["phash_centre"] + r["phash_regions"] for r in written]
     assert merges_succeeded([cluster.logs["a"], cluster.logs["b"]]) == 1
     cluster.wait_until_idle(timeout=15)
 

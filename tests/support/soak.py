@@ -95,7 +95,7 @@ def run_job(folder: str, workdir: str, plan: FaultPlan | None, *, workers: int =
 
 def hashes_of(row: dict) -> str:
     """Every hash column of an output row, concatenated (hex): what tasks.batch.hash_one packs."""
-    return row["hash"] + row.get("phash", "") + row.get("phash_centre", "")
+    return row["hash"] + row.get("phash", "") + row.get("phash_centre", "") + row.get("phash_regions", "")
 
 
 def output_problems(rows: list[dict], files: list[str]) -> list[str]:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from producer.near.find import (
-    choose_keeper,
     eligible,
     groups_around_representatives,
     near_pairs,
     query_distances,
 )
 from producer.near.hashindex import MISSING, HashIndex
+from producer.near.keep import choose_keeper
 from tasks.image.phash import LOW_QUALITY
 
 
@@ -114,4 +114,4 @@ def test_a_query_is_measured_like_a_pair():
     query = {"phash": np.uint64(0xFF00), "phash-centre": np.uint64(0xFFFF)}
     expected = [min(int(np.bitwise_count(np.uint64(q) ^ np.uint64(h))) for q, h in
                     ((0xFF00, f), (0xFF00, c), (0xFFFF, f))) for f, c in zip(full, centre, strict=True)]
-    assert query_distances(index_of(full, centre), query).tolist() == expected
+    assert query_distances(index_of(full, centre), query, 8).tolist() == expected

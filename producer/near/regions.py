@@ -1,0 +1,140 @@
+"""The region stage of `dupes`: pairs of files that share a region (a square crop, a 10 % crop, a turned copy,
+a caption or a logo over one corner), and the check that keeps two different pictures sharing an overlay apart.
+Pure numpy over the hashes of a HashIndex (phash-regions: tasks/image/regions.py).
+
+Both stages are exact joins over typed rows (:func:`typed_join`): every file contributes one row per hash
+kind, one multi-index join (tasks/nearjoin/join.py) finds all rows within K, and only the kinds that
+describe the same picture are kept (a square against a square, a middle 80 % against a whole picture...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tasks.image.regions import REGIONS
+from tasks.nearjoin.join import join, sort_pairs
+from tasks.nearjoin.pairarrays import Pairs
+
+#: The index column of the region hashes.
+REGIONS_HASH = "phash-regions"
+#: Region pairs are joined within this many bits. bench/HARD_EDITS.md (dev photos): at 2 the square crops,
+#: 10 % crops, captions and logos are all found and the 1-5 degree turns 0.91, with no pair of different
+#: photos; 4 finds more turns (0.98) but a join of the 8 million rows of a million files at 4 bits took
+#: 3 minutes on this machine, at 2 about 25 s (only exact 21-bit block matches are probed).
+REGION_MAX_DISTANCE = 2
+#: A pair found on whole pictures is confirmed when one of the regions an overlay in a corner or a band
+#: leaves out (centre square, middle 80 %, upper-left 75 %) is within this many bits (bench/HARD_EDITS.md).
+CONFIRM_DISTANCE = 12
+#: ...or when they share a region (the kinds of the second stage) within this many bits: a border crop's
+#: regions are all shifted by its cut, but its turned or inner regions still meet the other's picture.
+CONFIRM_REGION_DISTANCE = 6
+CONTENT, SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("content", "square", "inner", "upper-left"))
+TURNED = tuple(i for i, r in enumerate(REGIONS) if r.startswith("turned"))
+#: Distance of a pair no stage matches (above any 64-bit distance).
+NO_MATCH = 255
+#: Row kinds of the joins: the whole picture, its centre crop (phash-centre), and each region.
+FULL, CENTRE = "full", "centre"
+
+
+def typed_join(
+    rows: list[tuple[str, np.ndarray, np.ndarray]], allowed: set[tuple[str, str]], max_distance: int, joiner=join
+) -> Pairs:
+    """Pairs of files (a < b, least distance, sorted) whose rows of allowed kinds are within `max_distance`.
+
+    `rows` is [(kind, file indices, uint64 hashes)]; `allowed` holds (kind, kind) pairs, either order.
+    A file's pair with itself is dropped.
+    """
+    kinds = np.concatenate([np.full(len(files), n, np.int16) for n, (_, files, _) in enumerate(rows)])
+    owner = np.concatenate([files for _, files, _ in rows]).astype(np.int64)
+    names = [kind for kind, _, _ in rows]
+    ok = np.zeros((len(rows), len(rows)), bool)
+    for i, first in enumerate(names):
+        for j, second in enumerate(names):
+            ok[i, j] = (first, second) in allowed or (second, first) in allowed
+    a, b, d = joiner(np.concatenate([hashes for _, _, hashes in rows]), max_distance)
+    keep = ok[kinds[a], kinds[b]] & (owner[a] != owner[b])
+    a, b, d = owner[a[keep]], owner[b[keep]], d[keep]
+    return least(np.minimum(a, b), np.maximum(a, b), d)
+
+
+def least(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> Pairs:
+    """Each (a, b) once, with its least distance, sorted by (a, b)."""
+    a, b, d = sort_pairs(a, b, d)
+    if not len(a):
+        return a, b, d
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    return a[first], b[first], np.minimum.reduceat(d, np.flatnonzero(first))
+
+
+def framed(regions: np.ndarray) -> np.ndarray:
+    """Bools: the files in which a frame (window, bars) was found; the others' content hash is zero."""
+    return regions[:, CONTENT] != 0
+
+
+def content_rows(ids: np.ndarray, regions: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """The "content" rows of the first stage: only the framed files have one."""
+    inside = framed(regions)
+    return "content", ids[inside], regions[inside, CONTENT]
+
+
+def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=join) -> Pairs:
+    """Second stage: files sharing a region within REGION_MAX_DISTANCE, as indices into `ids`' index.
+
+    A square crop's whole picture is its centre square (square against square); a 10 % crop's whole
+    picture is its original's middle 80 %; a turned copy is close to its original turned 2 or 4 degrees;
+    a copy with a caption band or a logo box keeps its original's upper-left 75 % (same region both sides).
+    """
+    rows = [
+        (FULL, ids, full),
+        ("square", ids, regions[:, SQUARE]),
+        ("inner", ids, regions[:, INNER]),
+        ("upper-left", ids, regions[:, UPPER_LEFT]),
+    ] + [("turned", ids, regions[:, i]) for i in TURNED]
+    allowed = {("square", "square"), ("inner", FULL), ("upper-left", "upper-left"), ("turned", FULL)}
+    return typed_join(rows, allowed, REGION_MAX_DISTANCE, joiner)
+
+
+def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray, max_distance: int) -> np.ndarray:
+    """Bools: which first-stage pairs (a, b: file indices) are the same picture beyond a shared overlay.
+
+    A pair is confirmed by a framed file's content against the other's content or whole picture (within
+    CONFIRM_DISTANCE: a border crop of a framed picture cuts into its frame), or, unless both files are
+    framed (two screenshots in one window), by a region shared within CONFIRM_REGION_DISTANCE or by a
+    region an overlay in a corner or a band leaves out (centre square, middle 80 %, upper-left 75 %): two
+    different photos carrying the same logo, caption band or window match on the whole picture only
+    because of it, and differ everywhere else.
+    """
+    ra, rb = regions[a], regions[b]
+    both_framed = framed(regions)[a] & framed(regions)[b]
+    contents = content_distances(a, b, full, regions) <= max(max_distance, CONFIRM_DISTANCE)
+    view = np.minimum.reduce([_dist(ra[:, i], rb[:, i]) for i in (SQUARE, INNER, UPPER_LEFT)]) <= CONFIRM_DISTANCE
+    shared = region_distances(a, b, full, regions) <= CONFIRM_REGION_DISTANCE
+    return contents | (~both_framed & (shared | view))
+
+
+def _dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(x ^ y).astype(np.int64)
+
+
+def content_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the least of content-content, content-whole and whole-content over the framed files
+    of the pair, as the first stage joins them; NO_MATCH when neither file is framed."""
+    fa, fb = framed(regions)[a], framed(regions)[b]
+    ca, cb = regions[a, CONTENT], regions[b, CONTENT]
+    out = np.full(len(a), NO_MATCH, np.int64)
+    out = np.where(fa & fb, np.minimum(out, _dist(ca, cb)), out)
+    out = np.where(fa, np.minimum(out, _dist(ca, full[b])), out)
+    return np.where(fb, np.minimum(out, _dist(full[a], cb)), out)
+
+
+def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the least distance over the region kinds :func:`region_pairs` joins."""
+    ra, rb = regions[a], regions[b]
+    kinds = [
+        _dist(ra[:, SQUARE], rb[:, SQUARE]),
+        _dist(ra[:, UPPER_LEFT], rb[:, UPPER_LEFT]),
+        _dist(ra[:, INNER], full[b]),
+        _dist(full[a], rb[:, INNER]),
+    ]
+    kinds += [_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED]
+    return np.minimum.reduce(kinds)

@@ -1,0 +1,135 @@
+"""The region stage of `dupes` (producer/near/regions.py), its confirmation of whole-picture pairs, `search`
+with the same stages, and the `original` keep policy (producer/near/keep.py)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from producer.near.find import near_pairs, query_distances
+from producer.near.hashindex import MISSING, HashIndex
+from producer.near.keep import choose_keeper, reasons
+from producer.near.regions import (
+    CONTENT,
+    INNER,
+    REGION_MAX_DISTANCE,
+    SQUARE,
+    UPPER_LEFT,
+    confirmed,
+    content_distances,
+    region_distances,
+    typed_join,
+)
+from tasks.image.regions import REGIONS
+
+K = 8
+
+
+def index_of(full, centre, regions, sizes=None, widths=None, heights=None, mtimes=None) -> HashIndex:
+    n = len(full)
+
+    def ints(values):
+        return np.asarray(values if values is not None else np.full(n, MISSING), np.int64)
+
+    hashes = {"phash": full, "phash-centre": centre, "phash-regions": regions}
+    return HashIndex([f"/p/{i}.jpg" for i in range(n)], hashes, np.full(n, 50, np.int16), ints(sizes), ints(mtimes),
+                     ints(widths), ints(heights), algos=tuple(hashes), hash_size=8)
+
+
+def families(n: int, seed: int):
+    """Random files in families of near copies: whole-picture, centre and region hashes with few bits
+    flipped inside a family, some files framed (a non-zero content hash)."""
+    rng = np.random.default_rng(seed)
+    words = 2 + len(REGIONS)
+    seeds = rng.integers(0, 2**63, (n // 4, words), dtype=np.uint64)
+    base = seeds[rng.integers(0, len(seeds), n)]
+    for _ in range(5):
+        flip = np.uint64(1) << rng.integers(0, 64, (n, words)).astype(np.uint64)
+        base = np.where(rng.random((n, words)) < 0.4, base ^ flip, base)
+    # some files keep only their regions (a crop), some only their whole picture (an overlay elsewhere)
+    whole_gone, regions_gone = rng.random(n) < 0.25, rng.random(n) < 0.25
+    base[whole_gone, :2] = rng.integers(0, 2**63, (whole_gone.sum(), 2), dtype=np.uint64)
+    base[regions_gone, 2:] = rng.integers(0, 2**63, (regions_gone.sum(), words - 2), dtype=np.uint64)
+    regions = base[:, 2:].copy()
+    regions[rng.random(n) < 0.6, CONTENT] = 0
+    return base[:, 0].copy(), base[:, 1].copy(), regions
+
+
+def brute_force(full, centre, regions, k):
+    """{(a, b): distance} by the definition, pair by pair."""
+    found = {}
+    for a, b in itertools.combinations(range(len(full)), 2):
+        x, y = np.array([a]), np.array([b])
+        whole = min(int(np.bitwise_count(full[a] ^ full[b])), int(np.bitwise_count(full[a] ^ centre[b])),
+                    int(np.bitwise_count(centre[a] ^ full[b])), int(content_distances(x, y, full, regions)[0]))
+        region = int(region_distances(x, y, full, regions)[0])
+        best = [d for d, ok in ((whole, whole <= k and confirmed(x, y, full, regions, k)[0]),
+                                (region, region <= REGION_MAX_DISTANCE)) if ok]
+        if best:
+            found[(a, b)] = min(best)
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_near_pairs_with_regions_are_exactly_the_pairs_the_stages_define(seed):
+    full, centre, regions = families(160, seed)
+    a, b, d = near_pairs(index_of(full, centre, regions), K)
+    assert dict(zip(zip(a.tolist(), b.tolist(), strict=True), d.tolist(), strict=True)) == brute_force(
+        full, centre, regions, K)
+
+
+def test_typed_join_keeps_only_the_allowed_kinds_and_never_a_file_with_itself():
+    same = np.array([7, 7, 7], np.uint64)
+    rows = [("full", np.array([0, 1]), same[:2]), ("inner", np.array([1, 2]), same[:2])]
+    a, b, _ = typed_join(rows, {("inner", "full")}, 0)
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 2)]
+    a, _, _ = typed_join(rows, {("inner", "inner")}, 0)
+    assert len(a) == 1  # inner of 1 with inner of 2
+
+
+def test_two_photos_sharing_an_overlay_are_not_confirmed_but_an_edited_copy_is():
+    # Given two files alike on the whole picture (a logo dominates both) but unlike everywhere else
+    rng = np.random.default_rng(5)
+    full = np.array([0x0F0F, 0x0F0F, 0x0F0F], np.uint64)
+    regions = rng.integers(0, 2**63, (3, len(REGIONS)), dtype=np.uint64)
+    regions[:, CONTENT] = 0
+    # and a third whose corner region (the part without the logo) is the first one's
+    regions[2, UPPER_LEFT] = regions[0, UPPER_LEFT]
+    ok = confirmed(np.array([0, 0]), np.array([1, 2]), full, regions, K)
+    assert ok.tolist() == [False, True]
+
+
+def test_two_screenshots_in_the_same_window_must_match_on_their_contents():
+    full = np.array([1, 1, 1], np.uint64)
+    regions = np.random.default_rng(6).integers(0, 2**63, (3, len(REGIONS)), dtype=np.uint64)
+    # the window dominates every region: 10 bits apart, near enough for a view, too far for a shared region
+    window = 0xF0F0_F0F0
+    regions[:, SQUARE] = regions[:, INNER] = regions[:, UPPER_LEFT] = [window, window ^ 0x3FF, window]
+    regions[:, CONTENT] = [0xFFFF, 0xFFFF << 32, 0xFFFF]  # framed: what is inside differs for file 1
+    ok = confirmed(np.array([0, 0]), np.array([1, 2]), full, regions, K)
+    assert ok.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_query_is_measured_like_a_pair_of_dupes(seed):
+    full, centre, regions = families(120, seed)
+    data = index_of(full[:-1], centre[:-1], regions[:-1])
+    query = {"phash": full[-1], "phash-centre": centre[-1], "phash-regions": regions[-1]}
+    distance = query_distances(data, query, K)
+    pairs = {a: d for (a, b), d in brute_force(full, centre, regions, K).items() if b == len(full) - 1}
+    assert {i: int(distance[i]) for i in np.flatnonzero(distance <= K).tolist()} == pairs
+
+
+def test_the_original_policy_keeps_the_unframed_sharpest_colour_copy():
+    # 0: original 400x300, 1: letterboxed (more pixels, framed), 2: half size, 3: same size, fewer bytes (grey)
+    full = np.zeros(4, np.uint64)
+    regions = np.ones((4, len(REGIONS)), np.uint64)
+    regions[[0, 2, 3], CONTENT] = 0
+    data = index_of(full, full, regions, sizes=[90_000, 95_000, 30_000, 40_000], widths=[400, 400, 200, 400],
+                    heights=[300, 320, 150, 300], mtimes=[5, 5, 5, 5])
+    members = np.array([3, 2, 1, 0])
+    assert choose_keeper(data, members, "original") == 0
+    assert choose_keeper(data, members, "largest") == 1
+    why = reasons(data, members, 0, "original")
+    assert why[0].startswith("kept (original)")
+    assert (why[1], why[2], why[3]) == ("framed", "fewer pixels", "fewer bytes per pixel")
