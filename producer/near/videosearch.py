@@ -87,6 +87,10 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     if not qa:
         return []
     qa, fb, d = np.concatenate(qa), np.concatenate(fb).astype(np.int64), np.concatenate(d)
+    order = np.lexsort((d, fb, qa))  # per (query frame, frame), the least distance of the three hash pairings
+    qa, fb, d = qa[order], fb[order], d[order]
+    first = np.r_[True, (qa[1:] != qa[:-1]) | (fb[1:] != fb[:-1])] if len(qa) else np.zeros(0, bool)
+    qa, fb, d = qa[first], fb[first], d[first]
     step = sampling_step(query.times)
     matches = []
     for v in np.unique(owner[fb]).tolist():
