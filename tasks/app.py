@@ -109,6 +109,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     from tasks import chunk, merge  # noqa: F401
     from tasks.nearjoin import task  # noqa: F401  (define the tasks; the producer never loads these)
     from tasks.pool import init_pool_process
+    from tasks.video import task as video_task  # noqa: F401
 
     worker_process_init.connect(init_pool_process, weak=False)
     return create_app(settings)

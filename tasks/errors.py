@@ -48,6 +48,10 @@ class FileError(enum.IntEnum):
     INTERNAL = 13
     UNREADABLE_DIRECTORY = 14
     NAME_TOO_LONG = 15
+    NOT_A_VIDEO = 16
+    NO_VIDEO_STREAM = 17
+    DAMAGED_VIDEO = 18
+    TRUNCATED_VIDEO = 19
 
     @property
     def reason(self) -> str:
@@ -86,4 +90,8 @@ _DESCRIPTIONS = {
     FileError.INTERNAL: "unexpected error in the decoder",
     FileError.UNREADABLE_DIRECTORY: "directory could not be listed",
     FileError.NAME_TOO_LONG: "path longer than the system allows (PATH_MAX): cannot be opened or listed",
+    FileError.NOT_A_VIDEO: "named like a video, but no container format FFmpeg knows",
+    FileError.NO_VIDEO_STREAM: "a media file without a video stream (audio only)",
+    FileError.DAMAGED_VIDEO: "some packets or frames could not be decoded; the frames that did are indexed",
+    FileError.TRUNCATED_VIDEO: "the video stops before the end its container declares; the frames before are indexed",
 }

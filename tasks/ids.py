@@ -11,6 +11,9 @@ import uuid
 #: Task names (shown in Flower, used for routing).
 CHUNK_TASK = "hashfleet.hash_chunk"
 MERGE_TASK = "hashfleet.merge"
+#: Task name of a job's video segments (tasks/video/task.py); its ids are chunk ids numbered after the
+#: image chunks, so it is followed, re-sent and counted by the chord like them.
+VIDEO_TASK = "hashfleet.index_videos"
 #: Hex digits of a job id (48 random bits: collisions are negligible among the jobs one Redis keeps).
 JOB_ID_DIGITS = 12
 

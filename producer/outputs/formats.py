@@ -9,16 +9,21 @@ SQLite stores such a path as a BLOB of its bytes instead of TEXT. Reading back: 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import pickle
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from producer.outputs.atomic import atomic_path
+from producer.outputs.values import json_line, sqlite_path_value
+from producer.outputs.videowrite import remove_siblings, write_sqlite_videos, write_videos
 from tasks.errors import ConfigError
 from tasks.image.algos import column_name, parse_algos
+
+if TYPE_CHECKING:  # numpy and the image core stay unloaded until videos are written
+    from tasks.video.frames import IndexedVideo
 
 
 @dataclass(frozen=True)
@@ -34,20 +39,23 @@ class Record:
     quality: int | None = None  # 0-100 (tasks/image/phash.py), None when not scored
     width: int | None = None  # pixels, as decoded (EXIF orientation applied)
     height: int | None = None
+    kind: str = "image"  # or "video": its frames are in the video tables (producer/outputs/videowrite.py)
 
 
-#: Columns every output has, then one per further algorithm (tasks.image.algos.column_name), then EXTRA_FIELDS.
+#: Columns every output has, then one per further algorithm (tasks.image.algos.column_name), then EXTRA_FIELDS,
+#: then KIND.
 FIELDS = ("path", "hash", "error", "size", "mtime")
 EXTRA_FIELDS = ("quality", "width", "height")
+KIND = "kind"
 
 
 def columns(algos: tuple[str, ...]) -> tuple[str, ...]:
     """The output's columns for a job computing `algos` (the first is the `hash` column)."""
-    return FIELDS + tuple(column_name(a) for a in algos[1:]) + EXTRA_FIELDS
+    return FIELDS + tuple(column_name(a) for a in algos[1:]) + EXTRA_FIELDS + (KIND,)
 
 
 def _row(r: Record) -> tuple:
-    return (r.path, r.hash, r.error, r.size, r.mtime, *r.more, r.quality, r.width, r.height)
+    return (r.path, r.hash, r.error, r.size, r.mtime, *r.more, r.quality, r.width, r.height, r.kind)
 #: Rows per SQLite transaction batch.
 SQLITE_BATCH = 10_000
 OUTPUT_FORMATS = (".csv", ".jsonl", ".sqlite", ".parquet")
@@ -62,12 +70,23 @@ def output_format(path: str) -> str:
     return ext
 
 
-def write_records(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
-    """Write to a temporary name and rename, so a reader never sees half a file. Returns rows written."""
-    writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".sqlite": _write_sqlite,
-              ".parquet": _write_parquet}[output_format(path)]
+def write_records(path: str, records: Iterable[Record], meta: dict[str, str],
+                  videos: Iterable[IndexedVideo] | None = None) -> int:
+    """Write to a temporary name and rename, so a reader never sees half a file. Returns rows written.
+    `videos` (None when the job had none) go into the SQLite file's tables or beside the others
+    (producer/outputs/videowrite.py); with none, video files a previous run left beside `path` are removed."""
+    fmt = output_format(path)
+    if fmt == ".sqlite":
+        with atomic_path(path) as temporary:
+            return _write_sqlite(temporary, records, meta, videos)
+    writer = {".csv": _write_csv, ".jsonl": _write_jsonl, ".parquet": _write_parquet}[fmt]
     with atomic_path(path) as temporary:
-        return writer(temporary, records, meta)
+        count = writer(temporary, records, meta)
+    if videos is None:
+        remove_siblings(path)
+    else:
+        write_videos(path, videos)
+    return count
 
 
 def _write_csv(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
@@ -81,16 +100,6 @@ def _write_csv(path: str, records: Iterable[Record], meta: dict[str, str]) -> in
     return count
 
 
-def json_line(obj) -> str:
-    """Compact UTF-8 JSON; falls back to ASCII escapes only when a string cannot be UTF-8 encoded."""
-    text = json.dumps(obj, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(obj, ensure_ascii=True)
-    return text
-
-
 def _write_jsonl(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
     count = 0
     names = columns(meta_algos(meta))
@@ -102,21 +111,13 @@ def _write_jsonl(path: str, records: Iterable[Record], meta: dict[str, str]) -> 
     return count
 
 
-def sqlite_path_value(path: str) -> str | bytes:
-    """How a path is stored in SQLite: TEXT when it is valid UTF-8, else a BLOB of its bytes."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path)
-
-
-def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str]) -> int:
+def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str],
+                  videos: Iterable[IndexedVideo] | None = None) -> int:
     count = 0
     algos = meta_algos(meta)
     names = columns(algos)
     types = {"path": "TEXT NOT NULL", "error": "TEXT NOT NULL", "size": "INTEGER", "mtime": "INTEGER",
-             "quality": "INTEGER", "width": "INTEGER", "height": "INTEGER"}
+             "quality": "INTEGER", "width": "INTEGER", "height": "INTEGER", KIND: "TEXT NOT NULL"}
     insert = f"INSERT INTO files VALUES ({', '.join('?' * len(names))})"
     db = sqlite3.connect(path)
     try:
@@ -137,6 +138,8 @@ def _write_sqlite(path: str, records: Iterable[Record], meta: dict[str, str]) ->
         count += len(batch)
         db.execute("CREATE INDEX files_hash ON files (hash)")
         db.execute("CREATE INDEX files_path ON files (path)")
+        if videos is not None:
+            write_sqlite_videos(db, videos)
         db.commit()
     finally:
         db.close()

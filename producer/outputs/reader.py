@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
-from producer.outputs.formats import EXTRA_FIELDS, FIELDS, Record, output_format, sqlite_path_value
+from producer.outputs.formats import EXTRA_FIELDS, FIELDS, KIND, Record, output_format, sqlite_path_value
 
 
 def stored_path(value: str | bytes) -> str:
@@ -26,7 +26,7 @@ def stored_path(value: str | bytes) -> str:
 
 def further_columns(names: Iterable[str]) -> list[str]:
     """The hash columns of the further algorithms among an output's column `names`, in order."""
-    return [n for n in names if n not in FIELDS and n not in EXTRA_FIELDS]
+    return [n for n in names if n not in FIELDS and n not in EXTRA_FIELDS and n != KIND]
 
 
 def open_sqlite(path: str) -> sqlite3.Connection:
@@ -46,6 +46,7 @@ class SqliteOutput:
             raise
         self.further = further_columns(self.names)
         extra = [n if n in self.names else "NULL" for n in EXTRA_FIELDS]
+        extra.append(KIND if KIND in self.names else "'image'")
         self._select = f"SELECT {', '.join([*FIELDS, *self.further, *extra])} FROM files"
 
     def meta(self) -> dict[str, str]:
@@ -64,7 +65,8 @@ class SqliteOutput:
     def _record(self, row: tuple) -> Record:
         p, h, e, s, m, *rest = row
         n = len(self.further)
-        return Record(stored_path(p), h or "", e, s, m, tuple(v or "" for v in rest[:n]), *rest[n:])
+        return Record(stored_path(p), h or "", e, s, m, tuple(v or "" for v in rest[:n]), *rest[n:-1],
+                      rest[-1] or "image")
 
     def close(self) -> None:
         self.db.close()
@@ -111,7 +113,8 @@ def read_records(path: str) -> Iterator[Record]:
     for row in output_rows(path):
         more = tuple(row[n] or "" for n in further_columns(row))
         yield Record(row["path"], row["hash"] or "", row["error"] or "", _int(row.get("size")),
-                     _int(row.get("mtime")), more, *(_int(row.get(n)) for n in EXTRA_FIELDS))
+                     _int(row.get("mtime")), more, *(_int(row.get(n)) for n in EXTRA_FIELDS),
+                     row.get(KIND) or "image")
 
 
 def _int(value) -> int | None:

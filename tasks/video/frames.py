@@ -45,7 +45,8 @@ def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
 @dataclasses.dataclass
 class IndexedVideo:
     """A video as an index holds it: path, duration in seconds, displayed frame size, average frame rate
-    (0.0 when unknown) and its sampled frames in time order."""
+    (0.0 when unknown), its sampled frames in time order and `error` ('' when it was sampled to its end,
+    else the reason slug of tasks.errors.FileError, with the frames that decoded before it)."""
 
     path: str
     duration: float
@@ -53,3 +54,9 @@ class IndexedVideo:
     height: int
     fps: float
     frames: VideoFrames
+    error: str = ""
+
+
+def no_frames() -> VideoFrames:
+    """An empty VideoFrames (a video that could not be sampled)."""
+    return hash_frames(())

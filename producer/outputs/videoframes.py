@@ -1,0 +1,89 @@
+"""Read back the videos of an index and their sampled frames, whatever its format (written by
+producer/outputs/videowrite.py, which says where each format keeps them)."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from producer.outputs.formats import output_format
+from producer.outputs.reader import open_sqlite, stored_path
+from producer.outputs.videowrite import sibling_paths
+from tasks.video.frames import IndexedVideo, VideoFrames
+
+
+def read_videos(index_path: str) -> Iterator[IndexedVideo]:
+    """Every video of the index at `index_path`, in index order, with its frames in time order. An index
+    without videos (none found, or written with --no-videos or before videos were indexed) yields none."""
+    fmt = output_format(index_path)
+    if fmt == ".sqlite":
+        yield from _sqlite_videos(index_path)
+        return
+    videos_path, frames_path = sibling_paths(index_path)
+    if not os.path.exists(videos_path):
+        return
+    if fmt == ".jsonl":
+        yield from _jsonl_videos(videos_path)
+        return
+    rows, frames = (_csv_rows, _csv_rows) if fmt == ".csv" else (_parquet_rows, _parquet_rows)
+    frame_rows = frames(frames_path)
+    for row in rows(videos_path):
+        taken = list(itertools.islice(frame_rows, int(row["frames"])))
+        if any(f["path"] != row["path"] for f in taken):
+            raise ValueError(f"{frames_path}: frames out of step with {videos_path} at {row['path']!r}")
+        path = stored_path(row["path_raw"]) if row.get("path_raw") else row["path"]
+        yield _video(path, row, _frames([(f["time"], f["dhash"], f["phash"], f["phash_centre"], f["quality"])
+                                         for f in taken]))
+
+
+def _video(path: str, row: dict, frames: VideoFrames) -> IndexedVideo:
+    return IndexedVideo(path, float(row["duration"] or 0), int(row["width"] or 0), int(row["height"] or 0),
+                        float(row["fps"] or 0), frames, row["error"] or "")
+
+
+def _frames(rows: Iterable[tuple]) -> VideoFrames:
+    """VideoFrames from (time, dhash hex, phash hex, phash_centre hex, quality) rows."""
+    columns = list(zip(*rows, strict=True)) or [()] * 5
+    return VideoFrames(np.array([float(t) for t in columns[0]], np.float64),
+                       *(np.array([int(h, 16) for h in c], np.uint64) for c in columns[1:4]),
+                       np.array([int(q) for q in columns[4]], np.uint8))
+
+
+def _csv_rows(path: str) -> Iterator[dict]:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        yield from csv.DictReader(handle)
+
+
+def _parquet_rows(path: str) -> Iterator[dict]:
+    from producer.outputs.parquet import parquet_rows
+
+    return parquet_rows(path)
+
+
+def _jsonl_videos(path: str) -> Iterator[IndexedVideo]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            s = row["samples"]
+            yield _video(row["path"], row, _frames(zip(s["time"], s["dhash"], s["phash"], s["phash_centre"],
+                                                       s["quality"], strict=True)))
+
+
+def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
+    db = open_sqlite(index_path)
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'videos'").fetchone():
+            return
+        for vid, path, duration, width, height, fps, _count, error in db.execute(
+                "SELECT id, path, duration, width, height, fps, frames, error FROM videos ORDER BY id"):
+            frames = db.execute("SELECT time, dhash, phash, phash_centre, quality FROM frames WHERE video = ? "
+                                "ORDER BY time", (vid,))
+            row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error}
+            yield _video(stored_path(path), row, _frames(frames))
+    finally:
+        db.close()

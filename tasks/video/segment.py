@@ -1,0 +1,131 @@
+"""Index one time segment of one video file: check the file, open it, sample and hash its frames. Errors are
+data: whatever the file holds, the result is a record (tasks/errors.py codes), never an exception.
+
+Memory: one decoder, one thread, holding the codec's reference frames at the stream's size (H.264 keeps at
+most 16; 4K 4:2:0 is 12 MB a frame) plus one small gray sampled frame (tasks/video/sample.py SAMPLE_SIDE)
+and 25 bytes per sampled frame's hashes. Frames past HASHFLEET_MAX_PIXELS are refused before decoding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import stat
+
+import av
+
+from tasks.errors import FileError, FileUnreadable
+from tasks.inputs.readfile import is_within
+from tasks.settings import DEFAULT_MAX_PIXELS
+from tasks.video.frames import VideoFrames, hash_frames, no_frames
+from tasks.video.probe import probe_container
+from tasks.video.sample import SampleStats, sample_frames
+
+log = logging.getLogger(__name__)
+
+#: A last segment whose packets end this many seconds (and this share of the duration) before the end the
+#: container declares is `truncated-video`: what a copy cut off mid-file looks like when its index survives.
+TRUNCATION_SLACK_S = 2.0
+TRUNCATION_SHARE = 0.05
+#: First bytes of containers FFmpeg should recognise: a file that starts so but will not open is `corrupt`,
+#: anything else `not-a-video`. (offset, bytes): ISO BMFF (mp4, mov, 3gp), Matroska/WebM, RIFF (AVI),
+#: ASF (wmv), FLV, MPEG program stream and transport stream.
+VIDEO_SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (0, b"\x1a\x45\xdf\xa3"), (0, b"RIFF"),
+                    (0, b"\x30\x26\xb2\x75"), (0, b"FLV"), (0, b"\x00\x00\x01\xba"), (0, b"\x47"))
+
+
+@dataclasses.dataclass
+class SegmentResult:
+    """One segment's outcome: the file's size and mtime, the video's duration, displayed size (rotation
+    applied) and frame rate, its sampled frames in [start, end), and `lost` packets or frames."""
+
+    code: FileError
+    size: int = 0
+    mtime: int = 0
+    duration: float = 0.0
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    frames: VideoFrames = dataclasses.field(default_factory=no_frames)
+    lost: int = 0
+
+
+def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, int, int]:
+    """(path to open, size, mtime) of a regular, non-empty file inside `allowed_roots`, or FileUnreadable."""
+    if allowed_roots:
+        path = os.path.realpath(path)
+        if not is_within(path, allowed_roots):
+            raise FileUnreadable(FileError.OUTSIDE_ALLOWED_ROOTS)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileUnreadable(FileError.NOT_A_FILE)
+        if not os.access(path, os.R_OK):
+            raise FileUnreadable(FileError.PERMISSION_DENIED)
+    except OSError as exc:
+        from tasks.inputs.readfile import _ERRNO_CODES
+
+        raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+    if info.st_size == 0:
+        raise FileUnreadable(FileError.EMPTY_FILE)
+    return path, info.st_size, int(info.st_mtime)
+
+
+def looks_like_video(path: str) -> bool:
+    """True when the file starts like a container of VIDEO_SIGNATURES."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    return any(head[at:at + len(sig)] == sig for at, sig in VIDEO_SIGNATURES)
+
+
+def index_segment(path: str, start: float, end: float | None, fps: float, allowed_roots: tuple[str, ...] = (),
+                  max_pixels: int = DEFAULT_MAX_PIXELS,
+                  interrupts: tuple[type[BaseException], ...] = ()) -> SegmentResult:
+    """Sample and hash the frames of `path` at k/`fps` seconds in [start, end) (`end` None: to the end).
+    `interrupts` are the exceptions that stop the task instead (its soft time limit)."""
+    result = SegmentResult(FileError.OK)
+    try:
+        path, result.size, result.mtime = checked_file(path, allowed_roots)
+        try:
+            container = av.open(path, metadata_errors="ignore")
+        except av.error.FFmpegError:
+            return dataclasses.replace(result, code=FileError.CORRUPT if looks_like_video(path)
+                                       else FileError.NOT_A_VIDEO)
+        with container:
+            _sample_into(result, container, start, end, fps, max_pixels)
+    except FileUnreadable as exc:
+        result.code = exc.code
+    except MemoryError:
+        result.code = FileError.TOO_MANY_PIXELS
+    except Exception as exc:  # noqa: BLE001  (errors as data: the other segments go on)
+        if isinstance(exc, interrupts):
+            raise
+        log.warning("internal error sampling %r: %s: %s", path, type(exc).__name__, exc)
+        result.code = FileError.INTERNAL
+    return result
+
+
+def _sample_into(result: SegmentResult, container, start: float, end: float | None, fps: float,
+                 max_pixels: int) -> None:
+    if not container.streams.video:
+        raise FileUnreadable(FileError.NO_VIDEO_STREAM)
+    info = probe_container(container)
+    result.duration, result.width, result.height, result.fps = info.duration, info.width, info.height, info.fps
+    if info.width * info.height > max_pixels:
+        raise FileUnreadable(FileError.TOO_MANY_PIXELS)
+    context = container.streams.video[0].codec_context
+    context.thread_count = 1  # one worker process per core already: threads would only oversubscribe
+    stats = SampleStats()
+    frames = hash_frames(sample_frames(container, fps, start, end, stats=stats))
+    result.frames, result.lost = frames, stats.lost
+    if stats.rotation % 180 == 90:
+        result.width, result.height = result.height, result.width
+    if stats.lost:
+        result.code = FileError.DAMAGED_VIDEO
+    elif end is None and _ends_early(stats.packet_end, info.duration):
+        result.code = FileError.TRUNCATED_VIDEO
+
+
+def _ends_early(packet_end: float, duration: float) -> bool:
+    return duration > 0 and duration - packet_end > max(TRUNCATION_SLACK_S, TRUNCATION_SHARE * duration)

@@ -1,0 +1,83 @@
+"""Videos and their sampled frames in every output format: written beside (or inside) the index and read
+back by producer/outputs/videoframes.read_videos exactly as they were."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from producer.outputs.formats import Record, write_records
+from producer.outputs.reader import read_records
+from producer.outputs.videoframes import read_videos
+from tasks.video.frames import IndexedVideo, VideoFrames, no_frames
+
+META = {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}
+FORMATS = ("csv", "jsonl", "sqlite", "parquet")
+
+
+def frames(n: int, seed: int) -> VideoFrames:
+    rng = np.random.default_rng(seed)
+    return VideoFrames(np.arange(n) * 0.5, *(rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(3)),
+                       rng.integers(0, 101, n).astype(np.uint8))
+
+
+VIDEOS = [
+    IndexedVideo("/v/long film.mp4", 3600.5, 1920, 1080, 23.976, frames(7, 1)),
+    IndexedVideo("/v/broken.mp4", 0.0, 0, 0, 0.0, no_frames(), "corrupt"),
+    IndexedVideo("/v/half.mkv", 12.0, 640, 360, 30.0, frames(3, 2), "corrupt"),
+    IndexedVideo("/v/caf\udce9.webm", 2.0, 320, 240, 25.0, frames(1, 3)),
+]
+RECORDS = [Record("/i/a.jpg", "0" * 16, "", 10, 1, ("1" * 16, "2" * 16), 50, 8, 8),
+           *(Record(v.path, "", v.error, 5, 1, ("", ""), None, v.width or None, v.height or None, "video")
+             for v in VIDEOS)]
+
+
+def assert_same_video(got: IndexedVideo, want: IndexedVideo) -> None:
+    assert (got.path, got.width, got.height, got.error) == (want.path, want.width, want.height, want.error)
+    assert got.duration == pytest.approx(want.duration) and got.fps == pytest.approx(want.fps)
+    for name in ("times", "dhash", "phash", "centre", "quality"):
+        assert getattr(got.frames, name).tolist() == getattr(want.frames, name).tolist(), name
+    assert got.frames.dhash.dtype == np.uint64 and got.frames.quality.dtype == np.uint8
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_gives_back_each_video_with_its_frames_in_order(tmp_path, fmt):
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    out = str(tmp_path / f"index.{fmt}")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    got = list(read_videos(out))
+    assert len(got) == len(VIDEOS)
+    for g, w in zip(got, VIDEOS, strict=True):
+        assert_same_video(g, w)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_video_rows_in_the_index_say_they_are_videos(tmp_path, fmt):
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    out = str(tmp_path / f"index.{fmt}")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    kinds = [(r.path, r.kind, r.hash) for r in read_records(out)]
+    assert kinds == [("/i/a.jpg", "image", "0" * 16)] + [(v.path, "video", "") for v in VIDEOS]
+
+
+def test_csv_keeps_videos_and_frames_in_two_sibling_files(tmp_path):
+    out = str(tmp_path / "index.csv")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    header = (tmp_path / "index.frames.csv").read_bytes().decode("utf-8", "replace").splitlines()[0]
+    assert header == "path,time,dhash,phash,phash_centre,quality"
+    assert (tmp_path / "index.videos.csv").read_bytes().startswith(b"path,duration,width,height,fps,frames,error")
+
+
+def test_an_index_written_without_videos_reads_as_none_and_drops_stale_sibling_files(tmp_path):
+    out = str(tmp_path / "index.csv")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    write_records(out, RECORDS[:1], META)
+    assert list(read_videos(out)) == []
+    assert sorted(os.listdir(tmp_path)) == ["index.csv"]
+    sqlite_out = str(tmp_path / "index.sqlite")
+    write_records(sqlite_out, RECORDS[:1], META)
+    assert list(read_videos(sqlite_out)) == []
