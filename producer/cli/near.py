@@ -7,7 +7,13 @@ import time
 import click
 
 from producer.cli.group import cli
-from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH, DEFAULT_MAX_DISTANCE, KEEP_POLICIES
+from producer.near.defaults import (
+    CENTRE_HASH,
+    DEFAULT_FRAME_DISTANCE,
+    DEFAULT_HASH,
+    DEFAULT_MAX_DISTANCE,
+    KEEP_POLICIES,
+)
 from tasks.settings import Settings
 
 index_argument = click.argument("index", type=click.Path(exists=True, dir_okay=False))
@@ -28,6 +34,29 @@ def load(index: str, crops: bool, with_paths: bool = True):
     from producer.near.hashindex import load_index
 
     return load_index(index, (DEFAULT_HASH,), (CENTRE_HASH,) if crops else (), with_paths)
+
+
+frame_distance_option = click.option(
+    "--frame-distance", type=click.IntRange(0, 64), default=DEFAULT_FRAME_DISTANCE, show_default=True,
+    help="Largest phash distance of two video frames that count as the same picture (videos are then paired "
+         "by aligned footage: docs/video.md).")
+
+
+def find_video_pairs(index: str, frame_distance: int, crops: bool, cluster: Settings | None = None):
+    """(videos of the index, their pairs): every sampled frame in one join (on `cluster`'s workers when
+    given), aligned per pair of videos."""
+    from producer.near.videopairs import video_pairs
+    from producer.outputs.videoframes import read_videos
+
+    videos = [v for v in read_videos(index) if len(v.frames)]
+    if cluster is None or not videos:
+        return videos, video_pairs(videos, max_distance=frame_distance, crops=crops)
+    from producer.app import producer_app
+    from producer.near.distjoin import join_on_cluster
+
+    with producer_app(cluster) as app:
+        return videos, video_pairs(videos, max_distance=frame_distance, crops=crops,
+                                   joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
 
 
 keep_option = click.option(
@@ -71,8 +100,10 @@ broker_option = click.option(
 @cli.command()
 @index_argument
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
-              help="Write every pair within the distance here as CSV: a,b,distance.")
+              help="Write every pair within the distance here as CSV: a,b,distance, and for a pair of videos the "
+                   "shared footage a_start,a_end,b_start,b_end (seconds) and speed.")
 @max_distance_option
+@frame_distance_option
 @click.option("--groups", "groups_out", type=click.Path(dir_okay=False), default=None,
               help="Write the groups as JSON: each a representative, its members and which one to keep.")
 @keep_option
@@ -82,9 +113,12 @@ broker_option = click.option(
 @crops_option
 @low_option
 @broker_option
-def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_low_information, broker) -> None:
-    """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) in INDEX."""
+def dupes(index, out, max_distance, frame_distance, groups_out, keep, plan_out, crops, include_low_information,
+          broker) -> None:
+    """Find near-duplicate images (resized, recompressed, cropped, recoloured copies) and videos (the same
+    footage, re-encoded, resized, trimmed, or a clip of a longer one) in INDEX."""
     from producer.near import output as near_output
+    from producer.near import videodupes
 
     started = time.monotonic()
     cluster = None
@@ -93,15 +127,19 @@ def dupes(index, out, max_distance, groups_out, keep, plan_out, crops, include_l
 
         cluster = cluster_settings(broker, None)
     data, (a, b, d), groups = find_groups(index, max_distance, crops, include_low_information, cluster)
+    videos, video_pairs = find_video_pairs(index, frame_distance, crops, cluster)
+    found = videodupes.video_groups(len(videos), video_pairs)
+    video_groups = videodupes.group_members(videos, video_pairs, found, keep) if groups_out or plan_out else []
     if out:
-        near_output.write_pairs(out, data, a, b, d)
+        near_output.write_pairs(out, data, a, b, d, videodupes.pair_rows(videos, video_pairs))
     if groups_out:
-        near_output.write_groups(groups_out, data, groups, keep)
+        near_output.write_groups(groups_out, data, groups, keep, video_groups)
     if plan_out:
-        near_output.write_plan(plan_out, data, groups, keep)
+        near_output.write_plan(plan_out, data, groups, keep, video_groups)
     grouped = sum(len(g.members) for g in groups)
+    seen = f"; {len(videos)} videos, {len(video_pairs)} video pairs, {len(found)} groups" if videos else ""
     click.echo(f"hashfleet: {len(data)} hashed files, {len(a)} pairs within {max_distance}, {len(groups)} groups "
-               f"({grouped} files) in {time.monotonic() - started:.1f} s")
+               f"({grouped} files){seen} in {time.monotonic() - started:.1f} s")
 
 
 @cli.command()

@@ -15,17 +15,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
+from producer.near.defaults import CENTRE_HASH, DEFAULT_FRAME_DISTANCE, DEFAULT_HASH
 from producer.near.find import near_pairs
 from producer.near.hashindex import MISSING, HashIndex
 from producer.near.videoalign import Alignment, align
 from tasks.nearjoin.join import join
 from tasks.video.frames import IndexedVideo
 
-#: Largest phash distance (bits of 64) of two frames that show the same picture. Higher than images' 8:
-#: frames sampled from two copies are up to half a sampling step apart, so they show slightly different
-#: moments (bench/VIDEO_QUALITY.md); the alignment then rejects matches that lie on no common timeline.
-DEFAULT_FRAME_DISTANCE = 10
 #: A pair needs aligned footage of at least this share of the shorter video (a clip inside a long video:
 #: 100 % of the clip; a 3 s intro shared by two 30 s videos: 10 %).
 MIN_SHARE = 0.5

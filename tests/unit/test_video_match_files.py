@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import av
 import cv2
-import numpy as np
 import pytest
 
 from producer.near.videopairs import video_pairs
@@ -13,27 +11,7 @@ from producer.near.videosearch import clip_in_videos, image_in_videos
 from tasks.video.frames import IndexedVideo, hash_frames
 from tasks.video.probe import probe
 from tasks.video.sample import sample_gray
-
-
-def picture(second: int, size=(320, 180), seed: int = 0) -> np.ndarray:
-    """The RGB picture shown during `second`: smooth random blobs, a different picture every second."""
-    rng = np.random.default_rng(seed * 1000 + second)
-    small = rng.integers(0, 256, (5, 8, 3), dtype=np.uint8)
-    return cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
-
-
-def write(path, seconds: float, rate: int, size=(320, 180), offset: float = 0.0, seed: int = 0) -> str:
-    """A video showing picture(int(offset + t)) at time t, `rate` frames a second."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        for index in range(int(seconds * rate)):
-            rgb = picture(int(offset + index / rate + 1e-9), size, seed)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return str(path)
+from tests.support.footage import picture, write_footage
 
 
 def indexed(path: str) -> IndexedVideo:
@@ -45,10 +23,10 @@ def indexed(path: str) -> IndexedVideo:
 def films(tmp_path_factory):
     folder = tmp_path_factory.mktemp("films")
     return {
-        "original": indexed(write(folder / "original.mp4", 30, 10)),
+        "original": indexed(write_footage(folder / "original.mp4", 30, 10)),
         # seconds 8.5 to 20.5 of the original, at half size and 8 frames a second
-        "clip": indexed(write(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5)),
-        "other": indexed(write(folder / "other.mp4", 30, 10, seed=1)),
+        "clip": indexed(write_footage(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5)),
+        "other": indexed(write_footage(folder / "other.mp4", 30, 10, seed=1)),
     }
 
 
