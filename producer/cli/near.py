@@ -144,28 +144,51 @@ def dupes(index, out, max_distance, frame_distance, groups_out, keep, plan_out, 
 
 @cli.command()
 @index_argument
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("queries", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @max_distance_option
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per image.")
+@frame_distance_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per query.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the matches as CSV: query,path,distance,start,end,query_start,query_end (seconds "
+                   "in the matched video and in a video query; empty where not a video).")
 @crops_option
-def search(index, images, max_distance, limit, crops) -> None:
-    """List the files of INDEX that look like each of IMAGES, nearest first (distance, then index order)."""
-    prepare_local_decoders()
-    import numpy as np
+def search(index, queries, max_distance, frame_distance, limit, out, crops) -> None:
+    """List the files of INDEX that look like each of QUERIES, nearest first (distance, then index order).
 
-    from producer.near.find import query_distances
+    A query image also finds the videos that show it, and when; a query video finds the videos that hold
+    its footage, and where (docs/video.md)."""
+    prepare_local_decoders()
+    import csv
+
+    from producer.near import querymatch
     from producer.near.output import hash_query
+    from producer.near.videoquery import sample_video
+    from producer.outputs.videoframes import read_videos
 
     data = load(index, crops, with_paths=False)
-    for image in images:
-        distance = query_distances(data, hash_query(image, tuple(data.hashes)), crops=crops)
-        near = np.flatnonzero(distance <= max_distance)
-        order = near[np.lexsort((near, distance[near]))]
-        shown = f", nearest {limit}:" if len(near) > limit else ":"
-        click.echo(f"{image}: {len(near)} within {max_distance}{shown}")
-        shown = order[:limit].tolist()
-        for i, path in zip(shown, data.paths_of(shown), strict=True):
-            click.echo(f"{int(distance[i]):3d}  {path}")
+    videos = [v for v in read_videos(index) if len(v.frames)]
+    rows = []
+    for query in queries:
+        if querymatch.is_video_query(query):
+            matches = querymatch.video_matches(videos, sample_video(query), frame_distance, crops)
+            total, matches = len(matches), matches[:limit]
+            within = f"{total} videos holding its footage"
+        else:
+            matches, total = querymatch.image_matches(data, videos, hash_query(query, tuple(data.hashes)),
+                                                      max_distance, crops, limit)
+            within = f"{total} within {max_distance}"
+        click.echo(f"{query}: {within}{f', nearest {limit}:' if total > limit else ':'}")
+        for m in matches:
+            where = "" if m.start is None else f"  at {m.start:.1f}-{m.end:.1f} s"
+            if m.query_start is not None:
+                where += f" (query {m.query_start:.1f}-{m.query_end:.1f} s)"
+            click.echo(f"{m.distance:3d}  {m.path}{where}")
+        rows += [m.row(query) for m in matches]
+    if out:
+        with open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(querymatch.MATCH_FIELDS)
+            writer.writerows(rows)
 
 
 @cli.command()

@@ -34,3 +34,21 @@ def write_footage(path, seconds: float, rate: int, size=(320, 180), offset: floa
         for packet in stream.encode():
             container.mux(packet)
     return str(path)
+
+
+def footage_index(folder, fmt: str = "sqlite") -> tuple[str, dict[str, str]]:
+    """An index (as `hashfleet run` writes one) of four videos sampled with the workers' code: `original`
+    (30 s), `letterboxed` (the same with black bars), `clip` (seconds 8.5 to 20.5 of it at half size and
+    8 fps) and `other` (30 s of other footage). Returns (index path, {name: video path})."""
+    from producer.near.videoquery import sample_video
+    from producer.outputs.formats import Record, write_records
+
+    paths = {"original": write_footage(folder / "original.mp4", 30, 10),
+             "letterboxed": write_footage(folder / "letterboxed.mp4", 30, 10, bars=24),
+             "clip": write_footage(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5),
+             "other": write_footage(folder / "other.mp4", 30, 10, seed=1)}
+    videos = [sample_video(p) for p in paths.values()]
+    records = [Record(v.path, "", "", 1, 1, ("", ""), None, v.width, v.height, "video") for v in videos]
+    out = str(folder / f"index.{fmt}")
+    write_records(out, records, {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}, videos)
+    return out, paths

@@ -10,25 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from producer.cli.main import cli
-from producer.near.videoquery import sample_video
-from producer.outputs.formats import Record, write_records
-from tests.support.footage import write_footage
-
-META = {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}
+from tests.support.footage import footage_index
 
 
 @pytest.fixture(scope="module", params=["sqlite", "csv"])
 def index(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("videos")
-    paths = [write_footage(folder / "original.mp4", 30, 10, (320, 180)),
-             write_footage(folder / "letterboxed.mp4", 30, 10, (320, 180), bars=24),
-             write_footage(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5),
-             write_footage(folder / "other.mp4", 30, 10, seed=1)]
-    videos = [sample_video(p) for p in paths]
-    records = [Record(v.path, "", "", 1, 1, ("", ""), None, v.width, v.height, "video") for v in videos]
-    out = str(folder / f"index.{request.param}")
-    write_records(out, records, META, videos)
-    return out, folder
+    return footage_index(folder, request.param)[0], folder
 
 
 def run_dupes(index_path, folder, keep="largest"):
