@@ -196,20 +196,29 @@ def search(index, queries, max_distance, frame_distance, limit, out, crops) -> N
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="The HTML page to write (one self-contained file).")
 @max_distance_option
+@frame_distance_option
 @keep_option
 @click.option("--thumbnails", type=click.IntRange(0), default=None,
               help="Groups shown with pictures, largest first  [default: the first 500]")
 @crops_option
 @low_option
-def report(index, out, max_distance, keep, thumbnails, crops, include_low_information) -> None:
+def report(index, out, max_distance, frame_distance, keep, thumbnails, crops, include_low_information) -> None:
     """Write a page showing the duplicate and near-duplicate groups of INDEX side by side."""
     prepare_local_decoders()
+    from producer.near import videodupes
     from producer.near.output import report_groups
     from producer.near.report import DEFAULT_THUMBNAIL_GROUPS, write_report
 
     data, (a, _, _), groups = find_groups(index, max_distance, crops, include_low_information)
+    videos, video_pairs = find_video_pairs(index, frame_distance, crops)
+    found = videodupes.video_groups(len(videos), video_pairs)
+    shown = report_groups(data, groups, keep) + videodupes.report_groups(
+        videodupes.group_members(videos, video_pairs, found, keep))
     summary = {"files": len(data), "pairs": len(a), "groups": len(groups), "hash": "phash" + (" + centre crop" if crops
                else ""), "max distance": max_distance, "keep": keep}
-    written = write_report(report_groups(data, groups, keep), out, title=f"hashfleet: {index}", summary=summary,
+    if videos:
+        summary.update({"videos": len(videos), "video pairs": len(video_pairs), "video groups": len(found),
+                        "frame distance": frame_distance})
+    written = write_report(shown, out, title=f"hashfleet: {index}", summary=summary,
                            thumbnails=DEFAULT_THUMBNAIL_GROUPS if thumbnails is None else thumbnails)
-    click.echo(f"hashfleet: {written} groups of {len(data)} hashed files; wrote {out}")
+    click.echo(f"hashfleet: {written} groups of {len(data)} hashed files and {len(videos)} videos; wrote {out}")

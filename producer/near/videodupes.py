@@ -105,8 +105,8 @@ def group_members(videos: Sequence[IndexedVideo], pairs: Sequence[VideoPair], gr
     shared = {}
     for p in pairs:
         al = p.alignment
-        shared[(p.a, p.b)] = (al.b_start, al.b_end, al.a_start, al.a_end)
-        shared[(p.b, p.a)] = (al.a_start, al.a_end, al.b_start, al.b_end)
+        shared[(p.a, p.b)] = (al.b_start, al.b_end, al.a_start, al.a_end, al.speed)
+        shared[(p.b, p.a)] = (al.a_start, al.a_end, al.b_start, al.b_end, round(1 / al.speed, 2))
     out = []
     for group in groups:
         keeper = choose_video_keeper(videos, files, group.members, policy)
@@ -114,12 +114,32 @@ def group_members(videos: Sequence[IndexedVideo], pairs: Sequence[VideoPair], gr
         members = []
         for m, dist in zip(group.members.tolist(), group.distances.tolist(), strict=True):
             v, f = videos[m], files[m]
-            whole = (0.0, duration_of(v), 0.0, duration_of(v))
-            start, end, rep_start, rep_end = whole if m == rep else shared[(rep, m)]
+            whole = (0.0, duration_of(v), 0.0, duration_of(v), 1.0)
+            start, end, rep_start, rep_end, speed = whole if m == rep else shared[(rep, m)]
             members.append({"path": v.path, "distance": int(dist), "keep": m == keeper, "size": f.size,
                             "width": v.width, "height": v.height, "mtime": f.mtime,
                             "duration": round(duration_of(v), 2), "start": round(start, 2), "end": round(end, 2),
-                            "rep_start": round(rep_start, 2), "rep_end": round(rep_end, 2),
+                            "rep_start": round(rep_start, 2), "rep_end": round(rep_end, 2), "speed": speed,
                             "letterboxed": f.letterboxed})
         out.append((videos[rep].path, members))
+    return out
+
+
+def report_groups(video_groups: list[tuple[str, list[dict]]]) -> list:
+    """The groups of :func:`group_members` as the HTML report takes them (producer/near/groups_model.py):
+    each member's footage is what it shares with the representative; the representative's, the span it
+    shares with any member."""
+    from producer.near.groups_model import Footage, Group, Member
+
+    out = []
+    for _, members in video_groups:
+        others = members[1:]
+        rep_start = min((m["rep_start"] for m in others), default=0.0)
+        rep_end = max((m["rep_end"] for m in others), default=members[0]["duration"])
+        footage = [Footage(members[0]["duration"], rep_start, rep_end)]
+        footage += [Footage(m["duration"], m["start"], m["end"], m["rep_start"], m["rep_end"], m["speed"])
+                    for m in others]
+        out.append(Group("video", tuple(
+            Member(m["path"], m["size"], m["width"], m["height"], m["mtime"], m["distance"], m["keep"], f)
+            for m, f in zip(members, footage, strict=True))))
     return out

@@ -11,7 +11,7 @@ from producer.near.videosearch import clip_in_videos, image_in_videos
 from tasks.video.frames import IndexedVideo, hash_frames
 from tasks.video.probe import probe
 from tasks.video.sample import sample_gray
-from tests.support.footage import picture, write_footage
+from support.footage import picture, write_footage
 
 
 def indexed(path: str) -> IndexedVideo:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from producer.cli.main import cli
-from tests.support.footage import footage_index, picture, write_footage
+from support.footage import footage_index, picture, write_footage
 
 
 @pytest.fixture(scope="module")
