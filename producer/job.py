@@ -14,7 +14,7 @@ from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
 from producer.publish import publish_chord
 from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import FileError
-from tasks.ids import CHUNK_TASK, MERGE_TASK, chunk_task_id, merge_task_id, new_job_id
+from tasks.ids import CHUNK_TASK, MERGE_TASK, VIDEO_TASK, chunk_task_id, merge_task_id, new_job_id
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import encode_paths, first_path
 from tasks.store import mark_job, store_task_data
@@ -22,6 +22,7 @@ from tasks.store import mark_job, store_task_data
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.outputs.formats import Record
     from producer.outputs.incremental import Index
+    from producer.videoplan import VideoPlan
     from tasks.wire import ChunkResult
 
 
@@ -39,6 +40,8 @@ class Job:
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
     #: (a dict, or producer/spool.py's ReusedChunks for a spooled job).
     reused: dict[int, ChunkResult] | ReusedChunks = dataclasses.field(default_factory=dict)
+    #: The job's videos and their tasks (producer/videoplan.py), numbered after the image chunks.
+    videos: VideoPlan | None = None
 
     @property
     def algos(self) -> tuple[str, ...]:
@@ -47,8 +50,21 @@ class Job:
 
     @property
     def remote(self) -> list[int]:
-        """Indices of the chunks workers hash."""
-        return [i for i in range(len(self.blobs)) if i not in self.reused]
+        """Indices of the chunks workers hash (image chunks, then video tasks)."""
+        return [i for i in range(self.task_count) if i not in self.reused]
+
+    @property
+    def video_count(self) -> int:
+        return len(self.videos.paths) if self.videos else 0
+
+    @property
+    def task_count(self) -> int:
+        """Image chunks and video tasks: every task of the chord, each storing data under its chunk id."""
+        return len(self.blobs) + (len(self.videos.tasks) if self.videos else 0)
+
+    def task_files(self, index: int) -> int:
+        """Files a task counts for progress: a chunk's images, or the videos a video task finishes."""
+        return self.counts[index] if index < len(self.blobs) else self.videos.finished_in(index - len(self.blobs))
 
     @property
     def total(self) -> int:
@@ -140,6 +156,10 @@ def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int]
 
 
 def _chunk_signature(app: Celery, job: Job, index: int, chunk_task: str):
+    if index >= len(job.blobs):
+        task = index - len(job.blobs)
+        return app.signature(VIDEO_TASK, args=(job.videos.segments(task), job.videos.fps)).set(
+            task_id=job.chunk_id(index), argsrepr=job.videos.describe(task))
     blob = job.blobs[index]
     return app.signature(chunk_task, args=(blob, job.algo, job.hash_size)).set(
         task_id=job.chunk_id(index),

@@ -15,6 +15,7 @@ import os
 from producer.job import Job
 from producer.outputs.atomic import atomic_path
 from producer.spool import ChunkSpool, ReusedChunks
+from producer.videoplan import VideoPlan
 from tasks.errors import ConfigError, FileError
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths, encode_paths
@@ -59,6 +60,7 @@ def save(job: Job, jobs_dir: str) -> str:
         "counts": job.counts,
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
         "reused": list(job.reused),
+        "videos": job.videos.to_doc() if job.videos else None,
     }
     with atomic_path(path) as temporary, open(temporary, "w", encoding="ascii") as handle:
         json.dump(doc, handle, ensure_ascii=True)
@@ -85,4 +87,5 @@ def load(job_id: str, jobs_dir: str) -> Job:
         id=doc["id"], algo=doc["algo"], hash_size=doc["hash_size"], blobs=blobs, counts=doc["counts"],
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
         reused=ReusedChunks.open(chunks_path(jobs_dir, job_id, "reused"), doc["reused"], width),
+        videos=VideoPlan.from_doc(doc["videos"]) if doc.get("videos") else None,
     )

@@ -13,6 +13,7 @@ from producer.app import producer_app
 from producer.chunking import Fleet
 from producer.follow import JobFollower
 from producer.job import Job, build_job, enqueue
+from producer.videoplan import divert_videos, plan_videos
 from producer.walk import iter_image_paths
 from tasks.app import unacked_sweep_interval
 from tasks.ids import CHUNK_TASK
@@ -34,6 +35,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
     """Walk PATHS into a chunked job (unchanged files from `index_path` reused; `fleet`: see chunking.py),
     its chunks spooled to a file in `spool_dir` (producer/spool.py), else held in memory."""
     walk_errors = []
+    videos: list[str] = []
     index = None
     if index_path:
         from producer.outputs.incremental import Index
@@ -41,14 +43,18 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         index = Index(index_path, algo, hash_size)
     try:
         walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
+        walk = divert_videos(walk, videos if settings.videos else None)
         job = build_job(walk, algo, hash_size, settings.chunk_size, index, fleet=fleet, spool_dir=spool_dir)
     finally:
         if index is not None:
             index.close()
     job.walk_errors = walk_errors
+    if videos:
+        job.videos = plan_videos(videos, settings.video_fps, settings.video_segment, settings.allowed_roots)
     reused = sum(job.counts[i] for i in job.reused)
     click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
-               + (f" ({reused} unchanged, reused from the index)" if index_path else ""), err=True)
+               + (f" ({reused} unchanged, reused from the index)" if index_path else "")
+               + (f", {len(videos)} videos in {len(job.videos.tasks)} tasks" if videos else ""), err=True)
     return job
 
 
@@ -56,7 +62,7 @@ def hash_job(settings: Settings, job: Job, out: str, groups_out: str | None, che
              timeout: float | None = None) -> JobResult:
     """Enqueue every chunk of `job` the workers hash and follow it to its outputs."""
     with producer_app(settings) as app:
-        if job.blobs:
+        if job.task_count:
             enqueue(app, job)
         return follow_and_write(app, settings, job, job.remote, out, groups_out, check, timeout)
 
@@ -72,8 +78,8 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
     from producer.outputs.results import JobResult
     from producer.progress import JobProgress
 
-    files = sum(job.counts[i] for i in chunks)
-    if not job.blobs:
+    files = sum(job.task_files(i) for i in chunks)
+    if not job.task_count:
         result = JobResult.from_payload(job, None)
     else:
         with JobProgress(files, settings.progress_interval) as progress:
@@ -85,7 +91,8 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
     on_step("followed", files)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
     try:
-        on_step("records", output.write_records(out, result.records(), meta))
+        on_step("records", output.write_records(out, result.records(), meta,
+                                                result.videos() if job.videos else None))
         if groups_out:
             output.write_groups(groups_out, result.group_paths())
             on_step("groups", result.group_count)
@@ -102,7 +109,7 @@ def stall_timeout(settings: Settings) -> float:
 
 def summary(result: JobResult, out: str, started: float) -> None:
     elapsed = time.monotonic() - started
-    files = result.job.total + len(result.job.walk_errors)
+    files = result.job.total + len(result.job.walk_errors) + result.job.video_count
     errors = result.error_counts
     n_errors = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))

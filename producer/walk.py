@@ -21,7 +21,14 @@ IMAGE_EXTENSIONS = frozenset({
 #: Photo formats OpenCV cannot decode, walked anyway so that they show up as `not-an-image` records
 #: instead of silently missing from the index (an iPhone library is mostly HEIC).
 UNDECODABLE_PHOTO_EXTENSIONS = frozenset({".heic", ".heif"})
-_WALKED_EXTENSIONS = IMAGE_EXTENSIONS | UNDECODABLE_PHOTO_EXTENSIONS
+_PHOTO_EXTENSIONS = IMAGE_EXTENSIONS | UNDECODABLE_PHOTO_EXTENSIONS
+#: Video containers walked into the job (unless HASHFLEET_VIDEOS is off); the worker judges the content
+#: (tasks/video/segment.py), so a misnamed file is still a record.
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m2v", ".ts", ".mts", ".m2ts",
+    ".wmv", ".asf", ".3gp", ".3g2", ".flv", ".ogv", ".vob", ".mxf", ".dv",
+})
+_WALKED_EXTENSIONS = _PHOTO_EXTENSIONS | VIDEO_EXTENSIONS
 
 #: A folder with at most this many image and sub-folder entries is listed in byte order of names; a
 #: bigger one is streamed in the order the file system lists it (stable while the folder is unchanged),
@@ -39,12 +46,21 @@ FOLDER_ERRORS = {
 
 
 def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in _PHOTO_EXTENSIONS
+
+
+def is_video_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def is_walked_name(name: str) -> bool:
+    """Image or video: what a local walk lists (object stores list images only)."""
     return os.path.splitext(name)[1].lower() in _WALKED_EXTENSIONS
 
 
 def iter_image_paths(roots: list[str], follow_symlinks: bool = False,
                      on_error: OnError | None = None, s3_client=None) -> Iterator[str]:
-    """Yield absolute paths of image files under `roots`, in the order given and, inside folders, in
+    """Yield absolute paths of image and video files under `roots`, in the order given and, inside folders, in
     byte order of names (up to :data:`SORT_LIMIT` entries per folder), depth first.
 
     Symlinked *files* are listed like files (reading them follows the link, so a broken or looping
@@ -136,11 +152,11 @@ def _entries(listing, follow: bool, top: str, on_error: OnError) -> Iterator[tup
             try:
                 is_folder = entry.is_dir(follow_symlinks=follow)
             except OSError as exc:  # an image name goes to the workers, which record why it cannot be read
-                if not is_image_name(entry.name):
+                if not is_walked_name(entry.name):
                     on_error(os.path.join(top, entry.name), _failure(exc))
                     continue
                 is_folder = False
-            if is_folder or is_image_name(entry.name):
+            if is_folder or is_walked_name(entry.name):
                 yield os.fsencode(entry.name), is_folder
     except OSError as exc:  # the listing broke off (I/O error, folder removed): keep what was listed
         on_error(top, _failure(exc))

@@ -56,6 +56,14 @@ DEFAULT_JOBS_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "h
 DEFAULT_JOBS_KEEP_DAYS = 7.0
 #: Seconds to wait for the broker to answer before saying it is unreachable.
 DEFAULT_CONNECT_TIMEOUT = 5.0
+#: Frames per second sampled from each video (docs/video.md: how it was chosen).
+DEFAULT_VIDEO_FPS = 1.0
+#: Most frames per second a video may be sampled at (every frame of common video, at 30 or 60 fps).
+VIDEO_FPS_LIMIT = 120
+#: Seconds of 1080p30 video per video task (producer/videoplan.py): about 5 s of one core's work at the
+#: default rate (bench/RESULTS.md), well inside HASHFLEET_FILE_TIMEOUT on slow disks, and a two-hour film
+#: is 60 tasks.
+DEFAULT_VIDEO_SEGMENT = 120.0
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 #: The merge and the producer read chunk data straight from Redis (tasks/store.py): results go to Redis.
@@ -63,14 +71,15 @@ BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
-            "workers", "jobs_keep_days")
+            "workers", "jobs_keep_days", "video_fps", "video_segment")
 #: Numeric fields with an upper bound too (inclusive).
-UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT}
+UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT, "video_fps": VIDEO_FPS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
 #: :meth:`Settings.from_env` resolves flag, env var and default, so flags and env vars share these bounds
 #: and error messages (docs/settings.md lists the same flags).
 FLAGS = {"broker_url": "--broker", "result_backend": "--result-backend", "chunk_size": "--chunk-size",
-         "workers": "--workers", "jobs_keep_days": "--older-than"}
+         "workers": "--workers", "jobs_keep_days": "--older-than", "videos": "--no-videos",
+         "video_fps": "--video-fps"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +105,9 @@ class Settings:
     jobs_dir: str = DEFAULT_JOBS_DIR  # HASHFLEET_JOBS_DIR
     jobs_keep_days: float = DEFAULT_JOBS_KEEP_DAYS  # HASHFLEET_JOBS_KEEP_DAYS; `hashfleet jobs --prune`
     workers: int | None = None  # HASHFLEET_WORKERS; embedded mode only; None = one per usable core
+    videos: bool = True  # HASHFLEET_VIDEOS; False: the walk leaves video files out
+    video_fps: float = DEFAULT_VIDEO_FPS  # HASHFLEET_VIDEO_FPS
+    video_segment: float = DEFAULT_VIDEO_SEGMENT  # HASHFLEET_VIDEO_SEGMENT (seconds of 1080p30 video per task)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -201,11 +213,20 @@ def setting_name(field: str) -> str:
     return f"{FLAGS[field]} / {variable}" if field in FLAGS else variable
 
 
+#: How a yes/no setting may be written.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _parse(field: dataclasses.Field, raw: str):
     name = ENV_PREFIX + field.name.upper()
     if field.name == "allowed_roots":
         return tuple(p if is_s3_url(p) else os.path.realpath(p) for p in split_roots(raw))
     kind = (field.type if isinstance(field.type, str) else field.type.__name__).replace(" | None", "")
+    if kind == "bool":
+        if raw.lower() in TRUE_WORDS + FALSE_WORDS:
+            return raw.lower() in TRUE_WORDS
+        raise ConfigError(f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, not {raw!r}")
     try:
         if kind == "int":
             return int(raw)

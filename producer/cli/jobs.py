@@ -31,18 +31,19 @@ def cluster_settings(broker, result_backend, **extra) -> Settings:
 
 def missing_chunks(app, job) -> list[int]:
     """Chunks of `job` whose packed data is not in the backend (not hashed yet, or lost)."""
-    have = stored(app.backend, job_data_ids(job.id, len(job.blobs)))
+    have = stored(app.backend, job_data_ids(job.id, job.task_count))
     return [i for i, ok in enumerate(have) if not ok]
 
 
 @cli.command()
 @job_options
 @broker_options
-def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, broker, result_backend) -> None:
+def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, videos, video_fps, broker,
+           result_backend) -> None:
     """Enqueue a job for the cluster's workers and print its id; returns at once."""
     from producer.fleet import cluster_fleet
 
-    settings = cluster_settings(broker, result_backend, chunk_size=chunk_size)
+    settings = cluster_settings(broker, result_backend, chunk_size=chunk_size, videos=videos, video_fps=video_fps)
     job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
                    manifest.jobs_directory(settings.jobs_dir))
     manifest.save(job, settings.jobs_dir)
@@ -62,10 +63,10 @@ def status(job_id, broker, result_backend) -> None:
         missing = set(missing_chunks(app, job))
         merged = app.backend.get_task_meta(merge_task_id(job.id))["status"] == "SUCCESS"
         known = job_known(app.backend, job.id)
-    done_files = sum(n for i, n in enumerate(job.counts) if i not in missing)
+    done_files = sum(job.task_files(i) for i in range(job.task_count) if i not in missing)
     state = "complete" if merged and not missing else "lost by the broker: resume it" if not known else "running"
-    click.echo(f"job {job.id}: {len(job.blobs) - len(missing)}/{len(job.blobs)} chunks, "
-               f"{done_files}/{job.total} files hashed; {state}")
+    click.echo(f"job {job.id}: {job.task_count - len(missing)}/{job.task_count} chunks, "
+               f"{done_files}/{job.total + job.video_count} files hashed; {state}")
 
 
 @cli.command()

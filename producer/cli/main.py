@@ -36,13 +36,14 @@ EXIT_INTERRUPTED = 130
                    f"default: one per core]")
 @broker_options
 def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend, follow_symlinks,
-        groups_out, timeout, index_path) -> None:
-    """Hash every image under PATHS and write one record per file to OUTPUT.
+        groups_out, timeout, index_path, videos, video_fps) -> None:
+    """Hash every image and video under PATHS and write one record per file to OUTPUT (videos' sampled
+    frames go into its video tables or files: docs/video.md).
 
     Without --broker (or HASHFLEET_BROKER_URL), starts a private redis-server and local workers.
     """
     settings = Settings.from_env(broker_url=broker, result_backend=result_backend, chunk_size=chunk_size,
-                                 workers=workers)
+                                 workers=workers, videos=videos, video_fps=video_fps)
     check_output_paths(out, groups_out)
     if settings.embedded:
         from worker.redis_server import require_redis_server

@@ -12,7 +12,7 @@ import os
 import click
 
 from tasks.image.algos import DEFAULT_ALGOS, check_hash_size, parse_algos
-from tasks.settings import CHUNK_SIZE_LIMIT
+from tasks.settings import CHUNK_SIZE_LIMIT, VIDEO_FPS_LIMIT
 
 
 def _check_hash_size(_ctx, _param, value: int) -> int:
@@ -63,6 +63,11 @@ job_options = _stack(
     click.option("--index", "index_path", type=click.Path(dir_okay=False), default=None,
                  help="A previous output (.sqlite best): files with unchanged size and mtime keep their "
                       "hash there and are not hashed again."),
+    click.option("--no-videos", "videos", is_flag=True, flag_value=False, default=None,
+                 help="Leave video files out (by default their sampled frames are indexed)  [env HASHFLEET_VIDEOS]"),
+    click.option("--video-fps", type=float, default=None,
+                 help=f"Frames sampled per second of video, at most {VIDEO_FPS_LIMIT:g}  [env HASHFLEET_VIDEO_FPS; "
+                      f"default: 1]"),
 )
 
 output_options = _stack(

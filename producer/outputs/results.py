@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from tasks.image.algos import algo_bytes, row_bytes
 from tasks.pathblob import decode_paths
 from tasks.store import iter_stored_data
 from tasks.wire import MEMBER_DTYPE, NO_QUALITY, ChunkResult, unpack_members
+
+if TYPE_CHECKING:
+    from tasks.video.frames import IndexedVideo
 
 #: Error code -> reason slug ('' for OK), indexed by the code byte.
 REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f"code-{code}"
@@ -91,10 +95,27 @@ class JobResult:
                 more = tuple(row[lo:hi] for lo, hi in further)
                 yield Record(path, row[:step], reason, size, mtime, more, None if quality == NO_QUALITY else quality,
                              width or None, height or None)
+        for video, record in self._videos():
+            if record.code != FileError.OK:
+                self.error_counts[video.error] += 1
+            yield Record(video.path, "", video.error, record.size or None, record.mtime if record.size else None,
+                         tuple("" for _ in further), None, video.width or None, video.height or None, "video")
         for path, code in self.job.walk_errors:
             self.error_counts[code.reason] += 1
             yield Record(path, "", code.reason, None, None, tuple("" for _ in range(len(self.job.algos) - 1)))
         self._complete = True
+
+    def videos(self) -> Iterator[IndexedVideo]:
+        """Every video of the job with its sampled frames in time order, in walk order (after the images:
+        producer/outputs/videoresults.py)."""
+        return (video for video, _ in self._videos())
+
+    def _videos(self):
+        if self.backend is None or not self.job.videos:
+            return iter(())
+        from producer.outputs.videoresults import job_videos
+
+        return job_videos(self.job, self.backend)
 
     def group_paths(self) -> Iterator[tuple[str, Iterator[str]]]:
         """(hash hex, paths in file order) for every hash shared by two or more files, in the order of each

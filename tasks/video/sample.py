@@ -25,8 +25,8 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-#: Frames per second sampled by default (HASHFLEET_VIDEO_FPS; docs/video.md says how it was chosen).
-DEFAULT_FPS = 1.0
+from tasks.settings import DEFAULT_VIDEO_FPS as DEFAULT_FPS
+
 #: Short side, in pixels, a sampled frame is scaled to before hashing: 8 pixels per cell of phash's 32 x 32
 #: area grid (the image core's MIN_PIXELS_PER_CELL rule for reduced JPEG decodes).
 SAMPLE_SIDE = 256
@@ -140,8 +140,8 @@ def _packets(container, stream, origin: float, stats: SampleStats) -> Iterator[a
             packet = next(packets)
         except StopIteration:
             return
-        except av.error.FFmpegError:
-            stats.bad_packets += 1
+        except (av.error.FFmpegError, IndexError):  # IndexError: PyAV meeting a stream born mid-file (a mangled
+            stats.bad_packets += 1                 # MPEG-TS): the demuxer cannot go on
             return
         if packet.pts is not None and packet.time_base is not None:
             stats.packet_end = max(stats.packet_end,

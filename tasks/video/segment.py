@@ -38,7 +38,8 @@ VIDEO_SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (0, b"\x1a\x45\xdf
 @dataclasses.dataclass
 class SegmentResult:
     """One segment's outcome: the file's size and mtime, the video's duration, displayed size (rotation
-    applied) and frame rate, its sampled frames in [start, end), and `lost` packets or frames."""
+    applied) and frame rate, its sampled frames in [start, end), and `lost`: packets the decoder refused,
+    frames it flagged corrupt and errors it logged (what was lost: the frames around them are kept)."""
 
     code: FileError
     size: int = 0
@@ -88,7 +89,8 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
     try:
         path, result.size, result.mtime = checked_file(path, allowed_roots)
         try:
-            container = av.open(path, metadata_errors="ignore")
+            with av.logging.Capture():  # "moov atom not found" and the like: the record says it
+                container = av.open(path, metadata_errors="ignore")
         except av.error.FFmpegError:
             return dataclasses.replace(result, code=FileError.CORRUPT if looks_like_video(path)
                                        else FileError.NOT_A_VIDEO)
@@ -117,11 +119,17 @@ def _sample_into(result: SegmentResult, container, start: float, end: float | No
     context = container.streams.video[0].codec_context
     context.thread_count = 1  # one worker process per core already: threads would only oversubscribe
     stats = SampleStats()
-    frames = hash_frames(sample_frames(container, fps, start, end, stats=stats))
-    result.frames, result.lost = frames, stats.lost
+    # FFmpeg conceals most damage (a mangled Matroska cluster is skipped, a broken macroblock patched) and
+    # only says so in its log: errors logged while this segment decodes count as lost too. The level is
+    # global; set here so that a library user gets the same records as a worker.
+    av.logging.set_level(av.logging.ERROR)
+    with av.logging.Capture() as logged:
+        frames = hash_frames(sample_frames(container, fps, start, end, stats=stats))
+    decoder_errors = sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
+    result.frames, result.lost = frames, stats.lost + decoder_errors
     if stats.rotation % 180 == 90:
         result.width, result.height = result.height, result.width
-    if stats.lost:
+    if result.lost:
         result.code = FileError.DAMAGED_VIDEO
     elif end is None and _ends_early(stats.packet_end, info.duration):
         result.code = FileError.TRUNCATED_VIDEO

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import av
 import numpy as np
 import pytest
 
+from support.videos import write_video
 from tasks.video.frames import hash_frames
 from tasks.video.probe import probe
 from tasks.video.sample import sample_gray
-
-
-def write_video(path, seconds: int = 6, rate: int = 10, size=(160, 96)) -> None:
-    """A video whose picture changes every second (a bright square moving over a gradient)."""
-    width, height = size
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        ramp = np.tile(np.linspace(0, 200, width, dtype=np.uint8), (height, 1))
-        for index in range(seconds * rate):
-            rgb = np.stack([ramp, ramp[::-1, ::-1], np.full_like(ramp, 60)], axis=2)
-            second = index // rate
-            x = (second * 23) % (width - 30)
-            rgb[20:50, x:x + 30] = 255
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
 
 
 @pytest.fixture(scope="module")

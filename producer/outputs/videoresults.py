@@ -1,0 +1,54 @@
+"""A job's videos put back together from its video tasks' stored results: each video's segments, in order,
+into one IndexedVideo (its frames in time order) and one record for the index.
+
+A video's segments are consecutive in the plan (producer/videoplan.py), so the results are streamed task by
+task and only one video's frames are held at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from producer.job import Job
+from tasks.errors import FileError
+from tasks.ids import job_data_ids
+from tasks.store import iter_stored_data
+from tasks.video.frames import IndexedVideo, VideoFrames
+from tasks.video.segment import SegmentResult
+from tasks.video.wire import unpack_segments
+
+
+def job_videos(job: Job, backend) -> Iterator[tuple[IndexedVideo, SegmentResult]]:
+    """(the video, its whole-file record: code, size, mtime, lost) per video of `job`, in walk order."""
+    if not job.videos:
+        return
+    plan, first = job.videos, len(job.blobs)
+    keys = job_data_ids(job.id, job.task_count)[first:]
+    parts: list[SegmentResult] = []
+    for task, payload in zip(plan.tasks, iter_stored_data(backend, keys), strict=True):
+        results = unpack_segments(payload)
+        if len(results) != len(task):
+            raise ValueError(f"video task of {len(task)} segments stored {len(results)}")
+        for (video, _start, end), result in zip(task, results, strict=True):
+            parts.append(result)
+            if end is None:
+                yield joined(plan.paths[video], parts)
+                parts = []
+
+
+def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, SegmentResult]:
+    """One video from its segments' results in time order: the file's facts from the first segment that
+    opened it, the first error met, every frame (each segment's lie in its own time range)."""
+    opened = next((p for p in parts if p.code not in (FileError.TIMEOUT, FileError.WORKER_CRASHED)), parts[0])
+    code = next((p.code for p in parts if p.code != FileError.OK), FileError.OK)
+    frames = [p.frames for p in parts]
+    times = np.concatenate([f.times for f in frames])
+    keep = np.ones(len(times), bool)
+    keep[1:] = np.diff(times) > 0  # a frame two segments both took (never expected) is kept once
+    whole = VideoFrames(times[keep], *(np.concatenate([getattr(f, n) for f in frames])[keep]
+                                       for n in ("dhash", "phash", "centre", "quality")))
+    record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
+                           opened.fps, whole, sum(p.lost for p in parts))
+    return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason), record

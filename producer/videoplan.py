@@ -1,0 +1,141 @@
+"""Cut a job's videos into tasks: a long video into time segments (each its own task, so one film keeps many
+workers busy), short videos several to a task. The policy is a pure function of what each container's
+header says; :func:`probe_cost` reads it (no frame decoded).
+
+A video's decoding cost is counted in pixels decoded: frames x width x height. A task gets about
+HASHFLEET_VIDEO_SEGMENT seconds of REFERENCE_RATE video (1080p at 30 fps): a 4K 60 fps video is cut into
+segments 8x shorter, a 360p one into segments 9x longer, and a still shown for ten hours (one frame) is one
+task. Segments start on the sampling grid's own times (tasks/video/sample.py), so the frames of the
+segments put end to end are those of the whole video sampled at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Iterable, Iterator
+
+#: Pixels per second of the video a task's duration budget is counted in: 1920 x 1080 at 30 fps.
+REFERENCE_RATE = 1920 * 1080 * 30
+#: Shortest segment, seconds: below this a seek and a decoder start cost more than the segment.
+MIN_SEGMENT_S = 1.0
+#: Most videos batched into one task (a folder of short clips).
+VIDEOS_PER_TASK = 64
+#: Frames assumed for a video whose header does not say (a probe that failed: the worker records why).
+UNKNOWN_COST_FRAMES = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoCost:
+    """What the plan needs of one video: duration in seconds (0.0 unknown) and pixels to decode."""
+
+    duration: float
+    pixels: float
+
+
+@dataclasses.dataclass
+class VideoPlan:
+    """A job's videos (paths, in walk order), its sampling rate, and its tasks: each a list of
+    (video index, start, end) segments, end None for a video's last segment (it runs to the end)."""
+
+    fps: float
+    paths: list[str] = dataclasses.field(default_factory=list)
+    tasks: list[list[tuple[int, float, float | None]]] = dataclasses.field(default_factory=list)
+
+    def segments(self, task: int) -> list[list]:
+        """The task's [path, start, end] segments, as the video task takes them."""
+        return [[self.paths[video], start, end] for video, start, end in self.tasks[task]]
+
+    def finished_in(self, task: int) -> int:
+        """Videos whose last segment is in this task (what the task counts towards progress)."""
+        return sum(1 for _, _, end in self.tasks[task] if end is None)
+
+    def describe(self, task: int) -> str:
+        """A task's argsrepr for Flower: which video(s) and which seconds."""
+        segments = self.tasks[task]
+        video, start, end = segments[0]
+        name = os.path.basename(self.paths[video])
+        if len(segments) == 1:
+            span = f"{start:g} s to the end" if end is None else f"{start:g}-{end:g} s"
+            return f"(video {name!r}: {span}, {self.fps:g} fps)"
+        return f"({len(segments)} videos from {name!r}, whole, {self.fps:g} fps)"
+
+    def to_doc(self) -> dict:
+        return {"fps": self.fps, "paths": self.paths, "tasks": self.tasks}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> VideoPlan:
+        return cls(doc["fps"], doc["paths"], [[tuple(s) for s in task] for task in doc["tasks"]])
+
+
+def plan_tasks(costs: Iterable[VideoCost], fps: float, segment_s: float) -> list[list[tuple[int, float, float | None]]]:
+    """The tasks for videos of these costs (see the module docstring): a video worth more than 1.5 tasks is
+    cut into equal segments starting on the k/fps grid, each a task; the others are batched in order up to
+    one task's budget or VIDEOS_PER_TASK. Videos keep their order across the tasks."""
+    budget = segment_s * REFERENCE_RATE
+    tasks: list[list[tuple[int, float, float | None]]] = []
+    batch: list[tuple[int, float, float | None]] = []
+    spent = 0.0
+    for index, cost in enumerate(costs):
+        parts = min(math.ceil(cost.pixels / budget), math.floor(cost.duration / MIN_SEGMENT_S)) if budget else 1
+        if parts >= 2 and cost.pixels > 1.5 * budget:
+            if batch:  # tasks stay in walk order: the index lists videos so
+                tasks.append(batch)
+                batch, spent = [], 0.0
+            tasks.extend([segment] for segment in split(index, cost.duration, parts, fps))
+            continue
+        if batch and (spent + cost.pixels > budget or len(batch) >= VIDEOS_PER_TASK):
+            tasks.append(batch)
+            batch, spent = [], 0.0
+        batch.append((index, 0.0, None))
+        spent += cost.pixels
+    if batch:
+        tasks.append(batch)
+    return tasks
+
+
+def split(index: int, duration: float, parts: int, fps: float) -> list[tuple[int, float, float | None]]:
+    """`parts` segments of about equal length covering [0, end of video), cut at grid times k/fps."""
+    cuts = sorted({math.ceil(duration * i / parts * fps - 1e-9) / fps for i in range(1, parts)})
+    starts = [0.0, *cuts]
+    ends: list[float | None] = [*cuts, None]
+    return [(index, start, end) for start, end in zip(starts, ends, strict=True)]
+
+
+def probe_cost(path: str, allowed_roots: tuple[str, ...] = ()) -> VideoCost:
+    """A video's cost from its container header, or an unknown one (0, 0) when it cannot be read here
+    (not a regular file, empty, outside the allowed roots, not a video: the worker records why, under its
+    time limit and isolation; the producer never decodes)."""
+    import av
+
+    from tasks.errors import FileUnreadable
+    from tasks.video.probe import probe_container
+    from tasks.video.segment import checked_file
+
+    try:
+        path, _, _ = checked_file(path, allowed_roots)  # never open a FIFO or device: it could block
+        with av.open(path, metadata_errors="ignore") as container:
+            info = probe_container(container)
+            frames = container.streams.video[0].frames
+    except (FileUnreadable, av.error.FFmpegError, ValueError, OSError):
+        return VideoCost(0.0, 0.0)
+    frames = frames or info.duration * info.fps
+    return VideoCost(info.duration, frames * info.width * info.height)
+
+
+def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[str]:
+    """The walk's paths that are not videos, streamed; video paths go into `videos` (None: dropped, for
+    --no-videos). s3:// objects are never videos here (object stores are walked for images only)."""
+    from producer.walk import is_video_name
+
+    for path in paths:
+        if not is_video_name(path) or path.startswith("s3://"):
+            yield path
+        elif videos is not None:
+            videos.append(path)
+
+
+def plan_videos(paths: list[str], fps: float, segment_s: float, allowed_roots: tuple[str, ...] = ()) -> VideoPlan:
+    """Probe each video (its container header only) and plan its tasks."""
+    return VideoPlan(fps, paths, plan_tasks((probe_cost(p, allowed_roots) for p in paths), fps, segment_s))
