@@ -76,6 +76,18 @@ def vpdq_pairs(pdqs: list[np.ndarray]) -> set[tuple[int, int]]:
     return out
 
 
+def videohash_pairs(videos, table: str) -> set[tuple[int, int]]:
+    """videohash's rule (VideoHash.is_similar): hashes within 15 % of 64 bits (10)."""
+    hashes = {}
+    with open(table, encoding="utf-8") as handle:
+        for line in handle:
+            path, value = line.rstrip("\n").split("\t")
+            if value != "-":
+                hashes[path] = int(value, 16)
+    known = [(i, hashes[v.path]) for i, v in enumerate(videos) if v.path in hashes]
+    return {(i, j) for n, (i, x) in enumerate(known) for j, y in known[n + 1:] if (x ^ y).bit_count() <= 10}
+
+
 def query_hits(indexed, queries, excerpts, excerpt_frames, k: int) -> dict:
     """Photo queries found in their film within the photo's time on screen; excerpts found in their film
     with the film side's both ends within 1 s."""
@@ -109,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--videohash", default=None,
+                        help="path<TAB>hash lines from bench/video_videohash.py, to add videohash's column")
     args = parser.parse_args(argv)
     started = time.monotonic()
     videos, queries, excerpts = build(args.corpus, args.cache_dir)
@@ -130,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         results[k] = (evaluate_pairs(videos, {(p.a, p.b): p for p in pairs}), time.monotonic() - t)
     vp = vpdq_pairs(pdqs)
     vp_eval = evaluate_pairs(videos, {pair: None for pair in vp})
-    lines += _table(results, vp_eval, videos)
+    vh_eval = None
+    if args.videohash:
+        vh_eval = evaluate_pairs(videos, {pair: None for pair in videohash_pairs(videos, args.videohash)})
+    lines += _table(results, vp_eval, vh_eval, videos)
     hits = query_hits(indexed, queries, excerpts, excerpt_frames, videopairs.DEFAULT_FRAME_DISTANCE)
     ok, n, wrong = hits["photo"]
     lines.append(f"\nPhoto queries (`search`, image distance <= {QUERY_DISTANCE}): {ok} of {n} found in their film "
@@ -145,13 +162,14 @@ def main(argv: list[str] | None = None) -> None:
         handle.write(text)
 
 
-def _table(results: dict, vp_eval: dict, videos) -> list[str]:
+def _table(results: dict, vp_eval: dict, vh_eval: dict | None, videos) -> list[str]:
     ks = list(results)
+    refs = [("vPDQ rule", vp_eval)] + ([("videohash", vh_eval)] if vh_eval else [])
     head = "| variant | " + " | ".join(f"K={k}{' (default)' if k == videopairs.DEFAULT_FRAME_DISTANCE else ''}"
-                                      for k in ks) + " | vPDQ rule |"
+                                      for k in ks) + " | " + " | ".join(name for name, _ in refs) + " |"
     lines = ["\nRecall per variant (found / expected; `must not pair` rows count pairs found, which should be 0), "
              "and for hashfleet the largest segment-end error in seconds:\n", head,
-             "|---" * (len(ks) + 2) + "|"]
+             "|---" * (len(ks) + 1 + len(refs)) + "|"]
     for variant in VARIANTS:
         cells = []
         for k in ks:
@@ -159,20 +177,20 @@ def _table(results: dict, vp_eval: dict, videos) -> list[str]:
             err = f", err {max(row['errors']):.2f} s" if row["errors"] else ""
             speed = f", speed {np.median(row['speeds']):.2f}" if variant in REPORT_ONLY and row["speeds"] else ""
             cells.append(f"{row['found']}/{row['of']}{err}{speed}")
-        vrow = vp_eval["per"][variant]
+        cells += [f"{ev['per'][variant]['found']}/{ev['per'][variant]['of']}" for _, ev in refs]
         tag = " (must not pair)" if variant in MUST_NOT_PAIR else " (report only)" if variant in REPORT_ONLY else ""
-        lines.append(f"| {variant}{tag} | " + " | ".join(cells) + f" | {vrow['found']}/{vrow['of']} |")
+        lines.append(f"| {variant}{tag} | " + " | ".join(cells) + " |")
     scored = [v for v in VARIANTS if v not in MUST_NOT_PAIR + REPORT_ONLY]
     recall = []
     for k in ks:
         per = results[k][0]["per"]
         recall.append(sum(per[v]["found"] for v in scored) / sum(per[v]["of"] for v in scored))
-    vper = vp_eval["per"]
-    vrecall = sum(vper[v]["found"] for v in scored) / sum(vper[v]["of"] for v in scored)
-    lines.append("| **recall (scored variants)** | " + " | ".join(f"{r:.3f}" for r in recall) + f" | {vrecall:.3f} |")
+    recall += [sum(ev["per"][v]["found"] for v in scored) / sum(ev["per"][v]["of"] for v in scored) for _, ev in refs]
+    lines.append("| **recall (scored variants)** | " + " | ".join(f"{r:.3f}" for r in recall) + " |")
     lines.append("| **false pairs** | " + " | ".join(str(len(results[k][0]["false"])) for k in ks)
-                 + f" | {len(vp_eval['false'])} |")
-    lines.append("| join + alignment time (s) | " + " | ".join(f"{results[k][1]:.1f}" for k in ks) + " | |")
+                 + "".join(f" | {len(ev['false'])}" for _, ev in refs) + " |")
+    lines.append("| join + alignment time (s) | " + " | ".join(f"{results[k][1]:.1f}" for k in ks)
+                 + " |" * len(refs) + " |")
     clip_errors = [e for v in ("head25", "tail25", "sub8", "inside")
                    for e in results[videopairs.DEFAULT_FRAME_DISTANCE][0]["per"][v]["errors"]]
     within = sum(e <= 1.0 for e in clip_errors)
