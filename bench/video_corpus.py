@@ -47,8 +47,9 @@ FILTERS = {
 }
 VARIANTS = ("crf40", "half", "fps12", "head25", "tail25", "letterbox", "grey", "crop5", "logo", "vp9", "sub8",
             "inside", "intro", "mirror", "speed125")
-#: Variants that must not pair with their source; the speed change is reported only.
-MUST_NOT_PAIR = ("intro", "mirror")
+#: Variants that must not pair with their source; the speed change is reported only. (An `intro` copy is its
+#: film with a 3 s intro card before it: it pairs with its film, never with another film's intro copy.)
+MUST_NOT_PAIR = ("mirror",)
 REPORT_ONLY = ("speed125",)
 
 
