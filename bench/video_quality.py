@@ -3,12 +3,15 @@ excerpt queries of `search`, beside Meta vPDQ's rule (PDQ at 1 frame/s, frame ma
 when >= 80 % of the frames of each match).
 
     python -m bench.video_quality [--corpus ~/corpus] [--cache-dir ~/.cache/hashfleet-bench] [--out FILE]
+                                  [--videohash FILE]
 
 The set (bench/video_corpus.py): 12 slideshow films made from corpus photos and 15 variants of each. An
 expected pair is (variant, its film) for every variant but `mirror` (which must not pair) and `speed125`
 (reported only). A false pair is any pair of videos from different films (among them the `intro` copies of
-two films, which share only their 3 s intro card), and any pair of a mirrored copy. Segment error: the largest of the four ends' errors (seconds), in the film and the copy.
-Frames are sampled in-process by tasks/video at 1 frame/s, as the workers sample them.
+two films, which share only their 3 s intro card), and any pair of a mirrored copy. Segment error: the
+largest of the four ends' errors (seconds), in the film and the copy. Frames are sampled in-process by
+tasks/video at 1 frame/s, as the workers sample them. With `--videohash FILE` (bench/video_videohash.py),
+videohash's rule is a further column.
 """
 
 from __future__ import annotations
