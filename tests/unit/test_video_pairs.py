@@ -7,6 +7,7 @@ import numpy as np
 
 from producer.near.videoalign import Alignment
 from producer.near.videopairs import is_match, video_pairs
+from tasks.nearjoin.join import join
 from tasks.video.frames import IndexedVideo, VideoFrames
 
 RNG = np.random.default_rng(16)
@@ -75,3 +76,16 @@ def test_half_of_the_shorter_video_aligned_is_a_pair_and_less_is_not():
 def test_a_short_video_pairs_when_nearly_all_of_it_is_aligned():
     assert is_match(Alignment(0.0, 3.0, 0.0, 3.0, 1.0, 3, 0), 3.0, 60.0)
     assert not is_match(Alignment(0.0, 3.0, 0.0, 3.0, 1.0, 3, 0), 4.0, 60.0)
+
+
+def test_the_frames_go_through_the_joiner_given_as_the_cluster_join_would_take_them():
+    original = footage(40)
+    calls = []
+
+    def recording_join(hashes, k):
+        calls.append((len(hashes), k))
+        return join(hashes, k)
+
+    videos = [video("a.mp4", original), video("b.mp4", noisy(original))]
+    assert [(p.a, p.b) for p in video_pairs(videos, joiner=recording_join, max_distance=9)] == [(0, 1)]
+    assert calls == [(160, 9)]  # 80 frames' phashes and centre hashes, in one join
