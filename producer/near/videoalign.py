@@ -36,6 +36,10 @@ LINE_TOLERANCE_STEPS = 1.0
 MAX_GAP_SECONDS = 5.0
 #: Speeds within this of 1 are reported as 1 (the fitted slope of a plain copy wobbles by about a percent).
 SPEED_TOLERANCE = 0.03
+#: A slope other than 1 needs this many times the votes of the best unchanged-speed line, and this many
+#: votes more: a real speed change puts every frame on its line, chance puts one or two.
+SPEED_VOTE_MARGIN = 1.25
+SPEED_MIN_EXTRA_VOTES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,23 +70,30 @@ def slopes(max_speed: float = MAX_SPEED, step: float = SLOPE_STEP) -> np.ndarray
 
 
 def _best_line(ta: np.ndarray, tb: np.ndarray, bin_width: float, grid: np.ndarray) -> tuple[float, float, int]:
-    """(slope, offset, votes) of the line most distinct frames vote for; ties go to the slope nearest 1
-    (the grid's order), then to the smaller offset."""
+    """(slope, offset, votes) of the line most distinct frames vote for. Slope 1 wins unless another slope has
+    :data:`SPEED_VOTE_MARGIN` times its votes and :data:`SPEED_MIN_EXTRA_VOTES` more (a still shot or a slow
+    zoom matches its neighbours too, so a slightly tilted line often collects a frame or two more by
+    chance); then ties go to the slope nearest 1 (the grid's order), then to the smaller offset."""
     ia, ib = _inverse(ta)[1], _inverse(tb)[1]
     shape = (len(grid), len(ta))
     slope_of = np.broadcast_to(np.arange(len(grid))[:, None], shape).ravel()
-    best = (1.0, 0.0, -1)
+    best, unchanged = (1.0, 0.0, -1), (1.0, 0.0, -1)
     for shift in (0.0, 0.5):  # two bin grids half a bin apart: a line near a bin edge is still whole in one
         bins = np.floor((tb[None, :] - grid[:, None] * ta[None, :]) / bin_width + shift).astype(np.int64).ravel()
         span = int(bins.max() - bins.min()) + 1
         lines, line = _inverse(slope_of * span + (bins - bins.min()))
         votes = np.minimum(_distinct_counts(line, np.tile(ia, len(grid)), len(lines)),
                            _distinct_counts(line, np.tile(ib, len(grid)), len(lines)))
-        top = int(votes.max())
-        if top > best[2]:
-            s, b = divmod(int(lines[np.flatnonzero(votes == top)[0]]), span)  # nearest slope 1 first, then bin
-            best = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top)
-    return best
+        for pick, keep in ((np.arange(len(lines)), "best"), (np.flatnonzero(lines < span), "unchanged")):
+            top = int(votes[pick].max())
+            current = best if keep == "best" else unchanged
+            if top > current[2]:
+                s, b = divmod(int(lines[pick[np.flatnonzero(votes[pick] == top)[0]]]), span)
+                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top)
+                best, unchanged = (found, unchanged) if keep == "best" else (best, found)
+    if best[2] >= max(SPEED_VOTE_MARGIN * unchanged[2], unchanged[2] + SPEED_MIN_EXTRA_VOTES):
+        return best
+    return unchanged
 
 
 def _sorted_distinct(values: np.ndarray) -> np.ndarray:
@@ -134,9 +145,9 @@ def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
 def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float, b_step: float,
           a_duration: float = math.inf, b_duration: float = math.inf) -> Alignment | None:
     """The aligned footage of two videos from their matching frame pairs (A's frame time, B's frame time,
-    hash distance), sampled every `a_step` and `b_step` seconds; None without any match. The segment runs
-    from the first matched frame to one step past the last (a sampled frame stands for the step it opens),
-    within the durations."""
+    hash distance), sampled every `a_step` and `b_step` seconds; None without any match. In each video the
+    segment runs from the first matched frame to one step past the last (a sampled frame stands for the
+    step it opens), narrowed to the other video's segment mapped through the line, within the durations."""
     ta, tb, distance = (np.asarray(x, float) for x in (ta, tb, distance))
     if not len(ta):
         return None
@@ -149,10 +160,16 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     chain = chain[_longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
     ca, cb = ta[chain], tb[chain]
     speed = 1.0
-    if len(chain) >= 3 and np.ptp(ca) > 0:
+    if slope != 1.0 and len(chain) >= 3 and np.ptp(ca) > 0:
         fitted = float(np.polyfit(ca, cb, 1)[0])
         if fitted > 0 and abs(1 / fitted - 1) > SPEED_TOLERANCE:
-            speed = round(1 / fitted, 2)
-    return Alignment(max(0.0, float(ca[0])), float(min(ca[-1] + a_step, a_duration)), max(0.0, float(cb[0])),
-                     float(min(cb[-1] + b_step, b_duration)), speed, len(chain),
-                     int(np.median(distance[chain])))
+            slope, speed = fitted, round(1 / fitted, 2)
+    # Each video's matched frames span their own stretch; the footage really shared is where the two
+    # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
+    # last frame too: the copy's own end says where the footage ends).
+    offset = float(np.median(cb - slope * ca))
+    a_last, b_last = min(ca[-1] + a_step, a_duration), min(cb[-1] + b_step, b_duration)
+    a_start, a_end = max(ca[0], (cb[0] - offset) / slope), min(a_last, (b_last - offset) / slope)
+    b_start, b_end = max(cb[0], slope * ca[0] + offset), min(b_last, slope * a_last + offset)
+    return Alignment(max(0.0, float(a_start)), float(a_end), max(0.0, float(b_start)), float(b_end), speed,
+                     len(chain), int(np.median(distance[chain])))
