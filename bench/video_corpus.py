@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from tasks.video.probe import probe
+
 #: Folders of the corpus whose photos make the films: real photographs, each picture once.
 PHOTO_FOLDERS = ("photos/gcompris/erase", "photos/gcompris/explore_monuments", "photos/gcompris/explore_world_animals",
                  "photos/gcompris/explore_farm_animals", "photos/mate-backgrounds/nature")
@@ -28,8 +30,8 @@ WIDTH, HEIGHT, RATE = 854, 480, 25
 #: Seconds each photo is shown, of which the last overlap the next photo (cross-fade).
 SLOT, FADE = 6, 1
 SOURCES = 12
-#: Seconds of the shared intro card, the sub-clip, the excerpt queries and the unrelated footage around
-#: the "inside" variant (on each side).
+#: Seconds of the shared intro card, the sub-clip, the excerpt queries, and at most of the unrelated footage
+#: around the "inside" variant on each side (a one-photo slideshow lasts one SLOT: 6 s).
 INTRO, SUBCLIP, EXCERPT, AROUND = 3, 8, 6, 10
 SEED = 16
 #: Variants: name -> (FFmpeg video filter or None, extra output options). Trims, clips, intros and embeddings
@@ -38,7 +40,7 @@ FILTERS = {
     "crf40": (None, ["-crf", "40"]),
     "half": ("scale=428:240", []),
     "fps12": (None, ["-r", "12"]),
-    "letterbox": ("scale=854:360,pad=854:480:0:60", []),
+    "letterbox": ("scale=640:360,pad=640:480:0:60", []),  # the 16:9 picture in a 4:3 frame
     "grey": ("format=gray,format=yuv420p", []),
     "crop5": ("crop=iw*0.9:ih*0.9,scale=854:480", []),
     "logo": ("drawbox=x=iw*0.72:y=ih*0.06:w=iw*0.22:h=ih*0.16:color=white@1:t=fill", []),
@@ -158,8 +160,9 @@ def _variant_command(variant: str, src: str, length: float, extra: dict) -> tupl
     if variant == "inside":
         before, after = extra["before"], extra["after"]
         graph = "[0:v][1:v][2:v]concat=n=3:v=1[v]"
+        lead = probe(before).duration
         return ["-i", before, "-i", src, "-i", after, "-filter_complex", graph, "-map", "[v]", *ENCODE], \
-            (0.0, length, AROUND, AROUND + length)
+            (0.0, length, lead, lead + length)
     if variant == "intro":
         graph = "[0:v][1:v]concat=n=2:v=1[v]"
         return ["-i", extra["intro"], "-i", src, "-filter_complex", graph, "-map", "[v]", *ENCODE], \
