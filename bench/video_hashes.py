@@ -16,6 +16,8 @@ from tasks.video.sample import sample_gray
 
 #: Sampling of both methods (vPDQ's is one frame a second).
 FPS = 1.0
+#: Bump when the frames' hashes change (2: black bars cut before hashing), so cached hashes are remade.
+HASH_VERSION = 2
 
 
 def _pdq(gray: np.ndarray) -> np.ndarray:
@@ -28,7 +30,7 @@ def _pdq(gray: np.ndarray) -> np.ndarray:
 def sample(path: str, cache_dir: str, fps: float = FPS) -> tuple[IndexedVideo, np.ndarray]:
     """(the video as an index holds it, its frames' PDQ hashes (n, 32) uint8)."""
     stat = os.stat(path)
-    key = f"{os.path.basename(path)}-{stat.st_size}-{int(stat.st_mtime)}-{fps}.npz"
+    key = f"{os.path.basename(path)}-{stat.st_size}-{int(stat.st_mtime)}-{fps}-v{HASH_VERSION}.npz"
     cached = os.path.join(cache_dir, key)
     info = probe(path)
     if os.path.exists(cached):

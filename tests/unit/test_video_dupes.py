@@ -39,8 +39,10 @@ def name(path: str) -> str:
 def test_dupes_lists_each_pair_of_copies_with_the_seconds_they_share(index):
     rows, _, _ = run_dupes(*index)
     found = {(name(r["a"]), name(r["b"])): r for r in rows}
-    # (the clip at half size and the letterboxed copy differ by two edits: they pair with the original only)
-    assert set(found) == {("original.mp4", "letterboxed.mp4"), ("original.mp4", "clip.mp4")}
+    assert set(found) == {("original.mp4", "letterboxed.mp4"), ("original.mp4", "clip.mp4"),
+                          ("letterboxed.mp4", "clip.mp4")}
+    boxed = found[("original.mp4", "letterboxed.mp4")]
+    assert (float(boxed["a_start"]), float(boxed["a_end"])) == (0, 30)
     clip = found[("original.mp4", "clip.mp4")]
     assert float(clip["a_start"]) == pytest.approx(8.5, abs=1) and float(clip["a_end"]) == pytest.approx(20.5, abs=1)
     assert float(clip["b_start"]) == pytest.approx(0, abs=1) and float(clip["b_end"]) == pytest.approx(12, abs=1)

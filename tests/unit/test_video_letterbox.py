@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.video.letterbox import bar_share, is_letterboxed
+from tasks.video.letterbox import bar_share, inside_bars, is_letterboxed
 
 
 def picture(height=90, width=160):
@@ -27,3 +27,28 @@ def test_pillarbox_bars_at_the_sides_count_too():
 def test_a_full_frame_picture_and_a_black_frame_are_not_letterboxed():
     assert not is_letterboxed(picture())
     assert not is_letterboxed(np.zeros((90, 160), np.uint8))
+
+
+def test_the_picture_inside_centred_bars_is_cut_out_for_hashing():
+    frame = picture()
+    frame[:12], frame[-12:] = 0, 0
+    assert inside_bars(frame).shape == (66, 160)
+    assert (inside_bars(frame) == frame[12:-12]).all()
+
+
+def test_a_dark_band_on_one_side_only_is_picture_not_bars():
+    frame = picture()
+    frame[:20] = 0
+    assert inside_bars(frame).shape == frame.shape
+
+
+def test_a_letterboxed_frame_hashes_like_the_picture_without_bars():
+    import cv2
+
+    from tasks.video.frames import hash_frames
+
+    wide = cv2.resize(picture(90, 160), (320, 180), interpolation=cv2.INTER_CUBIC)
+    boxed = np.zeros((240, 320), np.uint8)
+    boxed[30:210] = wide
+    plain, letterboxed = hash_frames([(0.0, wide)]), hash_frames([(0.0, boxed)])
+    assert letterboxed.phash[0] == plain.phash[0]
