@@ -35,6 +35,7 @@ def rows(path) -> list[dict]:
 
 
 def test_dupes_pairs_a_clip_with_its_source_at_the_seconds_it_was_cut_from(tmp_path, indexed, shared_env):
+    # (shared_env names the worker's broker, HASHFLEET_BROKER_URL: the frame join runs on the worker as for --broker)
     pairs, plan = tmp_path / "pairs.csv", tmp_path / "plan.csv"
     done = hashfleet(["dupes", str(indexed), "-o", str(pairs), "--plan", str(plan)], env=shared_env, timeout=120)
     assert done.returncode == 0, done.stderr
