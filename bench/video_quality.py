@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.videohash:
         found, covered = videohash_pairs(videos, args.videohash)
         vh_eval = evaluate_pairs(videos, {pair: pair for pair in found}, covered)
+        lines.append(f"videohash (its rule: 64-bit hashes within 10 bits) hashed {len(covered)} of {len(videos)} "
+                     f"videos (`{os.path.basename(args.videohash)}`); its column counts the pairs among those.\n")
     lines += _table(results, vp_eval, vh_eval, videos)
     hits = query_hits(indexed, queries, excerpts, excerpt_frames, videopairs.DEFAULT_FRAME_DISTANCE)
     ok, n, wrong = hits["photo"]
