@@ -10,7 +10,6 @@ videos too. Frames of one video never pair with each other.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -99,7 +98,7 @@ def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_F
                 joiner=join) -> list[VideoPair]:
     """Every pair of videos whose aligned footage :func:`is_match`, in order of (a, b)."""
     fa, fb, d = frame_matches(videos, max_distance, crops=crops, joiner=joiner)
-    _, owner = frames_index(videos)
+    owner = np.repeat(np.arange(len(videos)), [len(v.frames) for v in videos])
     times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
     va, vb = owner[fa], owner[fb]
     order = np.lexsort((vb, va))
@@ -116,11 +115,3 @@ def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_F
         if found is not None and is_match(found, a_duration, b_duration):
             pairs.append(VideoPair(int(va[lo]), int(vb[lo]), found))
     return pairs
-
-
-def shorter_share(pair: VideoPair, videos: Sequence[IndexedVideo]) -> float:
-    """The share of the shorter video the pair's aligned footage covers (0 to 1)."""
-    a, b = duration_of(videos[pair.a]), duration_of(videos[pair.b])
-    al = pair.alignment
-    span = al.a_end - al.a_start if a <= b else al.b_end - al.b_start
-    return min(1.0, span / min(a, b)) if min(a, b) > 0 else math.nan
