@@ -5,9 +5,11 @@ how far the default sampling's hashes lie from the every-frame reference.
 
 Contenders, each in this process, CPU time (user + system of every thread) of one pass over one file:
 - **hashfleet**: what a worker runs per segment (tasks/video/segment.index_segment): one decoder thread,
-  non-reference frames skipped, only sampled frames converted, at a 256-pixel short side;
-- **hashfleet-fullsize** / **hashfleet-allframes**: the same with one of the savings turned off
-  (sampled frames converted at full size / every frame decoded), to show what each saving buys;
+  every B-frame of H.264 skipped (non-reference frames of other codecs), only sampled frames converted,
+  at a 256-pixel short side;
+- **hashfleet-nonref** / **hashfleet-fullsize** / **hashfleet-allframes**: the sampler with one of the
+  savings turned off (only non-reference frames skipped, not every H.264 B-frame / sampled frames
+  converted at full size / every frame decoded), to show what each saving buys;
 - **reference**: every frame decoded by PyAV and converted to gray at full size, the 1 fps grid hashed
   (tasks/video/sample.sample_gray: the seed way; the hashes the distances are measured against);
 - **opencv**: `cv2.VideoCapture` reading every frame and converting each to gray (the product's seed
@@ -40,7 +42,8 @@ CLIPS = {
                  ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1500k"], "webm"),
     "testsrc-1080p": (None, ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"], "mp4"),
 }
-CONTENDERS = ("hashfleet", "hashfleet-fullsize", "hashfleet-allframes", "reference", "opencv", "vpdq-rule")
+CONTENDERS = ("hashfleet", "hashfleet-nonref", "hashfleet-fullsize", "hashfleet-allframes", "reference", "opencv",
+              "vpdq-rule")
 
 
 def make_clip(name: str, seconds: int) -> str:
@@ -68,11 +71,16 @@ def make_clip(name: str, seconds: int) -> str:
 
 
 def run_hashfleet(path: str, fps: float, **options):
+    """What a worker runs (tasks/video/segment.index_segment); with `options`, the sampler alone with one of
+    its savings turned off."""
     import av
 
     from tasks.video.frames import hash_frames
     from tasks.video.sample import sample_frames
+    from tasks.video.segment import index_segment
 
+    if not options:
+        return index_segment(path, 0.0, None, fps).frames
     with av.open(path) as container:
         container.streams.video[0].codec_context.thread_count = 1
         return hash_frames(sample_frames(container, fps, **options))
@@ -86,7 +94,7 @@ def run_reference(path: str, fps: float):
 
     with av.open(path) as container:
         container.streams.video[0].codec_context.thread_count = 1
-        return hash_frames(sample_frames(container, fps, side=None, skip_nonref=False, seek=False))
+        return hash_frames(sample_frames(container, fps, side=None, skip="DEFAULT", seek=False))
 
 
 def run_opencv(path: str, fps: float):
@@ -132,8 +140,9 @@ def run_vpdq_rule(path: str, fps: float):
 def measure(name: str, path: str, fps: float):
     runs = {
         "hashfleet": lambda: run_hashfleet(path, fps),
-        "hashfleet-fullsize": lambda: run_hashfleet(path, fps, side=None),
-        "hashfleet-allframes": lambda: run_hashfleet(path, fps, skip_nonref=False),
+        "hashfleet-nonref": lambda: run_hashfleet(path, fps, skip="NONREF"),
+        "hashfleet-fullsize": lambda: run_hashfleet(path, fps, side=None, skip="NONREF"),
+        "hashfleet-allframes": lambda: run_hashfleet(path, fps, skip="DEFAULT"),
         "reference": lambda: run_reference(path, fps),
         "opencv": lambda: run_opencv(path, fps),
         "vpdq-rule": lambda: run_vpdq_rule(path, fps),

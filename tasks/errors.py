@@ -90,7 +90,7 @@ _DESCRIPTIONS = {
     FileError.INTERNAL: "unexpected error in the decoder",
     FileError.UNREADABLE_DIRECTORY: "directory could not be listed",
     FileError.NAME_TOO_LONG: "path longer than the system allows (PATH_MAX): cannot be opened or listed",
-    FileError.NOT_A_VIDEO: "named like a video, but no container format FFmpeg knows",
+    FileError.NOT_A_VIDEO: "named like a video, but no container format FFmpeg knows, or no decoder for its video",
     FileError.NO_VIDEO_STREAM: "a media file without a video stream (audio only)",
     FileError.DAMAGED_VIDEO: "some packets or frames could not be decoded; the frames that did are indexed",
     FileError.TRUNCATED_VIDEO: "the video stops before the end its container declares; the frames before are indexed",

@@ -127,7 +127,7 @@ def write_sqlite_videos(db: sqlite3.Connection, videos: Iterable[IndexedVideo]) 
 
 
 def _write_parquet(videos_path: str, frames_path: str, videos: Iterable[IndexedVideo]) -> int:
-    from producer.outputs.parquet import _pyarrow
+    from producer.outputs.parquet import ROW_GROUP, _pyarrow
 
     pa, pq = _pyarrow()
     video_schema = pa.schema([("path", pa.string()), ("duration", pa.float64()), ("width", pa.int64()),
@@ -136,15 +136,27 @@ def _write_parquet(videos_path: str, frames_path: str, videos: Iterable[IndexedV
     frame_schema = pa.schema([("path", pa.string()), ("time", pa.float64()), ("dhash", pa.string()),
                               ("phash", pa.string()), ("phash_centre", pa.string()), ("quality", pa.int64())])
     count = 0
+    videos_batch: list[dict] = []
+    frames_batch: list[dict] = []
     with pq.ParquetWriter(videos_path, video_schema) as vw, pq.ParquetWriter(frames_path, frame_schema) as fw:
         for video in videos:
             shown, raw = _parquet_path(video.path)
-            row = (shown, *video_row(video)[1:], raw)
-            vw.write_table(pa.Table.from_pylist([dict(zip(video_schema.names, row, strict=True))], video_schema))
-            frames = [dict(zip(FRAME_COLUMNS, (shown, *frame), strict=True)) for frame in frame_rows(video)]
-            fw.write_table(pa.Table.from_pylist(frames, frame_schema))
+            videos_batch.append(dict(zip(video_schema.names, (shown, *video_row(video)[1:], raw), strict=True)))
+            frames_batch += [dict(zip(FRAME_COLUMNS, (shown, *frame), strict=True)) for frame in frame_rows(video)]
             count += 1
+            if len(frames_batch) >= ROW_GROUP or len(videos_batch) >= ROW_GROUP:
+                _flush(pa, vw, video_schema, videos_batch)
+                _flush(pa, fw, frame_schema, frames_batch)
+        _flush(pa, vw, video_schema, videos_batch)
+        _flush(pa, fw, frame_schema, frames_batch)
     return count
+
+
+def _flush(pa, writer, schema, rows: list[dict]) -> None:
+    """Write `rows` as one row group (none when empty) and empty the list."""
+    if rows:
+        writer.write_table(pa.Table.from_pylist(rows, schema))
+        rows.clear()
 
 
 def _parquet_path(path: str) -> tuple[str, bytes | None]:

@@ -19,10 +19,12 @@ class VideoInfo:
 
 
 def probe_container(container: av.container.InputContainer) -> VideoInfo:
-    """The VideoInfo of an open container; ValueError when it has no video stream."""
+    """The VideoInfo of an open container; ValueError when it has no video stream, or no decoder for it."""
     if not container.streams.video:
         raise ValueError("no video stream")
     stream = container.streams.video[0]
+    if stream.codec_context is None:  # a codec id FFmpeg has no decoder for (or a mangled header)
+        raise ValueError("no decoder for the video stream")
     if stream.duration is not None and stream.time_base is not None:
         duration = float(stream.duration * stream.time_base)
     elif container.duration is not None:

@@ -7,8 +7,9 @@ ways, each measured in bench/RESULTS.md:
 - only sampled frames are converted, straight from the decoder's YUV to a small gray picture by swscale
   (area average): the short side goes to :data:`SAMPLE_SIDE`, so a 4K frame costs no more memory than a
   small one once decoded, and the hashes (area-averaged to 32 x 32 at most) barely move;
-- non-reference frames (most B-frames of H.264/HEVC) are not decoded at all (`skip_frame = "NONREF"`): a
-  time then takes the next decoded frame, a few hundredths of a second later;
+- frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
+  tasks/video/segment.py says when): a time then takes the next decoded frame, a few hundredths of a
+  second later;
 - when the next time lies more than one keyframe interval ahead (low sampling rates), the demuxer seeks
   to it instead of decoding the frames between.
 
@@ -30,6 +31,10 @@ from tasks.settings import DEFAULT_VIDEO_FPS as DEFAULT_FPS
 #: Short side, in pixels, a sampled frame is scaled to before hashing: 8 pixels per cell of phash's 32 x 32
 #: area grid (the image core's MIN_PIXELS_PER_CELL rule for reduced JPEG decodes).
 SAMPLE_SIDE = 256
+#: Seconds before a seek's target the demuxer is sent back to when it landed after it, and how much that
+#: grows at each try (until the start of the file).
+SEEK_BACKOFF_S = 1.0
+SEEK_BACKOFF_GROWTH = 4
 #: Slack (seconds) when comparing frame times with grid times (timestamps are rationals, times floats).
 EPSILON = 1e-6
 
@@ -48,6 +53,8 @@ class SampleStats:
     last_time: float = -1.0
     packet_end: float = 0.0
     rotation: int = 0
+    #: Longest time between two frames decoded one after the other (seeks excepted) inside the segment.
+    widest_gap: float = 0.0
 
     @property
     def lost(self) -> int:
@@ -80,23 +87,28 @@ def upright_gray(frame: av.VideoFrame, side: int | None) -> np.ndarray:
 
 
 def sample_frames(container: av.container.InputContainer, fps: float, start: float = 0.0, end: float | None = None,
-                  side: int | None = SAMPLE_SIDE, skip_nonref: bool = True, seek: bool = True,
+                  side: int | None = SAMPLE_SIDE, skip: str = "NONREF", seek: bool = True,
                   stats: SampleStats | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """(time, gray frame) for the grid times in [start, end) (`end` None: to the end) of the container's
-    first video stream; see the module docstring. A packet the decoder refuses and a frame it flags as
-    corrupt are counted in `stats` and passed over: the frames around them are still sampled."""
+    first video stream; see the module docstring. `skip`: the frames the decoder leaves out (FFmpeg's
+    skip_frame: "NONREF", "BIDIR" for every B-frame, "DEFAULT" for none). A packet the decoder refuses and
+    a frame it flags as corrupt are counted in `stats` and passed over: the frames around them are still
+    sampled."""
     stats = stats if stats is not None else SampleStats()
     stream = container.streams.video[0]
-    stream.codec_context.skip_frame = "NONREF" if skip_nonref else "DEFAULT"
+    stream.codec_context.skip_frame = skip
     origin, step = stream_origin(stream), 1.0 / fps
     target = first_grid_time(start, fps)
     keys = _Keyframes()
+    previous: float | None = None
     seek_to = start if start > 0 else None
+    sought, backoff = None, SEEK_BACKOFF_S
     while True:
         if seek_to is not None:
-            container.seek(max(0, int((seek_to + origin) / stream.time_base)), stream=stream, backward=True)
+            container.seek(max(0, int((max(0.0, seek_to) + origin) / stream.time_base)), stream=stream,
+                           backward=True)
             stats.seeks += 1
-            seek_to = None
+            sought, seek_to, previous = max(0.0, seek_to), None, None
         for packet in _packets(container, stream, origin, stats):
             try:
                 frames = packet.decode()
@@ -107,9 +119,18 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
                 if frame.time is None:
                     continue
                 time = frame.time - origin
+                if previous is None and sought is not None and sought > 0 and time > target + EPSILON:
+                    # The demuxer landed after the time asked for (MPEG-PS and -TS seek by guessed byte
+                    # offsets): seek further back, so that no frame at or after the target is passed over, and
+                    # read on from there instead of seeking ahead again.
+                    seek_to, backoff, seek = sought - backoff, backoff * SEEK_BACKOFF_GROWTH, False
+                    break
                 stats.decoded += 1
                 stats.rotation = frame.rotation or 0
                 stats.last_time = max(stats.last_time, time)
+                if previous is not None:
+                    stats.widest_gap = max(stats.widest_gap, time - previous)
+                previous = time
                 if frame.key_frame:
                     keys.saw(time)
                 if time < target - EPSILON:
@@ -173,4 +194,4 @@ def sample_gray(path: str, fps: float = DEFAULT_FPS, start: float = 0.0,
     and none skipped."""
     with av.open(path) as container:
         container.streams.video[0].thread_type = "AUTO"
-        yield from sample_frames(container, fps, start, end, side=None, skip_nonref=False, seek=False)
+        yield from sample_frames(container, fps, start, end, side=None, skip="DEFAULT", seek=False)

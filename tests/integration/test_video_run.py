@@ -90,3 +90,16 @@ def test_no_videos_leaves_video_files_out_of_the_index(tmp_path, mixed_folder, s
     with open(out, newline="") as handle:
         kinds = {r["kind"] for r in csv.DictReader(handle)}
     assert kinds == {"image"} and not (tmp_path / "index.videos.csv").exists()
+
+
+def test_video_results_travel_with_the_json_serializer_too(tmp_path, worker_env, start_workers):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_video(folder / "clip.mp4", seconds=3)
+    env = dict(worker_env, HASHFLEET_SERIALIZER="json")
+    start_workers(count=1, concurrency=1, HASHFLEET_SERIALIZER="json")
+    out = tmp_path / "index.jsonl"
+    done = hashfleet(["run", str(folder), "-o", str(out), "--timeout", "120"], env=env, timeout=150)
+    assert done.returncode == 0, done.stderr
+    (video,) = read_videos(str(out))
+    assert video.frames.times.tolist() == [0.0, 1.0, 2.0] and video.error == ""

@@ -143,3 +143,16 @@ def test_isolation_gives_the_same_record_as_indexing_in_process(mkv):
     assert alone.code == here.code == FileError.OK
     assert alone.frames.times.tolist() == here.frames.times.tolist()
     assert alone.frames.phash.tolist() == here.frames.phash.tolist()
+
+
+def test_a_video_stream_of_a_codec_ffmpeg_cannot_decode_is_not_a_video_for_the_worker_and_the_producer(folder):
+    # Given an MP4 whose sample table box lost its name (one flipped bit, found by bench/video_fuzz.py): its
+    # video stream has no codec FFmpeg can open
+    from producer.videoplan import VideoCost, probe_cost
+
+    data = open(write_video(folder / "known.mp4", seconds=2), "rb").read()
+    assert data.count(b"stbl") == 1
+    (folder / "unknown.mp4").write_bytes(data.replace(b"stbl", b"strl"))
+    # Then the worker records it and the producer's probe gives an unknown cost instead of failing the walk
+    assert index_segment(str(folder / "unknown.mp4"), 0, None, 1.0).code == FileError.NOT_A_VIDEO
+    assert probe_cost(str(folder / "unknown.mp4")) == VideoCost(0.0, 0.0)

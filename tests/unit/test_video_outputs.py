@@ -81,3 +81,17 @@ def test_an_index_written_without_videos_reads_as_none_and_drops_stale_sibling_f
     sqlite_out = str(tmp_path / "index.sqlite")
     write_records(sqlite_out, RECORDS[:1], META)
     assert list(read_videos(sqlite_out)) == []
+
+
+def test_parquet_frames_written_in_several_row_groups_read_back_in_order(tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow")
+    from producer.outputs import parquet
+
+    monkeypatch.setattr(parquet, "ROW_GROUP", 2)
+    out = str(tmp_path / "index.parquet")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(str(tmp_path / "index.frames.parquet")).num_row_groups > 1
+    for g, w in zip(read_videos(out), VIDEOS, strict=True):
+        assert_same_video(g, w)

@@ -94,3 +94,16 @@ def test_a_packed_result_of_another_version_is_refused():
     payload["v"] += 1
     with pytest.raises(ValueError, match="version"):
         unpack_segments(payload)
+
+
+def test_a_manifest_brings_back_a_jobs_videos_so_wait_and_resume_follow_their_tasks(tmp_path):
+    from producer import manifest
+    from producer.job import build_job
+
+    job = build_job((f"/b/{i}.jpg" for i in range(5)), "dhash", 8, 2)
+    job.videos = VideoPlan(2.0, ["/v/a.mp4", "/v/long.mkv"], [[(0, 0.0, None)], [(1, 0.0, 60.0)], [(1, 60.0, None)]])
+    manifest.save(job, str(tmp_path))
+    loaded = manifest.load(job.id, str(tmp_path))
+    assert loaded.videos == job.videos
+    assert loaded.task_count == len(job.blobs) + 3 and loaded.remote == list(range(len(job.blobs) + 3))
+    assert [loaded.task_files(i) for i in range(len(job.blobs), loaded.task_count)] == [1, 0, 1]

@@ -41,3 +41,91 @@ def test_frames_that_show_different_pictures_get_different_hashes(video):
     frames = hash_frames(sample_gray(video, fps=1.0))
     assert len(set(frames.dhash.tolist())) == len(frames)
     assert frames.quality.min() > 0
+
+
+def write_with_b_frames(path, codec: str, seconds: int = 4, rate: int = 10) -> str:
+    import av
+
+    from support.videos import picture
+
+    with av.open(str(path), "w") as container:
+        options = {"preset": "ultrafast", "bframes": "3", "b-pyramid": "normal"} if codec == "libx264" else {}
+        stream = container.add_stream(codec, rate=rate, options=options)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        if codec == "mpeg4":
+            stream.codec_context.max_b_frames = 2
+        for index in range(seconds * rate):
+            image = av.VideoFrame.from_ndarray(picture(index, 160, 96), format="rgb24")
+            for packet in stream.encode(image):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_an_h264_video_with_b_frames_gets_a_frame_for_every_second_within_a_few_frames_of_it(tmp_path):
+    from tasks.video.segment import index_segment
+
+    got = index_segment(write_with_b_frames(tmp_path / "b.mp4", "libx264"), 0.0, None, 1.0)
+    assert got.code == 0 and len(got.frames) == 4
+    assert np.all(got.frames.times - np.arange(4) <= 0.4 + 1e-9)
+
+
+@pytest.mark.parametrize("skip_every_b", [False, True])
+def test_when_skipping_frames_would_miss_a_sampling_time_the_segment_is_sampled_again_with_every_frame(
+        tmp_path, monkeypatch, skip_every_b):
+    # Given P-frames 0.3 s apart (two B-frames between) and a 10 fps sampling grid, the B-frames skipped
+    # as non-reference frames or as every B-frame
+    from tasks.video import segment
+
+    monkeypatch.setattr(segment, "SKIP_B_CODECS", frozenset({"mpeg4"} if skip_every_b else ()))
+    path = write_with_b_frames(tmp_path / "b.mp4", "mpeg4")
+    # When it is indexed, Then every grid time gets its own frame, as when every frame is decoded
+    got = segment.index_segment(path, 0.0, None, 10.0)
+    reference = hash_frames(sample_gray(path, fps=10.0))
+    assert got.frames.times.tolist() == pytest.approx(reference.times.tolist())
+    assert len(got.frames) == 40
+
+
+@pytest.fixture(scope="module")
+def mpeg_ps(tmp_path_factory):
+    """MPEG-2 in an MPEG program stream (.mpg): a container whose seeks land near, not at, the time asked."""
+    import av
+
+    from support.videos import picture
+
+    path = tmp_path_factory.mktemp("mpg") / "clip.mpg"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg2video", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 192, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 2
+        for index in range(10 * 25):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture(index, 320, 192), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_segments_of_a_program_stream_join_up_to_the_whole_video_despite_its_inexact_seeks(mpeg_ps):
+    from tasks.video.segment import index_segment
+
+    whole = index_segment(mpeg_ps, 0.0, None, 1.0)
+    parts = [index_segment(mpeg_ps, start, end, 1.0) for start, end in ((0.0, 3.0), (3.0, 7.0), (7.0, None))]
+    assert np.concatenate([p.frames.times for p in parts]).tolist() == whole.frames.times.tolist()
+    assert np.concatenate([p.frames.phash for p in parts]).tolist() == whole.frames.phash.tolist()
+    assert len(whole.frames) == 10
+
+
+def test_seeking_ahead_at_a_low_rate_takes_the_same_frames_as_reading_on(mpeg_ps):
+    import av
+
+    from tasks.video.sample import SampleStats, sample_frames
+
+    taken = {}
+    for seek in (True, False):
+        stats = SampleStats()
+        with av.open(mpeg_ps) as container:
+            taken[seek] = [time for time, _ in sample_frames(container, 0.2, seek=seek, stats=stats)]
+        assert (stats.seeks > 0) == seek
+    assert taken[True] == taken[False] and len(taken[True]) == 2
