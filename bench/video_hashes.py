@@ -16,8 +16,9 @@ from tasks.video.sample import sample_gray
 
 #: Sampling of both methods (vPDQ's is one frame a second).
 FPS = 1.0
-#: Bump when the frames' hashes change (2: black bars cut before hashing), so cached hashes are remade.
-HASH_VERSION = 2
+#: Bump when the frames' hashes change, so cached hashes are remade (2: black bars cut before hashing; 3: the
+#: narrower bar cut from both sides).
+HASH_VERSION = 3
 
 
 def _pdq(gray: np.ndarray) -> np.ndarray:

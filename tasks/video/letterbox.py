@@ -29,22 +29,18 @@ def is_letterboxed(gray: np.ndarray) -> bool:
     return bar_share(gray) >= MIN_BAR_SHARE
 
 
-#: Bars cut before hashing must be this even (the difference of the two sides, as a share of the frame):
-#: letterbox and pillarbox bars are centred; a dark scene rarely is dark in two equal bands.
-MAX_BAR_SKEW = 0.02
-
-
 def inside_bars(gray: np.ndarray) -> np.ndarray:
     """The picture inside centred black bars of at least MIN_BAR_SHARE of the height (or width), or the
-    frame itself. A letterboxed or pillarboxed copy of a video then hashes like the original (measured in
-    bench/VIDEO_QUALITY.md: 16:9 footage in a 4:3 frame, 2 of 12 copies paired as they were, 12 of 12
-    with the bars cut)."""
+    frame itself. Bars are centred, so the narrower side's bar is cut from both sides: a picture dark at one
+    edge (a night sky, a shadow) keeps that edge, and a frame dark along one side only is left whole. A
+    letterboxed or pillarboxed copy of a video then hashes like the original (bench/VIDEO_QUALITY.md: 16:9
+    footage in a 4:3 frame, 2 of 12 copies paired as they were, 12 of 12 with the bars cut)."""
     if gray.size == 0 or gray.max() < BAR_LEVEL:
         return gray
     window = [slice(None), slice(None)]
     for axis, lines in ((0, gray.max(axis=1)), (1, gray.max(axis=0))):
         lit = np.flatnonzero(lines >= BAR_LEVEL)
-        before, after = lit[0], len(lines) - 1 - lit[-1]
-        if (before + after) / len(lines) >= MIN_BAR_SHARE and abs(before - after) / len(lines) <= MAX_BAR_SKEW:
-            window[axis] = slice(lit[0], lit[-1] + 1)
+        bar = min(lit[0], len(lines) - 1 - lit[-1])
+        if 2 * bar / len(lines) >= MIN_BAR_SHARE:
+            window[axis] = slice(bar, len(lines) - bar)
     return gray[tuple(window)]

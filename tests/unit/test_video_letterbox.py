@@ -52,3 +52,11 @@ def test_a_letterboxed_frame_hashes_like_the_picture_without_bars():
     boxed[30:210] = wide
     plain, letterboxed = hash_frames([(0.0, wide)]), hash_frames([(0.0, boxed)])
     assert letterboxed.phash[0] == plain.phash[0]
+
+
+def test_a_picture_dark_at_its_bottom_edge_loses_only_the_bars():
+    frame = picture(120, 160)
+    frame[100:] = 0  # the picture's own dark band, then the bars
+    boxed = np.zeros((160, 160), np.uint8)
+    boxed[20:140] = frame
+    assert (inside_bars(boxed) == frame).all()
