@@ -10,3 +10,7 @@ CENTRE_HASH = "phash-centre"
 DEFAULT_MAX_DISTANCE = 8
 #: --keep choices: which file of a group to keep (producer/near/keep.py); the first is the default.
 KEEP_POLICIES = ("original", "largest", "biggest-file", "oldest", "newest")
+#: Default --frame-distance: largest phash distance of two video frames that show the same picture (higher
+#: than images': sampled frames of two copies are up to half a sampling step apart), chosen with
+#: bench/video_quality.py (bench/VIDEO_QUALITY.md).
+DEFAULT_FRAME_DISTANCE = 10

@@ -10,6 +10,20 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Footage:
+    """What a video member shows of the group's shared footage: seconds [start, end) of its `duration`, the
+    same footage's seconds [ref_start, ref_end) in the group's first member (None for that member), and how
+    many times faster it plays it than the first member (1.0 when unchanged)."""
+
+    duration: float
+    start: float
+    end: float
+    ref_start: float | None = None
+    ref_end: float | None = None
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
 class Member:
     """One file of a group, with what a person needs to choose which copy to keep."""
 
@@ -20,6 +34,7 @@ class Member:
     mtime: int | None  # seconds since the epoch
     distance: int  # Hamming distance of its hash to the group's first member's (0 for that member)
     keep: bool  # the copy the grouping suggests keeping; the others are candidates to remove
+    footage: Footage | None = None  # a video's shared footage (None for an image)
 
 
 @dataclass(frozen=True)
@@ -27,7 +42,8 @@ class Group:
     """Files that are the same picture: `members[0]` is the representative (every distance is to it); the
     member with `keep` set is the suggested keep."""
 
-    kind: str  # "exact": every member has the representative's hash; "near": within the threshold K of it
+    kind: str  # "exact": every member has the representative's hash; "near": within the threshold K of it;
+    # "video": videos sharing aligned footage (producer/near/videopairs.py)
     members: tuple[Member, ...]
 
     @property

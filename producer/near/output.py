@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 
 import numpy as np
 
@@ -26,13 +27,19 @@ def _value(array: np.ndarray, i: int):
     return None if v == MISSING else v
 
 
-def write_pairs(path: str, index: HashIndex, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> None:
-    """Every pair as a,b,distance (paths), in index order of a then b."""
+def write_pairs(path: str, index: HashIndex, a: np.ndarray, b: np.ndarray, d: np.ndarray,
+                video_rows: list[tuple] = ()) -> None:
+    """Every pair as a,b,distance (paths), in index order of a then b; then the video pairs' rows, whose
+    further columns (producer/near/videodupes.PAIR_FIELDS: the shared footage) image pairs leave empty."""
+    from producer.near.videodupes import PAIR_FIELDS
+
     with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
         out = csv.writer(handle)
-        out.writerow(("a", "b", "distance"))
+        out.writerow(("a", "b", "distance", *PAIR_FIELDS))
+        blank = ("",) * len(PAIR_FIELDS)
         for i, j, dist in zip(a.tolist(), b.tolist(), d.tolist(), strict=True):
-            out.writerow((index.paths[i], index.paths[j], dist))
+            out.writerow((index.paths[i], index.paths[j], dist, *blank))
+        out.writerows(video_rows)
 
 
 def _members(index: HashIndex, group: NearGroup, keeper: int) -> list[dict]:
@@ -41,31 +48,49 @@ def _members(index: HashIndex, group: NearGroup, keeper: int) -> list[dict]:
             for m, dist in zip(group.members.tolist(), group.distances.tolist(), strict=True)]
 
 
-def write_groups(path: str, index: HashIndex, groups: list[NearGroup], policy: str) -> None:
+def write_groups(path: str, index: HashIndex, groups: list[NearGroup], policy: str,
+                 video_groups: list[tuple[str, list[dict]]] = ()) -> None:
     """JSON: a list of {representative, keep, members: [{path, distance (to the representative), keep, size,
-    width, height, mtime}]}, largest group first."""
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("[\n")
-        for n, group in enumerate(groups):
+    width, height, mtime}]}, largest group first; then the groups of videos (producer/near/videodupes.py),
+    whose members also say their duration and the footage shared with the representative."""
+    def docs():
+        for group in groups:
             keeper = choose_keeper(index, group.members, policy)
-            doc = {"representative": index.paths[group.representative], "keep": index.paths[keeper],
+            yield {"representative": index.paths[group.representative], "keep": index.paths[keeper],
                    "members": _members(index, group, keeper)}
-            handle.write(json_line(doc) + (",\n" if n < len(groups) - 1 else "\n"))
-        handle.write("]\n")
+        for rep, members in video_groups:
+            yield {"representative": rep, "keep": next(m["path"] for m in members if m["keep"]), "members": members}
+
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("[")
+        for n, doc in enumerate(docs()):
+            handle.write(("," if n else "") + "\n" + json_line(doc))
+        handle.write("\n]\n")
 
 
-def write_plan(path: str, index: HashIndex, groups: list[NearGroup], policy: str) -> None:
-    """CSV: per group, one `keep` row and one `remove-candidate` row per other member."""
+def _planned(index: HashIndex, group: NearGroup, policy: str) -> list[dict]:
+    """A group's members as the plan lists them, each with the reason of producer/near/keep.py."""
+    keeper = choose_keeper(index, group.members, policy)
+    why = reasons(index, group.members, keeper, policy)
+    members = _members(index, group, keeper)
+    for m, member in zip(members, group.members.tolist(), strict=True):
+        m["reason"] = why[member]
+    return members
+
+
+def write_plan(path: str, index: HashIndex, groups: list[NearGroup], policy: str,
+               video_groups: list[tuple[str, list[dict]]] = ()) -> None:
+    """CSV: per group (images, then videos), one `keep` row and one `remove-candidate` row per other member,
+    with the reason it is kept or was not."""
+    listed = (_planned(index, group, policy) for group in groups)
+    listed = itertools.chain(listed, (members for _, members in video_groups))
     with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
         out = csv.writer(handle)
         out.writerow(PLAN_FIELDS)
-        for n, group in enumerate(groups, 1):
-            keeper = choose_keeper(index, group.members, policy)
-            why = reasons(index, group.members, keeper, policy)
-            members = zip(_members(index, group, keeper), group.members.tolist(), strict=True)
-            for m, member in sorted(members, key=lambda pair: not pair[0]["keep"]):
+        for n, members in enumerate(listed, 1):
+            for m in sorted(members, key=lambda m: not m["keep"]):
                 out.writerow((n, "keep" if m["keep"] else "remove-candidate", m["path"], m["distance"],
-                              *("" if m[k] is None else m[k] for k in PLAN_FIELDS[4:-1]), why[member]))
+                              *("" if m[k] is None else m[k] for k in PLAN_FIELDS[4:-1]), m.get("reason", "")))
 
 
 def hash_query(image: str, algos: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -55,8 +55,10 @@ def write_report(groups: list[Group], out_path: str, *, title: str, summary: dic
     # Keyed by place, not by path: a path listed twice must not get a second picture past the cap.
     slots = [(g, m) for g in range(min(max(0, thumbnails), len(ordered))) for m in range(len(ordered[g].members))]
     slots = slots[:MAX_THUMBNAILS]
-    made = make_thumbnails([ordered[g].members[m].path for g, m in slots])
-    pictures = dict(zip(slots, made, strict=True))
+    images = [(g, m) for g, m in slots if ordered[g].members[m].footage is None]
+    made = make_thumbnails([ordered[g].members[m].path for g, m in images])
+    pictures = dict(zip(images, made, strict=True))
+    pictures.update(video_strips(ordered, [(g, m) for g, m in slots if ordered[g].members[m].footage is not None]))
     data = {"pageSize": PAGE_SIZE, "groups": [_group_data(g, i, pictures) for i, g in enumerate(ordered)]}
     fields = {
         "title": _text(title),
@@ -90,6 +92,27 @@ def human_size(size: int | None) -> str:
     return f"{size} bytes" if unit == UNITS[0] else f"{value:.1f} {unit}"
 
 
+def clock(seconds: float) -> str:
+    """Seconds as a video player shows them, to a tenth: '0:08.5', '12:03.0', '1:02:03.0'."""
+    tenths = round(seconds * 10)
+    hours, rest = divmod(tenths, 36000)
+    minutes, rest = divmod(rest, 600)
+    text = f"{minutes}:{rest // 10:02d}.{rest % 10}"
+    return f"{hours}:{minutes:02d}:{rest // 10:02d}.{rest % 10}" if hours else text
+
+
+def video_strips(ordered: list[Group], slots: list[tuple[int, int]]) -> dict:
+    """Per (group, member) slot of a video, its strip: [(time, Thumbnail)] over its shared footage."""
+    from producer.near.videothumbs import strip_times, video_strip
+
+    out = {}
+    for g, m in slots:
+        member = ordered[g].members[m]
+        times = strip_times(member.footage.start, member.footage.end)
+        out[(g, m)] = list(zip(times, video_strip(member.path, times), strict=True))
+    return out
+
+
 def _largest_first(group: Group) -> tuple:
     # The first path breaks ties so the same groups always give the same page.
     return -len(group.members), -group.total_bytes, group.members[0].path if group.members else ""
@@ -107,9 +130,22 @@ def _member_data(member: Member, picture) -> dict:
             "keep": member.keep}
     if member.mtime is not None:
         item["mtime"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(member.mtime))
-    if picture is not None:
-        item.update({"img": picture.uri} if picture.uri else {"err": _REASONS.get(picture.error, picture.error)})
+    if member.footage is not None:
+        f = member.footage
+        item["span"] = f"{clock(f.start)}\u2013{clock(f.end)} of {clock(f.duration)}"
+        if f.ref_start is not None:
+            item["ref"] = f"at {clock(f.ref_start)}\u2013{clock(f.ref_end)} of the first"
+        if f.speed != 1.0:
+            item["speed"] = f"plays {f.speed:g}\u00d7 as fast as the first"
+        if picture is not None:
+            item["strip"] = [{"t": clock(t), **_picture(p)} for t, p in picture]
+    elif picture is not None:
+        item.update(_picture(picture))
     return item
+
+
+def _picture(picture) -> dict:
+    return {"img": picture.uri} if picture.uri else {"err": _REASONS.get(picture.error, picture.error)}
 
 
 def _notes(ordered: list[Group], pictured: int) -> Iterable[str]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from tasks.image.decode import Reduced
 from tasks.image.multihash import hashes_of_reduced
+from tasks.video.letterbox import inside_bars
 
 
 @dataclasses.dataclass
@@ -31,9 +32,12 @@ def _as_u64(bits: np.ndarray) -> int:
 
 
 def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
-    """Hash (time, gray uint8 frame) samples with the default 64-bit hashes."""
+    """Hash (time, gray uint8 frame) samples with the default 64-bit hashes, each of the picture inside its
+    black bars when it has some (tasks/video/letterbox.inside_bars: a letterboxed copy hashes like its
+    original)."""
     rows = []
-    for time, gray in samples:
+    for time, frame in samples:
+        gray = inside_bars(frame)
         hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
         rows.append((time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash),
                      hashes.quality))

@@ -1,0 +1,108 @@
+"""All pairs among the frames of many hours of video: the exact frame join and the alignment `dupes` runs.
+
+    python -m bench.video_scale [--hours 1000] [--k 10] [--crops] [--copies 0.02] [--seed 0]
+
+Synthetic frame hashes at 1 frame/s, made to look like real footage: videos of 10 to 60 minutes cut into
+shots (lengths exponential, mean SHOT_MEAN_S); a shot starts at a random 64-bit hash and walks WALK_BITS
+random bit flips a second (a camera move or zoom changes a few phash bits a second); a share `--copies`
+of the videos are re-encoded copies of another (each frame 0..3 bits off, as the quality set measures a
+CRF 40 copy). Quality is 100 for all frames (no low-information filter helps).
+
+Prints the frames, the pairs the join yields (and how many are within one video, which the alignment
+drops), the video pairs found, wall and CPU seconds of each step and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from producer.near import videopairs  # noqa: E402
+from tasks.video.frames import IndexedVideo, VideoFrames  # noqa: E402
+
+#: Mean shot length in seconds (feature films and TV average 3-10 s a shot; documentaries longer).
+SHOT_MEAN_S = 6.0
+#: Bits of the phash a shot's frame changes each second.
+WALK_BITS = 2
+#: Video lengths, minutes.
+MINUTES = (10, 60)
+
+
+def walk(seconds: int, rng: np.random.Generator) -> np.ndarray:
+    """Frame hashes of `seconds` of footage: shots of random walks."""
+    out = np.empty(seconds, np.uint64)
+    at = 0
+    while at < seconds:
+        shot = min(seconds - at, max(1, int(rng.exponential(SHOT_MEAN_S))))
+        flips = np.zeros(shot, np.uint64)
+        for _ in range(WALK_BITS):
+            flips[1:] |= np.uint64(1) << rng.integers(0, 64, shot - 1).astype(np.uint64)
+        out[at:at + shot] = np.bitwise_xor.accumulate(np.r_[rng.integers(0, 2**64, 1, dtype=np.uint64), flips[1:]])
+        at += shot
+    return out
+
+
+def noise(hashes: np.ndarray, rng: np.random.Generator, most: int = 3) -> np.ndarray:
+    out = hashes.copy()
+    for _ in range(most):
+        hit = rng.random(len(out)) < 0.5
+        out[hit] ^= np.uint64(1) << rng.integers(0, 64, int(hit.sum())).astype(np.uint64)
+    return out
+
+
+def synthesize(hours: float, copies: float, seed: int) -> list[IndexedVideo]:
+    rng = np.random.default_rng(seed)
+    total, videos = int(hours * 3600), []
+    while sum(len(v.frames) for v in videos) < total:
+        left = total - sum(len(v.frames) for v in videos)
+        seconds = min(left, int(rng.integers(MINUTES[0], MINUTES[1] + 1)) * 60)
+        if videos and rng.random() < copies:
+            source = videos[int(rng.integers(len(videos)))].frames.phash
+            hashes = noise(source[:seconds], rng)
+        else:
+            hashes = walk(seconds, rng)
+        n = len(hashes)
+        frames = VideoFrames(np.arange(n, dtype=float), hashes, hashes, hashes, np.full(n, 100, np.uint8))
+        videos.append(IndexedVideo(f"v{len(videos)}.mp4", float(n), 1280, 720, 25.0, frames))
+    return videos
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hours", type=float, default=1000)
+    parser.add_argument("--k", type=int, default=videopairs.DEFAULT_FRAME_DISTANCE)
+    parser.add_argument("--crops", action="store_true", help="also join the centre-crop hashes (dupes' default)")
+    parser.add_argument("--copies", type=float, default=0.02)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    t0 = time.monotonic()
+    videos = synthesize(args.hours, args.copies, args.seed)
+    n = sum(len(v.frames) for v in videos)
+    print(f"{len(videos)} videos, {n:,} frames ({args.hours:g} h at 1 frame/s) made in {time.monotonic() - t0:.0f} s")
+    c0, t1 = time.process_time(), time.monotonic()
+    index, owner = videopairs.frames_index(videos)
+    from producer.near.find import near_pairs
+
+    a, b, _ = near_pairs(index, args.k, crops=args.crops)
+    c1, t2 = time.process_time(), time.monotonic()
+    inside = int(np.count_nonzero(owner[a] == owner[b]))
+    print(f"join K={args.k}{' + centre crops' if args.crops else ''}: {len(a):,} frame pairs ({inside:,} within one "
+          f"video) in {t2 - t1:.0f} s wall, {c1 - c0:.0f} s CPU")
+    del a, b
+    c2 = time.process_time()
+    pairs = videopairs.video_pairs(videos, max_distance=args.k, crops=args.crops)
+    c3, t3 = time.process_time(), time.monotonic()
+    print(f"dupes over the videos (join again + alignment): {len(pairs)} video pairs in {t3 - t2:.0f} s wall, "
+          f"{c3 - c2:.0f} s CPU; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Aligned footage of two videos, from the pairs of their frames whose hashes match.
+
+A copy of footage keeps its frames in time order: the matching frames of video A at times ta and of video B
+at times tb lie on one line tb = slope * ta + offset (slope 1 for a re-encode, a resize, another frame rate or
+a trim; 0.8 for a copy played 1.25 times as fast). Two videos that only look alike (similar shots, one
+shared title card) give matches that lie on no such line, or on a short one. So:
+
+1. Vote (Hough-style) for the line: every matching frame pair votes, for each slope of a log-spaced grid,
+   for the offset bin it implies; a line's votes are the distinct frames of A and of B voting for it (the
+   lesser), so a still shot matching a still shot many times over counts once per frame.
+2. The frame pairs near the winning line, reduced to the longest chain increasing in both times.
+3. The chain is cut where it skips more than :data:`MAX_GAP_SECONDS` of footage; the longest piece is the
+   aligned segment: its first and last frames give the start and end in each video.
+
+Pure numpy: the times in, an :class:`Alignment` out. Which pairs count is the rule in :func:`is_match`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+
+import numpy as np
+
+#: Fastest speed change voted for (either way): a copy played up to twice as fast, or half as fast, aligns.
+MAX_SPEED = 2.0
+#: Ratio between neighbouring slopes of the vote: over 60 s of footage a slope off by half a step drifts 0.45 s,
+#: inside one offset bin.
+SLOPE_STEP = 1.015
+#: A frame pair lies on the line when its B time is this many sampling steps from the line's (the sampled
+#: frames of two copies fall up to half a step apart, a trim or a frame rate shifts the grid).
+LINE_TOLERANCE_STEPS = 1.0
+#: A chain that skips more than this much footage (seconds, in either video) is cut there: footage shared
+#: at both ends of two different videos (an intro and an outro) stays two separate pieces.
+MAX_GAP_SECONDS = 5.0
+#: Speeds within this of 1 are reported as 1 (the fitted slope of a plain copy wobbles by about a percent).
+SPEED_TOLERANCE = 0.03
+#: A slope other than 1 needs this many times the votes of the best unchanged-speed line, and this many
+#: votes more: a real speed change puts every frame on its line, chance puts one or two (chosen with
+#: bench/video_quality.py: 1.25x copies found at 1.23-1.24, no false speed on trims and 8 s clips; at 1.0 and
+#: 1 vote, 8 s clips got speeds of 1.3).
+SPEED_VOTE_MARGIN = 1.1
+SPEED_MIN_EXTRA_VOTES = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Alignment:
+    """The aligned footage of A and B: [a_start, a_end) in A matches [b_start, b_end) in B (seconds); `speed`
+    how many times faster B plays the footage than A (1.0 when unchanged); `frames` matched frames on it and
+    `distance` their median hash distance."""
+
+    a_start: float
+    a_end: float
+    b_start: float
+    b_end: float
+    speed: float
+    frames: int
+    distance: int
+
+    @property
+    def seconds(self) -> float:
+        """Aligned footage in seconds of the video that plays it longer."""
+        return max(self.a_end - self.a_start, self.b_end - self.b_start)
+
+
+def slopes(max_speed: float = MAX_SPEED, step: float = SLOPE_STEP) -> np.ndarray:
+    """The slopes voted for, log-spaced from 1/max_speed to max_speed, 1.0 among them, nearest 1 first."""
+    half = int(math.floor(math.log(max_speed) / math.log(step)))
+    exponents = np.array(sorted(range(-half, half + 1), key=abs), float)
+    return step ** exponents
+
+
+def _best_line(ta: np.ndarray, tb: np.ndarray, bin_width: float, grid: np.ndarray) -> tuple[float, float, int]:
+    """(slope, offset, votes) of the line most distinct frames vote for. Slope 1 wins unless another slope has
+    :data:`SPEED_VOTE_MARGIN` times its votes and :data:`SPEED_MIN_EXTRA_VOTES` more (a still shot or a slow
+    zoom matches its neighbours too, so a slightly tilted line often collects a frame or two more by
+    chance); then ties go to the slope nearest 1 (the grid's order), then to the smaller offset."""
+    ia, ib = _inverse(ta)[1], _inverse(tb)[1]
+    shape = (len(grid), len(ta))
+    slope_of = np.broadcast_to(np.arange(len(grid))[:, None], shape).ravel()
+    best, unchanged = (1.0, 0.0, -1), (1.0, 0.0, -1)
+    for shift in (0.0, 0.5):  # two bin grids half a bin apart: a line near a bin edge is still whole in one
+        bins = np.floor((tb[None, :] - grid[:, None] * ta[None, :]) / bin_width + shift).astype(np.int64).ravel()
+        span = int(bins.max() - bins.min()) + 1
+        lines, line = _inverse(slope_of * span + (bins - bins.min()))
+        votes = np.minimum(_distinct_counts(line, np.tile(ia, len(grid)), len(lines)),
+                           _distinct_counts(line, np.tile(ib, len(grid)), len(lines)))
+        for pick, keep in ((np.arange(len(lines)), "best"), (np.flatnonzero(lines < span), "unchanged")):
+            top = int(votes[pick].max())
+            current = best if keep == "best" else unchanged
+            if top > current[2]:
+                s, b = divmod(int(lines[pick[np.flatnonzero(votes[pick] == top)[0]]]), span)
+                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top)
+                best, unchanged = (found, unchanged) if keep == "best" else (best, found)
+    if best[2] >= max(SPEED_VOTE_MARGIN * unchanged[2], unchanged[2] + SPEED_MIN_EXTRA_VOTES):
+        return best
+    return unchanged
+
+
+def _sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (several times faster than numpy's hashing unique on int64 keys)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and each value's index among them."""
+    distinct = _sorted_distinct(values)
+    return distinct, np.searchsorted(distinct, values)
+
+
+def _distinct_counts(line: np.ndarray, frame: np.ndarray, lines: int) -> np.ndarray:
+    """Per line, how many distinct frames vote for it."""
+    frames = int(frame.max()) + 1
+    return np.bincount(_sorted_distinct(line.astype(np.int64) * frames + frame) // frames, minlength=lines)
+
+
+def longest_chain(ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
+    """Indices of the longest chain of points strictly increasing in both ta and tb (patience sorting)."""
+    order = np.lexsort((-tb, ta))  # among equal ta, larger tb first: at most one point per ta joins a chain
+    tails, tail_at, before, tb_list = [], [], [-1] * len(ta), tb.tolist()
+    for i in order.tolist():
+        k = bisect.bisect_left(tails, tb_list[i])
+        before[i] = tail_at[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(tb_list[i])
+            tail_at.append(i)
+        else:
+            tails[k], tail_at[k] = tb_list[i], i
+    chain, i = [], tail_at[-1] if tail_at else -1
+    while i >= 0:
+        chain.append(i)
+        i = before[i]
+    return np.array(chain[::-1], np.intp)
+
+
+def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
+    """The longest run (in seconds of A) of a chain whose steps skip at most `max_gap` seconds in both."""
+    cut = np.flatnonzero((np.diff(ta) > max_gap) | (np.diff(tb) > max_gap)) + 1
+    starts, ends = np.r_[0, cut], np.r_[cut, len(ta)]
+    spans = ta[ends - 1] - ta[starts] + (tb[ends - 1] - tb[starts])
+    best = int(np.lexsort((starts, -spans))[0])
+    return slice(int(starts[best]), int(ends[best]))
+
+
+def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float, b_step: float,
+          a_duration: float = math.inf, b_duration: float = math.inf) -> Alignment | None:
+    """The aligned footage of two videos from their matching frame pairs (A's frame time, B's frame time,
+    hash distance), sampled every `a_step` and `b_step` seconds; None without any match. In each video the
+    segment runs from the first matched frame to one step past the last (a sampled frame stands for the
+    step it opens), narrowed to the other video's segment mapped through the line, within the durations."""
+    ta, tb, distance = (np.asarray(x, float) for x in (ta, tb, distance))
+    if not len(ta):
+        return None
+    step = max(a_step, b_step)
+    slope, offset, _ = _best_line(ta, tb, step, slopes())
+    near = np.flatnonzero(np.abs(tb - (slope * ta + offset)) <= step * (LINE_TOLERANCE_STEPS + 0.5))
+    if not len(near):
+        return None
+    chain = near[longest_chain(ta[near], tb[near])]
+    chain = chain[_longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
+    ca, cb = ta[chain], tb[chain]
+    speed = 1.0
+    if slope != 1.0 and len(chain) >= 3 and np.ptp(ca) > 0:
+        fitted = float(np.polyfit(ca, cb, 1)[0])
+        if fitted > 0 and abs(1 / fitted - 1) > SPEED_TOLERANCE:
+            slope, speed = fitted, round(1 / fitted, 2)
+    # Each video's matched frames span their own stretch; the footage really shared is where the two
+    # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
+    # last frame too: the copy's own end says where the footage ends).
+    offset = float(np.median(cb - slope * ca))
+    a_last, b_last = min(ca[-1] + a_step, a_duration), min(cb[-1] + b_step, b_duration)
+    a_start, a_end = max(ca[0], (cb[0] - offset) / slope), min(a_last, (b_last - offset) / slope)
+    b_start, b_end = max(cb[0], slope * ca[0] + offset), min(b_last, slope * a_last + offset)
+    return Alignment(max(0.0, float(a_start)), float(a_end), max(0.0, float(b_start)), float(b_end), speed,
+                     len(chain), int(np.median(distance[chain])))

@@ -1,0 +1,117 @@
+"""Video pairs of `dupes`: the sampled frames of every video in one exact Hamming join, then, per pair of
+videos with matching frames, their aligned footage (producer/near/videoalign.py) and the rule that makes
+it a pair.
+
+The frames join exactly as images do (producer/near/find.near_pairs: phash, and with `crops` the centre-crop
+hashes; frames under the low-information quality never take part), so the join's `--broker` form serves
+videos too. Frames of one video never pair with each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from producer.near.defaults import CENTRE_HASH, DEFAULT_FRAME_DISTANCE, DEFAULT_HASH
+from producer.near.find import near_pairs
+from producer.near.hashindex import MISSING, HashIndex
+from producer.near.videoalign import Alignment, align
+from tasks.nearjoin.join import join
+from tasks.video.frames import IndexedVideo
+
+#: A pair needs aligned footage of at least this share of the shorter video (a clip inside a long video:
+#: 100 % of the clip; a 3 s intro shared by two 30 s videos: 10 %).
+MIN_SHARE = 0.5
+#: ... and of at least this many seconds, or 90 % of the shorter video when it is shorter than that: a
+#: shared title card or logo sting of a few seconds never makes a pair on its own.
+MIN_ALIGNED_SECONDS = 5.0
+SHORT_VIDEO_SHARE = 0.9
+#: Sampling step assumed for a video with fewer than two frames (seconds).
+FALLBACK_STEP = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoPair:
+    """Videos `a` < `b` (indices into the list given) and their aligned footage."""
+
+    a: int
+    b: int
+    alignment: Alignment
+
+
+def sampling_step(times: np.ndarray) -> float:
+    """A video's sampling step in seconds: the median gap between its sampled frames."""
+    return float(np.median(np.diff(times))) if len(times) > 1 else FALLBACK_STEP
+
+
+def duration_of(video: IndexedVideo) -> float:
+    """The video's duration, or its last sampled frame plus one step when the container gave none."""
+    times = video.frames.times
+    last = float(times[-1]) + sampling_step(times) if len(times) else 0.0
+    return video.duration if video.duration > 0 else last
+
+
+def is_match(alignment: Alignment, a_duration: float, b_duration: float) -> bool:
+    """True when the aligned footage is a pair: at least :data:`MIN_SHARE` of the shorter video and at least
+    :data:`MIN_ALIGNED_SECONDS` (or :data:`SHORT_VIDEO_SHARE` of a shorter video), counted in the shorter
+    video's seconds, as its matched frames cover them."""
+    a_shorter = a_duration <= b_duration
+    shorter = a_duration if a_shorter else b_duration
+    span = alignment.a_end - alignment.a_start if a_shorter else alignment.b_end - alignment.b_start
+    if shorter <= 0:
+        return False
+    return span >= MIN_SHARE * shorter and span >= min(MIN_ALIGNED_SECONDS, SHORT_VIDEO_SHARE * shorter)
+
+
+def frames_index(videos: Sequence[IndexedVideo]) -> tuple[HashIndex, np.ndarray]:
+    """Every sampled frame as one entry of a HashIndex (phash, centre-crop phash, quality), and the
+    video each belongs to."""
+    frames = [v.frames for v in videos]
+    owner = np.repeat(np.arange(len(videos)), [len(f) for f in frames])
+    n = len(owner)
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(f, name) for f in frames]) if frames else np.zeros(0, np.uint64)
+
+    missing = np.full(n, MISSING, np.int64)
+    index = HashIndex([], {DEFAULT_HASH: cat("phash").astype(np.uint64), CENTRE_HASH: cat("centre").astype(np.uint64)},
+                      cat("quality").astype(np.int16), missing, missing, missing, missing,
+                      (DEFAULT_HASH, CENTRE_HASH), 8)
+    return index, owner
+
+
+def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: bool = True,
+                  joiner=join) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of frames (indices into the concatenated frames of `videos`, first of the lower video) of
+    different videos within `max_distance`, with their distance."""
+    index, owner = frames_index(videos)
+    a, b, d = near_pairs(index, max_distance, crops=crops, joiner=joiner)
+    other = owner[a] != owner[b]
+    a, b, d = a[other], b[other], d[other]
+    swap = owner[a] > owner[b]
+    return np.where(swap, b, a), np.where(swap, a, b), d
+
+
+def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_FRAME_DISTANCE, crops: bool = True,
+                joiner=join) -> list[VideoPair]:
+    """Every pair of videos whose aligned footage :func:`is_match`, in order of (a, b)."""
+    fa, fb, d = frame_matches(videos, max_distance, crops=crops, joiner=joiner)
+    owner = np.repeat(np.arange(len(videos)), [len(v.frames) for v in videos])
+    times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
+    va, vb = owner[fa], owner[fb]
+    order = np.lexsort((vb, va))
+    fa, fb, d, va, vb = fa[order], fb[order], d[order], va[order], vb[order]
+    cuts = np.flatnonzero((np.diff(va) != 0) | (np.diff(vb) != 0)) + 1
+    pairs = []
+    for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(fa)].tolist(), strict=True):
+        if lo == hi:
+            continue
+        a, b = videos[int(va[lo])], videos[int(vb[lo])]
+        a_duration, b_duration = duration_of(a), duration_of(b)
+        found = align(times[fa[lo:hi]], times[fb[lo:hi]], d[lo:hi], a_step=sampling_step(a.frames.times),
+                      b_step=sampling_step(b.frames.times), a_duration=a_duration, b_duration=b_duration)
+        if found is not None and is_match(found, a_duration, b_duration):
+            pairs.append(VideoPair(int(va[lo]), int(vb[lo]), found))
+    return pairs

@@ -1,0 +1,104 @@
+"""`search` over videos: where a query image appears in the indexed videos, and where a query video's footage
+does. Pure numpy over the videos' sampled frames (a linear scan per query frame, as for image queries).
+
+An image matches a video at every frame within the distance; the match is the run of such frames around the
+nearest one (a shot holds a picture for a while), so `start`/`end` say when the picture is on screen. A
+video query matches when its aligned footage is a pair by the rule of `dupes` (producer/near/videopairs.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
+from producer.near.videoalign import align
+from producer.near.videopairs import duration_of, frames_index, is_match, sampling_step
+from tasks.image.phash import LOW_QUALITY
+from tasks.nearjoin.join import neighbours
+from tasks.video.frames import IndexedVideo, VideoFrames
+
+#: Frames of an image match closer than this (seconds) count as one time on screen.
+RUN_GAP_STEPS = 1.5
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoMatch:
+    """A query found in video `video` (index into the list searched) at [start, end) seconds, at hash
+    `distance`; for a video query also where in the query the footage is, [query_start, query_end)."""
+
+    video: int
+    distance: int
+    start: float
+    end: float
+    query_start: float | None = None
+    query_end: float | None = None
+
+
+def _frame_distances(index, hashes: dict[str, int], crops: bool) -> np.ndarray:
+    full = index.hashes[DEFAULT_HASH]
+    distance = np.bitwise_count(full ^ np.uint64(hashes[DEFAULT_HASH]))
+    if crops and CENTRE_HASH in hashes:
+        distance = np.minimum(distance, np.bitwise_count(index.hashes[CENTRE_HASH] ^ np.uint64(hashes[DEFAULT_HASH])))
+        distance = np.minimum(distance, np.bitwise_count(full ^ np.uint64(hashes[CENTRE_HASH])))
+    return distance
+
+
+def image_in_videos(videos: Sequence[IndexedVideo], hashes: dict[str, int], max_distance: int, *,
+                    crops: bool = True) -> list[VideoMatch]:
+    """The videos showing the image whose hashes are `hashes` ({algorithm: 64-bit int}), nearest first; per
+    video the run of matching frames around its nearest frame. Low-information frames never match."""
+    index, owner = frames_index(videos)
+    times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
+    distance = _frame_distances(index, hashes, crops)
+    near = np.flatnonzero((distance <= max_distance) & (index.quality >= LOW_QUALITY))
+    matches = []
+    for v in np.unique(owner[near]).tolist():
+        mine = near[owner[near] == v]
+        step = sampling_step(videos[v].frames.times)
+        best = mine[np.argmin(distance[mine])]
+        runs = np.split(mine, np.flatnonzero(np.diff(times[mine]) > RUN_GAP_STEPS * step) + 1)
+        run = next(r for r in runs if best in r)
+        end = min(float(times[run[-1]]) + step, duration_of(videos[v]))
+        matches.append(VideoMatch(v, int(distance[best]), float(times[run[0]]), end))
+    matches.sort(key=lambda m: (m.distance, m.video))
+    return matches
+
+
+def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_duration: float, max_distance: int, *,
+                   crops: bool = True) -> list[VideoMatch]:
+    """The videos holding the query video's footage (aligned as `dupes` aligns a pair), nearest first."""
+    index, owner = frames_index(videos)
+    times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
+    usable = np.flatnonzero(query.quality >= LOW_QUALITY)
+    qa, fb, d = [], [], []
+    hashes = [(query.phash, index.hashes[DEFAULT_HASH])]
+    if crops:
+        hashes += [(query.phash, index.hashes[CENTRE_HASH]), (query.centre, index.hashes[DEFAULT_HASH])]
+    for queries, frames in hashes:
+        found = neighbours(frames, queries[usable].astype(np.uint64), max_distance)
+        for q, (ids, dist) in zip(usable.tolist(), found, strict=True):
+            keep = index.quality[ids] >= LOW_QUALITY
+            qa.append(np.full(int(keep.sum()), q))
+            fb.append(ids[keep])
+            d.append(dist[keep])
+    if not qa:
+        return []
+    qa, fb, d = np.concatenate(qa), np.concatenate(fb).astype(np.int64), np.concatenate(d)
+    order = np.lexsort((d, fb, qa))  # per (query frame, frame), the least distance of the three hash pairings
+    qa, fb, d = qa[order], fb[order], d[order]
+    first = np.r_[True, (qa[1:] != qa[:-1]) | (fb[1:] != fb[:-1])] if len(qa) else np.zeros(0, bool)
+    qa, fb, d = qa[first], fb[first], d[first]
+    step = sampling_step(query.times)
+    matches = []
+    for v in np.unique(owner[fb]).tolist():
+        mine = owner[fb] == v
+        found = align(query.times[qa[mine]], times[fb[mine]], d[mine], a_step=step,
+                      b_step=sampling_step(videos[v].frames.times), a_duration=query_duration,
+                      b_duration=duration_of(videos[v]))
+        if found is not None and is_match(found, query_duration, duration_of(videos[v])):
+            matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
+    matches.sort(key=lambda m: (m.distance, m.video))
+    return matches

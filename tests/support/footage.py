@@ -1,0 +1,54 @@
+"""Videos whose every second shows a different picture (smooth random blobs), encoded with PyAV, for the
+video matching tests: a copy made of seconds `offset`.. of the same seeded footage is a trimmed copy."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+
+
+def picture(second: int, size=(320, 180), seed: int = 0) -> np.ndarray:
+    """The RGB picture shown during `second` of footage `seed`: a different picture every second."""
+    rng = np.random.default_rng(seed * 1000 + second)
+    small = rng.integers(0, 256, (5, 8, 3), dtype=np.uint8)
+    return cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
+
+
+def write_footage(path, seconds: float, rate: int, size=(320, 180), offset: float = 0.0, seed: int = 0,
+                  bars: int = 0) -> str:
+    """A video showing picture(int(offset + t)) at time t, `rate` frames a second; `bars`: rows of black
+    above and below the picture (a letterboxed copy). Returns the path."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for index in range(int(seconds * rate)):
+            if bars:
+                rgb = np.zeros((size[1], size[0], 3), np.uint8)
+                rgb[bars:size[1] - bars] = picture(int(offset + index / rate + 1e-9), (size[0], size[1] - 2 * bars),
+                                                   seed)
+            else:
+                rgb = picture(int(offset + index / rate + 1e-9), size, seed)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def footage_index(folder, fmt: str = "sqlite") -> tuple[str, dict[str, str]]:
+    """An index (as `hashfleet run` writes one) of four videos sampled with the workers' code: `original`
+    (30 s), `letterboxed` (the same with black bars), `clip` (seconds 8.5 to 20.5 of it at half size and
+    8 fps) and `other` (30 s of other footage). Returns (index path, {name: video path})."""
+    from producer.near.videoquery import sample_video
+    from producer.outputs.formats import Record, write_records
+
+    paths = {"original": write_footage(folder / "original.mp4", 30, 10),
+             "letterboxed": write_footage(folder / "letterboxed.mp4", 30, 10, bars=24),
+             "clip": write_footage(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5),
+             "other": write_footage(folder / "other.mp4", 30, 10, seed=1)}
+    videos = [sample_video(p) for p in paths.values()]
+    records = [Record(v.path, "", "", 1, 1, ("", ""), None, v.width, v.height, "video") for v in videos]
+    out = str(folder / f"index.{fmt}")
+    write_records(out, records, {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}, videos)
+    return out, paths

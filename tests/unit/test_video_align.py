@@ -1,0 +1,80 @@
+"""Aligning two videos' matching frames (producer/near/videoalign.py): pure numpy on frame times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from producer.near.videoalign import align, longest_chain, slopes
+
+
+def matches(a_times, b_times):
+    a, b = np.asarray(a_times, float), np.asarray(b_times, float)
+    return a, b, np.zeros(len(a))
+
+
+def test_a_copy_trimmed_by_ten_seconds_aligns_at_that_offset():
+    a, b, d = matches(np.arange(10, 40), np.arange(0, 30))
+    found = align(a, b, d, a_step=1, b_step=1, a_duration=60, b_duration=30)
+    assert (found.a_start, found.a_end, found.b_start, found.b_end) == (10, 40, 0, 30)
+    assert found.speed == 1.0 and found.frames == 30
+
+
+def test_a_copy_played_a_quarter_faster_reports_its_speed():
+    b = np.arange(0, 24.0)
+    found = align(*matches(np.round(10 + 1.25 * b), b), a_step=1, b_step=1)
+    assert found.speed == pytest.approx(1.25, abs=0.02)
+    assert found.a_start == 10 and found.b_end == pytest.approx(24, abs=0.2)
+
+
+def test_matches_that_lie_on_no_common_timeline_align_only_a_few_frames():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 600, 80), rng.integers(0, 600, 80)
+    found = align(*matches(a, b), a_step=1, b_step=1)
+    assert found.frames <= 4
+
+
+def test_a_still_shot_matching_a_still_shot_counts_each_frame_once():
+    # Seconds 0-9 of A are one still, matching seconds 0-9 of B in every combination: ten frames, not 100.
+    a, b = np.meshgrid(np.arange(10.0), np.arange(10.0))
+    found = align(*matches(a.ravel(), b.ravel()), a_step=1, b_step=1)
+    assert found.frames == 10 and found.speed == 1.0
+
+
+def test_footage_shared_at_both_ends_with_a_long_gap_between_stays_the_longer_piece():
+    a = np.r_[np.arange(0, 4), np.arange(50, 58)]
+    found = align(*matches(a, a), a_step=1, b_step=1)
+    assert (found.a_start, found.a_end) == (50, 58)
+
+
+def test_the_chain_strictly_increases_in_both_times():
+    ta = np.array([0, 1, 1, 2, 3, 3, 4.0])
+    tb = np.array([0, 1, 2, 2, 3, 1, 5.0])
+    chain = longest_chain(ta, tb)
+    assert np.all(np.diff(ta[chain]) > 0) and np.all(np.diff(tb[chain]) > 0)
+    assert len(chain) == 5
+
+
+def test_a_few_frames_more_on_a_tilted_line_do_not_make_a_speed_change():
+    # Twelve frames on the unchanged line, and by chance thirteen on a line 3 % steeper
+    a = np.r_[np.arange(12.0), np.arange(12.0)]
+    b = np.r_[np.arange(12.0), np.round(np.arange(12.0) * 1.03 + 0.4, 1)]
+    found = align(*matches(np.r_[a, 12.0], np.r_[b, 12.8]), a_step=1, b_step=1)
+    assert found.speed == 1.0
+
+
+def test_a_frame_matching_past_a_trim_point_does_not_extend_the_shared_footage():
+    # B is A's first 19.5 s; A's still frame at 20 s matches B's last frame at 19 s too
+    a, b = np.r_[np.arange(20.0), 20.0], np.r_[np.arange(20.0), 19.0]
+    found = align(*matches(a, b), a_step=1, b_step=1, b_duration=19.5)
+    assert found.a_end == 19.5 and found.b_end == 19.5
+
+
+def test_no_matching_frame_aligns_nothing():
+    assert align(*matches([], []), a_step=1, b_step=1) is None
+
+
+def test_the_slope_grid_is_symmetric_and_tries_one_first():
+    grid = slopes()
+    assert grid[0] == 1.0
+    assert grid.min() == pytest.approx(1 / grid.max())
