@@ -8,10 +8,10 @@ import pytest
 
 from producer.near.videopairs import video_pairs
 from producer.near.videosearch import clip_in_videos, image_in_videos
+from support.footage import picture, write_footage
 from tasks.video.frames import IndexedVideo, hash_frames
 from tasks.video.probe import probe
 from tasks.video.sample import sample_gray
-from support.footage import picture, write_footage
 
 
 def indexed(path: str) -> IndexedVideo:
