@@ -45,8 +45,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTLE_S = 4.0
 #: Seconds of idle background measured before the job (--redis-stats).
 IDLE_S = 5.0
-#: Seconds the producer waits for the job at most.
-JOB_TIMEOUT = 3600
+#: Seconds the producer waits for the job at most (a 100,000,000-file run takes over an hour here).
+JOB_TIMEOUT = 4 * 3600
 #: The module of the worker's no-op chunk task, loaded with `--include`.
 TASKS_MODULE = "bench.synthetic_tasks"
 

@@ -143,7 +143,7 @@ class JobFollower(FollowLoop):
         super().__init__(f"job {job_id}", timeout=timeout, reconnect_timeout=reconnect_timeout, check=check,
                          later=f"; it goes on on the workers: `hashfleet wait {job_id} -o OUT` picks it up")
         self.app, self.job_id = app, job_id
-        self.window = window if isinstance(window, ChunkWindow) else ChunkWindow((), len(window), adopted=window)
+        self.window = window if isinstance(window, ChunkWindow) else ChunkWindow(None, len(window), adopted=window)
         self.on_chunk, self.resend, self.drain, self.stall_timeout = on_chunk, resend, drain, stall_timeout
         self.pending = {chunk_task_id(job_id, i): i for i in self.window.in_flight}
         self.finished: dict[str, dict] = {}  # taken, not drained yet

@@ -42,6 +42,7 @@ class ResultFeed:
     def __init__(self, backend, job_id: str):
         self._backend = backend
         self._prefix = backend.task_keyprefix  # bytes
+        self._job_chunks = chunk_id_prefix(job_id)
         # Chunk results end in their index: "[0-9]" keeps the chunks' "...-data" keys (packed arrays,
         # the bulk of what workers write) off this connection.
         self._chunks = glob_escape(backend.get_key_for_task(chunk_id_prefix(job_id)).decode()) + "*[0-9]"
@@ -75,8 +76,9 @@ class ResultFeed:
                     meta = self._backend.decode_result(message["data"])
                     # Only final states, as a poll (Celery's get_many) sees them: a chunk whose worker
                     # died is stored as RETRY, then re-run.
-                    if meta["status"] in states.READY_STATES:
-                        got.append((message["channel"][len(self._prefix):].decode(), meta))
+                    task_id = message["channel"][len(self._prefix):].decode()
+                    if meta["status"] in states.READY_STATES and task_id.startswith(self._job_chunks):
+                        got.append((task_id, meta))
                 elif got or remaining <= 0:
                     return got
         except FEED_ERRORS:  # redis-py reconnects and re-subscribes on the next call

@@ -63,12 +63,13 @@ class ChunkWindow:
     """The chunks of a job still to hash: `todo` (chunk numbers, ascending, a lazy iterator) sent at most
     `size` at a time; `adopted` are taken as already sent (a `wait` picking up another process's job)."""
 
-    def __init__(self, todo: Iterable[int], size: int, mark: SentMark | None = None, adopted: Iterable[int] = ()):
+    def __init__(self, todo: Iterable[int] | None, size: int, mark: SentMark | None = None,
+                 adopted: Iterable[int] = ()):
         self.size = size
         self.mark = mark or SentMark(None)
-        self._todo: Iterator[int] = iter(todo)
+        self._todo: Iterator[int] = iter(todo or ())
         self.in_flight: set[int] = set(adopted)
-        self.exhausted = False
+        self.exhausted = todo is None  # None: nothing to send but the adopted chunks
 
     def take(self) -> list[int]:
         """Chunks to send now to fill the window (recorded as sent once the caller has sent them)."""

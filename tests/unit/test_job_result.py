@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import numpy as np
+
 from producer.drained import DrainedResults
 from producer.job import build_job
 from producer.outputs.formats import write_groups, write_records
