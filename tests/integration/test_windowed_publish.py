@@ -27,11 +27,6 @@ SLOW_FILES = 4
 JOB_TIMEOUT = 120
 
 
-def unacked_on(client, queue: str) -> int:
-    """Messages of `queue` a worker holds (kombu's `unacked` hash is shared by every queue)."""
-    return sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == queue)
-
-
 def read_rows(path) -> list[dict]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -62,25 +57,50 @@ def window_env(worker_env, tmp_path):
                 HASHFLEET_PROGRESS_INTERVAL="0.1")
 
 
+def wait_until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.05)
+    return value
+
+
 def test_a_job_never_has_more_than_its_window_of_chunks_queued_or_held_and_leaves_no_chunk_data_in_redis(
         tmp_path, images, window_env, redis_server, start_workers):
-    # Given one worker process and a job of 49 photos in chunks of 2 (25 chunks), a window of 3
+    # Given one worker process, stopped, and a job of 49 photos in chunks of 2 (25 chunks), a window of 3
     for i in range(40):
         os.link(images / "home.jpg", images / f"h{i:03d}.jpg")
-    start_workers(count=1, concurrency=1)
+    (worker,) = start_workers(count=1, concurrency=1)
+    (pool,) = pool_processes(worker.proc.pid)
     client, queue = redis_server.client(), window_env["HASHFLEET_QUEUE"]
-    # When it runs, with the queue and the worker's held messages looked at all along
-    proc, job_id = start_run(images, tmp_path / "out.csv", window_env, chunk_size=2)
+
+    def in_broker() -> tuple[int, int]:
+        """Chunks waiting in the queue, and those plus the ones the worker holds (read in one transaction)."""
+        waiting, held = client.pipeline(transaction=True).llen(queue).hvals("unacked").execute()
+        return waiting, waiting + sum(1 for raw in held if json.loads(raw)[2] == queue)
+
+    os.kill(pool, signal.SIGSTOP)
+    try:
+        # When it runs
+        proc, job_id = start_run(images, tmp_path / "out.csv", window_env, chunk_size=2)
+        # Then the broker holds the window of chunks, and no more while none finishes
+        wait_until(lambda: in_broker()[1] == WINDOW, JOB_TIMEOUT, f"{WINDOW} chunks in the broker")
+        time.sleep(1)  # a second look: the producer sends nothing more
+        assert in_broker() == (WINDOW - 1, WINDOW)  # one taken by the worker
+    finally:
+        os.kill(pool, signal.SIGCONT)
+    # And once the worker goes on, never more than the window waiting while the job runs to its end (a
+    # finished chunk's message may still await its acknowledgement as the next one goes out)
     deadline = time.monotonic() + JOB_TIMEOUT
     seen = []
     while proc.poll() is None:
         assert time.monotonic() < deadline, "the job did not end"
-        seen.append(client.llen(queue) + unacked_on(client, queue))
+        seen.append(in_broker())
         time.sleep(0.01)
-    # Then it completed with every photo, never more than the window of chunks in the broker
     assert proc.returncode == 0, proc.stderr.read()
     assert len(read_rows(tmp_path / "out.csv")) == 49
-    assert 1 <= max(seen) <= WINDOW, seen
+    assert max((waiting for waiting, _ in seen), default=0) <= WINDOW, seen
+    assert max((total for _, total in seen), default=0) <= WINDOW + 1, seen
     # And Redis holds nothing of the job but its marker: every chunk's result and data were drained
     assert [k.decode() for k in client.keys(f"*{job_id}*")] == [f"celery-task-meta-{job_id}-marker"]
 
