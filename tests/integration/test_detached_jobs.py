@@ -145,6 +145,7 @@ def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_fini
     pruned = hashfleet(["jobs", "--prune", "--older-than", "0.000001"], env=job_env, timeout=60)
     # Then only the finished job's files are gone, and the other can still be asked about
     assert pruned.returncode == 0 and "removed 1 jobs" in pruned.stderr, pruned.stderr
-    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{s}" for s in ("json", "chunks", "reused", "results", "sent"))
+    kinds = ("json", "chunks", "reused", "results", "sent")
+    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{kind}" for kind in kinds)
     status = hashfleet(["status", open_id], env=unread, timeout=60)
     assert status.returncode == 0 and "0/" in status.stdout and "running" in status.stdout, status.stdout
