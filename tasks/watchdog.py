@@ -38,6 +38,10 @@ class Watchdog:
         thread = threading.Thread(target=self._watch, name="hashfleet-watchdog", daemon=True)
         thread.start()
 
+    #: Called (from the watchdog's thread) just before it ends the process: the chunk task records there
+    #: that its next attempt must be isolated.
+    on_hang = None
+
     def __call__(self, path: str | None) -> None:
         """Mark the start of `path` (None: between files)."""
         self._path = path
@@ -50,6 +54,12 @@ class Watchdog:
             if started is not None and time.monotonic() - started > self.limit:
                 os.write(2, f"hashfleet: {self._path!r} took over {self.limit:g} s; ending this worker "
                             f"process so the chunk is retried in isolation\n".encode(errors="replace"))
+                on_hang = self.on_hang
+                if on_hang is not None:
+                    try:
+                        on_hang()
+                    except Exception:  # noqa: BLE001 (the process must end either way; the retry copes)
+                        pass
                 os._exit(EXIT_HUNG)
 
 
