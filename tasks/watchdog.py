@@ -2,10 +2,12 @@
 
 Normal mode costs nothing per file: a watchdog thread in each pool process checks how long the current
 file has been decoding, and ends the process when it exceeds HASHFLEET_FILE_TIMEOUT. Celery then sees a
-lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count). A chunk that has lost
-its worker ISOLATE_AFTER times is hashed in isolation: every file in a forked child with the same time
-limit, so the one bad file becomes an error record (timeout / worker-crashed) and the rest are hashed;
-its progress is kept (tasks/checkpoint.py), so a chunk killed from outside resumes instead of restarting.
+lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count); before it ends the
+process, the watchdog calls `on_hang`, where the chunk task records that its next attempt is isolated. A
+chunk whose attempts keep dying without progress (tasks/chunk.py) is hashed in isolation too: every file in
+a forked child with the same time limit, so the one bad file becomes an error record (timeout /
+worker-crashed) and the rest are hashed; its progress is kept (tasks/checkpoint.py), so a chunk killed
+from outside resumes instead of restarting.
 """
 
 from __future__ import annotations
