@@ -12,6 +12,7 @@ from tasks import checkpoint
 from tasks.chunk import ISOLATE_AFTER, _isolate_next, _tracker
 from tasks.wire import empty_result
 
+
 def retried_task():
     """A chunk task of its own id (the in-memory backend is shared by every app in the process)."""
     return SimpleNamespace(backend=Celery("t", backend="cache+memory://").backend,
