@@ -105,6 +105,7 @@ def submit_job(app, settings: Settings, job: Job, fleet: Fleet = None, resume: b
         batch = window.take()
         _send(app, job, batch, CHUNK_TASK, resume)
         window.sent(batch)
+        window.mark.flush()
         return len(batch)
     finally:
         drained.close()
@@ -137,6 +138,7 @@ def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: st
                         resend=lambda chunks: _send(app, job, chunks, chunk_task, resume),
                         drain=lambda chunks: drain_chunks(app.backend, job.id, drained, chunks),
                         stall_timeout=stall_timeout(settings)).run()
+        window.mark.flush()
         on_step("followed", files)
         result = JobResult.merge(job, drained)
     except BaseException:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 #: Chunks in flight per worker pool process.
@@ -23,6 +24,8 @@ WINDOW_PER_PROCESS = 4
 WINDOW_MIN = 64
 #: Chunks in flight when the fleet's size is unknown (no answer to the probe, no HASHFLEET_FLEET_PROCESSES).
 WINDOW_UNKNOWN_FLEET = 1024
+#: Seconds between two writes of a job's sent mark (one write per top-up would be hundreds a second).
+SENT_MARK_INTERVAL = 1.0
 
 
 def window_size(setting: int | None, processes: int | Callable[[], int | None] | None, chunks: int) -> int:
@@ -40,23 +43,33 @@ def window_size(setting: int | None, processes: int | Callable[[], int | None] |
 
 
 class SentMark:
-    """The number of chunks sent so far in chunk order (chunks below it were published), kept in a file."""
+    """The number of chunks sent so far in chunk order (chunks below it were published), kept in a file at
+    most every SENT_MARK_INTERVAL seconds: a mark that lags only makes a `wait` send a few chunks twice
+    (harmless), one ahead would make it wait for chunks never sent, so it is never written ahead."""
 
     def __init__(self, path: str | None):
         self.path = path
-        self.value = 0
+        self.value = self._written = 0
+        self._written_at = 0.0
         if path is not None and os.path.exists(path):
             with open(path, encoding="ascii") as handle:
-                self.value = int(handle.read().strip() or 0)
+                self.value = self._written = int(handle.read().strip() or 0)
 
     def advance(self, value: int) -> None:
         if value <= self.value:
             return
         self.value = value
-        if self.path is not None:
-            with open(self.path + ".tmp", "w", encoding="ascii") as handle:
-                handle.write(f"{value}\n")
-            os.replace(self.path + ".tmp", self.path)
+        if time.monotonic() - self._written_at >= SENT_MARK_INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the mark now (if it moved)."""
+        if self.path is None or self.value == self._written:
+            return
+        with open(self.path + ".tmp", "w", encoding="ascii") as handle:
+            handle.write(f"{self.value}\n")
+        os.replace(self.path + ".tmp", self.path)
+        self._written, self._written_at = self.value, time.monotonic()
 
 
 class ChunkWindow:
