@@ -10,7 +10,6 @@ import uuid
 
 #: Task names (shown in Flower, used for routing).
 CHUNK_TASK = "hashfleet.hash_chunk"
-MERGE_TASK = "hashfleet.merge"
 #: Hex digits of a job id (48 random bits: collisions are negligible among the jobs one Redis keeps).
 JOB_ID_DIGITS = 12
 
@@ -29,11 +28,6 @@ def chunk_task_id(job_id: str, index: int) -> str:
     return f"{chunk_id_prefix(job_id)}{index}"
 
 
-def merge_task_id(job_id: str) -> str:
-    """Id of a job's chord callback."""
-    return f"{job_id}-merge"
-
-
 def marker_id(job_id: str) -> str:
     """Id under which the producer records that the job exists (its loss means the backend lost data)."""
     return f"{job_id}-marker"
@@ -47,11 +41,6 @@ def data_id(chunk_task_id: str) -> str:
 def checkpoint_id(chunk_task_id: str) -> str:
     """Where a chunk hashed in isolation keeps its progress (tasks/checkpoint.py)."""
     return f"{chunk_task_id}-progress"
-
-
-def group_page_id(job_id: str, page: int) -> str:
-    """Id under which the merge stores page number `page` of the job's exact-duplicate group members."""
-    return f"{job_id}-groups-{page}"
 
 
 def job_data_ids(job_id: str, chunks: int) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 from tasks.errors import FileError
 from tasks.merge import group_results
 from tasks.pathblob import decode_paths, encode_paths
-from tasks.wire import MEMBER_DTYPE, ChunkResult, empty_result, pack_members, unpack_members
+from tasks.wire import ChunkResult, empty_result
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():
@@ -83,12 +83,6 @@ def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes(tmp_path):
     merged.hashes[1, 31] = 1
     merged.hashes[2, 0] = 1
     assert groups_of(merged, tmp_path) == [[0, 1]]
-
-
-def test_packed_group_members_round_trip():
-    members = np.array([(0, 0), (2, 0), (3, 1)], MEMBER_DTYPE)
-    assert unpack_members(pack_members(members)).tolist() == members.tolist()
-    assert unpack_members(pack_members(members[:0])).size == 0
 
 
 def test_chunks_drained_in_any_order_merge_in_chunk_order_across_chunks_counting_errors(tmp_path):
