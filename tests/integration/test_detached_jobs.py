@@ -74,18 +74,19 @@ def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, 
     assert all(r["error"] == "" for r in rows.values())
 
 
-def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, images, shared_job_env, shared_worker,
-                                                                   redis_server):
-    # Given a finished job whose results for two chunks were lost
+def test_resume_enqueues_only_the_chunks_without_a_drained_result(tmp_path, images, shared_job_env, shared_worker):
+    # Given a finished job whose drained results for two chunks were lost
     job_env, workers = shared_job_env, [shared_worker]
     earlier = shared_worker.tasks_succeeded()
     submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
     job_id = submitted.stdout.strip()
     assert hashfleet(["wait", job_id, "-o", str(tmp_path / "first.csv")], env=job_env, timeout=90).returncode == 0
     before = workers[0].tasks_succeeded(at_least=earlier + 5)
-    client = redis_server.client()
-    for index in (1, 3):
-        assert client.delete(f"celery-task-meta-{job_id}-chunk-{index}-data") == 1
+    results = os.path.join(job_env["HASHFLEET_JOBS_DIR"], f"{job_id}.results")
+    with open(results, "rb") as handle:
+        lines = handle.readlines()
+    with open(results, "wb") as handle:
+        handle.writelines(line for line in lines if line.split(b" ")[0] not in (b"1", b"3"))
     # When the job is resumed
     resumed = hashfleet(["resume", job_id, "-o", str(tmp_path / "second.csv"), "--timeout", "60"], env=job_env,
                         timeout=90)
@@ -144,6 +145,7 @@ def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_fini
     pruned = hashfleet(["jobs", "--prune", "--older-than", "0.000001"], env=job_env, timeout=60)
     # Then only the finished job's files are gone, and the other can still be asked about
     assert pruned.returncode == 0 and "removed 1 jobs" in pruned.stderr, pruned.stderr
-    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{s}" for s in ("json", "chunks", "reused"))
+    kinds = ("json", "chunks", "reused", "results", "sent")
+    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{kind}" for kind in kinds)
     status = hashfleet(["status", open_id], env=unread, timeout=60)
     assert status.returncode == 0 and "0/" in status.stdout and "running" in status.stdout, status.stdout
