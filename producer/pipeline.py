@@ -117,34 +117,45 @@ def submit_job(app, settings: Settings, job: Job, fleet: Fleet = None, resume: b
         drained.close()
 
 
+def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check=lambda: None,
+               timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
+               chunk_task: str = CHUNK_TASK) -> int:
+    """Send the job's chunks still to hash (image chunks and video tasks) a window at a time and drain each
+    into `drained` as it finishes, with progress; returns how many files they held. Chunks are sent to
+    `chunk_task`; with `resume`, those another process sent are sent again (the result backend may have
+    lost them)."""
+    from producer.progress import JobProgress
+
+    remote = job.task_count - len(job.reused)
+    window = job_window(app, job, drained, window_size(settings.window, fleet, remote), resume)
+    if resume:
+        click.echo(f"hashfleet: job {job.id}: re-enqueued {remote - drained.count} of {job.task_count} chunks",
+                   err=True)
+    files = sum(job.task_files(i) for i in range(job.task_count) if i not in job.reused and i not in drained)
+    with JobProgress(files, settings.progress_interval) as progress:
+        JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
+                    reconnect_timeout=settings.reconnect_timeout,
+                    resend=lambda chunks: _send(app, job, chunks, chunk_task, resume),
+                    drain=lambda chunks: drain_chunks(app.backend, job.id, drained, chunks),
+                    stall_timeout=stall_timeout(settings)).run()
+    window.mark.flush()
+    return files
+
+
 def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: str | None, check=lambda: None,
                      timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
                      chunk_task: str = CHUNK_TASK, on_step: Callable[[str, int], None] = _no_step) -> JobResult:
-    """Send the job's chunks still to hash a window at a time, drain each as it finishes (with progress),
-    merge, then write the outputs. Chunks are sent to `chunk_task`; with `resume`, those another process
-    sent are sent again (the result backend may have lost them). `on_step(step, count)` is called as each
-    step ends: "followed" (files), "merged" (groups), "records" (rows written), "groups" (groups written);
+    """:func:`follow_job`, merge, then write the outputs. `on_step(step, count)` is called as each step
+    ends: "followed" (files), "merged" (groups), "records" (rows written), "groups" (groups written);
     benchmarks time them."""
     # Loaded here, while the workers already hash (numpy, rich, sqlite3).
     from producer.outputs import formats as output
     from producer.outputs.results import JobResult
-    from producer.progress import JobProgress
 
     drained = open_drained(job)
     try:
-        remote = job.task_count - len(job.reused)
-        window = job_window(app, job, drained, window_size(settings.window, fleet, remote), resume)
-        if resume:
-            click.echo(f"hashfleet: job {job.id}: re-enqueued {remote - drained.count} of {job.task_count} chunks",
-                       err=True)
-        files = sum(job.task_files(i) for i in range(job.task_count) if i not in job.reused and i not in drained)
-        with JobProgress(files, settings.progress_interval) as progress:
-            JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
-                        reconnect_timeout=settings.reconnect_timeout,
-                        resend=lambda chunks: _send(app, job, chunks, chunk_task, resume),
-                        drain=lambda chunks: drain_chunks(app.backend, job.id, drained, chunks),
-                        stall_timeout=stall_timeout(settings)).run()
-        window.mark.flush()
+        files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
+                           chunk_task=chunk_task)
         on_step("followed", files)
         result = JobResult.merge(job, drained)
     except BaseException:

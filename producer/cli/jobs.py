@@ -10,9 +10,11 @@ from producer import manifest
 from producer.app import producer_app
 from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
+from producer.feeder import feed as feed_job
+from producer.feeder import feed_lock, start_feeder
 from producer.fleet import cluster_fleet
 from producer.jobsdir import DAY, kept_jobs, mark_finished, prune
-from producer.pipeline import follow_and_write, submit_job, summary, walk_job
+from producer.pipeline import follow_and_write, job_file, submit_job, summary, walk_job
 from tasks.errors import ConfigError
 from tasks.ids import chunk_task_id, data_id
 from tasks.settings import Settings
@@ -48,10 +50,13 @@ def chunks_done(app, job) -> set[int]:
 @cli.command()
 @job_options
 @broker_options
+@click.option("--no-feed", "no_feed", is_flag=True,
+              help="Send the first window only, start no background feeder: `wait` sends the rest.")
 def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, videos, video_fps, broker,
-           result_backend) -> None:
+           result_backend, no_feed) -> None:
     """Enqueue a job for the cluster's workers and print its id; returns at once. Its first window of chunks
-    is sent; `wait` (or `resume -o`) sends the rest as they finish."""
+    is sent, and a feeder started in the background (producer/feeder.py, logging to <job>.log in the jobs
+    directory) sends the rest and drains the results until the job is done; `wait` then writes the outputs."""
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size, videos=videos, video_fps=video_fps)
     job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
                    manifest.jobs_directory(settings.jobs_dir))
@@ -59,7 +64,17 @@ def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, vide
     with producer_app(settings) as app:
         mark_job(app.backend, job.id, job.task_count)
         submit_job(app, settings, job, cluster_fleet(settings))
+    if not no_feed:
+        start_feeder(job, settings)
     click.echo(job.id)
+
+
+@cli.command(hidden=True)
+@click.argument("job_id")
+def feed(job_id) -> None:
+    """Feed a submitted job to its end in this process (what `submit` starts in the background)."""
+    settings = cluster_settings(None, None)
+    feed_job(settings, manifest.load(job_id, settings.jobs_dir))
 
 
 @cli.command()
@@ -75,6 +90,10 @@ def status(job_id, broker, result_backend) -> None:
     done_files = sum(job.task_files(i) for i in done)
     complete = len(done) == job.task_count
     state = "complete" if complete else "lost by the broker: resume it" if not known else "running"
+    if not complete and known:
+        feeder = feed_lock(job).holder()
+        state += (f" (fed by process {feeder})" if feeder
+                  else f" (nobody feeds it: `hashfleet wait {job.id} -o OUT` does)")
     click.echo(f"job {job.id}: {len(done)}/{job.task_count} chunks, "
                f"{done_files}/{job.total + job.video_count} files hashed; {state}")
 
@@ -119,8 +138,13 @@ def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> 
                 click.echo(f"hashfleet: job {job.id}: re-enqueued {sent} chunks (the first window); "
                            f"`hashfleet wait {job.id} -o OUT` sends the rest", err=True)
                 return
-        result = follow_and_write(app, settings, job, out, groups_out, timeout=timeout,
-                                  fleet=cluster_fleet(settings), resume=resume)
+        lock = feed_lock(job)  # a live background feeder finishes the job first: never fed twice
+        timeout = lock.wait(timeout, job.id, job_file(job, "log"))
+        try:
+            result = follow_and_write(app, settings, job, out, groups_out, timeout=timeout,
+                                      fleet=cluster_fleet(settings), resume=resume)
+        finally:
+            lock.release()
     mark_finished(job.id, settings.jobs_dir)
     summary(result, out, started)
 

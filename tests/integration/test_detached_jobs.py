@@ -6,9 +6,11 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from producer.feeder import FeedLock
 from support.servers import REPO, hashfleet
 
 pytestmark = pytest.mark.integration
@@ -47,6 +49,66 @@ def test_submit_returns_a_job_id_that_status_and_wait_pick_up(tmp_path, images, 
     assert sorted(read_rows(tmp_path / "out.csv")) == sorted(str(images / n) for n in os.listdir(images))
     done = hashfleet(["status", job_id], env=job_env, timeout=60)
     assert "5/5 chunks, 9/9 files hashed; complete" in done.stdout
+
+
+def test_a_submitted_job_runs_to_its_end_in_the_background_and_wait_then_only_merges_and_writes(
+        tmp_path, images, job_env, start_workers):
+    # Given workers and a job of 9 photos, one per chunk, submitted with a window of 2 (so it needs feeding)
+    from tasks.batch import hash_one
+    from tasks.image.algos import DEFAULT_ALGOS
+
+    env = dict(job_env, HASHFLEET_WINDOW="2")
+    (worker,) = start_workers(count=1, concurrency=2)
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "1"], env=env, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    # When nobody waits for it: the feeder submit started goes on alone
+    deadline = time.monotonic() + 120
+    while "complete" not in (status := hashfleet(["status", job_id], env=env, timeout=60)).stdout:
+        assert time.monotonic() < deadline and "nobody feeds it" not in status.stdout, status.stdout
+        time.sleep(0.5)
+    # Then the job is complete, the feeder is gone and said so in its log
+    assert "9/9 chunks, 9/9 files hashed; complete" in status.stdout
+    jobs = tmp_path / "jobs"
+    log = (jobs / f"{job_id}.log").read_text()
+    wait_for_feeder = time.monotonic() + 30
+    while FeedLock(str(jobs / f"{job_id}.feeder")).holder() is not None:
+        assert time.monotonic() < wait_for_feeder, "the feeder did not exit"
+        time.sleep(0.1)
+    assert "every chunk is in" in (jobs / f"{job_id}.log").read_text(), log
+    hashed = worker.tasks_succeeded(at_least=9)
+    # And `wait` hashes nothing more: it merges the drained results and writes them, every file exactly
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=env, timeout=90)
+    assert waited.returncode == 0, waited.stderr
+    assert worker.tasks_succeeded() == hashed == 9
+    rows = read_rows(tmp_path / "out.csv")
+    assert sorted(rows) == sorted(str(images / n) for n in os.listdir(images))
+    for path, row in rows.items():
+        got = hash_one(path, DEFAULT_ALGOS, 8)
+        assert (row["hash"], row["phash"], row["error"]) == (got.packed[:8].hex(), got.packed[8:16].hex(), "")
+
+
+def test_wait_takes_over_a_job_whose_feeder_died(tmp_path, images, job_env, start_workers):
+    # Given a job submitted before any worker runs, its feeder killed
+    env = dict(job_env, HASHFLEET_WINDOW="2")
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "1"], env=env, timeout=60)
+    job_id = submitted.stdout.strip()
+    lock = FeedLock(str(tmp_path / "jobs" / f"{job_id}.feeder"))
+    deadline = time.monotonic() + 30
+    while (feeder := lock.holder()) is None:
+        assert time.monotonic() < deadline, "no feeder started"
+        time.sleep(0.05)
+    os.kill(feeder, signal.SIGKILL)
+    while lock.holder() is not None:
+        time.sleep(0.05)
+    assert "nobody feeds it" in hashfleet(["status", job_id], env=env, timeout=60).stdout
+    # When workers start and `wait` is run
+    start_workers(count=1, concurrency=2)
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=env, timeout=90)
+    # Then it feeds the job itself to the end
+    assert waited.returncode == 0, waited.stderr
+    assert "fed in the background" not in waited.stderr
+    assert sorted(read_rows(tmp_path / "out.csv")) == sorted(str(images / n) for n in os.listdir(images))
 
 
 def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, images, shared_job_env):
@@ -133,7 +195,7 @@ def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_fini
     assert hashfleet(["wait", done_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=job_env,
                      timeout=90).returncode == 0
     unread = dict(job_env, HASHFLEET_QUEUE=job_env["HASHFLEET_QUEUE"] + "-unread")
-    open_id = hashfleet(["submit", str(images)], env=unread, timeout=60).stdout.strip()
+    open_id = hashfleet(["submit", str(images), "--no-feed"], env=unread, timeout=60).stdout.strip()
     # When the jobs are listed
     listed = hashfleet(["jobs"], env=job_env, timeout=60)
     # Then both are, the first as finished and the second as not
