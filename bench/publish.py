@@ -1,5 +1,6 @@
-"""Publishing a job's chord: Celery's `chord(header, body).apply_async()` beside the streamed publish
-(producer/publish.py), alternating, into a private redis-server with no workers.
+"""Publishing a chord of a job's chunks: Celery's `chord(header, body).apply_async()` beside the streamed
+publish (producer/publish.py, which the distributed join's parts could use; jobs are sent a window at a time
+without a chord), alternating, into a private redis-server with no workers.
 
     python -m bench.publish [--files 200000] [--repeats 4]
 
@@ -20,13 +21,16 @@ from producer.job import _chunk_signature, build_job
 from producer.publish import publish_chord
 from support.synthetic import fake_paths
 from tasks.app import create_app
-from tasks.ids import CHUNK_TASK, MERGE_TASK
+from tasks.ids import CHUNK_TASK
 from tasks.settings import Settings
 from worker.redis_server import RedisServer
 
+#: Name of the chord's callback: never run (no worker), only published.
+BODY_TASK = "hashfleet.bench_chord_body"
+
 
 def publish(app, job, streamed: bool) -> None:
-    body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, 8, job.algo)).set(task_id=job.merge_id)
+    body = app.signature(BODY_TASK, args=(job.id, len(job.blobs))).set(task_id=f"{job.id}-body")
     header = (_chunk_signature(app, job, i, CHUNK_TASK) for i in range(len(job.blobs)))
     if streamed:
         publish_chord(app, header, len(job.blobs), body)

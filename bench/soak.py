@@ -39,7 +39,7 @@ def describe(run: Run) -> str:
     text = (f"{'faulty' if run.faulty else 'clean '} {run.seconds:7.1f} s  {len(run.rows)} records, "
             f"{len(run.groups)} groups; chunks {s.chunks}, runs {s.runs} (redeliveries {s.redeliveries}, "
             f"retried after a lost process {s.retried_after_loss}), processes lost {s.processes_lost}, "
-            f"failed tasks {s.failed}, merges {s.merges}, worker restarts {run.worker_restarts}")
+            f"failed tasks {s.failed}, worker restarts {run.worker_restarts}")
     if run.faults:
         f = run.faults
         text += (f"; kills {len(f.kills)}, Redis down {f.redis_downtime:.1f} s at "

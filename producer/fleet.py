@@ -8,6 +8,8 @@ Workers that start after the job is cut are not counted: a fleet that grows late
 
 from __future__ import annotations
 
+import functools
+
 from tasks.settings import Settings
 
 #: Seconds a large job's producer waits for the workers' `inspect stats` replies.
@@ -32,7 +34,8 @@ def probe(settings: Settings, timeout: float = PROBE_TIMEOUT) -> int | None:
 
 
 def cluster_fleet(settings: Settings):
-    """The fleet for :func:`producer.chunking.choose_chunk_size`: the hint, else a probe it makes if needed."""
+    """The fleet for :func:`producer.chunking.choose_chunk_size` and :func:`producer.window.window_size`: the
+    hint, else a probe made the first time one of them needs it (and its answer kept for the other)."""
     if settings.fleet_processes:
         return settings.fleet_processes
-    return lambda: probe(settings)
+    return functools.cache(lambda: probe(settings))

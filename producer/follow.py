@@ -1,4 +1,4 @@
-"""Follow a running job: take chunk summaries for progress as they finish, then return the merge result.
+"""Follow a running job: send its chunks a window at a time, drain each as it finishes, end when all are in.
 
 Survives what a long job meets: the broker/backend restarting (retries for `reconnect_timeout`), and
 notices what it cannot survive: Redis coming back empty (restarted without persistence), by checking the
@@ -22,8 +22,9 @@ from celery import Celery, states
 
 from producer.app import CONNECTION_ERRORS
 from producer.pubsub import open_feed
+from producer.window import ChunkWindow
 from tasks.errors import BrokerUnavailable, HashfleetError, JobFailed
-from tasks.ids import chunk_task_id, merge_task_id
+from tasks.ids import chunk_task_id
 from tasks.settings import DEFAULT_RECONNECT_TIMEOUT
 from tasks.store import forget_results, job_known
 
@@ -114,15 +115,18 @@ class FollowLoop:
 
 
 class JobFollower(FollowLoop):
-    """Waits for the chunks at `chunks` (indices) of job `job_id`, then for its merge.
+    """Sends the chunks of job `job_id` a window at a time, drains each as it finishes, and ends when the
+    window has sent and drained them all (returning {"files", "errors"} counted from the chunk summaries).
 
-    - `on_chunk(files, errors)` is called once per finished chunk;
-    - `check()` on every round (the embedded mode raises there when its workers died);
-    - `resend(chunk indices)` publishes chunks again: when nothing finished for `stall_timeout` seconds
-      (a message Redis lost between its queue pop and its unacked record; an empty list means the
-      merge), and for a chunk that failed only because Redis went away as it reported (Celery does not
-      retry the chord counter update; its workers here do, tasks/chord_backend.py, so this is a
-      backstop). Running a chunk twice is harmless: its data id is deterministic.
+    - `window`: a :class:`producer.window.ChunkWindow`, or a list of chunk numbers already sent;
+    - `publish(chunk numbers)` sends chunks: to fill the window, when nothing finished for `stall_timeout`
+      seconds (a message Redis lost between its queue pop and its unacked record), and for a chunk that
+      failed only because Redis went away as it reported (a backstop: tasks/chord_backend.py retries);
+      running a chunk twice is harmless, its data id is deterministic;
+    - `drain(chunk numbers)` takes finished chunks' data out of the backend (producer/drained.py) before
+      they count as done;
+    - `on_chunk(files, errors)` is called once per finished chunk, `check()` on every round (the embedded
+      mode raises there when its workers died);
     - `timeout`: give up (the job goes on on the workers); `reconnect_timeout`: how long a lost backend
       is retried.
 
@@ -130,23 +134,27 @@ class JobFollower(FollowLoop):
     :meth:`take`, :meth:`check_health`, :meth:`wait_for_results`) can be driven one by one.
     """
 
-    def __init__(self, app: Celery, job_id: str, chunks: list[int], *,
+    def __init__(self, app: Celery, job_id: str, window: ChunkWindow | list[int], *,
                  on_chunk: Callable[[int, int], None] = lambda files, errors: None,
                  check: Callable[[], None] = lambda: None, resend: Callable[[list[int]], None] | None = None,
+                 drain: Callable[[list[int]], None] = lambda chunks: None,
                  timeout: float | None = None, reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
                  stall_timeout: float | None = None):
         super().__init__(f"job {job_id}", timeout=timeout, reconnect_timeout=reconnect_timeout, check=check,
                          later=f"; it goes on on the workers: `hashfleet wait {job_id} -o OUT` picks it up")
         self.app, self.job_id = app, job_id
-        self.on_chunk, self.resend, self.stall_timeout = on_chunk, resend, stall_timeout
-        self.pending = {chunk_task_id(job_id, i): i for i in chunks}
-        self.merge_id = merge_task_id(job_id)
+        self.window = window if isinstance(window, ChunkWindow) else ChunkWindow(None, len(window), adopted=window)
+        self.on_chunk, self.resend, self.drain, self.stall_timeout = on_chunk, resend, drain, stall_timeout
+        self.pending = {chunk_task_id(job_id, i): i for i in self.window.in_flight}
+        self.finished: dict[str, dict] = {}  # taken, not drained yet
+        self.unsent: list[int] = []  # taken from the window, not published yet (the broker was away)
+        self.totals = {"files": 0, "errors": 0}
         self.last_progress = self.next_poll = self.started
         self.backend_resends: Counter[str] = Counter()
         self.feed = None
 
     def run(self) -> dict:
-        """Follow the job to its end; return the merge payload, or raise JobFailed/BrokerUnavailable."""
+        """Follow the job to its end; return its totals, or raise JobFailed/BrokerUnavailable."""
         self.feed = open_feed(self.app.backend, self.job_id)
         try:
             return super().run()
@@ -155,35 +163,50 @@ class JobFollower(FollowLoop):
                 self.feed.close()
 
     def step(self) -> None:
-        """One round: poll when due, check the job's health, then wait for pushed results until the next."""
+        """One round: fill the window, poll when due, check the job's health, then wait for pushed results
+        until the next poll."""
+        self.top_up()
         if time.monotonic() >= self.next_poll:
             self.poll()
             if self.result is not None:
                 return
         self.check_health()
         self.wait_for_results()
+        self.settle()
+
+    def top_up(self) -> None:
+        """Publish chunks until the window is full (what a lost broker kept from being sent first)."""
+        if self.resend is None:
+            return
+        if not self.unsent:
+            self.unsent = self.window.take()
+            self.pending.update((chunk_task_id(self.job_id, i), i) for i in self.unsent)
+        if self.unsent:
+            self.resend(self.unsent)
+            self.window.sent(self.unsent)
+            self.unsent = []
 
     def poll(self) -> None:
-        """One MGET: the pending chunks, or once they are all done, the merge. Subscribes the feed to chunk
-        results first once few are pending (the poll then reads what finished before the subscription)."""
+        """One MGET of the chunks in flight; takes what finished and drains it. Subscribes the feed to chunk
+        results first once few are in flight (the poll then reads what finished before the subscription)."""
         few = len(self.pending) <= FAST_POLL_CHUNKS
         if self.feed is not None and few and not self.feed.watching_chunks:
             self.feed.watch_chunks()
-        for task_id, meta in self.app.backend.get_many(list(self.pending) or [self.merge_id], interval=0,
-                                                       max_iterations=1):
+        for task_id, meta in self.app.backend.get_many(list(self.pending), interval=0, max_iterations=1):
             self.take(task_id, meta)
         self.lost_since = None
+        self.settle()
         pushed = self.feed is not None and self.feed.watching_chunks
         self.next_poll = time.monotonic() + (FEED_POLL_INTERVAL if pushed else FAST_POLL if few else POLL_INTERVAL)
 
     def take(self, task_id: str, meta: dict, polled: bool = True) -> None:
-        """Take one final state in: count a finished chunk, keep the merge's payload, re-send a chunk that
-        only lost its report to the backend, or fail the job. `polled` is False for a state pushed by the
-        feed: a re-send is decided on stored states only, so one failure is re-sent once."""
-        if task_id != self.merge_id and task_id not in self.pending:
-            return  # already counted (a poll and the feed both saw it), or a re-sent chunk's twin
+        """Take one final state in: keep a finished chunk for :meth:`settle`, re-send a chunk that only
+        lost its report to the backend, or fail the job. `polled` is False for a state pushed by the feed:
+        a re-send is decided on stored states only, so one failure is re-sent once."""
+        if task_id not in self.pending or task_id in self.finished:
+            return  # already taken (a poll and the feed both saw it), or a re-sent chunk's twin
         if meta["status"] != states.SUCCESS:
-            lost = task_id in self.pending and self.resend is not None and _lost_to_backend(meta)
+            lost = self.resend is not None and _lost_to_backend(meta)
             if lost and not polled:
                 return
             if lost and self.backend_resends[task_id] < MAX_BACKEND_RESENDS:
@@ -192,14 +215,24 @@ class JobFollower(FollowLoop):
                 forget_results(self.app.backend, [task_id])
                 self.resend([self.pending[task_id]])
                 return
-            step = "the merge step" if task_id == self.merge_id else f"chunk {task_id}"
-            raise JobFailed(f"{step} of job {self.job_id} failed: {meta.get('result')!r}")
-        if task_id == self.merge_id:
-            self.result = meta["result"]
-            return
-        del self.pending[task_id]
-        self.last_progress = time.monotonic()
-        self.on_chunk(meta["result"]["n"], meta["result"]["errors"])
+            raise JobFailed(f"chunk {task_id} of job {self.job_id} failed: {meta.get('result')!r}")
+        self.finished[task_id] = meta["result"]
+
+    def settle(self) -> None:
+        """Drain the finished chunks out of the backend, then count them done (a drain that meets a lost
+        backend is tried again on the next round); the job's result once the window is through."""
+        if self.finished:
+            self.drain(sorted(self.pending[t] for t in self.finished))
+            for task_id, summary in self.finished.items():
+                self.window.done(self.pending.pop(task_id))
+                self.totals["files"] += summary["n"]
+                self.totals["errors"] += summary["errors"]
+                self.on_chunk(summary["n"], summary["errors"])
+            self.finished = {}
+            self.last_progress = time.monotonic()
+            self.top_up()
+        if self.window.finished and not self.pending and not self.unsent:
+            self.result = dict(self.totals)
 
     def check_health(self) -> None:
         """The caller's check, then: re-send after a stall, give up after `timeout`, and fail when the
@@ -209,7 +242,7 @@ class JobFollower(FollowLoop):
         if self.resend is not None and self.stall_timeout is not None and now - self.last_progress > self.stall_timeout:
             self.last_progress = now
             _say(f"no progress for {self.stall_timeout:g} s: re-sending {len(self.pending)} pending chunks of job "
-                 f"{self.job_id}" + ("" if self.pending else " (the merge)"))
+                 f"{self.job_id}")
             self.resend(sorted(self.pending.values()))
         self.check_timeout()
         self.check_marker()
@@ -223,6 +256,8 @@ class JobFollower(FollowLoop):
     def wait_for_results(self) -> None:
         """Until the next poll (at most POLL_INTERVAL, so health is checked that often): take what the feed
         pushes, or just sleep without one."""
+        if self.result is not None:
+            return
         now = time.monotonic()
         pause = max(min(self.next_poll, now + POLL_INTERVAL) - now, 0.0)
         if self.feed is None:
@@ -230,8 +265,6 @@ class JobFollower(FollowLoop):
             return
         for task_id, meta in self.feed.wait(pause):
             self.take(task_id, meta, polled=False)
-            if self.result is not None:
-                return
 
 
 def _say(message: str) -> None:

@@ -1,4 +1,4 @@
-"""A job: the walked paths cut into chunks (sized to the job), and the chord that hashes them and merges."""
+"""A job: the walked paths cut into chunks (sized to the job), and the tasks that hash them."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING
 from celery import Celery
 
 from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
-from producer.publish import publish_chord
 from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import FileError
-from tasks.ids import CHUNK_TASK, MERGE_TASK, VIDEO_TASK, chunk_task_id, merge_task_id, new_job_id
+from tasks.ids import CHUNK_TASK, VIDEO_TASK, chunk_task_id, new_job_id
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import encode_paths, first_path
-from tasks.store import mark_job, store_task_data
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
     from producer.outputs.formats import Record
@@ -59,7 +57,7 @@ class Job:
 
     @property
     def task_count(self) -> int:
-        """Image chunks and video tasks: every task of the chord, each storing data under its chunk id."""
+        """Image chunks and video tasks: every task the window sends, each storing data under its chunk id."""
         return len(self.blobs) + (len(self.videos.tasks) if self.videos else 0)
 
     def task_files(self, index: int) -> int:
@@ -72,10 +70,6 @@ class Job:
 
     def chunk_id(self, index: int) -> str:
         return chunk_task_id(self.id, index)
-
-    @property
-    def merge_id(self) -> str:
-        return merge_task_id(self.id)
 
 
 def build_job(paths: Iterable[str], algo: str, hash_size: int, chunk_size: int | None = None,
@@ -138,21 +132,14 @@ def _add_reused_chunk(job: Job, reused: list[tuple[str, Record]]) -> None:
     _add_chunk(job, paths)
 
 
-def enqueue(app: Celery, job: Job, chunk_task: str = CHUNK_TASK, only: list[int] | None = None):
-    """Publish one chord: a hash task per chunk (those in `only`, default every remote chunk), then the
-    merge, which reads every chunk of the job. Reused chunks' data is stored first. The header is streamed
-    (producer/publish.py): memory does not grow with the number of chunks. `chunk_task` is replaceable
-    for benchmarks that measure the pipeline without decoding."""
-    mark_job(app.backend, job.id, len(job.blobs))
-    for index, result in job.reused.items():
-        store_task_data(app.backend, job.chunk_id(index), result.to_wire())
-    chunks = job.remote if only is None else only
-    if not chunks:  # everything reused: the merge alone
-        return app.signature(MERGE_TASK, args=([], job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
-            task_id=job.merge_id).apply_async()
-    body = app.signature(MERGE_TASK, args=(job.id, len(job.blobs), job.total, job.hash_size, job.algo)).set(
-        task_id=job.merge_id, argsrepr=f"(job {job.id}: merge {len(chunks)} chunks)")
-    return publish_chord(app, (_chunk_signature(app, job, i, chunk_task) for i in chunks), len(chunks), body)
+def send_chunks(app: Celery, job: Job, chunks: list[int], chunk_task: str = CHUNK_TASK) -> None:
+    """Publish a task per chunk number in `chunks` (one producer connection for them all): an image chunk's
+    hash task, or for a number from len(job.blobs) on, that video task. Plain tasks, no chord: the producer
+    that follows the job counts them in (producer/follow.py) and merges locally. `chunk_task` (image chunks
+    only) is replaceable for benchmarks that measure the pipeline without decoding."""
+    with app.producer_or_acquire() as producer:
+        for index in chunks:
+            _chunk_signature(app, job, index, chunk_task).apply_async(producer=producer, add_to_parent=False)
 
 
 def _chunk_signature(app: Celery, job: Job, index: int, chunk_task: str):

@@ -1,6 +1,9 @@
 """Housekeeping of HASHFLEET_JOBS_DIR: which jobs it keeps, which of them finished, and pruning the finished.
 
-A job's files are `<job>.json` (the manifest), `<job>.chunks` and `<job>.reused` (producer/manifest.py).
+A job's files are `<job>.json` (the manifest), `<job>.chunks` and `<job>.reused` (producer/manifest.py),
+`<job>.results` (chunk results drained from the backend, producer/drained.py), `<job>.sent` (how far
+its window got, producer/window.py), and for a submitted job `<job>.feeder` and `<job>.log` (its
+background feeder's lock and output, producer/feeder.py).
 When a job's outputs have been written (`run --broker`, `wait`, `resume -o`), `<job>.done` is added: its
 modification time is when the job finished. Only such jobs are ever pruned. A job without it may still be
 running on the workers, or waiting for `wait`/`resume`, which need its files, so it is kept until it is

@@ -3,8 +3,9 @@
 Written by the producer before it enqueues (so killing the producer never loses the job) into
 HASHFLEET_JOBS_DIR: `<job>.json` (settings, chunk sizes, walk errors) beside `<job>.chunks`, the chunks'
 path blobs, and `<job>.reused`, chunks reused from an index (producer/spool.py), which a job's walk writes
-there directly. It is local on
-purpose: it must survive a broker that lost its data, which is exactly when `resume` needs it.
+there directly. Following the job adds `<job>.results` (the chunk results drained out of the backend,
+producer/drained.py) and `<job>.sent` (producer/window.py). It is local on purpose: it must survive a
+broker that lost its data, which is exactly when `resume` needs it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""The steps `run`, `submit`, `wait` and `resume` share: walk into a job, enqueue it, follow it, write
-the outputs, summarise."""
+"""The steps `run`, `submit`, `wait` and `resume` share: walk into a job, send it a window at a time and
+follow it, merge, write the outputs, summarise."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -11,13 +13,17 @@ import click
 
 from producer.app import producer_app
 from producer.chunking import Fleet
+from producer.drained import DrainedResults, drain_chunks
 from producer.follow import JobFollower
-from producer.job import Job, build_job, enqueue
+from producer.job import Job, build_job, send_chunks
+from producer.spool import ChunkSpool
 from producer.videoplan import divert_videos, plan_videos
 from producer.walk import iter_image_paths
+from producer.window import ChunkWindow, SentMark, window_size
 from tasks.app import unacked_sweep_interval
-from tasks.ids import CHUNK_TASK
+from tasks.ids import CHUNK_TASK, chunk_task_id, data_id
 from tasks.settings import Settings
+from tasks.store import forget_results, mark_job, stored
 
 if TYPE_CHECKING:
     from producer.outputs.results import JobResult
@@ -59,36 +65,103 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
 
 
 def hash_job(settings: Settings, job: Job, out: str, groups_out: str | None, check=lambda: None,
-             timeout: float | None = None) -> JobResult:
-    """Enqueue every chunk of `job` the workers hash and follow it to its outputs."""
+             timeout: float | None = None, fleet: Fleet = None) -> JobResult:
+    """Send the chunks of `job` a window at a time (sized for `fleet`: see producer/window.py), follow them
+    and write the outputs."""
     with producer_app(settings) as app:
-        if job.task_count:
-            enqueue(app, job)
-        return follow_and_write(app, settings, job, job.remote, out, groups_out, check, timeout)
+        mark_job(app.backend, job.id, job.task_count)
+        return follow_and_write(app, settings, job, out, groups_out, check, timeout, fleet=fleet)
 
 
-def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: str,
-                     groups_out: str | None, check=lambda: None, timeout: float | None = None, *,
-                     chunk_task: str = CHUNK_TASK, on_step: Callable[[str, int], None] = _no_step) -> JobResult:
-    """Wait for `chunks` and the merge (with progress), then write the outputs. Chunks presumed lost are
-    re-sent to `chunk_task` (the task they were enqueued to). `on_step(step, count)` is called as each step
-    ends: "followed" (files), "records" (rows written), "groups" (groups written); benchmarks time them."""
-    # Loaded here, after the chunks are published, while the workers already hash (numpy, rich, sqlite3).
-    from producer.outputs import formats as output
-    from producer.outputs.results import JobResult
+def open_drained(job: Job) -> DrainedResults:
+    """The job's drained results: beside its chunk spool (so `wait` and `resume` find them), or in a
+    temporary file for a job held in memory."""
+    if isinstance(job.blobs, ChunkSpool):
+        return DrainedResults(job_file(job, "results"), job.task_count)
+    handle, path = tempfile.mkstemp(prefix=f"hashfleet-{job.id}-", suffix=".results")
+    os.close(handle)
+    return DrainedResults(path, job.task_count, temporary=True)
+
+
+def job_file(job: Job, kind: str) -> str:
+    """`<job>.<kind>` beside the job's chunk spool."""
+    return os.path.splitext(job.blobs.path)[0] + f".{kind}"
+
+
+def job_window(app, job: Job, drained: DrainedResults, size: int, resume: bool = False) -> ChunkWindow:
+    """The chunks still to hash, `size` in flight at a time. Chunks below the job's sent mark (another
+    process published them) are taken as in flight; with `resume`, those finished in the backend are
+    drained first and the rest are sent again."""
+    mark = SentMark(job_file(job, "sent") if isinstance(job.blobs, ChunkSpool) else None)
+    sent = [i for i in range(min(mark.value, job.task_count)) if i not in job.reused and i not in drained]
+    if resume:
+        have = stored(app.backend, [data_id(chunk_task_id(job.id, i)) for i in sent])
+        drain_chunks(app.backend, job.id, drained, [i for i, ok in zip(sent, have, strict=True) if ok])
+    start = 0 if resume else min(mark.value, job.task_count)
+    todo = (i for i in range(start, job.task_count) if i not in job.reused and i not in drained)
+    return ChunkWindow(todo, size, mark, () if resume else sent)
+
+
+def submit_job(app, settings: Settings, job: Job, fleet: Fleet = None, resume: bool = False) -> int:
+    """Send the job's first window (the rest is sent by whoever waits for it: `wait`, `resume -o`);
+    returns how many chunks were sent."""
+    drained = open_drained(job)
+    try:
+        window = job_window(app, job, drained, window_size(settings.window, fleet, job.task_count), resume)
+        batch = window.take()
+        _send(app, job, batch, CHUNK_TASK, resume)
+        window.sent(batch)
+        window.mark.flush()
+        return len(batch)
+    finally:
+        drained.close()
+
+
+def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check=lambda: None,
+               timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
+               chunk_task: str = CHUNK_TASK) -> int:
+    """Send the job's chunks still to hash (image chunks and video tasks) a window at a time and drain each
+    into `drained` as it finishes, with progress; returns how many files they held. Chunks are sent to
+    `chunk_task`; with `resume`, those another process sent are sent again (the result backend may have
+    lost them)."""
     from producer.progress import JobProgress
 
-    files = sum(job.task_files(i) for i in chunks)
-    if not job.task_count:
-        result = JobResult.from_payload(job, None)
-    else:
-        with JobProgress(files, settings.progress_interval) as progress:
-            payload = JobFollower(app, job.id, chunks, on_chunk=progress.advance, check=check, timeout=timeout,
-                                  reconnect_timeout=settings.reconnect_timeout,
-                                  resend=lambda pending: enqueue(app, job, chunk_task, only=pending),
-                                  stall_timeout=stall_timeout(settings)).run()
-        result = JobResult.from_payload(job, payload, app.backend)
-    on_step("followed", files)
+    remote = job.task_count - len(job.reused)
+    window = job_window(app, job, drained, window_size(settings.window, fleet, remote), resume)
+    if resume:
+        click.echo(f"hashfleet: job {job.id}: re-enqueued {remote - drained.count} of {job.task_count} chunks",
+                   err=True)
+    files = sum(job.task_files(i) for i in range(job.task_count) if i not in job.reused and i not in drained)
+    with JobProgress(files, settings.progress_interval) as progress:
+        JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
+                    reconnect_timeout=settings.reconnect_timeout,
+                    resend=lambda chunks: _send(app, job, chunks, chunk_task, resume),
+                    drain=lambda chunks: drain_chunks(app.backend, job.id, drained, chunks),
+                    stall_timeout=stall_timeout(settings)).run()
+    window.mark.flush()
+    return files
+
+
+def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: str | None, check=lambda: None,
+                     timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
+                     chunk_task: str = CHUNK_TASK, on_step: Callable[[str, int], None] = _no_step) -> JobResult:
+    """:func:`follow_job`, merge, then write the outputs. `on_step(step, count)` is called as each step
+    ends: "followed" (files), "merged" (groups), "records" (rows written), "groups" (groups written);
+    benchmarks time them."""
+    # Loaded here, while the workers already hash (numpy, rich, sqlite3).
+    from producer.outputs import formats as output
+    from producer.outputs.results import JobResult
+
+    drained = open_drained(job)
+    try:
+        files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
+                           chunk_task=chunk_task)
+        on_step("followed", files)
+        result = JobResult.merge(job, drained)
+    except BaseException:
+        drained.close()
+        raise
+    on_step("merged", result.group_count)
     meta = {"job": job.id, "algo": job.algo, "hash_size": str(job.hash_size)}
     try:
         on_step("records", output.write_records(out, result.records(), meta,
@@ -98,7 +171,16 @@ def follow_and_write(app, settings: Settings, job: Job, chunks: list[int], out: 
             on_step("groups", result.group_count)
     finally:
         result.close()
+        drained.close()
     return result
+
+
+def _send(app, job: Job, chunks: list[int], chunk_task: str, forget: bool) -> None:
+    """Publish `chunks`; when `forget`, their stored states go first, so a stale FAILURE (a chunk that could
+    not report while Redis was away) does not fail their second run."""
+    if forget:
+        forget_results(app.backend, [job.chunk_id(i) for i in chunks])
+    send_chunks(app, job, chunks, chunk_task)
 
 
 def stall_timeout(settings: Settings) -> float:
@@ -117,3 +199,4 @@ def summary(result: JobResult, out: str, started: float) -> None:
     click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s): "
                f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
     click.echo(f"hashfleet: {result.group_count} exact-duplicate groups ({result.duplicate_files} files); wrote {out}")
+

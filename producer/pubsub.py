@@ -1,7 +1,7 @@
 """Results as they are stored: Redis pattern subscriptions per job instead of fast polling.
 
 Celery's Redis result backend PUBLISHes every result it stores on a channel named like its key. A
-producer that subscribes to its job's chunk and merge channels is woken by each result (and gets it in
+producer that subscribes to its job's chunk channels is woken by each result (and gets it in
 the message) instead of polling every pending id 50 times a second, which on a box whose cores all
 hash took CPU from the workers and added up to a poll interval to every job's end. Chunk results are
 watched only once few chunks are pending (producer/follow.py): while thousands are, one MGET every
@@ -20,7 +20,7 @@ import time
 import redis
 from celery import states
 
-from tasks.ids import chunk_id_prefix, merge_task_id
+from tasks.ids import chunk_id_prefix, marker_id
 
 #: Errors after which the follow loop just polls: Redis unreachable or restarting, or refusing pub/sub
 #: (an ACL without PSUBSCRIBE, a proxy that does not relay it).
@@ -36,18 +36,20 @@ def glob_escape(text: str) -> str:
 
 
 class ResultFeed:
-    """The merge result of one job and, once :meth:`watch_chunks` is called, its chunk results, pushed by
-    Redis as the workers store them."""
+    """The chunk results of one job, once :meth:`watch_chunks` is called, pushed by Redis as the workers
+    store them."""
 
     def __init__(self, backend, job_id: str):
         self._backend = backend
         self._prefix = backend.task_keyprefix  # bytes
+        self._job_chunks = chunk_id_prefix(job_id)
         # Chunk results end in their index: "[0-9]" keeps the chunks' "...-data" keys (packed arrays,
         # the bulk of what workers write) off this connection.
         self._chunks = glob_escape(backend.get_key_for_task(chunk_id_prefix(job_id)).decode()) + "*[0-9]"
         self.watching_chunks = False
         self._pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.psubscribe(glob_escape(backend.get_key_for_task(merge_task_id(job_id)).decode()))
+        # The job's marker channel (written once, at the start) confirms pub/sub works before it is needed.
+        self._pubsub.psubscribe(glob_escape(backend.get_key_for_task(marker_id(job_id)).decode()))
         # Read the confirmation: a refusal (NOPERM) arrives as its reply, not from psubscribe().
         self._pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
 
@@ -74,8 +76,9 @@ class ResultFeed:
                     meta = self._backend.decode_result(message["data"])
                     # Only final states, as a poll (Celery's get_many) sees them: a chunk whose worker
                     # died is stored as RETRY, then re-run.
-                    if meta["status"] in states.READY_STATES:
-                        got.append((message["channel"][len(self._prefix):].decode(), meta))
+                    task_id = message["channel"][len(self._prefix):].decode()
+                    if meta["status"] in states.READY_STATES and task_id.startswith(self._job_chunks):
+                        got.append((task_id, meta))
                 elif got or remaining <= 0:
                     return got
         except FEED_ERRORS:  # redis-py reconnects and re-subscribes on the next call

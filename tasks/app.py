@@ -101,12 +101,12 @@ def _broker_transport(url: str) -> str | None:
 
 def create_worker_app(settings: Settings | None = None) -> Celery:
     """The app `celery -A tasks worker` runs: decoder limits set first (before the task modules load cv2
-    and numpy), the chunk, merge and join tasks defined, and each pool process set up (tasks/pool.py)."""
+    and numpy), the chunk and join tasks defined, and each pool process set up (tasks/pool.py)."""
     settings = settings or Settings.from_env()
     prepare_decoders(settings.max_pixels)
     from celery.signals import worker_process_init
 
-    from tasks import chunk, merge  # noqa: F401
+    from tasks import chunk  # noqa: F401
     from tasks.nearjoin import task  # noqa: F401  (define the tasks; the producer never loads these)
     from tasks.pool import init_pool_process
     from tasks.video import task as video_task  # noqa: F401

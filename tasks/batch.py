@@ -54,16 +54,20 @@ def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_ro
 def hash_files(
     paths: list[str], algos: str | tuple[str, ...], hash_size: int, allowed_roots: tuple[str, ...] = (),
     result: ChunkResult | None = None, watch=None, interrupts: tuple[type[BaseException], ...] = (),
+    start: int = 0, on_file=None,
 ) -> ChunkResult:
-    """Fill `result` (or a new one) in path order. Filling in place lets a caller that is interrupted
-    (soft time limit, one of `interrupts`) keep the files already done. `watch(path)` is told when each
-    file starts and `watch(None)` when the batch ends (the worker's hang watchdog)."""
+    """Fill `result` (or a new one) in path order, from file `start` on. Filling in place lets a caller that
+    is interrupted (soft time limit, one of `interrupts`) keep the files already done. `watch(path)` is told
+    when each file starts and `watch(None)` when the batch ends (the worker's hang watchdog); `on_file(done)`
+    after each file (the chunk task's checkpoints)."""
     algos = parse_algos(algos)
     result = result if result is not None else empty_result(len(paths), row_bytes(algos, hash_size))
-    for index, path in enumerate(paths):
+    for index in range(start, len(paths)):
         if watch is not None:
-            watch(path)
-        result.put(index, *hash_one(path, algos, hash_size, allowed_roots, interrupts))
+            watch(paths[index])
+        result.put(index, *hash_one(paths[index], algos, hash_size, allowed_roots, interrupts))
+        if on_file is not None:
+            on_file(index + 1)
     if watch is not None:
         watch(None)
     return result

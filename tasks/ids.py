@@ -10,9 +10,8 @@ import uuid
 
 #: Task names (shown in Flower, used for routing).
 CHUNK_TASK = "hashfleet.hash_chunk"
-MERGE_TASK = "hashfleet.merge"
 #: Task name of a job's video segments (tasks/video/task.py); its ids are chunk ids numbered after the
-#: image chunks, so it is followed, re-sent and counted by the chord like them.
+#: image chunks, so the producer's window sends, follows, re-sends and drains them like chunks.
 VIDEO_TASK = "hashfleet.index_videos"
 #: Hex digits of a job id (48 random bits: collisions are negligible among the jobs one Redis keeps).
 JOB_ID_DIGITS = 12
@@ -32,11 +31,6 @@ def chunk_task_id(job_id: str, index: int) -> str:
     return f"{chunk_id_prefix(job_id)}{index}"
 
 
-def merge_task_id(job_id: str) -> str:
-    """Id of a job's chord callback."""
-    return f"{job_id}-merge"
-
-
 def marker_id(job_id: str) -> str:
     """Id under which the producer records that the job exists (its loss means the backend lost data)."""
     return f"{job_id}-marker"
@@ -50,11 +44,6 @@ def data_id(chunk_task_id: str) -> str:
 def checkpoint_id(chunk_task_id: str) -> str:
     """Where a chunk hashed in isolation keeps its progress (tasks/checkpoint.py)."""
     return f"{chunk_task_id}-progress"
-
-
-def group_page_id(job_id: str, page: int) -> str:
-    """Id under which the merge stores page number `page` of the job's exact-duplicate group members."""
-    return f"{job_id}-groups-{page}"
 
 
 def job_data_ids(job_id: str, chunks: int) -> list[str]:

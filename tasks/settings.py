@@ -71,7 +71,7 @@ BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
-            "workers", "jobs_keep_days", "video_fps", "video_segment")
+            "workers", "jobs_keep_days", "video_fps", "video_segment", "window")
 #: Numeric fields with an upper bound too (inclusive).
 UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT, "video_fps": VIDEO_FPS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
@@ -93,6 +93,7 @@ class Settings:
     queue: str = DEFAULT_QUEUE  # HASHFLEET_QUEUE
     chunk_size: int | None = None  # HASHFLEET_CHUNK_SIZE; None = automatic (producer/chunking.py)
     fleet_processes: int | None = None  # HASHFLEET_FLEET_PROCESSES; None = ask the workers (large jobs only)
+    window: int | None = None  # HASHFLEET_WINDOW; chunks in flight; None = from the fleet (producer/window.py)
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT  # HASHFLEET_VISIBILITY_TIMEOUT
     max_pixels: int = DEFAULT_MAX_PIXELS  # HASHFLEET_MAX_PIXELS
     worker_max_memory: int | None = None  # HASHFLEET_WORKER_MAX_MEMORY (MiB); None = from max_pixels

@@ -2,10 +2,12 @@
 
 Normal mode costs nothing per file: a watchdog thread in each pool process checks how long the current
 file has been decoding, and ends the process when it exceeds HASHFLEET_FILE_TIMEOUT. Celery then sees a
-lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count). A chunk that has lost
-its worker ISOLATE_AFTER times is hashed in isolation: every file in a forked child with the same time
-limit, so the one bad file becomes an error record (timeout / worker-crashed) and the rest are hashed;
-its progress is kept (tasks/checkpoint.py), so a chunk killed from outside resumes instead of restarting.
+lost worker and re-sends the chunk (`retry_on_worker_lost`, with a retry count); before it ends the
+process, the watchdog calls `on_hang`, where the chunk task records that its next attempt is isolated. A
+chunk whose attempts keep dying without progress (tasks/chunk.py) is hashed in isolation too: every file in
+a forked child with the same time limit, so the one bad file becomes an error record (timeout /
+worker-crashed) and the rest are hashed; its progress is kept (tasks/checkpoint.py), so a chunk killed
+from outside resumes instead of restarting.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class Watchdog:
         thread = threading.Thread(target=self._watch, name="hashfleet-watchdog", daemon=True)
         thread.start()
 
+    #: Called (from the watchdog's thread) just before it ends the process: the chunk task records there
+    #: that its next attempt must be isolated.
+    on_hang = None
+
     def __call__(self, path: str | None) -> None:
         """Mark the start of `path` (None: between files)."""
         self._path = path
@@ -50,6 +56,12 @@ class Watchdog:
             if started is not None and time.monotonic() - started > self.limit:
                 os.write(2, f"hashfleet: {self._path!r} took over {self.limit:g} s; ending this worker "
                             f"process so the chunk is retried in isolation\n".encode(errors="replace"))
+                on_hang = self.on_hang
+                if on_hang is not None:
+                    try:
+                        on_hang()
+                    except Exception:  # noqa: BLE001 (the process must end either way; the retry copes)
+                        pass
                 os._exit(EXIT_HUNG)
 
 

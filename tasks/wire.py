@@ -1,5 +1,5 @@
-"""What comes back over the broker: a chunk's packed hash arrays, and the merge's pages of duplicate-group
-members (paths go out as tasks/pathblob.py blobs).
+"""What comes back over the broker: a chunk's packed hash arrays (paths go out as tasks/pathblob.py blobs);
+and the row type of the merge's pages of duplicate-group members.
 
 Results are byte arrays aligned with the chunk's paths, never the paths themselves.
 """
@@ -96,19 +96,3 @@ class ChunkResult:
 
 #: One exact-duplicate group member: its file index and its group's first file index (tasks/exactgroups.py).
 MEMBER_DTYPE = np.dtype([("index", "<u8"), ("first", "<u8")])
-
-
-def pack_members(members: np.ndarray) -> dict:
-    """A page of group members (MEMBER_DTYPE rows, sorted by file index) as the merge stores it."""
-    raw = np.ascontiguousarray(members, MEMBER_DTYPE).tobytes()
-    return {"v": WIRE_VERSION, "n": len(members), "members": zlib.compress(raw, WIRE_COMPRESSION)}
-
-
-def unpack_members(payload: dict) -> np.ndarray:
-    """The rows :func:`pack_members` packed."""
-    if payload.get("v") != WIRE_VERSION:
-        raise ValueError(f"group page version {payload.get('v')!r}, expected {WIRE_VERSION}")
-    members = np.frombuffer(zlib.decompress(payload["members"]), MEMBER_DTYPE)
-    if len(members) != payload["n"]:
-        raise ValueError(f"group page of {len(members)} members, expected {payload['n']}")
-    return members

@@ -10,13 +10,15 @@ from producer import manifest
 from producer.app import producer_app
 from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
-from producer.job import enqueue
+from producer.feeder import feed as feed_job
+from producer.feeder import feed_lock, start_feeder
+from producer.fleet import cluster_fleet
 from producer.jobsdir import DAY, kept_jobs, mark_finished, prune
-from producer.pipeline import follow_and_write, summary, walk_job
+from producer.pipeline import follow_and_write, job_file, submit_job, summary, walk_job
 from tasks.errors import ConfigError
-from tasks.ids import job_data_ids, merge_task_id
+from tasks.ids import chunk_task_id, data_id
 from tasks.settings import Settings
-from tasks.store import forget_results, job_known, stored
+from tasks.store import job_known, mark_job, stored
 
 
 def cluster_settings(broker, result_backend, **extra) -> Settings:
@@ -29,27 +31,50 @@ def cluster_settings(broker, result_backend, **extra) -> Settings:
     return settings
 
 
-def missing_chunks(app, job) -> list[int]:
-    """Chunks of `job` whose packed data is not in the backend (not hashed yet, or lost)."""
-    have = stored(app.backend, job_data_ids(job.id, job.task_count))
-    return [i for i, ok in enumerate(have) if not ok]
+def chunks_done(app, job) -> set[int]:
+    """Chunks of `job` hashed (image chunks and video tasks, 0..task_count-1): drained into its results file,
+    reused from an index, or finished in the backend and not drained yet (those below the job's sent mark)."""
+    from producer.pipeline import job_file, open_drained
+    from producer.window import SentMark
+
+    drained = open_drained(job)
+    try:
+        done = {i for i in range(job.task_count) if i in drained or i in job.reused}
+    finally:
+        drained.close()
+    sent = [i for i in range(min(SentMark(job_file(job, "sent")).value, job.task_count)) if i not in done]
+    have = stored(app.backend, [data_id(chunk_task_id(job.id, i)) for i in sent])
+    return done | {i for i, ok in zip(sent, have, strict=True) if ok}
 
 
 @cli.command()
 @job_options
 @broker_options
+@click.option("--no-feed", "no_feed", is_flag=True,
+              help="Send the first window only, start no background feeder: `wait` sends the rest.")
 def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, videos, video_fps, broker,
-           result_backend) -> None:
-    """Enqueue a job for the cluster's workers and print its id; returns at once."""
-    from producer.fleet import cluster_fleet
-
+           result_backend, no_feed) -> None:
+    """Enqueue a job for the cluster's workers and print its id; returns at once. Its first window of chunks
+    is sent, and a feeder started in the background (producer/feeder.py, logging to <job>.log in the jobs
+    directory) sends the rest and drains the results until the job is done; `wait` then writes the outputs."""
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size, videos=videos, video_fps=video_fps)
     job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
                    manifest.jobs_directory(settings.jobs_dir))
     manifest.save(job, settings.jobs_dir)
     with producer_app(settings) as app:
-        enqueue(app, job)
+        mark_job(app.backend, job.id, job.task_count)
+        submit_job(app, settings, job, cluster_fleet(settings))
+    if not no_feed:
+        start_feeder(job, settings)
     click.echo(job.id)
+
+
+@cli.command(hidden=True)
+@click.argument("job_id")
+def feed(job_id) -> None:
+    """Feed a submitted job to its end in this process (what `submit` starts in the background)."""
+    settings = cluster_settings(None, None)
+    feed_job(settings, manifest.load(job_id, settings.jobs_dir))
 
 
 @cli.command()
@@ -60,12 +85,16 @@ def status(job_id, broker, result_backend) -> None:
     settings = cluster_settings(broker, result_backend)
     job = manifest.load(job_id, settings.jobs_dir)
     with producer_app(settings) as app:
-        missing = set(missing_chunks(app, job))
-        merged = app.backend.get_task_meta(merge_task_id(job.id))["status"] == "SUCCESS"
+        done = chunks_done(app, job)
         known = job_known(app.backend, job.id)
-    done_files = sum(job.task_files(i) for i in range(job.task_count) if i not in missing)
-    state = "complete" if merged and not missing else "lost by the broker: resume it" if not known else "running"
-    click.echo(f"job {job.id}: {job.task_count - len(missing)}/{job.task_count} chunks, "
+    done_files = sum(job.task_files(i) for i in done)
+    complete = len(done) == job.task_count
+    state = "complete" if complete else "lost by the broker: resume it" if not known else "running"
+    if not complete and known:
+        feeder = feed_lock(job).holder()
+        state += (f" (fed by process {feeder})" if feeder
+                  else f" (nobody feeds it: `hashfleet wait {job.id} -o OUT` does)")
+    click.echo(f"job {job.id}: {len(done)}/{job.task_count} chunks, "
                f"{done_files}/{job.total + job.video_count} files hashed; {state}")
 
 
@@ -87,7 +116,8 @@ def wait(job_id, out, groups_out, timeout, broker, result_backend) -> None:
 @output_options
 @broker_options
 def resume(job_id, out, groups_out, timeout, broker, result_backend) -> None:
-    """Re-enqueue only the chunks of a job that have no stored result (lost, or never run)."""
+    """Re-enqueue the chunks of a job that have no result (lost, or never run), a window at a time: without
+    -o only the first window is sent (`wait` sends the rest)."""
     _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume=True)
 
 
@@ -101,15 +131,20 @@ def _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume: b
 def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> None:
     started = time.monotonic()
     with producer_app(settings) as app:
-        missing = missing_chunks(app, job)
         if resume:
-            remote = [i for i in missing if i not in job.reused]
-            forget_results(app.backend, [job.chunk_id(i) for i in remote])  # no stale FAILURE states
-            enqueue(app, job, only=remote)  # stores reused chunks again too
-            click.echo(f"hashfleet: job {job.id}: re-enqueued {len(remote)} of {len(job.blobs)} chunks", err=True)
+            mark_job(app.backend, job.id, job.task_count)
             if out is None:
+                sent = submit_job(app, settings, job, cluster_fleet(settings), resume=True)
+                click.echo(f"hashfleet: job {job.id}: re-enqueued {sent} chunks (the first window); "
+                           f"`hashfleet wait {job.id} -o OUT` sends the rest", err=True)
                 return
-        result = follow_and_write(app, settings, job, missing, out, groups_out, timeout=timeout)
+        lock = feed_lock(job)  # a live background feeder finishes the job first: never fed twice
+        timeout = lock.wait(timeout, job.id, job_file(job, "log"))
+        try:
+            result = follow_and_write(app, settings, job, out, groups_out, timeout=timeout,
+                                      fleet=cluster_fleet(settings), resume=resume)
+        finally:
+            lock.release()
     mark_finished(job.id, settings.jobs_dir)
     summary(result, out, started)
 

@@ -61,14 +61,15 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
         with tempfile.TemporaryDirectory(prefix="hashfleet-job-") as spool_dir:
             job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, workers, spool_dir)
             with embedded_cluster(settings, workers) as cluster:
-                result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout)
+                result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout, workers)
     else:
         from producer.fleet import cluster_fleet
 
-        job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
+        fleet = cluster_fleet(settings)
+        job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, fleet,
                        manifest.jobs_directory(settings.jobs_dir))
         manifest.save(job, settings.jobs_dir)  # a killed producer loses nothing: `hashfleet wait JOB`
-        result = hash_job(settings, job, out, groups_out, timeout=timeout)
+        result = hash_job(settings, job, out, groups_out, timeout=timeout, fleet=fleet)
         mark_finished(job.id, settings.jobs_dir)
     summary(result, out, started)
 

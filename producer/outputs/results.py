@@ -1,28 +1,33 @@
-"""Turn a job and its merged result into per-file records and duplicate groups (paths re-attached).
+"""Turn a job's drained chunk results into exact-duplicate groups, per-file records and groups of paths (and
+its videos, from its video tasks' drained results: producer/outputs/videoresults.py).
 
-Per-file data is streamed from the result backend chunk by chunk, and so are the merge's pages of group
-members, so writing millions of records holds one batch of chunks in memory, not the whole index. Group
-members met on the way go to a temporary table on disk (producer/outputs/groupsink.py) that hands them out grouped.
+Per-file data is read from the drained results (producer/drained.py) chunk by chunk, and so are the merge's
+pages of group members (tasks/merge.py), so writing millions of records holds one chunk in memory, not the
+whole index. Group members met on the way go to a temporary table on disk (producer/outputs/groupsink.py)
+that hands them out grouped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from producer.drained import DrainedResults
 from producer.job import Job
 from producer.outputs.formats import Record
 from producer.outputs.groupsink import GroupSink
 from tasks.errors import FileError
-from tasks.ids import group_page_id, job_data_ids
+from tasks.exactgroups import GroupBuilder
 from tasks.image.algos import algo_bytes, row_bytes
+from tasks.merge import group_results
 from tasks.pathblob import decode_paths
-from tasks.store import iter_stored_data
-from tasks.wire import MEMBER_DTYPE, NO_QUALITY, ChunkResult, unpack_members
+from tasks.wire import MEMBER_DTYPE, NO_QUALITY, ChunkResult
 
 if TYPE_CHECKING:
     from tasks.video.frames import IndexedVideo
@@ -35,37 +40,52 @@ REASONS = [FileError(code).reason if code in FileError._value2member_map_ else f
 @dataclasses.dataclass
 class JobResult:
     job: Job
-    backend: object | None  # where the chunks' packed data is stored (None for an empty job)
+    #: The packed data of the job's chunks and video tasks, drained from the backend (None: empty job).
+    drained: DrainedResults | None
     #: Exact-duplicate groups, and the files in them, as the merge counted them.
     group_count: int = 0
     duplicate_files: int = 0
-    #: Numbers of the merge's stored pages of group members.
-    pages: list[int] = dataclasses.field(default_factory=list)
     #: Errors by reason, counted while :meth:`records` streams (complete once it has run to the end).
     error_counts: Counter = dataclasses.field(default_factory=Counter)
+    _builder: GroupBuilder | None = None
+    _workdir: str | None = None
     _sink: GroupSink | None = None
     _complete: bool = False
 
     @classmethod
-    def from_payload(cls, job: Job, payload: dict | None, backend=None) -> JobResult:
-        if payload is None:  # a job with no files to hash
-            return cls(job, None)
-        if payload["files"] != job.total:
-            raise ValueError(f"merged result has {payload['files']} files, the job has {job.total}")
-        return cls(job, backend, payload["groups"], payload["duplicates"], payload["pages"])
+    def merge(cls, job: Job, drained: DrainedResults | None) -> JobResult:
+        """Group the job's chunk results (tasks/merge.py) in a temporary directory that :meth:`close` removes."""
+        if drained is None or not job.blobs:  # a job with no files to hash
+            return cls(job, drained)
+        workdir = tempfile.mkdtemp(prefix=f"hashfleet-merge-{job.id}-")
+        result = cls(job, drained, _workdir=workdir)
+        try:
+            primary = algo_bytes(job.algos[0], job.hash_size)
+            builder, _errors = group_results(result.chunk_results(), primary, job.total, workdir)
+        except BaseException:
+            result.close()
+            raise
+        result._builder, result.group_count, result.duplicate_files = builder, builder.groups, builder.members
+        return result
+
+    def chunk_results(self) -> Iterator[ChunkResult]:
+        """Every chunk's packed results, in job order: reused from the index, or drained."""
+        width = row_bytes(self.job.algos, self.job.hash_size)
+        for index in range(len(self.job.blobs)):
+            if index in self.job.reused:
+                yield self.job.reused[index]
+            else:
+                yield ChunkResult.from_wire(self.drained.payload(index), width)
 
     def chunks(self) -> Iterator[tuple[list[str], ChunkResult]]:
         """(paths, packed results) per chunk, in job order."""
-        width = row_bytes(self.job.algos, self.job.hash_size)
-        keys = job_data_ids(self.job.id, len(self.job.blobs)) if self.backend is not None else []
-        for blob, payload in zip(self.job.blobs, iter_stored_data(self.backend, keys), strict=True):
-            yield decode_paths(blob), ChunkResult.from_wire(payload, width)
+        yield from zip((decode_paths(blob) for blob in self.job.blobs), self.chunk_results(), strict=True)
 
     def members(self) -> Iterator[np.ndarray]:
         """The merge's pages of group members (MEMBER_DTYPE rows), in file order."""
-        keys = [group_page_id(self.job.id, page) for page in self.pages]
-        for payload in iter_stored_data(self.backend, keys):
-            yield unpack_members(payload)
+        if self._builder is not None:
+            for _number, members in self._builder.pages():
+                yield members
 
     def records(self) -> Iterator[Record]:
         """One record per input file: chunk files in walk order, then folders that could not be listed.
@@ -111,11 +131,11 @@ class JobResult:
         return (video for video, _ in self._videos())
 
     def _videos(self):
-        if self.backend is None or not self.job.videos:
+        if self.drained is None or not self.job.videos:
             return iter(())
         from producer.outputs.videoresults import job_videos
 
-        return job_videos(self.job, self.backend)
+        return job_videos(self.job, self.drained)
 
     def group_paths(self) -> Iterator[tuple[str, Iterator[str]]]:
         """(hash hex, paths in file order) for every hash shared by two or more files, in the order of each
@@ -129,13 +149,18 @@ class JobResult:
         yield from self._sink.groups()
 
     def close(self) -> None:
-        """Remove the temporary table of group members."""
+        """Remove the temporary table of group members, and the merge's directory."""
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = self._builder = None
 
     def _open_sink(self) -> None:
-        self.close()
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
         self._complete = False
         if self.group_count:
             self._sink = GroupSink()

@@ -1,7 +1,8 @@
-"""A job's videos put back together from its video tasks' stored results: each video's segments, in order,
-into one IndexedVideo (its frames in time order) and one record for the index.
+"""A job's videos put back together from its video tasks' results, drained from the backend into the job's
+results file (producer/drained.py) like image chunks': each video's segments, in order, into one
+IndexedVideo (its frames in time order) and one record for the index.
 
-A video's segments are consecutive in the plan (producer/videoplan.py), so the results are streamed task by
+A video's segments are consecutive in the plan (producer/videoplan.py), so the results are read task by
 task and only one video's frames are held at a time.
 """
 
@@ -11,24 +12,23 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from producer.drained import DrainedResults
 from producer.job import Job
 from tasks.errors import FileError
-from tasks.ids import job_data_ids
-from tasks.store import iter_stored_data
 from tasks.video.frames import IndexedVideo, VideoFrames
 from tasks.video.segment import SegmentResult
 from tasks.video.wire import unpack_segments
 
 
-def job_videos(job: Job, backend) -> Iterator[tuple[IndexedVideo, SegmentResult]]:
-    """(the video, its whole-file record: code, size, mtime, lost) per video of `job`, in walk order."""
+def job_videos(job: Job, drained: DrainedResults) -> Iterator[tuple[IndexedVideo, SegmentResult]]:
+    """(the video, its whole-file record: code, size, mtime, lost) per video of `job`, in walk order, from
+    the `drained` results of its video tasks (chunk numbers from len(job.blobs) on)."""
     if not job.videos:
         return
     plan, first = job.videos, len(job.blobs)
-    keys = job_data_ids(job.id, job.task_count)[first:]
     parts: list[SegmentResult] = []
-    for task, payload in zip(plan.tasks, iter_stored_data(backend, keys), strict=True):
-        results = unpack_segments(payload)
+    for number, task in enumerate(plan.tasks):
+        results = unpack_segments(drained.payload(first + number))
         if len(results) != len(task):
             raise ValueError(f"video task of {len(task)} segments stored {len(results)}")
         for (video, _start, end), result in zip(task, results, strict=True):

@@ -28,7 +28,8 @@ def index_videos(self, segments: list, fps: float) -> dict:
     """Index every [path, start, end] of `segments` (end None: to the end of the video) at `fps` frames
     per second. Bad files become records; a hung or crashing decoder ends this process (the watchdog) and,
     after ISOLATE_AFTER losses, each segment runs in a child with the per-file time limit. Returns the
-    summary the chord collects (same version as image chunks: the merge checks every summary's)."""
+    summary the producer counts like an image chunk's (producer/follow.py): "n" is the videos whose last
+    segment is here, as Job.task_files counts them."""
     settings = settings_of(self.app)
     results: list[SegmentResult] = []
     isolated = self.request.retries >= ISOLATE_AFTER

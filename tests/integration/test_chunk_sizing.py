@@ -66,7 +66,7 @@ def test_a_large_job_of_tiny_files_gets_bigger_chunks_sized_to_the_fleet_the_wor
     hint_env = dict(worker_env, HASHFLEET_FLEET_PROCESSES=str(LARGE_FLEET),
                     HASHFLEET_QUEUE=worker_env["HASHFLEET_QUEUE"] + "-unread",
                     HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"))
-    submitted = hashfleet(["submit", str(folder)], env=hint_env, timeout=150)
+    submitted = hashfleet(["submit", str(folder), "--no-feed"], env=hint_env, timeout=150)
     assert submitted.returncode == 0, submitted.stderr
     runs["hint"] = chunks_of(submitted.stderr)
     # Then the asked-for fleet (4 processes) gets the chunks that keep the per-chunk overhead small,

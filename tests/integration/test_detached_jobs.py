@@ -6,9 +6,11 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from producer.feeder import FeedLock
 from support.servers import REPO, hashfleet
 
 pytestmark = pytest.mark.integration
@@ -49,6 +51,66 @@ def test_submit_returns_a_job_id_that_status_and_wait_pick_up(tmp_path, images, 
     assert "5/5 chunks, 9/9 files hashed; complete" in done.stdout
 
 
+def test_a_submitted_job_runs_to_its_end_in_the_background_and_wait_then_only_merges_and_writes(
+        tmp_path, images, job_env, start_workers):
+    # Given workers and a job of 9 photos, one per chunk, submitted with a window of 2 (so it needs feeding)
+    from tasks.batch import hash_one
+    from tasks.image.algos import DEFAULT_ALGOS
+
+    env = dict(job_env, HASHFLEET_WINDOW="2")
+    (worker,) = start_workers(count=1, concurrency=2)
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "1"], env=env, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    # When nobody waits for it: the feeder submit started goes on alone
+    deadline = time.monotonic() + 120
+    while "complete" not in (status := hashfleet(["status", job_id], env=env, timeout=60)).stdout:
+        assert time.monotonic() < deadline and "nobody feeds it" not in status.stdout, status.stdout
+        time.sleep(0.5)
+    # Then the job is complete, the feeder is gone and said so in its log
+    assert "9/9 chunks, 9/9 files hashed; complete" in status.stdout
+    jobs = tmp_path / "jobs"
+    log = (jobs / f"{job_id}.log").read_text()
+    wait_for_feeder = time.monotonic() + 30
+    while FeedLock(str(jobs / f"{job_id}.feeder")).holder() is not None:
+        assert time.monotonic() < wait_for_feeder, "the feeder did not exit"
+        time.sleep(0.1)
+    assert "every chunk is in" in (jobs / f"{job_id}.log").read_text(), log
+    hashed = worker.tasks_succeeded(at_least=9)
+    # And `wait` hashes nothing more: it merges the drained results and writes them, every file exactly
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=env, timeout=90)
+    assert waited.returncode == 0, waited.stderr
+    assert worker.tasks_succeeded() == hashed == 9
+    rows = read_rows(tmp_path / "out.csv")
+    assert sorted(rows) == sorted(str(images / n) for n in os.listdir(images))
+    for path, row in rows.items():
+        got = hash_one(path, DEFAULT_ALGOS, 8)
+        assert (row["hash"], row["phash"], row["error"]) == (got.packed[:8].hex(), got.packed[8:16].hex(), "")
+
+
+def test_wait_takes_over_a_job_whose_feeder_died(tmp_path, images, job_env, start_workers):
+    # Given a job submitted before any worker runs, its feeder killed
+    env = dict(job_env, HASHFLEET_WINDOW="2")
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "1"], env=env, timeout=60)
+    job_id = submitted.stdout.strip()
+    lock = FeedLock(str(tmp_path / "jobs" / f"{job_id}.feeder"))
+    deadline = time.monotonic() + 30
+    while (feeder := lock.holder()) is None:
+        assert time.monotonic() < deadline, "no feeder started"
+        time.sleep(0.05)
+    os.kill(feeder, signal.SIGKILL)
+    while lock.holder() is not None:
+        time.sleep(0.05)
+    assert "nobody feeds it" in hashfleet(["status", job_id], env=env, timeout=60).stdout
+    # When workers start and `wait` is run
+    start_workers(count=1, concurrency=2)
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=env, timeout=90)
+    # Then it feeds the job itself to the end
+    assert waited.returncode == 0, waited.stderr
+    assert "fed in the background" not in waited.stderr
+    assert sorted(read_rows(tmp_path / "out.csv")) == sorted(str(images / n) for n in os.listdir(images))
+
+
 def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, images, shared_job_env):
     job_env = shared_job_env
     for i in range(150):
@@ -74,18 +136,19 @@ def test_killing_the_producer_loses_no_work_and_wait_finishes_the_job(tmp_path, 
     assert all(r["error"] == "" for r in rows.values())
 
 
-def test_resume_enqueues_only_the_chunks_without_a_stored_result(tmp_path, images, shared_job_env, shared_worker,
-                                                                   redis_server):
-    # Given a finished job whose results for two chunks were lost
+def test_resume_enqueues_only_the_chunks_without_a_drained_result(tmp_path, images, shared_job_env, shared_worker):
+    # Given a finished job whose drained results for two chunks were lost
     job_env, workers = shared_job_env, [shared_worker]
     earlier = shared_worker.tasks_succeeded()
     submitted = hashfleet(["submit", str(images), "--chunk-size", "2"], env=job_env, timeout=60)
     job_id = submitted.stdout.strip()
     assert hashfleet(["wait", job_id, "-o", str(tmp_path / "first.csv")], env=job_env, timeout=90).returncode == 0
     before = workers[0].tasks_succeeded(at_least=earlier + 5)
-    client = redis_server.client()
-    for index in (1, 3):
-        assert client.delete(f"celery-task-meta-{job_id}-chunk-{index}-data") == 1
+    results = os.path.join(job_env["HASHFLEET_JOBS_DIR"], f"{job_id}.results")
+    with open(results, "rb") as handle:
+        lines = handle.readlines()
+    with open(results, "wb") as handle:
+        handle.writelines(line for line in lines if line.split(b" ")[0] not in (b"1", b"3"))
     # When the job is resumed
     resumed = hashfleet(["resume", job_id, "-o", str(tmp_path / "second.csv"), "--timeout", "60"], env=job_env,
                         timeout=90)
@@ -132,7 +195,7 @@ def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_fini
     assert hashfleet(["wait", done_id, "-o", str(tmp_path / "out.csv"), "--timeout", "60"], env=job_env,
                      timeout=90).returncode == 0
     unread = dict(job_env, HASHFLEET_QUEUE=job_env["HASHFLEET_QUEUE"] + "-unread")
-    open_id = hashfleet(["submit", str(images)], env=unread, timeout=60).stdout.strip()
+    open_id = hashfleet(["submit", str(images), "--no-feed"], env=unread, timeout=60).stdout.strip()
     # When the jobs are listed
     listed = hashfleet(["jobs"], env=job_env, timeout=60)
     # Then both are, the first as finished and the second as not
@@ -144,6 +207,7 @@ def test_jobs_lists_finished_and_unfinished_jobs_and_prune_removes_only_the_fini
     pruned = hashfleet(["jobs", "--prune", "--older-than", "0.000001"], env=job_env, timeout=60)
     # Then only the finished job's files are gone, and the other can still be asked about
     assert pruned.returncode == 0 and "removed 1 jobs" in pruned.stderr, pruned.stderr
-    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{s}" for s in ("json", "chunks", "reused"))
+    kinds = ("json", "chunks", "reused", "results", "sent")
+    assert sorted(os.listdir(tmp_path / "jobs")) == sorted(f"{open_id}.{kind}" for kind in kinds)
     status = hashfleet(["status", open_id], env=unread, timeout=60)
     assert status.returncode == 0 and "0/" in status.stdout and "running" in status.stdout, status.stdout

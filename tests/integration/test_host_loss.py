@@ -20,7 +20,6 @@ from support.netns import (
     assert_exact_output,
     chunk_ids,
     in_flight,
-    merges_succeeded,
     netns_unavailable_reason,
     network_lab,
     read_log,
@@ -105,7 +104,8 @@ def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_h
     assert held <= set(chunk_ids(cluster.logs["a"], "succeeded"))
     assert not held & set(chunk_ids(cluster.logs["b"], "succeeded")), "B finished while partitioned"
     (chunk,) = held
-    before = {key: cluster.backend_meta(key) for key in (chunk, f"{chunk}-data")}
+    # (the producer drained the chunk's result and data out of Redis as the job went on)
+    assert cluster.backend_meta(f"{chunk}-data") is None
     # When the partition heals, with B still holding the chunk it finished meanwhile
     cluster.lab.heal(cluster.hosts["b"])
     healed = time.monotonic()
@@ -113,18 +113,14 @@ def test_a_partitioned_worker_host_that_comes_back_late_hashes_its_chunk_twice_h
     wait_for_log(cluster.logs["b"], rf"hash_chunk\[{chunk}\] succeeded", HEAL_BOUND, cluster.procs["b"])
     late = time.monotonic() - healed
     record_property("seconds_from_heal_to_late_duplicate", round(late, 1))
-    # And it changes nothing: what is stored for the chunk is the same (a rewrite, if any, is identical),
-    # the merge (the chord callback) ran once, and nothing is left queued or unacknowledged to run again
-    after = {key: cluster.backend_meta(key) for key in before}
-    rewritten = [key for key in before if after[key]["date_done"] != before[key]["date_done"]]
+    # And it changes nothing: the output was written already, and what B stores late (left in Redis until
+    # it expires) holds the very hashes the output has; nothing is left queued or unacknowledged to run again
     print(f"\npartition: job done {took:.1f} s after host B was cut off holding {chunk}; B finished it "
-          f"again {late:.1f} s after the heal, rewriting {rewritten or 'nothing'}")
-    assert [m["result"] for m in after.values()] == [m["result"] for m in before.values()], (before, after)
+          f"again {late:.1f} s after the heal")
     index = int(chunk.rsplit("-", 1)[1])
-    stored = after[f"{chunk}-data"]["hashes"]
+    stored = cluster.backend_meta(f"{chunk}-data")["hashes"]
     written = rows[index * CHUNK_SIZE:(index + 1) * CHUNK_SIZE]
     assert stored == [r["hash"] + r["phash"] + r["phash_centre"] + r["phash_regions"] for r in written]
-    assert merges_succeeded([cluster.logs["a"], cluster.logs["b"]]) == 1
     cluster.wait_until_idle(timeout=15)
 
 
@@ -218,13 +214,15 @@ class LabCluster:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    def backend_meta(self, task_id: str) -> dict:
-        """A task's stored meta as the result backend holds it (read from the producer host)."""
+    def backend_meta(self, task_id: str) -> dict | None:
+        """A task's stored meta as the result backend holds it (read from the producer host); None if none."""
         script = (
             "import hashlib, json, sys, msgpack, redis\n"
             "from tasks.image.algos import DEFAULT_ALGOS, parse_algos, row_bytes\n"
             "from tasks.wire import ChunkResult\n"
             "raw = redis.Redis.from_url(sys.argv[1]).get('celery-task-meta-' + sys.argv[2])\n"
+            "if raw is None:\n"
+            "    sys.exit(print('null'))\n"
             "meta = msgpack.unpackb(raw, raw=False)\n"
             "result = meta['result']\n"
             "width = row_bytes(parse_algos(DEFAULT_ALGOS), 8)\n"
@@ -236,7 +234,7 @@ class LabCluster:
                               env=self.env, cwd=REPO, capture_output=True, text=True, timeout=30)
         assert done.returncode == 0, done.stderr
         meta = json.loads(done.stdout)
-        assert meta["status"] == "SUCCESS", meta
+        assert meta is None or meta["status"] == "SUCCESS", meta
         return meta
 
     def wait_until_idle(self, timeout: float) -> None:

@@ -10,7 +10,7 @@ from celery import states
 from producer import follow as follow_module
 from producer.app import producer_app
 from producer.pubsub import ResultFeed, glob_escape
-from tasks.ids import chunk_task_id, marker_id, merge_task_id
+from tasks.ids import chunk_task_id, marker_id
 from tasks.settings import Settings
 from tasks.store import store_task_data
 
@@ -28,7 +28,7 @@ def summary(files: int) -> dict:
     return {"n": files, "errors": 0}
 
 
-def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(app):
+def test_the_feed_yields_a_jobs_final_chunk_results_and_nothing_else(app):
     job = f"j*{uuid.uuid4().hex[:6]}"  # a glob character in the id is matched literally
     feed = ResultFeed(app.backend, job)
     try:
@@ -40,10 +40,9 @@ def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(a
         backend.store_result(chunk_task_id(job, 0), RuntimeError("worker lost"), states.RETRY)  # not final
         backend.store_result(chunk_task_id(job, 0), summary(5), states.SUCCESS)
         backend.store_result(chunk_task_id(job, 11), summary(3), states.SUCCESS)
-        backend.store_result(merge_task_id(job), {"merged": True}, states.SUCCESS)
         got = []
         deadline = time.monotonic() + 10
-        while len(got) < 3 and time.monotonic() < deadline:
+        while len(got) < 2 and time.monotonic() < deadline:
             got += feed.wait(1.0)
         got += feed.wait(0.2)  # nothing else is on its way
     finally:
@@ -51,7 +50,6 @@ def test_the_feed_yields_a_jobs_final_chunk_and_merge_results_and_nothing_else(a
     assert [(task_id, meta["status"], meta["result"]) for task_id, meta in got] == [
         (chunk_task_id(job, 0), states.SUCCESS, summary(5)),
         (chunk_task_id(job, 11), states.SUCCESS, summary(3)),
-        (merge_task_id(job), states.SUCCESS, {"merged": True}),
     ]
 
 
@@ -106,15 +104,14 @@ def after_poll(polls: Polls, count: int, *results: tuple[str, dict]) -> threadin
 def test_following_a_job_is_woken_by_each_result_instead_of_polling_for_it(app, polls):
     job = uuid.uuid4().hex[:12]
     app.backend.store_result(marker_id(job), {"chunks": 2}, states.SUCCESS)
-    workers = after_poll(polls, 1, (chunk_task_id(job, 1), summary(4)), (chunk_task_id(job, 0), summary(6)),
-                         (merge_task_id(job), {"files": 10}))
+    workers = after_poll(polls, 1, (chunk_task_id(job, 1), summary(4)), (chunk_task_id(job, 0), summary(6)))
     progress = []
     # When the producer follows the job, and the workers store their results after its first poll
     payload = follow_module.JobFollower(app, job, [0, 1], timeout=20,
                                         on_chunk=lambda files, errors: progress.append(files)).run()
     workers.join(10)
     # Then every result came from the feed: one poll at the start found nothing, none after
-    assert payload == {"files": 10} and progress == [4, 6]
+    assert payload == {"files": 10, "errors": 0} and sorted(progress) == [4, 6]
     assert polls.calls == [[chunk_task_id(job, 0), chunk_task_id(job, 1)]]
 
 
@@ -125,13 +122,13 @@ def test_a_job_with_many_pending_chunks_is_polled_until_few_are_left_then_pushed
     app.backend.store_result(marker_id(job), {"chunks": 3}, states.SUCCESS)
     for i in (0, 1):
         app.backend.store_result(chunk_task_id(job, i), summary(2), states.SUCCESS)
-    workers = after_poll(polls, 2, (chunk_task_id(job, 2), summary(1)), (merge_task_id(job), {"files": 5}))
-    # When the producer follows it, and the last chunk and the merge are stored after its second poll
+    workers = after_poll(polls, 2, (chunk_task_id(job, 2), summary(1)))
+    # When the producer follows it, and the last chunk is stored after its second poll
     payload = follow_module.JobFollower(app, job, [0, 1, 2], timeout=20).run()
     workers.join(10)
     # Then one poll found the first two, one more right after subscribing found nothing, and the feed
     # brought the rest
-    assert payload == {"files": 5}
+    assert payload == {"files": 5, "errors": 0}
     assert polls.calls == [[chunk_task_id(job, i) for i in range(3)], [chunk_task_id(job, 2)]]
 
 
@@ -147,10 +144,9 @@ def test_a_redis_user_without_pub_sub_rights_is_followed_by_polling(redis_server
         job = uuid.uuid4().hex[:12]
         app.backend.store_result(marker_id(job), {"chunks": 1}, states.SUCCESS)
         app.backend.store_result(chunk_task_id(job, 0), summary(3), states.SUCCESS)
-        app.backend.store_result(merge_task_id(job), {"files": 3}, states.SUCCESS)
         # When the producer follows a job there, Then it gets no feed and still finishes, by polling
         assert follow_module.open_feed(app.backend, job) is None
-        assert follow_module.JobFollower(app, job, [0], timeout=20).run() == {"files": 3}
+        assert follow_module.JobFollower(app, job, [0], timeout=20).run() == {"files": 3, "errors": 0}
     finally:
         app.close()
         admin.acl_deluser(user)

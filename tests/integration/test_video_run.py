@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pytest
 
 from producer.outputs.videoframes import read_videos
@@ -103,3 +104,43 @@ def test_video_results_travel_with_the_json_serializer_too(tmp_path, worker_env,
     assert done.returncode == 0, done.stderr
     (video,) = read_videos(str(out))
     assert video.frames.times.tolist() == [0.0, 1.0, 2.0] and video.error == ""
+
+
+def test_images_and_a_segmented_video_go_through_a_small_window_to_an_exact_sqlite_index(
+        tmp_path, images, worker_env, redis_server, start_workers):
+    # Given photos and a 20 s video cut into several segments, a window of 2 tasks in flight, and two workers
+    from producer.outputs.reader import read_records
+    from tasks.batch import hash_one
+    from tasks.image.algos import DEFAULT_ALGOS, algo_bytes, parse_algos
+
+    write_video(images / "long.mkv", seconds=20, size=(320, 192))
+    env = dict(worker_env, HASHFLEET_WINDOW="2", HASHFLEET_VIDEO_SEGMENT=TINY_SEGMENT,
+               HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"))
+    start_workers(count=1, concurrency=2)
+    out = tmp_path / "index.sqlite"
+    # When it is indexed in chunks of 2 photos
+    done = hashfleet(["run", str(images), "-o", str(out), "--chunk-size", "2", "--timeout", "120"],
+                     env=env, timeout=150)
+    assert done.returncode == 0, done.stderr
+    job_id = re.search(r"job ([0-9a-f]{12})", done.stderr).group(1)
+    chunks = int(re.search(r"files in (\d+) chunks", done.stderr).group(1))
+    videos, tasks = map(int, re.search(r"(\d+) videos in (\d+) tasks", done.stderr).groups())
+    assert videos == 1 and tasks >= 3 and chunks + tasks > 2 * 2
+    # Then every photo is hashed exactly as the pure function hashes it, once
+    records = {r.path: r for r in read_records(str(out)) if r.kind == "image"}
+    photos = sorted(str(images / n) for n in os.listdir(images) if not n.endswith(".mkv"))
+    assert sorted(records) == photos
+    edges = np.cumsum([0] + [algo_bytes(a, 8) for a in parse_algos(DEFAULT_ALGOS)]).tolist()
+    for path, record in records.items():
+        got = hash_one(path, DEFAULT_ALGOS, 8)
+        hexes = [got.packed[lo:hi].hex() for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        assert (record.hash, *record.more, record.error, record.size) == (*hexes, "", got.size), path
+    # And the video's frames, read from the drained results, are the whole file's sampled at once, in order
+    (video,) = read_videos(str(out))
+    whole = index_segment(video.path, 0.0, None, 1.0)
+    assert video.error == "" and video.frames.times.tolist() == [float(s) for s in range(20)]
+    assert video.frames.phash.tolist() == whole.frames.phash.tolist()
+    assert video.frames.dhash.tolist() == whole.frames.dhash.tolist()
+    # And Redis holds nothing of the job but its marker: the video tasks' frames were drained like chunks
+    keys = [k.decode() for k in redis_server.client().keys(f"*{job_id}*")]
+    assert keys == [f"celery-task-meta-{job_id}-marker"]

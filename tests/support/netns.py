@@ -332,10 +332,6 @@ def chunk_ids(log_path: str, state: str) -> list[str]:
     return re.findall(rf"hashfleet\.hash_chunk\[([^\]]+)\] {state}", read_log(log_path))
 
 
-def merges_succeeded(log_paths: list[str]) -> int:
-    return sum(len(re.findall(r"hashfleet\.merge\[[^\]]+\] succeeded", read_log(p))) for p in log_paths)
-
-
 def in_flight(log_path: str) -> set[str]:
     """Chunks a worker has received but not finished. With one process and a prefetch of one (acks late)
     the worker holds exactly these unacknowledged and has no BRPOP outstanding while it holds one."""

@@ -114,8 +114,7 @@ class WorkerStats:
     runs: int  # chunk deliveries (received lines): every retry and redelivery is one more
     retried_after_loss: int  # retries after a pool process died under the chunk (retry_on_worker_lost)
     processes_lost: int  # pool processes that exited on a signal
-    failed: int  # chunk or merge tasks that failed for good
-    merges: int  # merge (chord callback) runs that succeeded
+    failed: int  # chunk tasks that failed for good
 
     @property
     def redeliveries(self) -> int:
@@ -130,8 +129,7 @@ def worker_stats(log_path: str) -> WorkerStats:
         chunks=len(received), runs=sum(received.values()),
         retried_after_loss=len(re.findall(r"hashfleet\.hash_chunk\[[^\]]+\] retry: .*WorkerLost", text)),
         processes_lost=len(re.findall(r"exited with 'signal \d+ \(SIG\w+\)'", text)),
-        failed=len(re.findall(r"hashfleet\.\w+\[[^\]]+\] raised unexpected", text)),
-        merges=len(re.findall(r"hashfleet\.merge\[[^\]]+\] succeeded", text)))
+        failed=len(re.findall(r"hashfleet\.\w+\[[^\]]+\] raised unexpected", text)))
 
 
 def wait_injecting(proc, faults: Faults | None, timeout: float, supervise=None) -> int:

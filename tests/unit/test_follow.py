@@ -7,8 +7,9 @@ import redis
 from celery import states
 
 from producer.follow import MAX_BACKEND_RESENDS, JobFollower, JobLost
+from producer.window import ChunkWindow
 from tasks.errors import BrokerUnavailable, JobFailed
-from tasks.ids import chunk_task_id, merge_task_id
+from tasks.ids import chunk_task_id
 
 JOB = "job1"
 
@@ -60,7 +61,6 @@ def test_a_chunk_that_failed_only_because_redis_went_away_is_sent_again_and_the_
         {chunk(0): done(5), chunk(1): lost()},
         {},
         {chunk(1): done(5)},
-        {merge_task_id(JOB): (states.SUCCESS, {"merged": True})},
     ])
     resent, progress = [], []
     # When the producer follows the job
@@ -68,7 +68,7 @@ def test_a_chunk_that_failed_only_because_redis_went_away_is_sent_again_and_the_
                           resend=resent.append, stall_timeout=60).run()
     # Then the failed state was forgotten and the chunk re-sent once, and the job finished
     assert backend.forgotten == [chunk(1)] and resent == [[1]]
-    assert progress == [5, 5] and payload == {"merged": True}
+    assert progress == [5, 5] and payload == {"files": 10, "errors": 0}
 
 
 def test_a_chunk_that_keeps_failing_for_the_backend_fails_the_job_after_a_few_resends():
@@ -115,6 +115,7 @@ def test_a_result_seen_by_both_the_poll_and_the_feed_is_counted_once():
     follower = JobFollower(App(ScriptedBackend([])), JOB, [0, 1], on_chunk=lambda n, e: progress.append(n))
     follower.take(chunk(0), dict(zip(("status", "result"), done(3), strict=True)))
     follower.take(chunk(0), dict(zip(("status", "result"), done(3), strict=True)), polled=False)
+    follower.settle()
     assert progress == [3] and list(follower.pending) == [chunk(1)]
 
 
@@ -123,3 +124,43 @@ def test_a_backend_lost_for_longer_than_the_reconnect_timeout_is_one_clear_error
     follower.lost_since = follower.started - 1
     with pytest.raises(BrokerUnavailable, match="lost the result backend for 0 s"):
         follower.on_connection_error(redis.ConnectionError("gone"))
+
+
+class FinishingBackend(ScriptedBackend):
+    """Every chunk asked about is done: a fleet that finishes whatever it was sent by the next poll."""
+
+    def __init__(self):
+        super().__init__([])
+
+    def get_many(self, task_ids, interval=0, max_iterations=1):
+        for task_id in task_ids:
+            yield task_id, {"status": states.SUCCESS, "result": {"n": 2, "errors": 0}}
+
+
+def test_a_window_sends_the_chunks_in_order_never_more_than_its_size_ahead_of_the_drained_ones():
+    # Given a job of ten chunks and a window of three
+    sent, drained = [], []
+    in_flight = []
+
+    def publish(chunks):
+        sent.append(list(chunks))
+        in_flight.append(len(set(c for batch in sent for c in batch)) - len(drained))
+
+    # When the producer follows it against a fleet that finishes everything it is sent
+    follower = JobFollower(App(FinishingBackend()), JOB, ChunkWindow(range(10), 3), resend=publish,
+                           drain=drained.extend)
+    totals = follower.run()
+    # Then every chunk was sent once, in order, at most three in flight, each drained before the job ended
+    assert [c for batch in sent for c in batch] == list(range(10))
+    assert max(in_flight) == 3 and sorted(drained) == list(range(10))
+    assert totals == {"files": 20, "errors": 0}
+
+
+def test_a_window_picked_up_by_another_process_sends_only_what_was_never_sent():
+    # Given chunks 0-3 were sent by a producer that died, chunk 1 of them already drained
+    window = ChunkWindow(iter(range(4, 6)), 4, adopted=[0, 2, 3])
+    sent = []
+    # When `wait` follows the job
+    JobFollower(App(FinishingBackend()), JOB, window, resend=sent.append).run()
+    # Then it sent chunks 4 and 5 only (0, 2 and 3 were taken as in flight)
+    assert sent == [[4], [5]] or sent == [[4, 5]]

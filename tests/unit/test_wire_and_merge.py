@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tasks.errors import FileError
-from tasks.merge import group_chunks
+from tasks.merge import group_results
 from tasks.pathblob import decode_paths, encode_paths
-from tasks.wire import MEMBER_DTYPE, ChunkResult, empty_result, pack_members, unpack_members
+from tasks.wire import ChunkResult, empty_result
 
 
 def test_path_blobs_round_trip_newlines_non_utf8_and_spaces():
@@ -53,8 +53,7 @@ def test_a_result_from_another_wire_version_is_refused():
 
 def groups_of(merged: ChunkResult, tmp_path) -> list[list[int]]:
     """The merge's groups of one merged chunk, as lists of file indices in the order of their first file."""
-    builder, _ = group_chunks([merged.to_wire()], merged.hashes.shape[1], merged.hashes.shape[1], len(merged),
-                              str(tmp_path))
+    builder, _ = group_results([merged], merged.hashes.shape[1], len(merged), str(tmp_path))
     groups: dict[int, list[int]] = {}
     for _, members in builder.pages():
         for index, first in members.tolist():
@@ -86,25 +85,24 @@ def test_sixteen_by_sixteen_hashes_group_by_all_32_bytes(tmp_path):
     assert groups_of(merged, tmp_path) == [[0, 1]]
 
 
-def test_packed_group_members_round_trip():
-    members = np.array([(0, 0), (2, 0), (3, 1)], MEMBER_DTYPE)
-    assert unpack_members(pack_members(members)).tolist() == members.tolist()
-    assert unpack_members(pack_members(members[:0])).size == 0
-
-
-def test_the_merge_streams_chunk_data_from_a_backend_and_counts_errors(tmp_path):
+def test_chunks_drained_in_any_order_merge_in_chunk_order_across_chunks_counting_errors(tmp_path):
     # Given chunk data stored in a real (in-memory) Celery result backend, as chunk tasks store it
     from celery import Celery
 
+    from producer.drained import DrainedResults, drain_chunks
     from tasks.ids import chunk_task_id, job_data_ids
-    from tasks.store import iter_stored_data, store_task_data
+    from tasks.store import store_task_data
 
     backend = Celery("t", backend="cache+memory://").backend
     chunks = [result([5, 6, 5], [0, 0, 0]), result([6, 9], [0, FileError.CORRUPT])]
     keys = [store_task_data(backend, chunk_task_id("job", i), c.to_wire()) for i, c in enumerate(chunks)]
     assert keys == job_data_ids("job", 2)
-    # When the merge groups them
-    builder, errors = group_chunks(iter_stored_data(backend, keys), 8, 8, 5, str(tmp_path))
+    # When the producer drains them (second chunk first, as they finished) and merges
+    drained = DrainedResults(str(tmp_path / "job.results"), 2)
+    drain_chunks(backend, "job", drained, [1])
+    drain_chunks(backend, "job", drained, [0])
+    results = [ChunkResult.from_wire(drained.payload(i), 8) for i in range(2)]
+    builder, errors = group_results(results, 8, 5, str(tmp_path / "merge"))
     # Then groups span chunks, the corrupt file is counted and in no group
     assert [m.tolist() for _, m in builder.pages()] == [[(0, 0), (1, 1), (2, 0), (3, 1)]]
     assert (builder.groups, builder.members, errors) == (2, 4, 1)
@@ -112,7 +110,7 @@ def test_the_merge_streams_chunk_data_from_a_backend_and_counts_errors(tmp_path)
 
 def test_the_merge_refuses_chunks_that_do_not_add_up_to_the_job(tmp_path):
     with pytest.raises(ValueError, match="chunks hold 3 files, the job has 4"):
-        group_chunks([result([1, 2, 3], [0, 0, 0]).to_wire()], 8, 8, 4, str(tmp_path))
+        group_results([result([1, 2, 3], [0, 0, 0])], 8, 4, str(tmp_path))
 
 
 class _FlakyRedisBackend:
