@@ -96,12 +96,18 @@ class DrainedResults:
             os.remove(self.path)
 
 
+#: Seconds to wait for a finished chunk's data. A worker stores it before the chunk's result, so it is
+#: there unless the backend lost it (Redis restarted without persistence between the poll and the drain):
+#: then celery.exceptions.TimeoutError, which the follow loop turns into a lost job.
+DRAIN_TIMEOUT = 5.0
+
+
 def drain_chunks(backend, job_id: str, results: DrainedResults, chunks: list[int]) -> None:
     """Move finished `chunks`' data from the backend into `results`: read a batch at a time, append, flush,
     then delete their keys (task result, data, isolation progress) in one DEL."""
     task_ids = [chunk_task_id(job_id, i) for i in chunks]
     data_ids = [data_id(t) for t in task_ids]
-    for chunk, payload in zip(chunks, iter_stored_data(backend, data_ids), strict=True):
+    for chunk, payload in zip(chunks, iter_stored_data(backend, data_ids, timeout=DRAIN_TIMEOUT), strict=True):
         results.add(chunk, payload)
     results.flush()
     forget_results(backend, task_ids + data_ids + [checkpoint_id(t) for t in task_ids])

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from celery import Celery, states
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from producer.app import CONNECTION_ERRORS
 from producer.pubsub import open_feed
@@ -222,7 +223,14 @@ class JobFollower(FollowLoop):
         """Drain the finished chunks out of the backend, then count them done (a drain that meets a lost
         backend is tried again on the next round); the job's result once the window is through."""
         if self.finished:
-            self.drain(sorted(self.pending[t] for t in self.finished))
+            try:
+                self.drain(sorted(self.pending[t] for t in self.finished))
+            except CeleryTimeoutError:
+                # The data of chunks seen finished is gone: the backend lost the job, if its marker went too
+                error = self.lost()
+                if error is not None:
+                    raise error from None
+                raise
             for task_id, summary in self.finished.items():
                 self.window.done(self.pending.pop(task_id))
                 self.totals["files"] += summary["n"]

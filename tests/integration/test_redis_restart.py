@@ -36,10 +36,9 @@ SLACK = 25
 #: With AOF, the job must end at most this long after Redis is back.
 COMPLETION_BOUND = VISIBILITY_TIMEOUT + RESTORE_SWEEP + SLACK
 #: Without persistence, the producer must give up at most this long after Redis is back (it checks the
-#: job's marker every 2 s: producer/follow.py MARKER_INTERVAL; it usually gives up within 1 s, but once, in
-#: a full suite on two loaded cores, it was still waiting after 15 s: reconnecting its connections after
-#: the restart can take that long under load).
-LOST_BOUND = 30
+#: job's marker every 2 s: producer/follow.py MARKER_INTERVAL; a drain that straddled the restart first
+#: waits producer/drained.py DRAIN_TIMEOUT for the data Redis lost).
+LOST_BOUND = 15
 #: A chunk that will never run (its message lost) must not keep the producer waiting longer than this
 #: after the workers start: twice what a merely unacknowledged chunk needs to come back, plus slack.
 STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK

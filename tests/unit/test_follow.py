@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 from celery import states
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from producer.follow import MAX_BACKEND_RESENDS, JobFollower, JobLost
 from producer.window import ChunkWindow
@@ -101,6 +102,28 @@ def test_a_job_the_backend_no_longer_knows_is_reported_lost_with_the_command_tha
     follower.last_marker_check -= 3600  # the marker is due for a check
     with pytest.raises(JobLost, match="hashfleet resume job1"):
         follower.check_health()
+
+
+def test_a_finished_chunk_whose_data_the_backend_lost_ends_the_job_as_lost_when_its_marker_went_too():
+    # Given a chunk seen finished, whose data is gone when the producer drains it (Redis restarted empty)
+    def drain(chunks):
+        raise CeleryTimeoutError("Operation timed out (5.0)")
+
+    follower = JobFollower(App(ScriptedBackend([{chunk(0): done(5)}], marker=states.PENDING)), JOB, [0],
+                           drain=drain)
+    # When the loop polls it and drains, Then the job ends as lost (not after the fetch's long wait, not a
+    # traceback), naming the command that resumes it
+    with pytest.raises(JobLost, match="hashfleet resume job1"):
+        follower.run()
+
+
+def test_a_finished_chunk_whose_data_is_late_while_the_job_is_known_is_an_error_not_a_lost_job():
+    def drain(chunks):
+        raise CeleryTimeoutError("Operation timed out (5.0)")
+
+    follower = JobFollower(App(ScriptedBackend([{chunk(0): done(5)}])), JOB, [0], drain=drain)
+    with pytest.raises(CeleryTimeoutError):
+        follower.run()
 
 
 def test_a_job_past_its_timeout_says_how_to_pick_it_up_later():
