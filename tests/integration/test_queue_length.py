@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support.servers import hashfleet
+from support.servers import hashfleet, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +35,6 @@ def unacked_on(client, queue: str) -> int:
 def pool_processes(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as handle:
         return [int(child) for child in handle.read().split()]
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"{what} within {timeout} s"
-        time.sleep(0.05)
-    return value
 
 
 def test_the_queue_is_one_plain_list_and_a_chunk_a_worker_holds_is_no_longer_in_it(

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support.servers import REPO, hashfleet
+from support.servers import REPO, hashfleet, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -57,14 +57,6 @@ def with_slow_files(images, slow_png) -> list[str]:
 def window_env(worker_env, tmp_path):
     return dict(worker_env, HASHFLEET_WINDOW=str(WINDOW), HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"),
                 HASHFLEET_PROGRESS_INTERVAL="0.1")
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"{what} within {timeout} s"
-        time.sleep(0.05)
-    return value
 
 
 def test_a_job_never_has_more_than_its_window_of_chunks_queued_or_held_and_leaves_no_chunk_data_in_redis(

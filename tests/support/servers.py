@@ -115,3 +115,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["HASHFLEET_JOBS_DIR"] = TEST_JOBS_DIR
     env.update(extra)
     return env
+
+
+def wait_until(check, timeout: float, what: str):
+    """The first truthy value of `check()`, polled every 50 ms; fails saying `what` was not seen in time."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.05)
+    return value
