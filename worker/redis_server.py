@@ -1,7 +1,7 @@
 """A private redis-server child process: free loopback port, pinged until it answers, stopped or killed.
 
 One class serves embedded mode (worker/embedded.py), the tests' servers (plain, password, AOF, TLS-only,
-restarted on the same port) and the benchmarks (bench/services.py, bench/synthetic.py, bench/publish.py).
+restarted on the same port) and the benchmarks (bench/services.py, bench/synthetic.py).
 """
 
 from __future__ import annotations
