@@ -1,5 +1,4 @@
-"""What comes back over the broker: a chunk's packed hash arrays (paths go out as tasks/pathblob.py blobs);
-and the row type of the merge's pages of duplicate-group members.
+"""What comes back over the broker: a chunk's packed hash arrays (paths go out as tasks/pathblob.py blobs).
 
 Results are byte arrays aligned with the chunk's paths, never the paths themselves.
 """
@@ -92,7 +91,3 @@ class ChunkResult:
         parts = np.split(raw, np.cumsum(sizes)[:-1])
         columns = {name: part.view(dtype) for (name, dtype), part in zip(COLUMNS, parts[1:], strict=True)}
         return cls(hashes=parts[0].reshape(n, row_bytes), **columns)
-
-
-#: One exact-duplicate group member: its file index and its group's first file index (tasks/exactgroups.py).
-MEMBER_DTYPE = np.dtype([("index", "<u8"), ("first", "<u8")])

@@ -2,7 +2,7 @@
 its videos, from its video tasks' drained results: producer/outputs/videoresults.py).
 
 Per-file data is read from the drained results (producer/drained.py) chunk by chunk, and so are the merge's
-pages of group members (tasks/merge.py), so writing millions of records holds one chunk in memory, not the
+pages of group members (producer/merge/groups.py), so writing millions of records holds one chunk in memory, not the
 whole index. Group members met on the way go to a temporary table on disk (producer/outputs/groupsink.py)
 that hands them out grouped.
 """
@@ -20,14 +20,14 @@ import numpy as np
 
 from producer.drained import DrainedResults
 from producer.job import Job
+from producer.merge.exactgroups import MEMBER_DTYPE, GroupBuilder
+from producer.merge.groups import group_results
 from producer.outputs.formats import Record
 from producer.outputs.groupsink import GroupSink
 from tasks.errors import FileError
-from tasks.exactgroups import GroupBuilder
 from tasks.image.algos import algo_bytes, row_bytes
-from tasks.merge import group_results
 from tasks.pathblob import decode_paths
-from tasks.wire import MEMBER_DTYPE, NO_QUALITY, ChunkResult
+from tasks.wire import NO_QUALITY, ChunkResult
 
 if TYPE_CHECKING:
     from tasks.video.frames import IndexedVideo
@@ -54,7 +54,8 @@ class JobResult:
 
     @classmethod
     def merge(cls, job: Job, drained: DrainedResults | None) -> JobResult:
-        """Group the job's chunk results (tasks/merge.py) in a temporary directory that :meth:`close` removes."""
+        """Group the job's chunk results (producer/merge/groups.py) in a temporary directory that :meth:`close`
+        removes."""
         if drained is None or not job.blobs:  # a job with no files to hash
             return cls(job, drained)
         workdir = tempfile.mkdtemp(prefix=f"hashfleet-merge-{job.id}-")

@@ -4,7 +4,7 @@ the buffer, sort and page sizes, the skew of the hashes, or one hash shared by a
 import numpy as np
 import pytest
 
-from tasks.exactgroups import GroupBuilder
+from producer.merge.exactgroups import GroupBuilder
 
 
 def expected_groups(hashes: np.ndarray, hashed: np.ndarray) -> list[list[int]]:
@@ -64,7 +64,7 @@ def test_groups_match_a_dict_of_hashes_for_any_buffer_sort_and_page_size(tmp_pat
 
 def test_a_bucket_of_one_hash_larger_than_the_sort_limit_is_one_group_read_in_blocks(tmp_path, monkeypatch):
     # Given 5,000 files with one hash, a sort limit of 100 rows and split blocks of 64 rows
-    monkeypatch.setattr("tasks.exactgroups.SPLIT_BLOCK", 64)
+    monkeypatch.setattr("producer.merge.exactgroups.SPLIT_BLOCK", 64)
     hashes = np.full((5000, 8), 9, np.uint8)
     builder = GroupBuilder(str(tmp_path), 8, flush_rows=1000, sort_rows=100)
     feed(builder, hashes, np.ones(5000, bool), np.random.default_rng(0))

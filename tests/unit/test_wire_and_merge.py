@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from producer.merge.groups import group_results
 from tasks.errors import FileError
-from tasks.merge import group_results
 from tasks.pathblob import decode_paths, encode_paths
 from tasks.wire import ChunkResult, empty_result
 

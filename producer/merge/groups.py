@@ -2,7 +2,7 @@
 
 The producer that followed the job runs this over the chunk results it drained out of the result backend
 (producer/drained.py): the data is merged where it already is, so the broker never holds a whole job's.
-Grouping goes through files in a temporary directory (tasks/exactgroups.py), so memory does not grow with
+Grouping goes through files in a temporary directory (producer/merge/exactgroups.py), so memory does not grow with
 the job; group members are global file indices, read back in pages in file order.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from producer.merge.exactgroups import GroupBuilder
 from tasks.errors import FileError
-from tasks.exactgroups import GroupBuilder
 from tasks.wire import ChunkResult
 
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tasks.wire import MEMBER_DTYPE
-
+#: One exact-duplicate group member: its file index and its group's first file index.
+MEMBER_DTYPE = np.dtype([("index", "<u8"), ("first", "<u8")])
 #: Rows buffered in memory before they are appended to the bucket (or page) files.
 FLUSH_ROWS = 1 << 17
 #: A bucket of at most this many rows is sorted in memory (about 80 bytes per row at the peak); a larger
