@@ -27,6 +27,9 @@ from tasks.settings import Settings
 
 #: Seconds between two tries of a lock another process holds.
 LOCK_POLL = 0.25
+#: Most seconds `submit` waits for the feeder it started to take the job's lock (an interpreter start and the
+#: imports: well under a second on an idle machine). A feeder that exits or is slower is left to `status`.
+FEEDER_START_TIMEOUT = 30
 
 
 class FeedLock:
@@ -91,7 +94,8 @@ def feed_lock(job: Job) -> FeedLock:
 
 def start_feeder(job: Job, settings: Settings) -> int:
     """Start `hashfleet feed JOB` detached (its own session, stdin closed, output to `<job>.log`), with this
-    process's broker, result backend and jobs directory; returns its pid."""
+    process's broker, result backend and jobs directory; returns its pid once it holds the job's lock (or has
+    exited: a job already fed, a broker it could not reach)."""
     from producer.pipeline import job_file
 
     env = dict(os.environ, HASHFLEET_JOBS_DIR=settings.jobs_dir)
@@ -102,6 +106,10 @@ def start_feeder(job: Job, settings: Settings) -> int:
     with open(job_file(job, "log"), "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "producer", "feed", job.id], stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    # Return once it holds the job's lock, so a `status` or `wait` right after `submit` sees it feeding.
+    lock, deadline = feed_lock(job), time.monotonic() + FEEDER_START_TIMEOUT
+    while lock.holder() != proc.pid and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(LOCK_POLL / 5)
     return proc.pid
 
 
