@@ -97,8 +97,9 @@ class DrainedResults:
 
 
 #: Seconds to wait for a finished chunk's data. A worker stores it before the chunk's result, so it is
-#: there unless the backend lost it (Redis restarted without persistence between the poll and the drain):
-#: then celery.exceptions.TimeoutError, which the follow loop turns into a lost job.
+#: there unless the backend lost it (Redis restarted without persistence between the poll and the drain) or
+#: is restarting: then celery.exceptions.TimeoutError, and the follow loop ends the job as lost when its marker
+#: is gone too, else drains again on its next round (adding a chunk twice adds it once).
 DRAIN_TIMEOUT = 5.0
 
 

@@ -226,11 +226,12 @@ class JobFollower(FollowLoop):
             try:
                 self.drain(sorted(self.pending[t] for t in self.finished))
             except CeleryTimeoutError:
-                # The data of chunks seen finished is gone: the backend lost the job, if its marker went too
+                # Data of chunks seen finished is not readable yet: lost with the job if its marker went too
+                # (Redis restarted empty), else late (Redis restarting): drained again next round
                 error = self.lost()
                 if error is not None:
                     raise error from None
-                raise
+                return
             for task_id, summary in self.finished.items():
                 self.window.done(self.pending.pop(task_id))
                 self.totals["files"] += summary["n"]
