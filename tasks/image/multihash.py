@@ -130,7 +130,7 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
         width, height = reduced.width, reduced.height
     if "phash-regions" in algos:
         reduced = reduced if robust else decode_reduced(data, hash_size)
-        bits["phash-regions"] = packed_regions(reduced.image)
+        bits["phash-regions"] = packed_regions(reduced)
         width, height = reduced.width, reduced.height
     if "dhash-classic" in algos:
         gray = decode_classic(data)
