@@ -80,17 +80,17 @@ def frame_colours(image: np.ndarray) -> list[float]:
     return colours
 
 
-def content_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the picture inside a uniform frame, or the whole image.
 
     The sides whose outermost line is flat give the frame's colours (at least MIN_FRAME_SIDES of them); the
     content is the bounding box of the connected regions of pixels unlike every frame colour that are not
     small, so a title bar's buttons and letters do not count as content, and a photo whose own pixels take
-    the frame's colour in places still counts whole.
+    the frame's colour in places still counts whole. `colours`: the image's :func:`frame_colours`, if known.
     """
     h, w = gray.shape
     whole = (0, h, 0, w)
-    colours = frame_colours(gray)
+    colours = frame_colours(gray) if colours is None else colours
     if len(colours) < MIN_FRAME_SIDES:
         return whole
     unlike = _unlike(gray, colours)
@@ -142,11 +142,12 @@ def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
     """(top, bottom, left, right) of the picture inside a uniform frame as fractions of the displayed image
     (a Grid box), or None when the image has no frame. Looked for on a copy at most FRAME_SIDE pixels long,
     and only when at least MIN_FRAME_SIDES outermost lines of the decode are flat (most photos: 4 medians)."""
-    if len(frame_colours(reduced.image)) < MIN_FRAME_SIDES:
+    colours = frame_colours(reduced.image)
+    if len(colours) < MIN_FRAME_SIDES:
         return None
     work = _fit(reduced.image, FRAME_SIDE)
     rows, cols = work.shape
-    top, bottom, left, right = content_box(work)
+    top, bottom, left, right = content_box(work, colours if work is reduced.image else None)
     if (top, bottom, left, right) == (0, rows, 0, cols):
         return None
     # a work pixel is image.shape / work.shape decoded pixels, each `scale` displayed ones (the last may be cut)
@@ -175,18 +176,24 @@ def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bo
 
     The content, square, middle and corner regions are area-averaged exactly from the decode, as a copy's
     whole-picture phash is (tasks/image/areas.py); the turns are interpolated from the picture resized once
-    onto a CANVAS square.
+    onto a CANVAS square (:func:`turned_thumbs`). A job computes the same from one area pass shared with its
+    other hashes (tasks/image/multihash.py).
     """
     side = HIGHFREQ_FACTOR * hash_size
     frame = frame_box(reduced)
-    grids = region_grids(reduced, frame, side)
-    thumbs = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
+    thumbs = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, region_grids(reduced, frame, side))
+    return phash_bits_of(thumbs + turned_thumbs(reduced, side), hash_size), frame is not None
+
+
+def turned_thumbs(reduced: Reduced, side: int) -> list[np.ndarray]:
+    """The (side x side) thumbnails of the turned :data:`REGIONS`, interpolated from one CANVAS square."""
     canvas = _canvas(reduced.image)
+    thumbs = []
     for degrees in TURN_DEGREES:
         for sign in (1, -1):
             window = turned(canvas, reduced.height, reduced.width, sign * degrees, TURN_CELL * side)
             thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
-    return phash_bits_of(thumbs, hash_size), frame is not None
+    return thumbs
 
 
 def _canvas(image: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from support import rough_edits
 from support.images import encode, photo
 from tasks.image.decode import Reduced
-from tasks.image.multihash import decode_reduced, hash_image
+from tasks.image.multihash import decode_reduced, hash_data, hash_image
 from tasks.image.regions import REGIONS, content_box, packed_regions, region_phashes
 
 PHOTOS = ("butterfly.jpg", "aero3.jpg", "home.jpg", "orange.jpg")
@@ -88,3 +88,10 @@ def test_packed_regions_are_eight_bytes_each_and_the_content_hash_is_zero_withou
 def test_a_flat_image_gets_region_hashes_without_failing():
     packed = packed_regions(Reduced(np.full((90, 120), 128, np.uint8), 1, 90, 120))
     assert len(packed) == 8 * len(REGIONS)
+
+
+@pytest.mark.parametrize("edit", [lambda image: image, rough_edits.screenshot])
+def test_a_job_computes_the_same_region_hashes_in_its_shared_pass_as_the_regions_alone(edit):
+    data = encode(".jpg", edit(photo("orange.jpg")))
+    hashed = hash_data(data, ("dhash", "phash", "phash-regions"), 8)
+    assert hashed.packed[16:] == packed_regions(decode_reduced(data, 8))
