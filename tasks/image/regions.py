@@ -34,9 +34,6 @@ MIN_CONTENT_SHARE, MIN_TRIM = 0.15, 0.03
 #: Connected regions unlike the frame smaller than this share of the picture (a title bar's buttons and
 #: letters) are not content; the content is the bounding box of the larger ones.
 MIN_PART_SHARE = 0.005
-#: Connected parts are found on blocks of pixels, at most this many blocks along the long side: connected
-#: components cost ~10 ns a pixel, more than the rest of the region hashes on a full-size small image.
-PARTS_SIDE = 128
 #: Share of each side the "inner" region cuts (a 10 % crop; a 1-5 degree turn cut to its corners keeps 87-97 %).
 INNER_MARGIN = 0.10
 #: Side of the corner window, as a share of the picture's width and height.
@@ -51,8 +48,9 @@ REGION_HASH_SIZE = 8
 #: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
 FRAME_SIDE = 512
 #: Side of the square grid the whole picture is area-averaged onto once, which the regions other than the
-#: content inside a frame are taken from: 4 cells per phash thumbnail cell each way.
-CANVAS = 128
+#: content inside a frame are taken from: 2 cells per phash thumbnail cell each way (held photos turned
+#: 1-5 degrees, bench/HARD_EDITS.md: 0.914 found at 64, 0.864 at 128, whose finer grid aliases).
+CANVAS = 64
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
 #: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
 TURN_CELL = 2
@@ -93,30 +91,12 @@ def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[i
     colours = frame_colours(gray) if colours is None else colours
     if len(colours) < MIN_FRAME_SIDES:
         return whole
-    unlike = _unlike(gray, colours)
-    step = -(-max(h, w) // PARTS_SIDE)  # parts are found on blocks of step x step pixels
-    rows, cols = h // step, w // step
-    if step > 1 and rows and cols:
-        # any unlike pixel makes its block unlike; each part's area is still counted in pixels
-        share = cv2.resize(unlike[: rows * step, : cols * step] * np.uint8(255), (cols, rows),
-                           interpolation=cv2.INTER_AREA)
-        blocks = (share > 0).astype(np.uint8)
-    else:
-        step, share, blocks = 1, unlike * np.uint8(255), unlike
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=8)
-    area = np.bincount(labels.ravel(), weights=share.ravel(), minlength=count) * (step * step / 255)
-    big = stats[1:][area[1:] >= MIN_PART_SHARE * h * w]
+    count, _, stats, _ = cv2.connectedComponentsWithStats(_unlike(gray, colours), connectivity=8)
+    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= MIN_PART_SHARE * h * w]
     if not len(big):
         return whole
     top, bottom = int(big[:, 1].min()), int((big[:, 1] + big[:, 3]).max())
     left, right = int(big[:, 0].min()), int((big[:, 0] + big[:, 2]).max())
-    if step > 1:  # the unlike pixels of the parts' blocks and of one block more on each side
-        top, bottom = max(0, top - 1) * step, min(h, (bottom + 1) * step)
-        left, right = max(0, left - 1) * step, min(w, (right + 1) * step)
-        inside = unlike[top:bottom, left:right]
-        found_rows, found_cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
-        top, bottom = top + int(found_rows[0]), top + int(found_rows[-1]) + 1
-        left, right = left + int(found_cols[0]), left + int(found_cols[-1]) + 1
     height, width = bottom - top, right - left
     trimmed = width <= (1 - MIN_TRIM) * w or height <= (1 - MIN_TRIM) * h
     if not trimmed or width * height < MIN_CONTENT_SHARE * h * w:
