@@ -47,8 +47,8 @@ REGION_HASH_SIZE = 8
 #: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
 #: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
 FRAME_SIDE = 512
-#: Side of the square grid the whole picture is area-averaged onto once, which the regions other than the
-#: content inside a frame are taken from: 2 cells per phash thumbnail cell each way (held photos turned
+#: Side of the square grid the whole picture is resized onto once, which the turned regions are interpolated
+#: from: 2 cells per phash thumbnail cell each way (held photos turned
 #: 1-5 degrees, bench/HARD_EDITS.md: 0.914 found at 64, 0.864 at 128, whose finer grid aliases).
 CANVAS = 64
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
