@@ -23,7 +23,7 @@ from tasks.image.phash import (
     quality,
     thumbnail_grids,
 )
-from tasks.image.regions import REGION_HASH_SIZE, frame_box, pack_regions, region_grids, turned_thumbs
+from tasks.image.regions import REGION_HASH_SIZE, frame_box, pack_regions, region_bits, region_grids
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -67,8 +67,8 @@ def hashes_and_regions(
     averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids + boxes)
     packed = None
     if regions:
-        thumbs = averages[len(grids):] + turned_thumbs(reduced, HIGHFREQ_FACTOR * REGION_HASH_SIZE)
-        packed = pack_regions(phash_bits_of(thumbs, REGION_HASH_SIZE), frame is not None)
+        bits = region_bits(averages[len(grids):], reduced.height, reduced.width, REGION_HASH_SIZE)
+        packed = pack_regions(bits, frame is not None)
     return _hashes_of_grids(dict(zip(grids, averages, strict=False)), hash_size, want), packed
 
 

@@ -47,8 +47,7 @@ REGION_HASH_SIZE = 8
 #: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
 #: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
 FRAME_SIDE = 512
-#: Side of the square grid the whole picture is resized onto once, which the turned regions are interpolated
-#: from: 2 cells per phash thumbnail cell each way (held photos turned
+#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per phash thumbnail cell each way (held photos turned
 #: 1-5 degrees, bench/HARD_EDITS.md: 0.914 found at 64, 0.864 at 128, whose finer grid aliases).
 CANVAS = 64
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
@@ -91,12 +90,14 @@ def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[i
     colours = frame_colours(gray) if colours is None else colours
     if len(colours) < MIN_FRAME_SIDES:
         return whole
-    count, _, stats, _ = cv2.connectedComponentsWithStats(_unlike(gray, colours), connectivity=8)
-    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= MIN_PART_SHARE * h * w]
-    if not len(big):
+    # OpenCV's per-part statistics cost 5x the labelling itself: count the parts' pixels, box the big ones
+    count, labels = cv2.connectedComponents(_unlike(gray, colours), connectivity=8)
+    big = np.bincount(labels.ravel(), minlength=count) >= MIN_PART_SHARE * h * w
+    big[0] = False  # the frame
+    if not big.any():
         return whole
-    top, bottom = int(big[:, 1].min()), int((big[:, 1] + big[:, 3]).max())
-    left, right = int(big[:, 0].min()), int((big[:, 0] + big[:, 2]).max())
+    left, top, width, height = cv2.boundingRect(big.astype(np.uint8)[labels])
+    bottom, right = top + height, left + width
     height, width = bottom - top, right - left
     trimmed = width <= (1 - MIN_TRIM) * w or height <= (1 - MIN_TRIM) * h
     if not trimmed or width * height < MIN_CONTENT_SHARE * h * w:
@@ -138,8 +139,9 @@ def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
 
 def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | None, side: int) -> tuple[Grid, ...]:
     """The exact area grids of the content inside `frame` (the whole picture without one), the centre square,
-    the middle 80 % and the upper-left window: the first four :data:`REGIONS`. Only the content moves with a
-    frame, so the others meet a copy whose frame was found where the original's was not."""
+    the middle 80 % and the upper-left window (the first four :data:`REGIONS`), then the CANVAS square of the
+    whole picture the turns are interpolated from. Only the content moves with a frame, so the others meet
+    a copy whose frame was found where the original's was not."""
     square = min(reduced.height, reduced.width)
     down, across = (reduced.height - square) / 2 / reduced.height, (reduced.width - square) / 2 / reduced.width
     return (
@@ -147,45 +149,34 @@ def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | No
         Grid(side, side, box=(down, 1 - down, across, 1 - across)),
         Grid(side, side, INNER_MARGIN),
         Grid(side, side, box=(0.0, CORNER_SHARE, 0.0, CORNER_SHARE)),
+        Grid(CANVAS, CANVAS),
     )
+
+
+def region_bits(averages: list[np.ndarray], height: int, width: int, hash_size: int) -> np.ndarray:
+    """(len(REGIONS) x hash_size x hash_size) bools from the area averages of :func:`region_grids` of a
+    `height` x `width` picture: the four boxes hashed as they are, the turns interpolated from the canvas."""
+    *thumbs, canvas = averages
+    side = thumbs[0].shape[0]
+    for degrees in TURN_DEGREES:
+        for sign in (1, -1):
+            window = turned(canvas, height, width, sign * degrees, TURN_CELL * side)
+            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
+    return phash_bits_of(thumbs, hash_size)
 
 
 def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bool]:
     """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a reduced decode (see
     tasks/image/decode.py). Without a frame the content is the whole picture.
 
-    The content, square, middle and corner regions are area-averaged exactly from the decode, as a copy's
-    whole-picture phash is (tasks/image/areas.py); the turns are interpolated from the picture resized once
-    onto a CANVAS square (:func:`turned_thumbs`). A job computes the same from one area pass shared with its
-    other hashes (tasks/image/multihash.py).
+    Every region is area-averaged exactly from the decode (tasks/image/areas.py), as a copy's whole-picture
+    phash is; the turns are interpolated from a CANVAS-square area grid of the whole picture. A job takes
+    these grids in the one area pass of all its hashes (tasks/image/multihash.py).
     """
-    side = HIGHFREQ_FACTOR * hash_size
     frame = frame_box(reduced)
-    thumbs = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, region_grids(reduced, frame, side))
-    return phash_bits_of(thumbs + turned_thumbs(reduced, side), hash_size), frame is not None
-
-
-def turned_thumbs(reduced: Reduced, side: int) -> list[np.ndarray]:
-    """The (side x side) thumbnails of the turned :data:`REGIONS`, interpolated from one CANVAS square."""
-    canvas = _canvas(reduced.image)
-    thumbs = []
-    for degrees in TURN_DEGREES:
-        for sign in (1, -1):
-            window = turned(canvas, reduced.height, reduced.width, sign * degrees, TURN_CELL * side)
-            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
-    return thumbs
-
-
-def _canvas(image: np.ndarray) -> np.ndarray:
-    """The picture on a CANVAS x CANVAS float32 grid in [0, 1]: area-averaged from decodes over twice its
-    size, interpolated from smaller ones (OpenCV's area resize costs 4x the linear one at the decode sizes
-    hashes are taken from, and aliasing only begins past a factor of 2)."""
-    shrink = max(image.shape) > 2 * CANVAS
-    canvas = cv2.resize(image, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    canvas = canvas.astype(np.float32)
-    if image.dtype == np.uint8:
-        canvas *= np.float32(1 / 255)
-    return canvas
+    grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
+    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
+    return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
 
 
 def _fit(image: np.ndarray, longest: int) -> np.ndarray:
