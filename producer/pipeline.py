@@ -119,11 +119,11 @@ def submit_job(app, settings: Settings, job: Job, fleet: Fleet = None, resume: b
 
 def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check=lambda: None,
                timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
-               chunk_task: str = CHUNK_TASK) -> int:
+               chunk_task: str = CHUNK_TASK, on_sent: Callable[[], None] = lambda: None) -> int:
     """Send the job's chunks still to hash (image chunks and video tasks) a window at a time and drain each
     into `drained` as it finishes, with progress; returns how many files they held. Chunks are sent to
     `chunk_task`; with `resume`, those another process sent are sent again (the result backend may have
-    lost them)."""
+    lost them). `on_sent()` is called after each publish."""
     from producer.progress import JobProgress
 
     remote = job.task_count - len(job.reused)
@@ -132,10 +132,15 @@ def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check
         click.echo(f"hashfleet: job {job.id}: re-enqueued {remote - drained.count} of {job.task_count} chunks",
                    err=True)
     files = sum(job.task_files(i) for i in range(job.task_count) if i not in job.reused and i not in drained)
+
+    def send(chunks: list[int]) -> None:
+        _send(app, job, chunks, chunk_task, resume)
+        on_sent()
+
     with JobProgress(files, settings.progress_interval) as progress:
         JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
                     reconnect_timeout=settings.reconnect_timeout,
-                    resend=lambda chunks: _send(app, job, chunks, chunk_task, resume),
+                    resend=send,
                     drain=lambda chunks: drain_chunks(app.backend, job.id, drained, chunks),
                     stall_timeout=stall_timeout(settings)).run()
     window.mark.flush()
@@ -148,15 +153,14 @@ def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: st
     """:func:`follow_job`, merge, then write the outputs. `on_step(step, count)` is called as each step
     ends: "followed" (files), "merged" (groups), "records" (rows written), "groups" (groups written);
     benchmarks time them."""
-    # Loaded here, while the workers already hash (numpy, rich, sqlite3).
-    from producer.outputs import formats as output
-    from producer.outputs.results import JobResult
-
     drained = open_drained(job)
     try:
         files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
-                           chunk_task=chunk_task)
+                           chunk_task=chunk_task, on_sent=_load_outputs)
         on_step("followed", files)
+        from producer.outputs import formats as output  # loaded while the workers hashed: _load_outputs
+        from producer.outputs.results import JobResult
+
         result = JobResult.merge(job, drained)
     except BaseException:
         drained.close()
@@ -173,6 +177,12 @@ def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: st
         result.close()
         drained.close()
     return result
+
+
+def _load_outputs() -> None:
+    """Import the merge and the output writers (numpy, sqlite3: ~0.1 s of CPU) once chunks are out, so the
+    workers hash while it runs instead of waiting for it before their first chunk."""
+    from producer.outputs import formats, results  # noqa: F401
 
 
 def _send(app, job: Job, chunks: list[int], chunk_task: str, forget: bool) -> None:
