@@ -10,9 +10,6 @@ from tasks.errors import FileError
 from tasks.ids import VIDEO_TASK
 from tasks.settings import settings_of
 from tasks.store import store_task_data
-from tasks.video.isolate import index_segment_isolated
-from tasks.video.segment import SegmentResult, index_segment
-from tasks.video.wire import pack_segments
 from tasks.watchdog import watchdog
 from tasks.wire import WIRE_VERSION
 
@@ -30,6 +27,12 @@ def index_videos(self, segments: list, fps: float) -> dict:
     after ISOLATE_AFTER losses, each segment runs in a child with the per-file time limit. Returns the
     summary the producer counts like an image chunk's (producer/follow.py): "n" is the videos whose last
     segment is here, as Job.task_files counts them."""
+    # Imported on a process's first video task: they load PyAV (~0.1 s of CPU), which a worker that only
+    # hashes images (and an embedded run waiting for its workers to start) never needs.
+    from tasks.video.isolate import index_segment_isolated
+    from tasks.video.segment import SegmentResult, index_segment
+    from tasks.video.wire import pack_segments
+
     settings = settings_of(self.app)
     results: list[SegmentResult] = []
     isolated = self.request.retries >= ISOLATE_AFTER
