@@ -58,10 +58,11 @@ def run(paths, out, algo, hash_size, chunk_size, workers, broker, result_backend
     if settings.embedded:
         from worker.embedded import embedded_cluster
 
-        with tempfile.TemporaryDirectory(prefix="hashfleet-job-") as spool_dir:
+        # The local workers start (imports, pool forks: ~0.5 s of CPU) while this process walks PATHS.
+        with embedded_cluster(settings, workers) as cluster, \
+                tempfile.TemporaryDirectory(prefix="hashfleet-job-") as spool_dir:
             job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, workers, spool_dir)
-            with embedded_cluster(settings, workers) as cluster:
-                result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout, workers)
+            result = hash_job(cluster.settings, job, out, groups_out, cluster.check_alive, timeout, workers)
     else:
         from producer.fleet import cluster_fleet
 
