@@ -8,8 +8,6 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from celery import Celery
-
 from producer.chunking import SMALL_JOB_FILES, Fleet, choose_chunk_size
 from producer.spool import ChunkSpool, ReusedChunks
 from tasks.errors import FileError
@@ -18,6 +16,8 @@ from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import encode_paths, first_path
 
 if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job publishes without it
+    from celery import Celery
+
     from producer.outputs.formats import Record
     from producer.outputs.incremental import Index
     from producer.videoplan import VideoPlan

@@ -7,14 +7,12 @@ import time
 import click
 
 from producer import manifest
-from producer.app import producer_app
 from producer.cli.group import cli
 from producer.cli.options import broker_options, check_output_paths, job_options, output_options
 from producer.feeder import feed as feed_job
 from producer.feeder import feed_lock, start_feeder
 from producer.fleet import cluster_fleet
 from producer.jobsdir import DAY, kept_jobs, mark_finished, prune
-from producer.pipeline import follow_and_write, job_file, submit_job, summary, walk_job
 from tasks.errors import ConfigError
 from tasks.ids import chunk_task_id, data_id
 from tasks.settings import Settings
@@ -57,6 +55,9 @@ def submit(paths, algo, hash_size, chunk_size, follow_symlinks, index_path, vide
     """Enqueue a job for the cluster's workers and print its id; returns at once. Its first window of chunks
     is sent, and a feeder started in the background (producer/feeder.py, logging to <job>.log in the jobs
     directory) sends the rest and drains the results until the job is done; `wait` then writes the outputs."""
+    from producer.app import producer_app
+    from producer.pipeline import submit_job, walk_job
+
     settings = cluster_settings(broker, result_backend, chunk_size=chunk_size, videos=videos, video_fps=video_fps)
     job = walk_job(paths, algo, hash_size, settings, follow_symlinks, index_path, cluster_fleet(settings),
                    manifest.jobs_directory(settings.jobs_dir))
@@ -82,6 +83,8 @@ def feed(job_id) -> None:
 @broker_options
 def status(job_id, broker, result_backend) -> None:
     """Progress of a submitted job: chunks and files hashed so far."""
+    from producer.app import producer_app
+
     settings = cluster_settings(broker, result_backend)
     job = manifest.load(job_id, settings.jobs_dir)
     with producer_app(settings) as app:
@@ -129,6 +132,9 @@ def _pick_up(job_id, out, groups_out, timeout, broker, result_backend, resume: b
 
 
 def _finish(settings: Settings, job, out, groups_out, timeout, resume: bool) -> None:
+    from producer.app import producer_app
+    from producer.pipeline import follow_and_write, job_file, submit_job, summary
+
     started = time.monotonic()
     with producer_app(settings) as app:
         if resume:

@@ -173,11 +173,12 @@ def test_every_integration_test_module_marks_its_tests_as_integration():
     assert not [path.name for path in modules if "pytest.mark.integration" not in module_marks(path)]
 
 
-def test_the_cli_starts_without_loading_numpy_or_opencv():
+def test_the_cli_starts_without_loading_numpy_opencv_or_celerys_app():
     # Every `hashfleet run` imports the whole CLI before it publishes: the decoders and numpy load later,
-    # only in the commands that need them (start-up time is part of every job's time, bench/RESULTS.md)
+    # only in the commands that need them (start-up time is part of every job's time, bench/RESULTS.md),
+    # and Celery's app machinery once embedded mode's workers are already starting
     probe = ("import sys; import producer.cli.main; from producer.cli import jobs, near; "
-             "print(sorted(m for m in ('cv2', 'numpy', 'boto3') if m in sys.modules))")
+             "print(sorted(m for m in ('cv2', 'numpy', 'boto3', 'celery.app', 'kombu') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
                          timeout=60)
     assert out.stdout.strip() == "[]"
