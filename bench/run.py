@@ -8,13 +8,13 @@ alternating round-robin, medians reported; the issue's ratios for both algorithm
 
 The code under test is a snapshot (bench/snapshot.py; default: git HEAD) so edits made during the run do
 not mix versions. One private redis-server (free port, no persistence) serves the warm workers, one Redis
-DB per worker (`celery -A tasks worker -c N`, started once, pinged until ready, warmed with a one-file
-job). Within a set, every repeat runs each contender once; the starting contender rotates between repeats.
-All files are read once before timing so every contender sees a warm page cache. Before each run the
-benchmark waits for other processes to leave the CPU alone, and redoes a run they disturbed
-(bench/hygiene.py); wall time is the headline, the CPU seconds of our own process tree are reported too.
-Results: a markdown report on stdout and in bench/out/ (results-<time>.md/.json, latest.md); outputs and
-logs of the last run in bench/out/work/.
+DB per worker (`python -m worker.local --concurrency N`: the worker of `celery -A tasks worker -c N`, started
+once, pinged until ready, warmed with a one-file job). Within a set, every repeat runs each contender once;
+the starting contender rotates between repeats. All files are read once before timing so every contender
+sees a warm page cache. Before each run the benchmark waits for other processes to leave the CPU alone, and
+redoes a run they disturbed (bench/hygiene.py); wall time is the headline, the CPU seconds of our own process
+tree are reported too. Results: a markdown report on stdout and in bench/out/ (results-<time>.md/.json,
+latest.md); outputs and logs of the last run in bench/out/work/.
 """
 
 from __future__ import annotations

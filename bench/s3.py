@@ -4,7 +4,7 @@
 
 The same files (the first FILES images of ~/corpus/photos, or the committed fixtures replicated) are put
 in a local folder and in a bucket of a moto S3 server (its own process, HTTP on loopback). One private
-redis-server and one warm `celery -A tasks worker -c WORKERS` (AWS_ENDPOINT_URL pointing at moto) serve
+redis-server and one warm worker of WORKERS processes (worker/local.py) (AWS_ENDPOINT_URL pointing at moto) serve
 `hashfleet run` on the local folder and on `s3://bucket/prefix`, alternating, REPEATS times after one
 warm-up run of each; medians are written to OUT as markdown. moto on loopback is not a real store: no
 network latency or bandwidth limit, so the figures are the client-side cost (HTTP, signing, boto3), a floor.

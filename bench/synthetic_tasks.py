@@ -1,6 +1,6 @@
 """A chunk task that skips reading and decoding, for measuring the pipeline itself (queue, merge, outputs).
 
-Loaded by the benchmark's worker with `celery -A tasks worker -I bench.synthetic_tasks`. It returns the
+Loaded by the benchmark's worker with `--include bench.synthetic_tasks` (worker/local.py). It returns the
 same wire format as the real task: a made-up hash per path (a crc of the path, so some collide when
 `DUPLICATE_EVERY` paths share a name) and the error code OK.
 """

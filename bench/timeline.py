@@ -1,6 +1,6 @@
 """Where a warm-worker run's wall time goes: producer start-up, hashing, the end. For N = 1, 2 workers.
 
-A warm `celery -A tasks worker -c N` logs every finished task ("succeeded in X s"); with the wall clock
+A warm worker of N processes (worker/local.py) logs every finished task ("succeeded in X s"); with the wall clock
 of `hashfleet run SET --broker ...` around it, each run splits into: time to the first chunk starting
 (interpreter, imports, walk, publish), the pool processes' busy time, idle gaps, and the tail (last task
 end to the producer's exit: merge result, output files). The producer's own CPU time is read from

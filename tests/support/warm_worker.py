@@ -1,6 +1,7 @@
-"""A warm `celery -A tasks worker` (prefork) serving one broker URL: started the way embedded mode starts its
-workers (worker/embedded.py, worker/procs.py), pinged until it answers, started again as a supervisor would,
-its pool processes listed, stopped on exit. Used by the soak harness (support/soak.py) and the benchmarks.
+"""A warm prefork worker of the `tasks` app serving one broker URL: started the way embedded mode starts its
+workers (worker/embedded.py, worker/local.py, worker/procs.py), pinged until it answers, started again as a
+supervisor would, its pool processes listed, stopped on exit. Used by the soak harness (support/soak.py) and
+the benchmarks.
 
 The product's packages are imported when a worker is started, not with this module: the benchmarks first
 put a snapshot of the code under test on sys.path (bench/snapshot.py), and the worker must be that code's.
