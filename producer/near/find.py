@@ -25,11 +25,10 @@ from producer.near.regions import (
     confirmed,
     content_distances,
     content_rows,
-    least,
     region_distances,
     region_pairs,
-    typed_join,
 )
+from producer.near.typedjoin import least, typed_join
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import join
 from tasks.nearjoin.pairarrays import Pairs
@@ -44,9 +43,11 @@ def eligible(index: HashIndex, include_low_information: bool = False) -> np.ndar
 
 
 def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_HASH, crops: bool = True,
-               regions: bool = True, include_low_information: bool = False, joiner=join) -> Pairs:
+               regions: bool = True, include_low_information: bool = False, joiner=None) -> Pairs:
     """All pairs (a < b, indices into `index`) of the same picture, with their distance, sorted by (a, b).
-    `joiner(hashes, k)` is the exact join (tasks.nearjoin.join.join, or the cluster's).
+    `joiner(hashes, k)` is an exact self-join (tasks.nearjoin.join.join, or the cluster's) that takes every
+    row of a stage at once; by default the first stage is joined so here and the region stage joins each
+    allowed pair of kinds on its own (producer/near/typedjoin.py).
 
     First stage: files within `max_distance` on the whole picture (phash), with `crops` also on its centre
     crop, and with the region hashes also on the content inside a frame. With `regions` (and the index's
@@ -65,7 +66,10 @@ def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_
         region = index.hashes[REGIONS_HASH][ids]
         rows.append(content_rows(local, region))
         allowed |= {("content", FULL), ("content", "content")}
-    a, b, d = typed_join(rows, allowed, max_distance, joiner)
+    # The first stage is one self-join of all its rows even here: at K = 8 a join across two sets probes
+    # every flip mask of a block, a self-join half of them (one join: 25 s at a million files, full
+    # against itself plus centre against full: 38 s, bench/HARD_EDITS.md).
+    a, b, d = typed_join(rows, allowed, max_distance, joiner or join)
     if second:
         keep = confirmed(a, b, full, region, max_distance)
         ra, rb, rd = region_pairs(local, full, region, joiner)

@@ -2,17 +2,17 @@
 a caption or a logo over one corner), and the check that keeps two different pictures sharing an overlay apart.
 Pure numpy over the hashes of a HashIndex (phash-regions: tasks/image/regions.py).
 
-Both stages are exact joins over typed rows (:func:`typed_join`): every file contributes one row per hash
-kind, one multi-index join (tasks/nearjoin/join.py) finds all rows within K, and only the kinds that
-describe the same picture are kept (a square against a square, a middle 80 % against a whole picture...).
+Both stages are exact joins over typed rows (producer/near/typedjoin.py): every file contributes one row per
+hash kind, and only the kinds that describe the same picture are joined (a square against a square, a
+middle 80 % against a whole picture...).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from producer.near.typedjoin import typed_join
 from tasks.image.regions import REGIONS
-from tasks.nearjoin.join import join, sort_pairs
 from tasks.nearjoin.pairarrays import Pairs
 
 #: The index column of the region hashes.
@@ -36,36 +36,6 @@ NO_MATCH = 255
 FULL, CENTRE = "full", "centre"
 
 
-def typed_join(
-    rows: list[tuple[str, np.ndarray, np.ndarray]], allowed: set[tuple[str, str]], max_distance: int, joiner=join
-) -> Pairs:
-    """Pairs of files (a < b, least distance, sorted) whose rows of allowed kinds are within `max_distance`.
-
-    `rows` is [(kind, file indices, uint64 hashes)]; `allowed` holds (kind, kind) pairs, either order.
-    A file's pair with itself is dropped.
-    """
-    kinds = np.concatenate([np.full(len(files), n, np.int16) for n, (_, files, _) in enumerate(rows)])
-    owner = np.concatenate([files for _, files, _ in rows]).astype(np.int64)
-    names = [kind for kind, _, _ in rows]
-    ok = np.zeros((len(rows), len(rows)), bool)
-    for i, first in enumerate(names):
-        for j, second in enumerate(names):
-            ok[i, j] = (first, second) in allowed or (second, first) in allowed
-    a, b, d = joiner(np.concatenate([hashes for _, _, hashes in rows]), max_distance)
-    keep = ok[kinds[a], kinds[b]] & (owner[a] != owner[b])
-    a, b, d = owner[a[keep]], owner[b[keep]], d[keep]
-    return least(np.minimum(a, b), np.maximum(a, b), d)
-
-
-def least(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> Pairs:
-    """Each (a, b) once, with its least distance, sorted by (a, b)."""
-    a, b, d = sort_pairs(a, b, d)
-    if not len(a):
-        return a, b, d
-    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
-    return a[first], b[first], np.minimum.reduceat(d, np.flatnonzero(first))
-
-
 def framed(regions: np.ndarray) -> np.ndarray:
     """Bools: the files in which a frame (window, bars) was found; the others' content hash is zero."""
     return regions[:, CONTENT] != 0
@@ -77,7 +47,7 @@ def content_rows(ids: np.ndarray, regions: np.ndarray) -> tuple[str, np.ndarray,
     return "content", ids[inside], regions[inside, CONTENT]
 
 
-def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=join) -> Pairs:
+def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=None) -> Pairs:
     """Second stage: files sharing a region within REGION_MAX_DISTANCE, as indices into `ids`' index.
 
     A square crop's whole picture is its centre square (square against square); a 10 % crop's whole

@@ -25,6 +25,7 @@ import numpy as np
 from tasks.nearjoin.pairarrays import (
     Pairs,
     concatenate,
+    copies_of,
     expand,
     index_dtype,
     no_pairs,
@@ -128,20 +129,20 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
     2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
+    distinct = copies_of(_as_hashes(hashes))  # once for all parts
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
-    return unpack(np.concatenate([pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
+    packed = [pack(*pairs_for_part(hashes, part, distinct), len(hashes)) for part in parts]
+    return unpack(np.concatenate(packed), len(hashes))
 
 
-def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
+def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None) -> Pairs:
     """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair.
 
     Identical hashes are joined once: copies are common (re-saved files, flat images) and each copy would
-    repeat every probe and candidate of the first.
+    repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes), when the
+    caller runs several parts of the same hashes.
     """
-    values, copy_of, copies = np.unique(_as_hashes(hashes), return_inverse=True, return_counts=True)
-    members = np.argsort(copy_of, kind="stable")  # the indices of each distinct value's copies, value by value
-    first_copy = np.cumsum(copies) - copies
-    members = members.astype(index_dtype(len(hashes)))
+    values, members, first_copy, copies = distinct or copies_of(_as_hashes(hashes))
     x, y, distance = _distinct_pairs(values, part)
     found = [no_pairs(members.dtype)] + [
         expand(

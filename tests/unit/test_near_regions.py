@@ -18,8 +18,8 @@ from producer.near.regions import (
     confirmed,
     content_distances,
     region_distances,
-    typed_join,
 )
+from producer.near.typedjoin import typed_join
 from tasks.image.regions import REGIONS
 
 K = 8
