@@ -20,12 +20,11 @@ from producer.near.regions import (
     CENTRE,
     FULL,
     NO_MATCH,
-    REGION_MAX_DISTANCE,
     REGIONS_HASH,
     confirmed,
     content_distances,
     content_rows,
-    region_distances,
+    region_match_distances,
     region_pairs,
 )
 from producer.near.typedjoin import least, typed_join
@@ -135,5 +134,4 @@ def query_distances(index: HashIndex, query: dict[str, np.ndarray], max_distance
     a, b = np.arange(n), np.full(n, n)
     distance = np.minimum(distance, content_distances(a, b, both_full, both))
     distance = np.where(confirmed(a, b, both_full, both, max_distance), distance, NO_MATCH)
-    region = region_distances(a, b, both_full, both)
-    return np.minimum(distance, np.where(region <= REGION_MAX_DISTANCE, region, NO_MATCH))
+    return np.minimum(distance, region_match_distances(a, b, both_full, both))

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from producer.near.typedjoin import typed_join
+from producer.near.typedjoin import least, typed_join
 from tasks.image.regions import REGIONS
 from tasks.nearjoin.pairarrays import Pairs
 
 #: The index column of the region hashes.
 REGIONS_HASH = "phash-regions"
-#: Region pairs are joined within this many bits. bench/HARD_EDITS.md (dev photos): at 2 the square crops,
-#: 10 % crops, captions and logos are all found and the 1-5 degree turns 0.91, with no pair of different
-#: photos; 4 finds more turns (0.98) but a join of the 8 million rows of a million files at 4 bits took
-#: 3 minutes on this machine, at 2 about 25 s (only exact 21-bit block matches are probed).
+#: Region pairs (square, middle 80 %, upper-left 75 %) are joined within this many bits. bench/HARD_EDITS.md
+#: (dev photos): at 2 the square crops, 10 % crops, captions and logos are all found with no pair of
+#: different photos.
 REGION_MAX_DISTANCE = 2
+#: A turned region meets a whole picture within this many bits: at 2 the 1-5 degree turns of the dev photos
+#: are found 0.91, at 4 0.98 (bench/HARD_EDITS.md). Only the turned rows probe the whole pictures at this
+#: distance (a join across two sets, producer/near/typedjoin.py): about 7 s at a million files.
+TURNED_MAX_DISTANCE = 4
 #: A pair found on whole pictures is confirmed when one of the regions an overlay in a corner or a band
 #: leaves out (centre square, middle 80 %, upper-left 75 %) is within this many bits (bench/HARD_EDITS.md).
 CONFIRM_DISTANCE = 12
@@ -48,20 +51,24 @@ def content_rows(ids: np.ndarray, regions: np.ndarray) -> tuple[str, np.ndarray,
 
 
 def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=None) -> Pairs:
-    """Second stage: files sharing a region within REGION_MAX_DISTANCE, as indices into `ids`' index.
+    """Second stage: files sharing a region (within REGION_MAX_DISTANCE, a turned one within
+    TURNED_MAX_DISTANCE), as indices into `ids`' index, at the least such distance.
 
     A square crop's whole picture is its centre square (square against square); a 10 % crop's whole
     picture is its original's middle 80 %; a turned copy is close to its original turned 2 or 4 degrees;
     a copy with a caption band or a logo box keeps its original's upper-left 75 % (same region both sides).
     """
-    rows = [
+    views = [
         (FULL, ids, full),
         ("square", ids, regions[:, SQUARE]),
         ("inner", ids, regions[:, INNER]),
         ("upper-left", ids, regions[:, UPPER_LEFT]),
-    ] + [("turned", ids, regions[:, i]) for i in TURNED]
-    allowed = {("square", "square"), ("inner", FULL), ("upper-left", "upper-left"), ("turned", FULL)}
-    return typed_join(rows, allowed, REGION_MAX_DISTANCE, joiner)
+    ]
+    a, b, d = typed_join(views, {("square", "square"), ("inner", FULL), ("upper-left", "upper-left")},
+                         REGION_MAX_DISTANCE, joiner)
+    turns = [(FULL, ids, full)] + [("turned", ids, regions[:, i]) for i in TURNED]
+    ta, tb, td = typed_join(turns, {("turned", FULL)}, TURNED_MAX_DISTANCE, joiner)
+    return least(np.r_[a, ta], np.r_[b, tb], np.r_[d, td])
 
 
 def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray, max_distance: int) -> np.ndarray:
@@ -99,6 +106,17 @@ def content_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: n
 
 def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
     """Per pair (a, b): the least distance over the region kinds :func:`region_pairs` joins."""
+    return np.minimum(_view_distances(a, b, full, regions), _turn_distances(a, b, full, regions))
+
+
+def region_match_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the distance :func:`region_pairs` pairs them at, NO_MATCH when it does not."""
+    views, turns = _view_distances(a, b, full, regions), _turn_distances(a, b, full, regions)
+    return np.minimum(np.where(views <= REGION_MAX_DISTANCE, views, NO_MATCH),
+                      np.where(turns <= TURNED_MAX_DISTANCE, turns, NO_MATCH))
+
+
+def _view_distances(a, b, full, regions) -> np.ndarray:
     ra, rb = regions[a], regions[b]
     kinds = [
         _dist(ra[:, SQUARE], rb[:, SQUARE]),
@@ -106,5 +124,9 @@ def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np
         _dist(ra[:, INNER], full[b]),
         _dist(full[a], rb[:, INNER]),
     ]
-    kinds += [_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED]
     return np.minimum.reduce(kinds)
+
+
+def _turn_distances(a, b, full, regions) -> np.ndarray:
+    ra, rb = regions[a], regions[b]
+    return np.minimum.reduce([_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED])

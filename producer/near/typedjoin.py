@@ -55,7 +55,7 @@ def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joi
 
 def _in_one_join(by_kind, pairs, max_distance: int, joiner) -> Pairs:
     """All rows in one self-join, then only the pairs of allowed kinds kept."""
-    names = sorted(by_kind)
+    names = sorted({kind for pair in pairs for kind in pair})  # rows of kinds that never pair stay out
     kinds = np.concatenate([np.full(len(by_kind[k][0]), n, np.int16) for n, k in enumerate(names)])
     owner = np.concatenate([by_kind[k][0] for k in names])
     ok = np.array([[tuple(sorted((x, y))) in pairs for y in names] for x in names], bool).reshape(len(names), -1)

@@ -14,10 +14,11 @@ from producer.near.regions import (
     INNER,
     REGION_MAX_DISTANCE,
     SQUARE,
+    TURNED,
+    TURNED_MAX_DISTANCE,
     UPPER_LEFT,
     confirmed,
     content_distances,
-    region_distances,
 )
 from producer.near.typedjoin import typed_join
 from tasks.image.regions import REGIONS
@@ -55,6 +56,10 @@ def families(n: int, seed: int):
     return base[:, 0].copy(), base[:, 1].copy(), regions
 
 
+def bits(x, y) -> int:
+    return int(np.bitwise_count(x ^ y))
+
+
 def brute_force(full, centre, regions, k):
     """{(a, b): distance} by the definition, pair by pair."""
     found = {}
@@ -62,9 +67,11 @@ def brute_force(full, centre, regions, k):
         x, y = np.array([a]), np.array([b])
         whole = min(int(np.bitwise_count(full[a] ^ full[b])), int(np.bitwise_count(full[a] ^ centre[b])),
                     int(np.bitwise_count(centre[a] ^ full[b])), int(content_distances(x, y, full, regions)[0]))
-        region = int(region_distances(x, y, full, regions)[0])
+        views = min([bits(regions[a, i], regions[b, i]) for i in (SQUARE, UPPER_LEFT)]
+                    + [bits(regions[a, INNER], full[b]), bits(full[a], regions[b, INNER])])
+        turns = min(min(bits(regions[a, i], full[b]), bits(full[a], regions[b, i])) for i in TURNED)
         best = [d for d, ok in ((whole, whole <= k and confirmed(x, y, full, regions, k)[0]),
-                                (region, region <= REGION_MAX_DISTANCE)) if ok]
+                                (views, views <= REGION_MAX_DISTANCE), (turns, turns <= TURNED_MAX_DISTANCE)) if ok]
         if best:
             found[(a, b)] = min(best)
     return found
@@ -133,3 +140,22 @@ def test_the_original_policy_keeps_the_unframed_sharpest_colour_copy():
     why = reasons(data, members, 0, "original")
     assert why[0].startswith("kept (original)")
     assert (why[1], why[2], why[3]) == ("framed", "fewer pixels", "fewer bytes per pixel")
+
+
+@pytest.mark.parametrize("bits_off", [TURNED_MAX_DISTANCE, TURNED_MAX_DISTANCE + 1])
+def test_a_turned_copy_pairs_when_its_picture_is_within_the_turned_bound_of_the_original_turned(bits_off):
+    # Given an original and a copy turned 3 degrees, all their other hashes unrelated
+    rng = np.random.default_rng(7)
+    full, centre = rng.integers(0, 2**63, 2, dtype=np.uint64), rng.integers(0, 2**63, 2, dtype=np.uint64)
+    regions = rng.integers(0, 2**63, (2, len(REGIONS)), dtype=np.uint64)
+    regions[:, CONTENT] = 0
+    # whose whole picture is `bits_off` bits from the original turned +2 degrees
+    full[1] = regions[0, REGIONS.index("turned+2")] ^ np.uint64((1 << bits_off) - 1)
+    data = index_of(full, centre, regions)
+    # Then dupes pairs them, at that distance, only within the bound, and a query with the copy likewise
+    a, b, d = near_pairs(data, K)
+    assert list(zip(a.tolist(), b.tolist(), d.tolist(), strict=True)) == (
+        [(0, 1, bits_off)] if bits_off <= TURNED_MAX_DISTANCE else [])
+    query = {"phash": full[1], "phash-centre": centre[1], "phash-regions": regions[1]}
+    assert (query_distances(index_of(full[:1], centre[:1], regions[:1]), query, K) <= K).tolist() == [
+        bits_off <= TURNED_MAX_DISTANCE]
