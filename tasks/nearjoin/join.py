@@ -196,12 +196,16 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
     ends = bounds[sorted_keys[mine] + 1]
     check.segments(mine, mine + 1, ends - mine - 1)
     # Pairs across groups u < v = u ^ flip: the flip's highest bit is clear in u, so each pair of groups is
-    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one read:
-    # `state` (0 empty, 1 one value, 2 more) and the group's first value; larger groups go through segments.
+    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one or two
+    # reads: `state` (0 empty, 1 one value, 2 two, 3 more) and the group's first two values (at a million
+    # hashes a 21-bit group that is hit holds two or more values 4 times in 10, three or more 1 in 8:
+    # segments, which cost several passes, now take only those).
     sizes = np.diff(bounds)
-    state = np.minimum(sizes, 2).astype(np.uint8)
-    first_value = np.zeros(1 << width, np.uint64)
-    first_value[sorted_keys[bounds[:-1][sizes > 0]]] = sorted_values[bounds[:-1][sizes > 0]]
+    state = np.minimum(sizes, 3).astype(np.uint8)
+    first_values = [np.zeros(1 << width, np.uint64) for _ in range(2)]
+    for nth, values_map in enumerate(first_values):
+        held = sizes > nth
+        values_map[sorted_keys[bounds[:-1][held]]] = sorted_values[bounds[:-1][held] + nth]
     for top, flips in _flips_by_top_bit(width, radius):
         for chunk in range(0, len(mine), PROBE_CHUNK):
             rows = mine[chunk : chunk + PROBE_CHUNK]
@@ -211,12 +215,13 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
                 partners = row_keys ^ flip
                 probed = np.take(state, partners)
                 hit = np.flatnonzero(probed != 0)  # numpy finds the true entries of a bool array 6 times faster
-                groups = np.take(partners, hit)
-                xor = np.take(row_values, hit) ^ np.take(first_value, groups)
-                close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
-                check.pairs(rows[hit[close]], bounds[groups[close]], xor[close])
-                more = hit[np.take(probed, hit) > 1]
-                check.segments(rows[more], bounds[partners[more]] + 1, sizes[partners[more]] - 1)
+                for nth, values_map in enumerate(first_values):
+                    groups = np.take(partners, hit)
+                    xor = np.take(row_values, hit) ^ np.take(values_map, groups)
+                    close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
+                    check.pairs(rows[hit[close]], bounds[groups[close]] + nth, xor[close])
+                    hit = hit[np.take(probed, hit) > nth + 1]
+                check.segments(rows[hit], bounds[partners[hit]] + 2, sizes[partners[hit]] - 2)
     return check.result()
 
 
