@@ -50,7 +50,7 @@ def content_rows(ids: np.ndarray, regions: np.ndarray) -> tuple[str, np.ndarray,
     return "content", ids[inside], regions[inside, CONTENT]
 
 
-def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=None) -> Pairs:
+def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray) -> Pairs:
     """Second stage: files sharing a region (within REGION_MAX_DISTANCE, a turned one within
     TURNED_MAX_DISTANCE), as indices into `ids`' index, at the least such distance.
 
@@ -65,9 +65,9 @@ def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=
         ("upper-left", ids, regions[:, UPPER_LEFT]),
     ]
     a, b, d = typed_join(views, {("square", "square"), ("inner", FULL), ("upper-left", "upper-left")},
-                         REGION_MAX_DISTANCE, joiner)
+                         REGION_MAX_DISTANCE)
     turns = [(FULL, ids, full)] + [("turned", ids, regions[:, i]) for i in TURNED]
-    ta, tb, td = typed_join(turns, {("turned", FULL)}, TURNED_MAX_DISTANCE, joiner)
+    ta, tb, td = typed_join(turns, {("turned", FULL)}, TURNED_MAX_DISTANCE)
     return least(np.r_[a, ta], np.r_[b, tb], np.r_[d, td])
 
 

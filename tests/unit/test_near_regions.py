@@ -22,6 +22,7 @@ from producer.near.regions import (
 )
 from producer.near.typedjoin import typed_join
 from tasks.image.regions import REGIONS
+from tasks.nearjoin.join import join
 
 K = 8
 
@@ -159,3 +160,17 @@ def test_a_turned_copy_pairs_when_its_picture_is_within_the_turned_bound_of_the_
     query = {"phash": full[1], "phash-centre": centre[1], "phash-regions": regions[1]}
     assert (query_distances(index_of(full[:1], centre[:1], regions[:1]), query, K) <= K).tolist() == [
         bits_off <= TURNED_MAX_DISTANCE]
+
+
+def test_a_join_given_from_elsewhere_runs_the_first_stage_only_and_finds_the_same_pairs():
+    full, centre, regions = families(160, 8)
+    calls = []
+
+    def recording_join(hashes, k):
+        calls.append((len(hashes), k))
+        return join(hashes, k)
+
+    data = index_of(full, centre, regions)
+    for got, want in zip(near_pairs(data, K, joiner=recording_join), near_pairs(data, K), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert calls == [(2 * len(full) + int((regions[:, CONTENT] != 0).sum()), K)]  # whole, centre, content rows
