@@ -3,8 +3,8 @@
     python -m bench.hash_cost [--sets camera,large,small] [--passes 5]
 
 Files are read into memory first. Each pass decodes every file once (tasks/image/multihash.py
-`decode_reduced`) and hashes that decode with the default algorithms and with dhash alone, each timed on
-its own; the OpenCV floor of bench/contenders.py (`cv2.imdecode`, 1/8 for JPEG) is timed on the same bytes in
+`decode_reduced`) and hashes that decode with the default algorithms (with and without the region phashes)
+and with dhash alone, each timed on its own; the OpenCV floor of bench/contenders.py (`cv2.imdecode`, 1/8 for JPEG) is timed on the same bytes in
 the same pass. A step's time is the sum over files of its fastest pass on each file: the machine is shared,
 and the minimum discards the time other processes took. One process, one OpenCV and BLAS thread, like a
 worker process.
@@ -27,13 +27,19 @@ from bench.contenders import JPEG_MAGIC  # noqa: E402
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS, SET_NAMES, ensure_set  # noqa: E402
 from tasks.errors import FileUnreadable  # noqa: E402
 from tasks.image.algos import DEFAULT_ALGOS, parse_algos  # noqa: E402
-from tasks.image.multihash import decode_reduced, hashes_of_reduced  # noqa: E402
+from tasks.image.multihash import REDUCED_ALGOS, decode_reduced, hashes_and_regions  # noqa: E402
 
 #: Timed passes over each set.
 PASSES = 5
 HASH_SIZE = 8
-#: Hash steps timed on every decode: the default job's algorithms, and dhash alone.
-STEPS = {"default hashes": parse_algos(DEFAULT_ALGOS), "dhash alone": ("dhash",)}
+#: Hash steps timed on every decode: the default job's algorithms (region phashes included), the same
+#: without the region phashes, and dhash alone.
+_DEFAULT = parse_algos(DEFAULT_ALGOS)
+STEPS = {
+    "default hashes": (tuple(a for a in _DEFAULT if a in REDUCED_ALGOS), "phash-regions" in _DEFAULT),
+    "default without regions": (tuple(a for a in _DEFAULT if a in REDUCED_ALGOS), False),
+    "dhash alone": (("dhash",), False),
+}
 
 
 def _floor(data: bytes) -> None:
@@ -54,9 +60,9 @@ def _one_pass(blobs: list[bytes]) -> np.ndarray:
         except FileUnreadable:
             continue
         spent[index, 1] = time.perf_counter() - start
-        for column, want in enumerate(STEPS.values(), start=2):
+        for column, (want, regions) in enumerate(STEPS.values(), start=2):
             start = time.perf_counter()
-            hashes_of_reduced(reduced, HASH_SIZE, want)
+            hashes_and_regions(reduced, HASH_SIZE, want, regions)
             spent[index, column] = time.perf_counter() - start
     return spent
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
             decoded = time.perf_counter()
             hashes_of_reduced(image, 8)
             hashed = time.perf_counter()
-            packed_regions(image.image)
+            packed_regions(image)
             done = time.perf_counter()
             for name, spent in (("decode", decoded - start), ("hashes", hashed - decoded), ("regions", done - hashed)):
                 best[name][i] = min(best[name][i], spent)

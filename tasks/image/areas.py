@@ -30,17 +30,26 @@ INTEGRAL_PIXELS = 2**23
 LAYOUT_CACHE = 64
 
 
+#: The whole image, as (top, bottom, left, right) fractions of its height and width.
+WHOLE = (0.0, 1.0, 0.0, 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """`rows` x `cols` equal cells over the image with `margin` of each side cut from every border."""
+    """`rows` x `cols` equal cells over `box` of the image ((top, bottom, left, right) fractions of its height
+    and width; the whole image by default) with `margin` of each of the box's sides cut from every border."""
 
     rows: int
     cols: int
     margin: float = 0.0
+    box: tuple[float, float, float, float] = WHOLE
 
     def __post_init__(self) -> None:
         if self.rows < 1 or self.cols < 1 or not 0.0 <= self.margin < 0.5:
             raise ValueError(f"a grid needs at least one row and column and a margin in [0, 0.5), not {self}")
+        top, bottom, left, right = self.box
+        if not (0.0 <= top < bottom <= 1.0 and 0.0 <= left < right <= 1.0):
+            raise ValueError(f"a grid's box must be a non-empty part of the image, not {self.box}")
 
 
 def area_grids(image: np.ndarray, scale: int, height: int, width: int, grids: tuple[Grid, ...]) -> list[np.ndarray]:
@@ -95,10 +104,13 @@ class _Layout(NamedTuple):
 def _layout(grids: tuple[Grid, ...]) -> _Layout:
     """The edges and corners of `grids`, computed once per set of grids a job asks for."""
     axes = []
-    for cells in ([g.rows for g in grids], [g.cols for g in grids]):
-        fractions = [g.margin + np.arange(n + 1) * ((1 - 2 * g.margin) / n) for g, n in zip(grids, cells, strict=True)]
-        for edges in fractions:
+    for cells, sides in (([g.rows for g in grids], [g.box[:2] for g in grids]),
+                         ([g.cols for g in grids], [g.box[2:] for g in grids])):
+        fractions = []
+        for g, n, (start, end) in zip(grids, cells, sides, strict=True):
+            edges = g.margin + np.arange(n + 1) * ((1 - 2 * g.margin) / n)
             edges[-1] = 1 - edges[0]  # the last edge exactly where the margin starts, not a rounding past it
+            fractions.append(edges if (start, end) == (0.0, 1.0) else start + (end - start) * edges)
         axes.append((np.concatenate(fractions), list(itertools.accumulate((n + 1 for n in cells[:-1]), initial=0))))
     (rows, row_starts), (cols, col_starts) = axes
     corner_rows = np.concatenate([np.repeat(np.arange(r, r + g.rows + 1), g.cols + 1)
@@ -123,10 +135,21 @@ def _edges(fractions: np.ndarray, extent: float, pixels: int) -> tuple[np.ndarra
 
 def _cropped_grid(image: np.ndarray, scale: int, height: int, width: int, grid: Grid) -> np.ndarray:
     rows, cols = image.shape[:2]
-    top, left = round(grid.margin * rows), round(grid.margin * cols)
-    height = min((rows - top) * scale, height) - top * scale
-    width = min((cols - left) * scale, width) - left * scale
-    return area_grid(image[top : rows - top, left : cols - left], scale, height, width, grid.rows, grid.cols)
+    (top, bottom), (left, right) = (_cut(grid.box[:2], grid.margin, rows), _cut(grid.box[2:], grid.margin, cols))
+    height = min(bottom * scale, height) - top * scale
+    width = min(right * scale, width) - left * scale
+    return area_grid(image[top:bottom, left:right], scale, height, width, grid.rows, grid.cols)
+
+
+def _cut(side: tuple[float, float], margin: float, pixels: int) -> tuple[int, int]:
+    """The whole pixels [first, last) of an axis `pixels` long that a box's `side` (start, end fractions)
+    keeps with `margin` of its length cut from both ends."""
+    start, end = side
+    length = end - start
+    first = round((start + margin * length) * pixels)
+    if side == (0.0, 1.0):
+        return first, pixels - first  # symmetric, as the margin is
+    return first, max(first + 1, round((end - margin * length) * pixels))
 
 
 def _overlaps(first_pixels: np.ndarray, scale: int, extent: int, cells: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from tasks.image.phash import (
     quality,
     thumbnail_grids,
 )
-from tasks.image.regions import packed_regions
+from tasks.image.regions import REGION_HASH_SIZE, frame_box, pack_regions, region_grids, turned_thumbs
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -51,11 +51,31 @@ class ImageHashes:
 
 def hashes_of_reduced(reduced: Reduced, hash_size: int = 8, want: tuple[str, ...] = REDUCED_ALGOS) -> ImageHashes:
     """The hashes in `want` of an already-decoded image (see tasks.image.decode.decode_robust_reduced)."""
+    return hashes_and_regions(reduced, hash_size, want, regions=False)[0]
+
+
+def hashes_and_regions(
+    reduced: Reduced, hash_size: int, want: tuple[str, ...], regions: bool
+) -> tuple[ImageHashes, bytes | None]:
+    """The hashes in `want` and, if `regions`, the packed region phashes (tasks/image/regions.py) of an
+    already-decoded image, every area grid they read taken in one pass over its pixels."""
+    grids = _grids(hash_size, "dhash" in want, "phash" in want or "phash-centre" in want)
+    boxes: tuple[Grid, ...] = ()
+    if regions:
+        frame = frame_box(reduced)
+        boxes = region_grids(reduced, frame, HIGHFREQ_FACTOR * REGION_HASH_SIZE)
+    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids + boxes)
+    packed = None
+    if regions:
+        thumbs = averages[len(grids):] + turned_thumbs(reduced, HIGHFREQ_FACTOR * REGION_HASH_SIZE)
+        packed = pack_regions(phash_bits_of(thumbs, REGION_HASH_SIZE), frame is not None)
+    return _hashes_of_grids(dict(zip(grids, averages, strict=False)), hash_size, want), packed
+
+
+def _hashes_of_grids(small: dict[Grid, np.ndarray], hash_size: int, want: tuple[str, ...]) -> ImageHashes:
+    """The hashes in `want` from the area grids of :func:`_grids`."""
     dhash = phash = centre = score = None
     side = HIGHFREQ_FACTOR * hash_size
-    grids = _grids(hash_size, "dhash" in want, "phash" in want or "phash-centre" in want)
-    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
-    small = dict(zip(grids, averages, strict=True))
     if "dhash" in want:
         dhash = dhash_of_grid(small[dhash_grid(hash_size)])
     if "phash" in want or "phash-centre" in want:
@@ -122,15 +142,12 @@ def hash_data(data: bytes, algos: tuple[str, ...], hash_size: int) -> Hashed:
     score: int | None = None
     width = height = 0
     robust = tuple(a for a in algos if a in REDUCED_ALGOS)
-    if robust:
+    if robust or "phash-regions" in algos:
         reduced = decode_reduced(data, hash_size)
-        hashes = hashes_of_reduced(reduced, hash_size, robust)
-        bits.update({"dhash": hashes.dhash, "phash": hashes.phash, "phash-centre": hashes.centre_phash})
+        hashes, regions = hashes_and_regions(reduced, hash_size, robust, "phash-regions" in algos)
+        bits.update({"dhash": hashes.dhash, "phash": hashes.phash, "phash-centre": hashes.centre_phash,
+                     "phash-regions": regions})
         score = hashes.quality
-        width, height = reduced.width, reduced.height
-    if "phash-regions" in algos:
-        reduced = reduced if robust else decode_reduced(data, hash_size)
-        bits["phash-regions"] = packed_regions(reduced.image)
         width, height = reduced.width, reduced.height
     if "dhash-classic" in algos:
         gray = decode_classic(data)

@@ -4,16 +4,21 @@ feed), its middle 80 % (a 10 % crop), its upper-left 75 % x 75 % (leaves out a c
 and a logo in the top-right, bottom-right or bottom-left corner) and the picture turned 2 and 4 degrees either
 way and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey image in, bits out.
 
-Each region is averaged onto the phash thumbnail (cells on whole pixels of the reduced decode, which is at
-least 72 pixels on its short side, through one integral image) and hashed as tasks/image/phash.py hashes
-the whole picture.
+Each region is averaged exactly onto the phash thumbnail by tasks/image/areas.py, in the same pass (one
+integral image, one gather) as the job's other hashes, and hashed as tasks/image/phash.py hashes the whole
+picture; the turned regions are interpolated from a 64 x 64 area thumbnail of the whole picture. A frame
+is looked for only where two or more outermost lines are flat, on a copy at most 512 pixels long.
 """
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
+from tasks.image.areas import WHOLE, Grid, area_grids
+from tasks.image.decode import Reduced
 from tasks.image.phash import HIGHFREQ_FACTOR, phash_bits_of
 
 #: A border line is part of a frame when at least this share of its pixels are within FRAME_TOLERANCE of
@@ -29,6 +34,9 @@ MIN_CONTENT_SHARE, MIN_TRIM = 0.15, 0.03
 #: Connected regions unlike the frame smaller than this share of the picture (a title bar's buttons and
 #: letters) are not content; the content is the bounding box of the larger ones.
 MIN_PART_SHARE = 0.005
+#: Connected parts are found on blocks of pixels, at most this many blocks along the long side: connected
+#: components cost ~10 ns a pixel, more than the rest of the region hashes on a full-size small image.
+PARTS_SIDE = 128
 #: Share of each side the "inner" region cuts (a 10 % crop; a 1-5 degree turn cut to its corners keeps 87-97 %).
 INNER_MARGIN = 0.10
 #: Side of the corner window, as a share of the picture's width and height.
@@ -39,12 +47,15 @@ CORNER_SHARE = 0.75
 TURN_DEGREES = (2.0, 4.0)
 #: The region hashes are 64-bit phashes whatever a job's hash size: the near-duplicate join works on 64 bits.
 REGION_HASH_SIZE = 8
-#: Longest side the regions are found and cut on (a larger decode is area-averaged down first): 16 pixels of
-#: it per phash thumbnail cell at 32 cells, and a bounded cost for full-size PNG decodes.
-WORK_SIDE = 512
+#: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
+#: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
+FRAME_SIDE = 512
+#: Side of the square grid the whole picture is area-averaged onto once, which the regions other than the
+#: content inside a frame are taken from: 4 cells per phash thumbnail cell each way.
+CANVAS = 128
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
-#: thumbnail: 4 keeps the interpolation's aliasing under what a phash bit sees.
-TURN_CELL = 4
+#: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
+TURN_CELL = 2
 #: The region hashes, in the order :func:`region_phashes` returns them.
 REGIONS = ("content", "square", "inner", "upper-left", "turned+2", "turned-2", "turned+4", "turned-4")
 
@@ -55,66 +66,146 @@ def _unit(gray: np.ndarray) -> np.ndarray:
     return gray.astype(np.float32, copy=False)
 
 
-def content_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+def frame_colours(image: np.ndarray) -> list[float]:
+    """The colours (in [0, 1]) of the image's flat outermost lines, one per flat side: both rows and both
+    columns are sorted at once (a few numpy calls: this runs on every image)."""
+    full = 255.0 if image.dtype == np.uint8 else 1.0
+    colours = []
+    for pair in (image[[0, -1]], image[:, [0, -1]].T):
+        ranked = np.sort(pair, axis=1).astype(np.float32)
+        n = ranked.shape[1]
+        middle = (ranked[:, (n - 1) // 2] + ranked[:, n // 2]) / 2
+        near = np.count_nonzero(np.abs(ranked - middle[:, None]) <= FRAME_TOLERANCE * full, axis=1)
+        colours += [float(m) / full for m, k in zip(middle, near, strict=True) if k >= FRAME_LINE_SHARE * n]
+    return colours
+
+
+def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the picture inside a uniform frame, or the whole image.
 
     The sides whose outermost line is flat give the frame's colours (at least MIN_FRAME_SIDES of them); the
     content is the bounding box of the connected regions of pixels unlike every frame colour that are not
     small, so a title bar's buttons and letters do not count as content, and a photo whose own pixels take
-    the frame's colour in places still counts whole.
+    the frame's colour in places still counts whole. `colours`: the image's :func:`frame_colours`, if known.
     """
-    image = _unit(gray)
-    h, w = image.shape
+    h, w = gray.shape
     whole = (0, h, 0, w)
-    colours = []
-    for line in (image[0], image[-1], image[:, 0], image[:, -1]):
-        colour = float(np.median(line))
-        if np.mean(np.abs(line - colour) <= FRAME_TOLERANCE) >= FRAME_LINE_SHARE:
-            colours.append(colour)
+    colours = frame_colours(gray) if colours is None else colours
     if len(colours) < MIN_FRAME_SIDES:
         return whole
-    unlike = np.ones(image.shape, bool)
-    for colour in colours:
-        unlike &= np.abs(image - colour) > FRAME_TOLERANCE
-    count, _, stats, _ = cv2.connectedComponentsWithStats(unlike.astype(np.uint8), connectivity=8)
-    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= MIN_PART_SHARE * h * w]
+    unlike = _unlike(gray, colours)
+    step = -(-max(h, w) // PARTS_SIDE)  # parts are found on blocks of step x step pixels
+    rows, cols = h // step, w // step
+    if step > 1 and rows and cols:
+        # any unlike pixel makes its block unlike; each part's area is still counted in pixels
+        share = cv2.resize(unlike[: rows * step, : cols * step] * np.uint8(255), (cols, rows),
+                           interpolation=cv2.INTER_AREA)
+        blocks = (share > 0).astype(np.uint8)
+    else:
+        step, share, blocks = 1, unlike * np.uint8(255), unlike
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=8)
+    area = np.bincount(labels.ravel(), weights=share.ravel(), minlength=count) * (step * step / 255)
+    big = stats[1:][area[1:] >= MIN_PART_SHARE * h * w]
     if not len(big):
         return whole
-    left, top = int(big[:, 0].min()), int(big[:, 1].min())
-    width, height = int((big[:, 0] + big[:, 2]).max()) - left, int((big[:, 1] + big[:, 3]).max()) - top
+    top, bottom = int(big[:, 1].min()), int((big[:, 1] + big[:, 3]).max())
+    left, right = int(big[:, 0].min()), int((big[:, 0] + big[:, 2]).max())
+    if step > 1:  # the unlike pixels of the parts' blocks and of one block more on each side
+        top, bottom = max(0, top - 1) * step, min(h, (bottom + 1) * step)
+        left, right = max(0, left - 1) * step, min(w, (right + 1) * step)
+        inside = unlike[top:bottom, left:right]
+        found_rows, found_cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        top, bottom = top + int(found_rows[0]), top + int(found_rows[-1]) + 1
+        left, right = left + int(found_cols[0]), left + int(found_cols[-1]) + 1
+    height, width = bottom - top, right - left
     trimmed = width <= (1 - MIN_TRIM) * w or height <= (1 - MIN_TRIM) * h
     if not trimmed or width * height < MIN_CONTENT_SHARE * h * w:
         return whole
-    return top, top + height, left, left + width
+    return top, bottom, left, right
 
 
-def region_boxes(box: tuple[int, int, int, int], h: int, w: int) -> list[tuple[int, int, int, int]]:
-    """The boxes (top, bottom, left, right) of :data:`REGIONS` in an h x w image whose content is `box`:
-    the other regions are taken on the whole image, so they do not move when a frame is found in one copy
-    and not in the other."""
-    side = min(h, w)
-    sy, sx = (h - side) // 2, (w - side) // 2
-    my, mx = round(h * INNER_MARGIN), round(w * INNER_MARGIN)
-    return [
-        box,
-        (sy, sy + side, sx, sx + side),
-        (my, h - my, mx, w - mx),
-        (0, round(h * CORNER_SHARE), 0, round(w * CORNER_SHARE)),
-    ]
+def _unlike(gray: np.ndarray, colours: list[float]) -> np.ndarray:
+    """(h x w) uint8, 1 where a pixel is unlike every frame colour (farther than FRAME_TOLERANCE)."""
+    if gray.dtype == np.uint8:
+        unlike = np.ones(gray.shape, np.uint8)
+        for colour in colours:
+            unlike &= cv2.absdiff(gray, colour * 255.0) > FRAME_TOLERANCE * 255
+        return unlike
+    image = _unit(gray)
+    unlike = np.ones(image.shape, bool)
+    for colour in colours:
+        unlike &= np.abs(image - colour) > FRAME_TOLERANCE
+    return unlike.astype(np.uint8)
 
 
-def region_phashes(gray: np.ndarray, hash_size: int = 8) -> tuple[np.ndarray, bool]:
-    """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a grey image (the
-    reduced decode: uint8, or float in [0, 1]). Without a frame the content is the whole picture."""
-    image = _fit(_unit(gray), WORK_SIDE)  # a PNG's decode is full size: regions need no more than WORK_SIDE
-    box = content_box(image)
+def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
+    """(top, bottom, left, right) of the picture inside a uniform frame as fractions of the displayed image
+    (a Grid box), or None when the image has no frame. Looked for on a copy at most FRAME_SIDE pixels long,
+    and only when at least MIN_FRAME_SIDES outermost lines of the decode are flat (most photos: 4 medians)."""
+    colours = frame_colours(reduced.image)
+    if len(colours) < MIN_FRAME_SIDES:
+        return None
+    work = _fit(reduced.image, FRAME_SIDE)
+    rows, cols = work.shape
+    top, bottom, left, right = content_box(work, colours if work is reduced.image else None)
+    if (top, bottom, left, right) == (0, rows, 0, cols):
+        return None
+    # a work pixel is image.shape / work.shape decoded pixels, each `scale` displayed ones (the last may be cut)
+    down = reduced.image.shape[0] * reduced.scale / rows / reduced.height
+    across = reduced.image.shape[1] * reduced.scale / cols / reduced.width
+    return top * down, min(1.0, bottom * down), left * across, min(1.0, right * across)
+
+
+def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | None, side: int) -> tuple[Grid, ...]:
+    """The exact area grids of the content inside `frame` (the whole picture without one), the centre square,
+    the middle 80 % and the upper-left window: the first four :data:`REGIONS`. Only the content moves with a
+    frame, so the others meet a copy whose frame was found where the original's was not."""
+    square = min(reduced.height, reduced.width)
+    down, across = (reduced.height - square) / 2 / reduced.height, (reduced.width - square) / 2 / reduced.width
+    return (
+        Grid(side, side, box=frame or WHOLE),
+        Grid(side, side, box=(down, 1 - down, across, 1 - across)),
+        Grid(side, side, INNER_MARGIN),
+        Grid(side, side, box=(0.0, CORNER_SHARE, 0.0, CORNER_SHARE)),
+    )
+
+
+def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bool]:
+    """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a reduced decode (see
+    tasks/image/decode.py). Without a frame the content is the whole picture.
+
+    The content, square, middle and corner regions are area-averaged exactly from the decode, as a copy's
+    whole-picture phash is (tasks/image/areas.py); the turns are interpolated from the picture resized once
+    onto a CANVAS square (:func:`turned_thumbs`). A job computes the same from one area pass shared with its
+    other hashes (tasks/image/multihash.py).
+    """
     side = HIGHFREQ_FACTOR * hash_size
-    thumbs = list(_box_means(image, region_boxes(box, *image.shape), side))
+    frame = frame_box(reduced)
+    thumbs = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, region_grids(reduced, frame, side))
+    return phash_bits_of(thumbs + turned_thumbs(reduced, side), hash_size), frame is not None
+
+
+def turned_thumbs(reduced: Reduced, side: int) -> list[np.ndarray]:
+    """The (side x side) thumbnails of the turned :data:`REGIONS`, interpolated from one CANVAS square."""
+    canvas = _canvas(reduced.image)
+    thumbs = []
     for degrees in TURN_DEGREES:
         for sign in (1, -1):
-            window = turned(image, sign * degrees, TURN_CELL * side)
-            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA).astype(np.float64))
-    return phash_bits_of(thumbs, hash_size), box != (0, image.shape[0], 0, image.shape[1])
+            window = turned(canvas, reduced.height, reduced.width, sign * degrees, TURN_CELL * side)
+            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
+    return thumbs
+
+
+def _canvas(image: np.ndarray) -> np.ndarray:
+    """The picture on a CANVAS x CANVAS float32 grid in [0, 1]: area-averaged from decodes over twice its
+    size, interpolated from smaller ones (OpenCV's area resize costs 4x the linear one at the decode sizes
+    hashes are taken from, and aliasing only begins past a factor of 2)."""
+    shrink = max(image.shape) > 2 * CANVAS
+    canvas = cv2.resize(image, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    canvas = canvas.astype(np.float32)
+    if image.dtype == np.uint8:
+        canvas *= np.float32(1 / 255)
+    return canvas
 
 
 def _fit(image: np.ndarray, longest: int) -> np.ndarray:
@@ -126,43 +217,36 @@ def _fit(image: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _box_means(image: np.ndarray, boxes: list[tuple[int, int, int, int]], side: int) -> np.ndarray:
-    """(len(boxes) x side x side) means of the cells of each box (top, bottom, left, right), cell edges on
-    whole pixels, from one integral image gathered once for all boxes (OpenCV's INTER_AREA on a float image
-    took 0.3 ms a region on a 1/8-scale camera JPEG). A box under `side` pixels on a side is resized."""
-    if any(bottom - top < side or right - left < side for top, bottom, left, right in boxes):
-        windows = [image[top:max(bottom, top + 1), left:max(right, left + 1)] for top, bottom, left, right in boxes]
-        return np.stack([cv2.resize(w, (side, side), interpolation=cv2.INTER_LINEAR) for w in windows]).astype(
-            np.float64)
-    integral = cv2.integral(image, sdepth=cv2.CV_64F)
-    edges = np.asarray(boxes, np.float64)
-    steps = np.arange(side + 1) / side
-    ys = np.rint(edges[:, :1] + (edges[:, 1:2] - edges[:, :1]) * steps).astype(np.intp)
-    xs = np.rint(edges[:, 2:3] + (edges[:, 3:4] - edges[:, 2:3]) * steps).astype(np.intp)
-    corners = integral[ys[:, :, None], xs[:, None, :]]
-    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
-    return sums / (np.diff(ys)[:, :, None] * np.diff(xs)[:, None, :])
+def turned(source: np.ndarray, height: int, width: int, degrees: float, side: int) -> np.ndarray:
+    """(side x side): a `height` x `width` picture, given as its square grid `source`, turned `degrees`
+    (counter-clockwise) about its centre, cut to the largest centred rectangle of its own aspect that holds
+    no corner of the canvas, and stretched onto the square (as every region is stretched onto the square
+    thumbnail), in one interpolation pass. The turn is in the picture's own pixels, whatever its aspect."""
+    cells = source.shape[0]
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    scale = min(width / (width * abs(c) + height * abs(s)), height / (width * abs(s) + height * abs(c)))
+    # output pixel (x, y) is the kept rectangle's point p = ((x + 0.5) / side - 0.5) * (kept width, height)
+    # from the centre, which the turn brought from the picture's point R(-degrees) p + centre, which lies in
+    # source cell (picture point * cells / (width, height) - 0.5). Composed: one affine map, output -> source.
+    kx, ky = width * scale / side, height * scale / side  # picture pixels per output pixel
+    ax, ay = cells / width, cells / height  # source cells per picture pixel
+    # R(-degrees) in image coordinates (y down) for a counter-clockwise turn on screen: [[c, -s], [s, c]]
+    inverse = np.array([
+        [ax * c * kx, -ax * s * ky, ax * (c * kx * (0.5 - side / 2) - s * ky * (0.5 - side / 2)) + cells / 2 - 0.5],
+        [ay * s * kx, ay * c * ky, ay * (s * kx * (0.5 - side / 2) + c * ky * (0.5 - side / 2)) + cells / 2 - 0.5],
+    ])
+    return cv2.warpAffine(source, inverse, (side, side), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
-def turned(image: np.ndarray, degrees: float, side: int) -> np.ndarray:
-    """(side x side): `image` turned `degrees` (counter-clockwise) about its centre, cut to the largest centred
-    rectangle of its own aspect that holds no corner of the canvas, and stretched onto the square (as every
-    region is stretched onto the square thumbnail), in one interpolation pass."""
-    h, w = image.shape
-    c, s = np.cos(np.radians(abs(degrees))), np.sin(np.radians(abs(degrees)))
-    scale = min(w / (w * c + h * s), h / (w * s + h * c))
-    ch, cw = max(1.0, h * scale - 2), max(1.0, w * scale - 2)
-    turn = np.vstack([cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0), (0, 0, 1)])
-    # output pixel (x, y) <- the kept rectangle's point ((x + 0.5) cw / side, (y + 0.5) ch / side)
-    crop = np.array([[side / cw, 0, -side / cw * ((w - cw) / 2) - 0.5 + 0.5 * side / cw],
-                     [0, side / ch, -side / ch * ((h - ch) / 2) - 0.5 + 0.5 * side / ch], [0, 0, 1]])
-    return cv2.warpAffine(image, (crop @ turn)[:2], (side, side), flags=cv2.INTER_LINEAR)
-
-
-def packed_regions(gray: np.ndarray) -> bytes:
+def pack_regions(bits: np.ndarray, framed: bool) -> bytes:
     """The 64-bit region phashes of :data:`REGIONS`, 8 bytes each, first bit most significant; the content
     hash is all zeros when no frame was found (a phash always has 32 bits set, so zero means "none")."""
-    bits, framed = region_phashes(gray, REGION_HASH_SIZE)
     if not framed:
         bits[0] = False
     return np.packbits(bits.reshape(len(REGIONS), -1), axis=1).tobytes()
+
+
+def packed_regions(reduced: Reduced) -> bytes:
+    """:func:`pack_regions` of a reduced decode's :func:`region_phashes`."""
+    return pack_regions(*region_phashes(reduced, REGION_HASH_SIZE))

@@ -6,7 +6,8 @@ import pytest
 
 from support import rough_edits
 from support.images import encode, photo
-from tasks.image.multihash import decode_reduced, hash_image
+from tasks.image.decode import Reduced
+from tasks.image.multihash import decode_reduced, hash_data, hash_image
 from tasks.image.regions import REGIONS, content_box, packed_regions, region_phashes
 
 PHOTOS = ("butterfly.jpg", "aero3.jpg", "home.jpg", "orange.jpg")
@@ -19,7 +20,7 @@ CLOSE = 2
 def hashes(image: np.ndarray):
     """(phash bits, region bits, framed) of an image as a worker computes them from its PNG."""
     data = encode(".png", image)
-    regions, framed = region_phashes(decode_reduced(data, 8).image)
+    regions, framed = region_phashes(decode_reduced(data, 8))
     return hash_image(data).phash, regions, framed
 
 
@@ -79,11 +80,18 @@ def test_a_caption_band_on_one_side_is_not_a_frame():
 
 def test_packed_regions_are_eight_bytes_each_and_the_content_hash_is_zero_without_a_frame():
     grey = cv2.cvtColor(photo("home.jpg"), cv2.COLOR_BGR2GRAY)
-    packed = packed_regions(grey)
+    packed = packed_regions(Reduced(grey, 1, *grey.shape))
     assert len(packed) == 8 * len(REGIONS)
     assert packed[:8] == bytes(8) and all(packed[8 * i:8 * i + 8] != bytes(8) for i in range(1, len(REGIONS)))
 
 
 def test_a_flat_image_gets_region_hashes_without_failing():
-    packed = packed_regions(np.full((90, 120), 128, np.uint8))
+    packed = packed_regions(Reduced(np.full((90, 120), 128, np.uint8), 1, 90, 120))
     assert len(packed) == 8 * len(REGIONS)
+
+
+@pytest.mark.parametrize("edit", [lambda image: image, rough_edits.screenshot])
+def test_a_job_computes_the_same_region_hashes_in_its_shared_pass_as_the_regions_alone(edit):
+    data = encode(".jpg", edit(photo("orange.jpg")))
+    hashed = hash_data(data, ("dhash", "phash", "phash-regions"), 8)
+    assert hashed.packed[16:] == packed_regions(decode_reduced(data, 8))
