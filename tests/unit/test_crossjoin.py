@@ -73,3 +73,13 @@ def test_a_typed_join_equals_one_self_join_of_every_row_with_the_other_kinds_dro
     for got, want in zip(by_kind, at_once, strict=True):
         np.testing.assert_array_equal(got, want)
     assert len(by_kind[0]) > 100
+
+
+def test_cross_join_is_exact_when_probes_and_candidates_come_in_tiny_chunks(sides, monkeypatch):
+    import tasks.nearjoin.cross as cross
+
+    monkeypatch.setattr(cross, "PROBE_CHUNK", 97)
+    monkeypatch.setattr(cross, "CANDIDATE_CHUNK", 31)
+    left, right = sides
+    for got, want in zip(cross_join(left, right, 8), brute_force(left, right, 8), strict=True):
+        np.testing.assert_array_equal(got, want)
