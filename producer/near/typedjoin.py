@@ -34,6 +34,8 @@ def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joi
         old_files, old_hashes = by_kind.get(kind, (np.empty(0, np.int64), np.empty(0, np.uint64)))
         by_kind[kind] = np.r_[old_files, files].astype(np.int64), np.r_[old_hashes, hashes].astype(np.uint64)
     pairs = {tuple(sorted(p)) for p in allowed if p[0] in by_kind and p[1] in by_kind}
+    if not pairs:
+        return _files_pairs([])
     if joiner is not None:
         return _in_one_join(by_kind, pairs, max_distance, joiner)
     found = []

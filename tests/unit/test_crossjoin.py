@@ -83,3 +83,9 @@ def test_cross_join_is_exact_when_probes_and_candidates_come_in_tiny_chunks(side
     left, right = sides
     for got, want in zip(cross_join(left, right, 8), brute_force(left, right, 8), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("joiner", [None, join])
+def test_a_typed_join_whose_allowed_kinds_have_no_rows_makes_no_pairs(joiner):
+    rows = [("full", np.arange(3), np.zeros(3, np.uint64))]
+    assert all(len(column) == 0 for column in typed_join(rows, {("turned", "full")}, 4, joiner))
