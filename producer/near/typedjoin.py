@@ -30,9 +30,10 @@ def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joi
     (producer/near/distjoin.py) that takes all rows at once.
     """
     by_kind: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for kind, files, hashes in rows:
-        old_files, old_hashes = by_kind.get(kind, (np.empty(0, np.int64), np.empty(0, np.uint64)))
-        by_kind[kind] = np.r_[old_files, files].astype(np.int64), np.r_[old_hashes, hashes].astype(np.uint64)
+    for kind in dict.fromkeys(kind for kind, _, _ in rows):
+        mine = [(files, hashes) for other, files, hashes in rows if other == kind]
+        by_kind[kind] = (np.concatenate([f for f, _ in mine]).astype(np.int64),
+                         np.concatenate([h for _, h in mine]).astype(np.uint64))
     pairs = {tuple(sorted(p)) for p in allowed if p[0] in by_kind and p[1] in by_kind}
     if not pairs:
         return _files_pairs([])
@@ -67,6 +68,7 @@ def _in_one_join(by_kind, pairs, max_distance: int, joiner) -> Pairs:
 
 
 def _files_pairs(found: list[Pairs]) -> Pairs:
+    """Pairs of files found by several joins as one sorted set, each pair once at its least distance."""
     a = np.concatenate([np.empty(0, np.int64)] + [x.astype(np.int64) for x, _, _ in found])
     b = np.concatenate([np.empty(0, np.int64)] + [y.astype(np.int64) for _, y, _ in found])
     d = np.concatenate([np.empty(0, np.uint8)] + [z for _, _, z in found])
