@@ -47,8 +47,12 @@ REGION_HASH_SIZE = 8
 #: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
 #: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
 FRAME_SIDE = 512
-#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per phash thumbnail cell each way (held photos turned
-#: 1-5 degrees, bench/HARD_EDITS.md: 0.914 found at 64, 0.864 at 128, whose finer grid aliases).
+#: Decodes over this many pixels have their regions averaged from a copy SOURCE_SIDE pixels long.
+REGION_PIXELS = 1 << 22
+SOURCE_SIDE = 1024
+#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per
+#: phash thumbnail cell each way (held photos turned 1-5 degrees, bench/HARD_EDITS.md: 0.90-0.91 found at 64,
+#: 0.86 from a 128 grid, which aliases more).
 CANVAS = 64
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
 #: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
@@ -165,6 +169,16 @@ def region_bits(averages: list[np.ndarray], height: int, width: int, hash_size: 
     return phash_bits_of(thumbs, hash_size)
 
 
+def region_source(reduced: Reduced) -> Reduced:
+    """The decode the region grids are averaged from: `reduced` itself, or, for a full-size decode over
+    REGION_PIXELS (a large PNG or WebP), a copy area-averaged to SOURCE_SIDE on its long side in one pass
+    (exact area grids of a decode that size take a pass over its pixels per grid)."""
+    if reduced.image.size <= REGION_PIXELS:
+        return reduced
+    image = _fit(reduced.image, SOURCE_SIDE)
+    return Reduced(image, 1, *image.shape)
+
+
 def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bool]:
     """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a reduced decode (see
     tasks/image/decode.py). Without a frame the content is the whole picture.
@@ -174,8 +188,9 @@ def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bo
     these grids in the one area pass of all its hashes (tasks/image/multihash.py).
     """
     frame = frame_box(reduced)
+    source = region_source(reduced)
     grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
-    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
+    averages = area_grids(source.image, source.scale, source.height, source.width, grids)
     return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
 
 
