@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -31,16 +31,25 @@ def _as_u64(bits: np.ndarray) -> int:
     return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
 
 
-def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
+def hash_frames(samples: Iterable[tuple[float, np.ndarray]],
+                on_frame: Callable[[list[tuple]], None] | None = None) -> VideoFrames:
     """Hash (time, gray uint8 frame) samples with the default 64-bit hashes, each of the picture inside its
     black bars when it has some (tasks/video/letterbox.inside_bars: a letterboxed copy hashes like its
-    original)."""
-    rows = []
+    original). `on_frame(rows)` is called after each frame with the rows hashed so far (:func:`frames_of`
+    makes them VideoFrames)."""
+    rows: list[tuple] = []
     for time, frame in samples:
         gray = inside_bars(frame)
         hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
         rows.append((time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash),
                      hashes.quality))
+        if on_frame is not None:
+            on_frame(rows)
+    return frames_of(rows)
+
+
+def frames_of(rows: list[tuple]) -> VideoFrames:
+    """VideoFrames of (time, dhash, phash, centre, quality) rows."""
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
     return VideoFrames(np.array(columns[0], np.float64), *(np.array(c, np.uint64) for c in columns[1:4]),
                        np.array(columns[4], np.uint8))

@@ -12,13 +12,14 @@ import dataclasses
 import logging
 import os
 import stat
+from collections.abc import Callable
 
 import av
 
 from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.readfile import _ERRNO_CODES, is_within
 from tasks.settings import DEFAULT_MAX_PIXELS
-from tasks.video.frames import VideoFrames, hash_frames, no_frames
+from tasks.video.frames import VideoFrames, frames_of, hash_frames, no_frames
 from tasks.video.probe import probe_container
 from tasks.video.sample import SampleStats, sample_frames
 
@@ -87,20 +88,23 @@ def looks_like_video(path: str) -> bool:
 
 
 def index_segment(path: str, start: float, end: float | None, fps: float, allowed_roots: tuple[str, ...] = (),
-                  max_pixels: int = DEFAULT_MAX_PIXELS,
-                  interrupts: tuple[type[BaseException], ...] = ()) -> SegmentResult:
+                  max_pixels: int = DEFAULT_MAX_PIXELS, interrupts: tuple[type[BaseException], ...] = (),
+                  on_progress: Callable[[Callable[[], SegmentResult]], None] | None = None) -> SegmentResult:
     """Sample and hash the frames of `path` at k/`fps` seconds in [start, end) (`end` None: to the end).
-    `interrupts` are the exceptions that stop the task instead (its soft time limit)."""
+    `interrupts` are the exceptions that stop the task instead (its soft time limit). `on_progress(so_far)` is
+    called after each sampled frame; `so_far()` makes the result of the frames sampled until then (size and
+    mtime left 0; a pass sampled again with every frame decoded starts over)."""
     result = SegmentResult(FileError.OK)
     try:
         path, size, mtime = checked_file(path, allowed_roots)
         result.size, result.mtime = size, mtime
         with _open(path) as container:
             every_b = _codec_name(container) in SKIP_B_CODECS
-            result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF")
+            result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF",
+                                         on_progress)
         if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
             with _open(path) as container:
-                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT")
+                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress)
         result.size, result.mtime = size, mtime
     except FileUnreadable as exc:
         result.code = exc.code
@@ -129,8 +133,8 @@ def _open(path: str):
         raise FileUnreadable(FileError.CORRUPT if looks_like_video(path) else FileError.NOT_A_VIDEO) from None
 
 
-def _sample(container, start: float, end: float | None, fps: float, max_pixels: int,
-            skip: str) -> tuple[SegmentResult, float]:
+def _sample(container, start: float, end: float | None, fps: float, max_pixels: int, skip: str,
+            on_progress=None) -> tuple[SegmentResult, float]:
     """The segment's result (size and mtime left 0) and the widest gap between decoded frames."""
     result = SegmentResult(FileError.OK)
     if not container.streams.video:
@@ -150,16 +154,26 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     # global; set here so that a library user gets the same records as a worker.
     av.logging.set_level(av.logging.ERROR)
     with av.logging.Capture() as logged:
-        frames = hash_frames(sample_frames(container, fps, start, end, skip=skip, stats=stats))
-    decoder_errors = sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
-    result.frames, result.lost = frames, stats.lost + decoder_errors
+        def so_far(rows: list[tuple]) -> SegmentResult:
+            return _sampled(dataclasses.replace(result), frames_of(rows), stats, logged)
+
+        on_frame = None if on_progress is None else lambda rows: on_progress(lambda: so_far(rows))
+        frames = hash_frames(sample_frames(container, fps, start, end, skip=skip, stats=stats), on_frame)
+    result = _sampled(result, frames, stats, logged)
+    if not result.lost and end is None and _ends_early(stats.packet_end, info.duration):
+        result.code = FileError.TRUNCATED_VIDEO
+    return result, stats.widest_gap
+
+
+def _sampled(result: SegmentResult, frames: VideoFrames, stats: SampleStats, logged: list) -> SegmentResult:
+    """`result` with its sampled frames and what was lost: frames the sampler passed over and errors FFmpeg
+    logged; width and height as displayed."""
+    result.frames, result.lost = frames, stats.lost + sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
     if stats.rotation % 180 == 90:
         result.width, result.height = result.height, result.width
     if result.lost:
         result.code = FileError.DAMAGED_VIDEO
-    elif end is None and _ends_early(stats.packet_end, info.duration):
-        result.code = FileError.TRUNCATED_VIDEO
-    return result, stats.widest_gap
+    return result
 
 
 def _ends_early(packet_end: float, duration: float) -> bool:
