@@ -72,8 +72,8 @@ def next_grid_time(time: float, fps: float) -> float:
 
 def joined(before: SegmentResult | None, after: SegmentResult) -> SegmentResult:
     """A segment from the frames an earlier attempt sampled (`before`) and those of the rest of it (`after`):
-    the frames end to end, what was lost added up, the file's record from the later attempt. A rest that could
-    not be read at all keeps the earlier frames with its error."""
+    the frames end to end, what was lost and the frames with bars added up, the file's record from the later
+    attempt. A rest that could not be read at all keeps the earlier frames with its error."""
     if before is None:
         return after
     frames = VideoFrames(*(np.concatenate((getattr(before.frames, f.name), getattr(after.frames, f.name)))
@@ -84,7 +84,7 @@ def joined(before: SegmentResult | None, after: SegmentResult) -> SegmentResult:
         code = FileError.DAMAGED_VIDEO
     record = after if after.code in SAMPLED else before
     return dataclasses.replace(record, code=code, size=after.size or before.size, mtime=after.mtime or before.mtime,
-                               frames=frames, lost=lost)
+                               frames=frames, lost=lost, barred=before.barred + after.barred)
 
 
 def begin(backend, task_id: str, segments: int) -> VideoCheckpoint:

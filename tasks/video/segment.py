@@ -19,7 +19,7 @@ import av
 from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.readfile import _ERRNO_CODES, is_within
 from tasks.settings import DEFAULT_MAX_PIXELS
-from tasks.video.frames import VideoFrames, frames_of, hash_frames, no_frames
+from tasks.video.frames import VideoFrames, barred_frames, frames_of, hash_row, no_frames
 from tasks.video.probe import probe_container
 from tasks.video.sample import SampleStats, sample_frames
 
@@ -47,8 +47,9 @@ VIDEO_SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (0, b"\x1a\x45\xdf
 @dataclasses.dataclass
 class SegmentResult:
     """One segment's outcome: the file's size and mtime, the video's duration, displayed size (rotation
-    applied) and frame rate, its sampled frames in [start, end), and `lost`: packets the decoder refused,
-    frames it flagged corrupt and errors it logged (what was lost: the frames around them are kept)."""
+    applied) and frame rate, its sampled frames in [start, end), `lost`: packets the decoder refused,
+    frames it flagged corrupt and errors it logged (what was lost: the frames around them are kept), and
+    `barred`: how many of its frames had black bars cut before hashing."""
 
     code: FileError
     size: int = 0
@@ -59,6 +60,7 @@ class SegmentResult:
     fps: float = 0.0
     frames: VideoFrames = dataclasses.field(default_factory=no_frames)
     lost: int = 0
+    barred: int = 0
 
 
 def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, int, int]:
@@ -153,22 +155,23 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     # only says so in its log: errors logged while this segment decodes count as lost too. The level is
     # global; set here so that a library user gets the same records as a worker.
     av.logging.set_level(av.logging.ERROR)
+    rows: list[tuple] = []
     with av.logging.Capture() as logged:
-        def so_far(rows: list[tuple]) -> SegmentResult:
-            return _sampled(dataclasses.replace(result), frames_of(rows), stats, logged)
-
-        on_frame = None if on_progress is None else lambda rows: on_progress(lambda: so_far(rows))
-        frames = hash_frames(sample_frames(container, fps, start, end, skip=skip, stats=stats), on_frame)
-    result = _sampled(result, frames, stats, logged)
+        for time, frame in sample_frames(container, fps, start, end, skip=skip, stats=stats):
+            rows.append(hash_row(time, frame))
+            if on_progress is not None:
+                on_progress(lambda: _sampled(dataclasses.replace(result), rows, stats, logged))
+    result = _sampled(result, rows, stats, logged)
     if not result.lost and end is None and _ends_early(stats.packet_end, info.duration):
         result.code = FileError.TRUNCATED_VIDEO
     return result, stats.widest_gap
 
 
-def _sampled(result: SegmentResult, frames: VideoFrames, stats: SampleStats, logged: list) -> SegmentResult:
-    """`result` with its sampled frames and what was lost: frames the sampler passed over and errors FFmpeg
-    logged; width and height as displayed."""
-    result.frames, result.lost = frames, stats.lost + sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
+def _sampled(result: SegmentResult, rows: list[tuple], stats: SampleStats, logged: list) -> SegmentResult:
+    """`result` with its sampled frames (tasks/video/frames.hash_row rows) and what was lost: frames the
+    sampler passed over and errors FFmpeg logged; width and height as displayed."""
+    result.frames, result.barred = frames_of(rows), barred_frames(rows)
+    result.lost = stats.lost + sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
     if stats.rotation % 180 == 90:
         result.width, result.height = result.height, result.width
     if result.lost:

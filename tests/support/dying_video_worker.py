@@ -24,17 +24,15 @@ def _die_once(marker: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-_hash_frames = segment.hash_frames
+_hash_row = segment.hash_row
+_hashed = [0]  # frames this process hashed (a pool process forked after a death starts at 0)
 
 
-def hash_frames(samples, on_frame=None):
-    def counting(rows):
-        if on_frame is not None:
-            on_frame(rows)
-        if len(rows) >= int(os.environ["HASHFLEET_TEST_DIE_FRAMES"]):
-            _die_once(os.environ["HASHFLEET_TEST_DIE_MARKER"])
-
-    return _hash_frames(samples, counting)
+def hash_row(time, frame):
+    _hashed[0] += 1
+    if _hashed[0] > int(os.environ["HASHFLEET_TEST_DIE_FRAMES"]):
+        _die_once(os.environ["HASHFLEET_TEST_DIE_MARKER"])
+    return _hash_row(time, frame)
 
 
 _save = checkpoint.save
@@ -46,5 +44,5 @@ def save(backend, task_id, progress):
         _die_once(os.environ["HASHFLEET_TEST_DIE_MARKER"] + ".2")
 
 
-segment.hash_frames = hash_frames
+segment.hash_row = hash_row
 checkpoint.save = save
