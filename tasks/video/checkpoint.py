@@ -3,11 +3,11 @@ skips the segments already indexed and goes on inside a segment from the frame a
 as image chunks do (tasks/checkpoint.py).
 
 A segment is about two minutes of 1080p video: 5 to 20 s of one core on the benchmark machine (19 s for a
-5 Mbit/s H.264 test pattern, 53 s of wall time on the loaded machine; docs/video.md). A process killed from outside more often than that (the soak's
-SIGKILL every 3 s) would start the same segment over for ever; with the frames stored every
-CHECKPOINT_INTERVAL, each attempt gets further. A resumed segment starts at the next time of the sampling
-grid (tasks/video/sample.py): the frames are those the attempt that died would have sampled next, as for the
-segments of one video spread over tasks.
+5 Mbit/s H.264 test pattern, 53 s of wall time on the loaded machine; docs/video.md). A process killed from
+outside more often than that (the soak's SIGKILL every 3 s) would start the same segment over for ever;
+with the frames stored every CHECKPOINT_INTERVAL (tasks/video/task.py), each attempt gets further. A
+resumed segment starts at the next time of the sampling grid (tasks/video/sample.py): the frames are those
+the attempt that died would have sampled next, as for the segments of one video spread over tasks.
 """
 
 from __future__ import annotations
