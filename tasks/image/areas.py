@@ -77,15 +77,28 @@ def area_grids(image: np.ndarray, scale: int, height: int, width: int, grids: tu
     left = top + (bottom - top) * fy
     top, bottom = flat[top_left + 1], flat[bottom_left + 1]
     corners = left + (top + (bottom - top) * fy - left) * fx
-    averages = []
-    for grid, row, col, corner in zip(grids, layout.row_starts, layout.col_starts, layout.corner_starts, strict=True):
-        block = corners[corner : corner + (grid.rows + 1) * (grid.cols + 1)].reshape(grid.rows + 1, grid.cols + 1)
-        sums = block[1:] - block[:-1]  # slices, not np.diff: every numpy call counts at this size
-        means = (sums[:, 1:] - sums[:, :-1]) / (heights[row : row + grid.rows, None] * widths[col : col + grid.cols])
+    averages: list[np.ndarray] = []
+    for run in layout.runs:  # grids of one shape side by side are averaged together
+        n, rows, cols = run.count, run.rows, run.cols
+        block = corners[run.corner : run.corner + n * (rows + 1) * (cols + 1)].reshape(n, rows + 1, cols + 1)
+        sums = block[:, 1:] - block[:, :-1]  # slices, not np.diff: every numpy call counts at this size
+        cells = heights[run.row_index][:, :, None] * widths[run.col_index][:, None]
+        means = (sums[:, :, 1:] - sums[:, :, :-1]) / cells
         if image.dtype == np.uint8:
             means *= 1 / 255
-        averages.append(means)
+        averages.extend(means)
     return averages
+
+
+class _Run(NamedTuple):
+    """Consecutive grids of one shape, averaged together."""
+
+    count: int
+    rows: int
+    cols: int
+    corner: int  # the first grid's first corner
+    row_index: np.ndarray  # (count x rows): each grid's cell heights, as indices into the row edge lengths
+    col_index: np.ndarray  # (count x cols)
 
 
 class _Layout(NamedTuple):
@@ -98,29 +111,51 @@ class _Layout(NamedTuple):
     corner_rows: np.ndarray  # row edge (index into `rows`) of every corner, grid by grid, row-major
     corner_cols: np.ndarray
     corner_starts: list[int]  # each grid's first corner
+    runs: list[_Run]  # the grids, cut into runs of one shape
 
 
 @functools.lru_cache(maxsize=LAYOUT_CACHE)
 def _layout(grids: tuple[Grid, ...]) -> _Layout:
-    """The edges and corners of `grids`, computed once per set of grids a job asks for."""
-    axes = []
-    for cells, sides in (([g.rows for g in grids], [g.box[:2] for g in grids]),
-                         ([g.cols for g in grids], [g.box[2:] for g in grids])):
-        fractions = []
-        for g, n, (start, end) in zip(grids, cells, sides, strict=True):
-            edges = g.margin + np.arange(n + 1) * ((1 - 2 * g.margin) / n)
-            edges[-1] = 1 - edges[0]  # the last edge exactly where the margin starts, not a rounding past it
-            fractions.append(edges if (start, end) == (0.0, 1.0) else start + (end - start) * edges)
-        axes.append((np.concatenate(fractions), list(itertools.accumulate((n + 1 for n in cells[:-1]), initial=0))))
-    (rows, row_starts), (cols, col_starts) = axes
-    corner_rows = np.concatenate([np.repeat(np.arange(r, r + g.rows + 1), g.cols + 1)
-                                  for g, r in zip(grids, row_starts, strict=True)])
-    corner_cols = np.concatenate([np.tile(np.arange(c, c + g.cols + 1), g.rows + 1)
-                                  for g, c in zip(grids, col_starts, strict=True)])
-    corner_starts = list(itertools.accumulate(((g.rows + 1) * (g.cols + 1) for g in grids[:-1]), initial=0))
-    for array in (rows, cols, corner_rows, corner_cols):
+    """The edges and corners of `grids`: the corners' places depend on the grids' shapes only, the edges on
+    their boxes and margins, so grids whose boxes change from image to image (a centre square follows the
+    aspect, a frame's content its frame) reuse the shapes' corner layout and each grid's own edges."""
+    rows = np.concatenate([_fractions(g)[0] for g in grids])
+    cols = np.concatenate([_fractions(g)[1] for g in grids])
+    for array in (rows, cols):
         array.flags.writeable = False  # shared through the cache
-    return _Layout(rows, cols, row_starts, col_starts, corner_rows, corner_cols, corner_starts)
+    return _Layout(rows, cols, *_corners(tuple((g.rows, g.cols) for g in grids)))
+
+
+@functools.lru_cache(maxsize=WEIGHTS_CACHE)
+def _fractions(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """A grid's (row edges, column edges), as fractions of the image's height and width."""
+    axes = []
+    for n, (start, end) in ((grid.rows, grid.box[:2]), (grid.cols, grid.box[2:])):
+        edges = grid.margin + np.arange(n + 1) * ((1 - 2 * grid.margin) / n)
+        edges[-1] = 1 - edges[0]  # the last edge exactly where the margin starts, not a rounding past it
+        axes.append(edges if (start, end) == (0.0, 1.0) else start + (end - start) * edges)
+    return axes[0], axes[1]
+
+
+@functools.lru_cache(maxsize=LAYOUT_CACHE)
+def _corners(shapes: tuple[tuple[int, int], ...]) -> tuple:
+    """The :class:`_Layout` fields after the edges, for grids of these (rows, cols) side by side."""
+    row_starts = list(itertools.accumulate((r + 1 for r, _ in shapes[:-1]), initial=0))
+    col_starts = list(itertools.accumulate((c + 1 for _, c in shapes[:-1]), initial=0))
+    corner_rows = np.concatenate([np.repeat(np.arange(start, start + r + 1), c + 1)
+                                  for (r, c), start in zip(shapes, row_starts, strict=True)])
+    corner_cols = np.concatenate([np.tile(np.arange(start, start + c + 1), r + 1)
+                                  for (r, c), start in zip(shapes, col_starts, strict=True)])
+    corner_starts = list(itertools.accumulate(((r + 1) * (c + 1) for r, c in shapes[:-1]), initial=0))
+    runs = []
+    for shape, members in itertools.groupby(range(len(shapes)), key=lambda i: shapes[i]):
+        members = list(members)
+        row_index = np.array([np.arange(row_starts[i], row_starts[i] + shape[0]) for i in members])
+        col_index = np.array([np.arange(col_starts[i], col_starts[i] + shape[1]) for i in members])
+        runs.append(_Run(len(members), *shape, corner_starts[members[0]], row_index, col_index))
+    for array in (corner_rows, corner_cols, *(r.row_index for r in runs), *(r.col_index for r in runs)):
+        array.flags.writeable = False  # shared through the cache
+    return row_starts, col_starts, corner_rows, corner_cols, corner_starts, runs
 
 
 def _edges(fractions: np.ndarray, extent: float, pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

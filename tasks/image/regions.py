@@ -34,9 +34,6 @@ MIN_CONTENT_SHARE, MIN_TRIM = 0.15, 0.03
 #: Connected regions unlike the frame smaller than this share of the picture (a title bar's buttons and
 #: letters) are not content; the content is the bounding box of the larger ones.
 MIN_PART_SHARE = 0.005
-#: Connected parts are found on blocks of pixels, at most this many blocks along the long side: connected
-#: components cost ~10 ns a pixel, more than the rest of the region hashes on a full-size small image.
-PARTS_SIDE = 128
 #: Share of each side the "inner" region cuts (a 10 % crop; a 1-5 degree turn cut to its corners keeps 87-97 %).
 INNER_MARGIN = 0.10
 #: Side of the corner window, as a share of the picture's width and height.
@@ -50,9 +47,13 @@ REGION_HASH_SIZE = 8
 #: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
 #: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
 FRAME_SIDE = 512
-#: Side of the square grid the whole picture is area-averaged onto once, which the regions other than the
-#: content inside a frame are taken from: 4 cells per phash thumbnail cell each way.
-CANVAS = 128
+#: Decodes over this many pixels have their regions averaged from a copy SOURCE_SIDE pixels long.
+REGION_PIXELS = 1 << 22
+SOURCE_SIDE = 1024
+#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per
+#: phash thumbnail cell each way (held photos turned 1-5 degrees, bench/HARD_EDITS.md: 0.90-0.91 found at 64,
+#: 0.86 from a 128 grid, which aliases more).
+CANVAS = 64
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
 #: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
 TURN_CELL = 2
@@ -93,30 +94,14 @@ def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[i
     colours = frame_colours(gray) if colours is None else colours
     if len(colours) < MIN_FRAME_SIDES:
         return whole
-    unlike = _unlike(gray, colours)
-    step = -(-max(h, w) // PARTS_SIDE)  # parts are found on blocks of step x step pixels
-    rows, cols = h // step, w // step
-    if step > 1 and rows and cols:
-        # any unlike pixel makes its block unlike; each part's area is still counted in pixels
-        share = cv2.resize(unlike[: rows * step, : cols * step] * np.uint8(255), (cols, rows),
-                           interpolation=cv2.INTER_AREA)
-        blocks = (share > 0).astype(np.uint8)
-    else:
-        step, share, blocks = 1, unlike * np.uint8(255), unlike
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=8)
-    area = np.bincount(labels.ravel(), weights=share.ravel(), minlength=count) * (step * step / 255)
-    big = stats[1:][area[1:] >= MIN_PART_SHARE * h * w]
-    if not len(big):
+    # OpenCV's per-part statistics cost 5x the labelling itself: count the parts' pixels, box the big ones
+    count, labels = cv2.connectedComponents(_unlike(gray, colours), connectivity=8)
+    big = np.bincount(labels.ravel(), minlength=count) >= MIN_PART_SHARE * h * w
+    big[0] = False  # the frame
+    if not big.any():
         return whole
-    top, bottom = int(big[:, 1].min()), int((big[:, 1] + big[:, 3]).max())
-    left, right = int(big[:, 0].min()), int((big[:, 0] + big[:, 2]).max())
-    if step > 1:  # the unlike pixels of the parts' blocks and of one block more on each side
-        top, bottom = max(0, top - 1) * step, min(h, (bottom + 1) * step)
-        left, right = max(0, left - 1) * step, min(w, (right + 1) * step)
-        inside = unlike[top:bottom, left:right]
-        found_rows, found_cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
-        top, bottom = top + int(found_rows[0]), top + int(found_rows[-1]) + 1
-        left, right = left + int(found_cols[0]), left + int(found_cols[-1]) + 1
+    left, top, width, height = cv2.boundingRect(big.astype(np.uint8)[labels])
+    bottom, right = top + height, left + width
     height, width = bottom - top, right - left
     trimmed = width <= (1 - MIN_TRIM) * w or height <= (1 - MIN_TRIM) * h
     if not trimmed or width * height < MIN_CONTENT_SHARE * h * w:
@@ -158,8 +143,9 @@ def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
 
 def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | None, side: int) -> tuple[Grid, ...]:
     """The exact area grids of the content inside `frame` (the whole picture without one), the centre square,
-    the middle 80 % and the upper-left window: the first four :data:`REGIONS`. Only the content moves with a
-    frame, so the others meet a copy whose frame was found where the original's was not."""
+    the middle 80 % and the upper-left window (the first four :data:`REGIONS`), then the CANVAS square of the
+    whole picture the turns are interpolated from. Only the content moves with a frame, so the others meet
+    a copy whose frame was found where the original's was not."""
     square = min(reduced.height, reduced.width)
     down, across = (reduced.height - square) / 2 / reduced.height, (reduced.width - square) / 2 / reduced.width
     return (
@@ -167,45 +153,45 @@ def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | No
         Grid(side, side, box=(down, 1 - down, across, 1 - across)),
         Grid(side, side, INNER_MARGIN),
         Grid(side, side, box=(0.0, CORNER_SHARE, 0.0, CORNER_SHARE)),
+        Grid(CANVAS, CANVAS),
     )
+
+
+def region_bits(averages: list[np.ndarray], height: int, width: int, hash_size: int) -> np.ndarray:
+    """(len(REGIONS) x hash_size x hash_size) bools from the area averages of :func:`region_grids` of a
+    `height` x `width` picture: the four boxes hashed as they are, the turns interpolated from the canvas."""
+    *thumbs, canvas = averages
+    side = thumbs[0].shape[0]
+    for degrees in TURN_DEGREES:
+        for sign in (1, -1):
+            window = turned(canvas, height, width, sign * degrees, TURN_CELL * side)
+            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
+    return phash_bits_of(thumbs, hash_size)
+
+
+def region_source(reduced: Reduced) -> Reduced:
+    """The decode the region grids are averaged from: `reduced` itself, or, for a full-size decode over
+    REGION_PIXELS (a large PNG or WebP), a copy area-averaged to SOURCE_SIDE on its long side in one pass
+    (exact area grids of a decode that size take a pass over its pixels per grid)."""
+    if reduced.image.size <= REGION_PIXELS:
+        return reduced
+    image = _fit(reduced.image, SOURCE_SIDE)
+    return Reduced(image, 1, *image.shape)
 
 
 def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bool]:
     """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a reduced decode (see
     tasks/image/decode.py). Without a frame the content is the whole picture.
 
-    The content, square, middle and corner regions are area-averaged exactly from the decode, as a copy's
-    whole-picture phash is (tasks/image/areas.py); the turns are interpolated from the picture resized once
-    onto a CANVAS square (:func:`turned_thumbs`). A job computes the same from one area pass shared with its
-    other hashes (tasks/image/multihash.py).
+    Every region is area-averaged exactly from the decode (tasks/image/areas.py), as a copy's whole-picture
+    phash is; the turns are interpolated from a CANVAS-square area grid of the whole picture. A job takes
+    these grids in the one area pass of all its hashes (tasks/image/multihash.py).
     """
-    side = HIGHFREQ_FACTOR * hash_size
     frame = frame_box(reduced)
-    thumbs = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, region_grids(reduced, frame, side))
-    return phash_bits_of(thumbs + turned_thumbs(reduced, side), hash_size), frame is not None
-
-
-def turned_thumbs(reduced: Reduced, side: int) -> list[np.ndarray]:
-    """The (side x side) thumbnails of the turned :data:`REGIONS`, interpolated from one CANVAS square."""
-    canvas = _canvas(reduced.image)
-    thumbs = []
-    for degrees in TURN_DEGREES:
-        for sign in (1, -1):
-            window = turned(canvas, reduced.height, reduced.width, sign * degrees, TURN_CELL * side)
-            thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
-    return thumbs
-
-
-def _canvas(image: np.ndarray) -> np.ndarray:
-    """The picture on a CANVAS x CANVAS float32 grid in [0, 1]: area-averaged from decodes over twice its
-    size, interpolated from smaller ones (OpenCV's area resize costs 4x the linear one at the decode sizes
-    hashes are taken from, and aliasing only begins past a factor of 2)."""
-    shrink = max(image.shape) > 2 * CANVAS
-    canvas = cv2.resize(image, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    canvas = canvas.astype(np.float32)
-    if image.dtype == np.uint8:
-        canvas *= np.float32(1 / 255)
-    return canvas
+    source = region_source(reduced)
+    grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
+    averages = area_grids(source.image, source.scale, source.height, source.width, grids)
+    return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
 
 
 def _fit(image: np.ndarray, longest: int) -> np.ndarray:

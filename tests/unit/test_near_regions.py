@@ -140,7 +140,31 @@ def test_the_original_policy_keeps_the_unframed_sharpest_colour_copy():
     assert choose_keeper(data, members, "largest") == 1
     why = reasons(data, members, 0, "original")
     assert why[0].startswith("kept (original)")
-    assert (why[1], why[2], why[3]) == ("framed", "fewer pixels", "fewer bytes per pixel")
+    assert (why[1], why[2], why[3]) == ("another file's picture in a frame", "under 95% of the largest file's pixels",
+                                        "fewer bytes per pixel")
+
+
+def test_a_picture_with_flat_borders_of_its_own_is_kept_over_its_unframed_crop():
+    # 0: original with flat borders (framed, like most of its copies), 1: its grey copy, 2: a 10 % crop
+    # (the crop cut the borders away: no frame), whose whole picture is not any framed member's content
+    full = np.array([0, 0, 0xFF00], np.uint64)
+    regions = np.ones((3, len(REGIONS)), np.uint64)
+    regions[:, CONTENT] = [0xF0F0_F0F0_0000, 0xF0F0_F0F0_0000, 0]
+    data = index_of(full, full, regions, sizes=[90_000, 40_000, 60_000], widths=[400, 400, 320],
+                    heights=[300, 300, 240], mtimes=[5, 5, 5])
+    assert choose_keeper(data, np.array([2, 1, 0]), "original") == 0
+
+
+def test_letterbox_bars_too_thin_to_be_found_do_not_win_on_pixels():
+    # 0: original 868x600; 1: the same with 12-pixel bars (not found as a frame): 4 % more pixels, few more bytes
+    full = np.zeros(2, np.uint64)
+    regions = np.ones((2, len(REGIONS)), np.uint64)
+    regions[:, CONTENT] = 0
+    data = index_of(full, full, regions, sizes=[100_000, 100_500], widths=[868, 868], heights=[600, 624],
+                    mtimes=[5, 5])
+    assert choose_keeper(data, np.array([1, 0]), "original") == 0
+    assert reasons(data, np.array([1, 0]), 0, "original")[1] == "fewer bytes per pixel"
+
 
 
 @pytest.mark.parametrize("bits_off", [TURNED_MAX_DISTANCE, TURNED_MAX_DISTANCE + 1])
