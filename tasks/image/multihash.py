@@ -73,15 +73,16 @@ def hashes_and_regions(
         boxes = region_grids(reduced, frame, HIGHFREQ_FACTOR * REGION_HASH_SIZE)
         source = region_source(reduced)
     shared = regions and source is reduced  # else the regions come from a smaller copy of a huge decode
-    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width,
-                          grids + boxes if shared else grids)
+    together = tuple(dict.fromkeys(grids + boxes)) if shared else grids  # the 32 x 32 whole picture is in both
+    small = dict(zip(together, area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, together),
+                     strict=True))
     packed = None
     if regions:
-        region_averages = averages[len(grids):] if shared else area_grids(
+        region_averages = [small[grid] for grid in boxes] if shared else area_grids(
             source.image, source.scale, source.height, source.width, boxes)
         bits = region_bits(region_averages, reduced.height, reduced.width, REGION_HASH_SIZE)
         packed = pack_regions(bits, frame is not None)
-    return _hashes_of_grids(dict(zip(grids, averages, strict=False)), hash_size, want), packed
+    return _hashes_of_grids(small, hash_size, want), packed
 
 
 def _hashes_of_grids(small: dict[Grid, np.ndarray], hash_size: int, want: tuple[str, ...]) -> ImageHashes:

@@ -6,7 +6,7 @@ way and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey ima
 
 Each region is averaged exactly onto the phash thumbnail by tasks/image/areas.py, in the same pass (one
 integral image, one gather) as the job's other hashes, and hashed as tasks/image/phash.py hashes the whole
-picture; the turned regions are interpolated from a 64 x 64 area thumbnail of the whole picture. A frame
+picture; the turned regions are interpolated from the 32 x 32 area thumbnail of the whole picture. A frame
 is looked for only where two or more outermost lines are flat, on a copy at most 512 pixels long.
 """
 
@@ -50,10 +50,10 @@ FRAME_SIDE = 512
 #: Decodes over this many pixels have their regions averaged from a copy SOURCE_SIDE pixels long.
 REGION_PIXELS = 1 << 22
 SOURCE_SIDE = 1024
-#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per
-#: phash thumbnail cell each way (held photos turned 1-5 degrees, bench/HARD_EDITS.md: 0.90-0.91 found at 64,
-#: 0.86 from a 128 grid, which aliases more).
-CANVAS = 64
+#: Side of the square area grid of the whole picture the turned regions are interpolated from: the phash
+#: thumbnail itself, interpolated at TURN_CELL points per cell (held photos turned 1-5 degrees,
+#: bench/HARD_EDITS.md: 0.963 found from 32 cells, 0.951 from 64, and a 128-cell resize aliased more).
+CANVAS = 32
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
 #: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
 TURN_CELL = 2
