@@ -1,6 +1,7 @@
 """Recall per rough edit and false pairs of `dupes` (and of the references) on bench/hard_edits.py's sets.
 
     python -m bench.hard_quality [--set dev|held] [--cache-dir DIR] [--max-distance K] [--no-refs]
+                                 [--turned 2 4 6]
 
 Every file of the set is hashed in-process exactly as a worker does (tasks.image.multihash.hash_data, the
 default algorithms), the index is searched with the code `hashfleet dupes` runs (producer/near/find.py:
@@ -173,6 +174,19 @@ def keeper_shares(rows: list[dict], index, a: np.ndarray, b: np.ndarray, d: np.n
     return out
 
 
+def turned_within(index, k: int, bound: int) -> set[tuple[int, int]]:
+    """The pairs of `dupes` with the turned regions joined within `bound` bits instead of the default."""
+    from producer.near import regions
+    from producer.near.find import near_pairs
+
+    default, regions.TURNED_MAX_DISTANCE = regions.TURNED_MAX_DISTANCE, bound
+    try:
+        a, b, _ = near_pairs(index, k)
+    finally:
+        regions.TURNED_MAX_DISTANCE = default
+    return set(zip(a.tolist(), b.tolist(), strict=True))
+
+
 def pairs_within(dist: np.ndarray, k: int) -> set[tuple[int, int]]:
     i, j = np.nonzero(np.triu(dist <= k, 1))
     return set(zip(i.tolist(), j.tolist(), strict=True))
@@ -185,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
     parser.add_argument("--max-distance", type=int, default=None)
     parser.add_argument("--no-refs", action="store_true")
+    parser.add_argument("--turned", type=int, nargs="*", default=[],
+                        help="also score dupes with the turned regions joined within each of these bounds")
     args = parser.parse_args(argv)
     from producer.near.defaults import DEFAULT_MAX_DISTANCE
     from producer.near.find import near_pairs
@@ -201,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     table = {f"dupes (K {k})": score(rows, found)}
     old = near_pairs(index, k, regions=False)
     table[f"dupes --no-regions (K {k})"] = score(rows, set(zip(old[0].tolist(), old[1].tolist(), strict=True)))
+    for bound in args.turned:
+        table[f"dupes, turned <= {bound}"] = score(rows, turned_within(index, k, bound))
     if not args.no_refs:
         for name, dist in references(rows, args.cache_dir).items():
             table[f"{name}<={REFERENCES[name]}"] = score(rows, pairs_within(dist, REFERENCES[name]))

@@ -4,10 +4,10 @@
 
 Files are read into memory first. Each pass decodes every file once (tasks/image/multihash.py
 `decode_reduced`) and hashes that decode with the default algorithms (with and without the region phashes)
-and with dhash alone, each timed on its own; the OpenCV floor of bench/contenders.py (`cv2.imdecode`, 1/8 for JPEG) is timed on the same bytes in
-the same pass. A step's time is the sum over files of its fastest pass on each file: the machine is shared,
-and the minimum discards the time other processes took. One process, one OpenCV and BLAS thread, like a
-worker process.
+and with dhash alone, each timed on its own; the OpenCV floor of bench/contenders.py (`cv2.imdecode`, 1/8
+for JPEG) is timed on the same bytes in the same pass. A step's time is the sum over files of its fastest
+pass on each file: the machine is shared, and the minimum discards the time other processes took. One
+process, one OpenCV and BLAS thread, like a worker process.
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ class KeptJob:
     """One job in the jobs directory."""
 
     id: str
-    files: int  # input files the job covers (hashed, reused or walk errors), from its manifest
+    files: int  # input files the job covers (images hashed or reused, videos, walk errors), from its manifest
     bytes: int  # disk its files take
     finished: float | None  # when its outputs were written (epoch seconds), None when not (yet)
+    videos: int = 0  # videos among the files
 
 
 def mark_finished(job_id: str, jobs_dir: str) -> None:
@@ -63,12 +64,13 @@ def kept_jobs(jobs_dir: str) -> list[KeptJob]:
         try:
             with open(manifest_path(folder, job_id), encoding="ascii") as handle:
                 doc = json.load(handle)
-            count = sum(doc.get("counts", [])) + len(doc.get("walk_errors", []))
-        except (OSError, ValueError):
-            count = 0  # unreadable: listed (and prunable once finished) all the same
+            videos = len((doc.get("videos") or {}).get("paths", []))
+            count = sum(doc.get("counts", [])) + len(doc.get("walk_errors", [])) + videos
+        except (OSError, ValueError, AttributeError):
+            count = videos = 0  # unreadable: listed (and prunable once finished) all the same
         done = chunks_path(folder, job_id, DONE)
         jobs.append(KeptJob(job_id, count, sum(os.path.getsize(p) for p in files[job_id]),
-                            os.path.getmtime(done) if done in files[job_id] else None))
+                            os.path.getmtime(done) if done in files[job_id] else None, videos))
     return jobs
 
 

@@ -58,7 +58,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
     if videos:
         job.videos = plan_videos(videos, settings.video_fps, settings.video_segment, settings.allowed_roots)
     reused = sum(job.counts[i] for i in job.reused)
-    click.echo(f"hashfleet: job {job.id}: {job.total} files in {len(job.blobs)} chunks"
+    click.echo(f"hashfleet: job {job.id}: {job.total} {'images' if videos else 'files'} in {len(job.blobs)} chunks"
                + (f" ({reused} unchanged, reused from the index)" if index_path else "")
                + (f", {len(videos)} videos in {len(job.videos.tasks)} tasks" if videos else ""), err=True)
     return job
@@ -124,7 +124,7 @@ def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check
     into `drained` as it finishes, with progress; returns how many files they held. Chunks are sent to
     `chunk_task`; with `resume`, those another process sent are sent again (the result backend may have
     lost them). `on_sent()` is called after each publish."""
-    from producer.progress import JobProgress
+    from producer.progress import JobProgress, progress_unit
 
     remote = job.task_count - len(job.reused)
     window = job_window(app, job, drained, window_size(settings.window, fleet, remote), resume)
@@ -137,7 +137,7 @@ def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check
         _send(app, job, chunks, chunk_task, resume)
         on_sent()
 
-    with JobProgress(files, settings.progress_interval) as progress:
+    with JobProgress(files, settings.progress_interval, unit=progress_unit(job.total, job.video_count)) as progress:
         JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
                     reconnect_timeout=settings.reconnect_timeout,
                     resend=send,
@@ -206,7 +206,8 @@ def summary(result: JobResult, out: str, started: float) -> None:
     n_errors = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
     rate = result.job.total / max(elapsed, 1e-9)
-    click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s): "
+    videos = f", {result.job.video_count} videos" if result.job.video_count else ""
+    click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s{videos}): "
                f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
     click.echo(f"hashfleet: {result.group_count} exact-duplicate groups ({result.duplicate_files} files); wrote {out}")
 

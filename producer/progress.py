@@ -5,13 +5,25 @@ from __future__ import annotations
 import sys
 import time
 
+#: What a rate is shown in, per unit counted.
+RATE_UNITS = {"images": "img/s", "videos": "videos/s", "files": "files/s"}
+
+
+def progress_unit(images: int, videos: int) -> str:
+    """What a job's progress counts: "images", "videos", or "files" when it holds both."""
+    if videos and images:
+        return "files"
+    return "videos" if videos else "images"
+
 
 class JobProgress:
-    """Counts images done and errors; shows images/s and ETA."""
+    """Counts files done (images, videos or both: `unit`) and errors; shows the rate and ETA."""
 
-    def __init__(self, total: int, interval: float, stream=None, interactive: bool | None = None):
+    def __init__(self, total: int, interval: float, stream=None, interactive: bool | None = None,
+                 unit: str = "images"):
         self.interval = interval
         self.total = total
+        self.unit = unit
         self.done = 0
         self.errors = 0
         self.stream = stream or sys.stderr
@@ -27,7 +39,8 @@ class JobProgress:
 
             self._bar = Progress(
                 TextColumn("hashing"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:>8.1f} img/s"), TextColumn("{task.fields[errors]} errors"),
+                TextColumn(f"{{task.fields[rate]:>8.1f}} {RATE_UNITS[self.unit]}"),
+                TextColumn("{task.fields[errors]} errors"),
                 TextColumn("ETA"), TimeRemainingColumn(),
                 console=Console(file=self.stream), transient=False,
             )
@@ -52,5 +65,5 @@ class JobProgress:
         elif time.monotonic() - self._last_line >= self.interval or self.done == self.total:
             self._last_line = time.monotonic()
             eta = (self.total - self.done) / self.rate if self.rate else float("inf")
-            print(f"hashed {self.done}/{self.total} images, {self.rate:.1f} img/s, {self.errors} errors, "
-                  f"ETA {eta:.0f} s", file=self.stream, flush=True)
+            print(f"hashed {self.done}/{self.total} {self.unit}, {self.rate:.1f} {RATE_UNITS[self.unit]}, "
+                  f"{self.errors} errors, ETA {eta:.0f} s", file=self.stream, flush=True)

@@ -55,7 +55,8 @@ def hash_chunk(self, paths_blob: str, algo: str, hash_size: int) -> dict:
     if progress.attempts >= ISOLATE_AFTER:
         return finish_chunk(self, hash_isolated(self, paths, algo, hash_size, settings, progress))
     watch = watchdog(settings.file_timeout)
-    watch.on_hang = lambda: _isolate_next(self, progress)
+    task_id = self.request.id  # the request is thread-local: the watchdog's thread has none
+    watch.on_hang = lambda: _isolate_next(self.backend, task_id, progress)
     try:
         hash_files(paths, algo, hash_size, settings.allowed_roots, result=progress.result, watch=watch,
                    interrupts=(SoftTimeLimitExceeded,), start=progress.done,
@@ -85,10 +86,10 @@ def _tracker(task, progress: checkpoint.Checkpoint, interval: float | None):
     return on_file
 
 
-def _isolate_next(task, progress: checkpoint.Checkpoint) -> None:
+def _isolate_next(backend, task_id: str, progress: checkpoint.Checkpoint) -> None:
     """Store the progress so that the next attempt (counted by checkpoint.begin) isolates at the hung file."""
     progress.attempts = ISOLATE_AFTER - 1
-    checkpoint.save(task.backend, task.request.id, progress)
+    checkpoint.save(backend, task_id, progress)
 
 
 def hash_isolated(task, paths: list[str], algo: str, hash_size: int, settings,

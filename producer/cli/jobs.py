@@ -172,4 +172,5 @@ def jobs_command(prune_finished, older_than) -> None:
     for job in kept_jobs(settings.jobs_dir):
         state = (f"finished {(now - job.finished) / DAY:.1f} days ago" if job.finished is not None
                  else "not finished (running, or waiting for wait/resume)")
-        click.echo(f"{job.id}  {job.files} files  {job.bytes / 1e6:.1f} MB  {state}")
+        videos = f" ({job.videos} videos)" if job.videos else ""
+        click.echo(f"{job.id}  {job.files} files{videos}  {job.bytes / 1e6:.1f} MB  {state}")

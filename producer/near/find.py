@@ -20,16 +20,14 @@ from producer.near.regions import (
     CENTRE,
     FULL,
     NO_MATCH,
-    REGION_MAX_DISTANCE,
     REGIONS_HASH,
     confirmed,
     content_distances,
     content_rows,
-    least,
-    region_distances,
+    region_match_distances,
     region_pairs,
-    typed_join,
 )
+from producer.near.typedjoin import least, typed_join
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import join
 from tasks.nearjoin.pairarrays import Pairs
@@ -44,9 +42,12 @@ def eligible(index: HashIndex, include_low_information: bool = False) -> np.ndar
 
 
 def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_HASH, crops: bool = True,
-               regions: bool = True, include_low_information: bool = False, joiner=join) -> Pairs:
+               regions: bool = True, include_low_information: bool = False, joiner=None) -> Pairs:
     """All pairs (a < b, indices into `index`) of the same picture, with their distance, sorted by (a, b).
-    `joiner(hashes, k)` is the exact join (tasks.nearjoin.join.join, or the cluster's).
+    `joiner(hashes, k)` is the exact self-join of the first stage (tasks.nearjoin.join.join, or the
+    cluster's), which takes all its rows at once. The region stage is always joined here, each allowed pair
+    of kinds on its own (producer/near/typedjoin.py): about 10 s at a million files, where a self-join of
+    its 5 million turned and whole-picture rows at 4 bits would take minutes even spread over a cluster.
 
     First stage: files within `max_distance` on the whole picture (phash), with `crops` also on its centre
     crop, and with the region hashes also on the content inside a frame. With `regions` (and the index's
@@ -65,10 +66,13 @@ def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_
         region = index.hashes[REGIONS_HASH][ids]
         rows.append(content_rows(local, region))
         allowed |= {("content", FULL), ("content", "content")}
-    a, b, d = typed_join(rows, allowed, max_distance, joiner)
+    # The first stage is one self-join of all its rows even here: at K = 8 a join across two sets probes
+    # every flip mask of a block, a self-join half of them (one join: 25 s at a million files, full
+    # against itself plus centre against full: 38 s, bench/HARD_EDITS.md).
+    a, b, d = typed_join(rows, allowed, max_distance, joiner or join)
     if second:
         keep = confirmed(a, b, full, region, max_distance)
-        ra, rb, rd = region_pairs(local, full, region, joiner)
+        ra, rb, rd = region_pairs(local, full, region)
         a, b, d = least(np.concatenate([a[keep], ra]), np.concatenate([b[keep], rb]), np.concatenate([d[keep], rd]))
     return ids[a], ids[b], d
 
@@ -131,5 +135,4 @@ def query_distances(index: HashIndex, query: dict[str, np.ndarray], max_distance
     a, b = np.arange(n), np.full(n, n)
     distance = np.minimum(distance, content_distances(a, b, both_full, both))
     distance = np.where(confirmed(a, b, both_full, both, max_distance), distance, NO_MATCH)
-    region = region_distances(a, b, both_full, both)
-    return np.minimum(distance, np.where(region <= REGION_MAX_DISTANCE, region, NO_MATCH))
+    return np.minimum(distance, region_match_distances(a, b, both_full, both))

@@ -2,31 +2,36 @@
 a caption or a logo over one corner), and the check that keeps two different pictures sharing an overlay apart.
 Pure numpy over the hashes of a HashIndex (phash-regions: tasks/image/regions.py).
 
-Both stages are exact joins over typed rows (:func:`typed_join`): every file contributes one row per hash
-kind, one multi-index join (tasks/nearjoin/join.py) finds all rows within K, and only the kinds that
-describe the same picture are kept (a square against a square, a middle 80 % against a whole picture...).
+Both stages are exact joins over typed rows (producer/near/typedjoin.py): every file contributes one row per
+hash kind, and only the kinds that describe the same picture are joined (a square against a square, a
+middle 80 % against a whole picture...).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from producer.near.typedjoin import least, typed_join
 from tasks.image.regions import REGIONS
-from tasks.nearjoin.join import join, sort_pairs
 from tasks.nearjoin.pairarrays import Pairs
 
 #: The index column of the region hashes.
 REGIONS_HASH = "phash-regions"
-#: Region pairs are joined within this many bits. bench/HARD_EDITS.md (dev photos): at 2 the square crops,
-#: 10 % crops, captions and logos are all found and the 1-5 degree turns 0.91, with no pair of different
-#: photos; 4 finds more turns (0.98) but a join of the 8 million rows of a million files at 4 bits took
-#: 3 minutes on this machine, at 2 about 25 s (only exact 21-bit block matches are probed).
+#: Region pairs (square, middle 80 %, upper-left 75 %) are joined within this many bits. bench/HARD_EDITS.md
+#: (dev photos): at 2 the square crops, 10 % crops, captions and logos are all found with no pair of
+#: different photos.
 REGION_MAX_DISTANCE = 2
+#: A turned region meets a whole picture within this many bits: at 2 the 1-5 degree turns of the dev photos
+#: are found 0.91, at 4 0.98 (bench/HARD_EDITS.md). Only the turned rows probe the whole pictures at this
+#: distance (a join across two sets, producer/near/typedjoin.py): about 7 s at a million files.
+TURNED_MAX_DISTANCE = 4
 #: A pair found on whole pictures is confirmed when one of the regions an overlay in a corner or a band
 #: leaves out (centre square, middle 80 %, upper-left 75 %) is within this many bits (bench/HARD_EDITS.md).
 CONFIRM_DISTANCE = 12
 #: ...or when they share a region (the kinds of the second stage) within this many bits: a border crop's
-#: regions are all shifted by its cut, but its turned or inner regions still meet the other's picture.
+#: regions are all shifted by its cut, but its turned or inner regions still meet the other's picture. At 8
+#: the dev set's 4 % crops are all confirmed (1 in 40 is not at 6), but 7 corpus pairs of different pictures
+#: (painting fragments, calibration shots) are too (bench/HARD_EDITS.md).
 CONFIRM_REGION_DISTANCE = 6
 CONTENT, SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("content", "square", "inner", "upper-left"))
 TURNED = tuple(i for i, r in enumerate(REGIONS) if r.startswith("turned"))
@@ -34,36 +39,6 @@ TURNED = tuple(i for i, r in enumerate(REGIONS) if r.startswith("turned"))
 NO_MATCH = 255
 #: Row kinds of the joins: the whole picture, its centre crop (phash-centre), and each region.
 FULL, CENTRE = "full", "centre"
-
-
-def typed_join(
-    rows: list[tuple[str, np.ndarray, np.ndarray]], allowed: set[tuple[str, str]], max_distance: int, joiner=join
-) -> Pairs:
-    """Pairs of files (a < b, least distance, sorted) whose rows of allowed kinds are within `max_distance`.
-
-    `rows` is [(kind, file indices, uint64 hashes)]; `allowed` holds (kind, kind) pairs, either order.
-    A file's pair with itself is dropped.
-    """
-    kinds = np.concatenate([np.full(len(files), n, np.int16) for n, (_, files, _) in enumerate(rows)])
-    owner = np.concatenate([files for _, files, _ in rows]).astype(np.int64)
-    names = [kind for kind, _, _ in rows]
-    ok = np.zeros((len(rows), len(rows)), bool)
-    for i, first in enumerate(names):
-        for j, second in enumerate(names):
-            ok[i, j] = (first, second) in allowed or (second, first) in allowed
-    a, b, d = joiner(np.concatenate([hashes for _, _, hashes in rows]), max_distance)
-    keep = ok[kinds[a], kinds[b]] & (owner[a] != owner[b])
-    a, b, d = owner[a[keep]], owner[b[keep]], d[keep]
-    return least(np.minimum(a, b), np.maximum(a, b), d)
-
-
-def least(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> Pairs:
-    """Each (a, b) once, with its least distance, sorted by (a, b)."""
-    a, b, d = sort_pairs(a, b, d)
-    if not len(a):
-        return a, b, d
-    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
-    return a[first], b[first], np.minimum.reduceat(d, np.flatnonzero(first))
 
 
 def framed(regions: np.ndarray) -> np.ndarray:
@@ -77,21 +52,25 @@ def content_rows(ids: np.ndarray, regions: np.ndarray) -> tuple[str, np.ndarray,
     return "content", ids[inside], regions[inside, CONTENT]
 
 
-def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray, joiner=join) -> Pairs:
-    """Second stage: files sharing a region within REGION_MAX_DISTANCE, as indices into `ids`' index.
+def region_pairs(ids: np.ndarray, full: np.ndarray, regions: np.ndarray) -> Pairs:
+    """Second stage: files sharing a region (within REGION_MAX_DISTANCE, a turned one within
+    TURNED_MAX_DISTANCE), as indices into `ids`' index, at the least such distance.
 
     A square crop's whole picture is its centre square (square against square); a 10 % crop's whole
     picture is its original's middle 80 %; a turned copy is close to its original turned 2 or 4 degrees;
     a copy with a caption band or a logo box keeps its original's upper-left 75 % (same region both sides).
     """
-    rows = [
+    views = [
         (FULL, ids, full),
         ("square", ids, regions[:, SQUARE]),
         ("inner", ids, regions[:, INNER]),
         ("upper-left", ids, regions[:, UPPER_LEFT]),
-    ] + [("turned", ids, regions[:, i]) for i in TURNED]
-    allowed = {("square", "square"), ("inner", FULL), ("upper-left", "upper-left"), ("turned", FULL)}
-    return typed_join(rows, allowed, REGION_MAX_DISTANCE, joiner)
+    ]
+    a, b, d = typed_join(views, {("square", "square"), ("inner", FULL), ("upper-left", "upper-left")},
+                         REGION_MAX_DISTANCE)
+    turns = [(FULL, ids, full)] + [("turned", ids, regions[:, i]) for i in TURNED]
+    ta, tb, td = typed_join(turns, {("turned", FULL)}, TURNED_MAX_DISTANCE)
+    return least(np.r_[a, ta], np.r_[b, tb], np.r_[d, td])
 
 
 def confirmed(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray, max_distance: int) -> np.ndarray:
@@ -129,6 +108,17 @@ def content_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: n
 
 def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
     """Per pair (a, b): the least distance over the region kinds :func:`region_pairs` joins."""
+    return np.minimum(_view_distances(a, b, full, regions), _turn_distances(a, b, full, regions))
+
+
+def region_match_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Per pair (a, b): the distance :func:`region_pairs` pairs them at, NO_MATCH when it does not."""
+    views, turns = _view_distances(a, b, full, regions), _turn_distances(a, b, full, regions)
+    return np.minimum(np.where(views <= REGION_MAX_DISTANCE, views, NO_MATCH),
+                      np.where(turns <= TURNED_MAX_DISTANCE, turns, NO_MATCH))
+
+
+def _view_distances(a, b, full, regions) -> np.ndarray:
     ra, rb = regions[a], regions[b]
     kinds = [
         _dist(ra[:, SQUARE], rb[:, SQUARE]),
@@ -136,5 +126,9 @@ def region_distances(a: np.ndarray, b: np.ndarray, full: np.ndarray, regions: np
         _dist(ra[:, INNER], full[b]),
         _dist(full[a], rb[:, INNER]),
     ]
-    kinds += [_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED]
     return np.minimum.reduce(kinds)
+
+
+def _turn_distances(a, b, full, regions) -> np.ndarray:
+    ra, rb = regions[a], regions[b]
+    return np.minimum.reduce([_dist(ra[:, i], full[b]) for i in TURNED] + [_dist(full[a], rb[:, i]) for i in TURNED])

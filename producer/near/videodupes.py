@@ -4,8 +4,9 @@ images'). Videos pair only with videos (producer/near/videopairs.py).
 
 Which copy to keep (`--keep largest`, the default): the longest (whole seconds), then one without black bars
 (a letterboxed copy shows the picture smaller), then the most pixels, then the least compressed (most bytes per
-pixel-second); `biggest-file`, `oldest` and `newest` as for images. Sizes, times and bars are read from the
-files themselves, for the videos of groups only (bars on one frame in the middle of the shared footage).
+pixel-second); `biggest-file`, `oldest` and `newest` as for images. Bars come from the index (the workers
+count the sampled frames with black bars: tasks/video/letterbox.video_letterboxed); sizes and times are
+the files' own, from a stat of the videos of groups only (no video is opened here).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ PAIR_FIELDS = ("a_start", "a_end", "b_start", "b_end", "speed")
 
 @dataclasses.dataclass(frozen=True)
 class VideoFile:
-    """What choosing a keeper needs beyond the index: bytes and mtime (None when the file is not here) and
-    whether a frame shows black bars."""
+    """What choosing a keeper needs beyond the index: bytes and mtime (None when the file is not here), and
+    whether the video is letterboxed (from the index)."""
 
     size: int | None
     mtime: int | None
@@ -50,20 +51,14 @@ def video_groups(count: int, pairs: Sequence[VideoPair]) -> list[NearGroup]:
     return groups_around_representatives(count, a, b, d)
 
 
-def inspect_file(video: IndexedVideo, at: float) -> VideoFile:
-    """Size, mtime and black bars (one frame decoded at `at` seconds) of a video file; when the file cannot
-    be read here, None, None and False."""
-    import av
-
-    from tasks.video.letterbox import is_letterboxed
-    from tasks.video.sample import sample_gray
-
+def inspect_file(video: IndexedVideo) -> VideoFile:
+    """Size and mtime of a video file (None, None when it is not here: a stat, nothing read) and the
+    index's letterbox flag."""
     try:
         info = os.stat(video.path)
-        frame = next(iter(sample_gray(video.path, 1.0, start=max(0.0, at))), None)
-    except (OSError, ValueError, av.error.FFmpegError):
-        return VideoFile(None, None, False)
-    return VideoFile(info.st_size, int(info.st_mtime), frame is not None and is_letterboxed(frame[1]))
+    except OSError:
+        return VideoFile(None, None, video.letterboxed)
+    return VideoFile(info.st_size, int(info.st_mtime), video.letterboxed)
 
 
 def keep_key(video: IndexedVideo, file: VideoFile, policy: str) -> tuple:
@@ -85,23 +80,13 @@ def choose_video_keeper(videos: Sequence[IndexedVideo], files: dict[int, VideoFi
     return min(members.tolist(), key=lambda m: (*keep_key(videos[m], files[m], policy), m))
 
 
-def middle_of_footage(videos: Sequence[IndexedVideo], pairs: Sequence[VideoPair]) -> dict[int, float]:
-    """Per video of a pair, the middle of its first pair's shared footage (where its bars are looked for)."""
-    out: dict[int, float] = {}
-    for p in pairs:
-        out.setdefault(p.a, (p.alignment.a_start + p.alignment.a_end) / 2)
-        out.setdefault(p.b, (p.alignment.b_start + p.alignment.b_end) / 2)
-    return out
-
-
 def group_members(videos: Sequence[IndexedVideo], pairs: Sequence[VideoPair], groups: list[NearGroup],
                   policy: str) -> list[tuple[str, list[dict]]]:
     """Per group, (representative path, members as the groups JSON and plan write them: path, distance,
     keep, size, width, height, mtime, duration, and the footage shared with the representative in the
     member (`start`, `end`) and in the representative (`rep_start`, `rep_end`); the representative's own
     are its whole duration)."""
-    middle = middle_of_footage(videos, pairs)
-    files = {int(m): inspect_file(videos[m], middle.get(int(m), 0.0)) for g in groups for m in g.members}
+    files = {int(m): inspect_file(videos[m]) for g in groups for m in g.members}
     shared = {}
     for p in pairs:
         al = p.alignment

@@ -18,6 +18,8 @@ from producer.near.defaults import CENTRE_HASH, DEFAULT_FRAME_DISTANCE, DEFAULT_
 from producer.near.find import near_pairs
 from producer.near.hashindex import MISSING, HashIndex
 from producer.near.videoalign import Alignment, align
+from producer.near.videoruns import RUN_RADIUS, expand, frame_distances, frame_runs
+from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import join
 from tasks.video.frames import IndexedVideo
 
@@ -65,39 +67,50 @@ def is_match(alignment: Alignment, a_duration: float, b_duration: float) -> bool
     return span >= MIN_SHARE * shorter and span >= min(MIN_ALIGNED_SECONDS, SHORT_VIDEO_SHARE * shorter)
 
 
+def _hash_index(phash: np.ndarray, centre: np.ndarray, quality: np.ndarray) -> HashIndex:
+    missing = np.full(len(phash), MISSING, np.int64)
+    return HashIndex([], {DEFAULT_HASH: phash, CENTRE_HASH: centre}, quality.astype(np.int16), missing, missing,
+                     missing, missing, (DEFAULT_HASH, CENTRE_HASH), 8)
+
+
 def frames_index(videos: Sequence[IndexedVideo]) -> tuple[HashIndex, np.ndarray]:
     """Every sampled frame as one entry of a HashIndex (phash, centre-crop phash, quality), and the
     video each belongs to."""
     frames = [v.frames for v in videos]
     owner = np.repeat(np.arange(len(videos)), [len(f) for f in frames])
-    n = len(owner)
 
     def cat(name: str) -> np.ndarray:
         return np.concatenate([getattr(f, name) for f in frames]) if frames else np.zeros(0, np.uint64)
 
-    missing = np.full(n, MISSING, np.int64)
-    index = HashIndex([], {DEFAULT_HASH: cat("phash").astype(np.uint64), CENTRE_HASH: cat("centre").astype(np.uint64)},
-                      cat("quality").astype(np.int16), missing, missing, missing, missing,
-                      (DEFAULT_HASH, CENTRE_HASH), 8)
-    return index, owner
+    return _hash_index(cat("phash").astype(np.uint64), cat("centre").astype(np.uint64), cat("quality")), owner
 
 
-def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: bool = True,
-                  joiner=join) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of frames (indices into the concatenated frames of `videos`, first of the lower video) of
-    different videos within `max_distance`, with their distance."""
+def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: bool = True, joiner=join,
+                  radius: int = RUN_RADIUS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of frames (indices into the concatenated frames of `videos`, first of the lower video, sorted)
+    of different videos within `max_distance`, with their distance. The join runs over runs of frames
+    within `radius` bits of their first (producer/near/videoruns.py; a radius below 0: every frame alone)."""
     index, owner = frames_index(videos)
-    a, b, d = near_pairs(index, max_distance, crops=crops, joiner=joiner)
-    other = owner[a] != owner[b]
-    a, b, d = a[other], b[other], d[other]
+    phash, centre = index.hashes[DEFAULT_HASH], index.hashes[CENTRE_HASH]
+    runs = frame_runs(phash, centre, index.quality < LOW_QUALITY, owner, radius)
+    heads = runs.first
+    ra, rb, _ = near_pairs(_hash_index(phash[heads], centre[heads], index.quality[heads]), max_distance,
+                           crops=crops, joiner=joiner)
+    other = owner[heads[ra]] != owner[heads[rb]]
+    a, b = expand(ra[other], rb[other], runs)
+    d = frame_distances(a, b, phash, centre, crops)
+    close = d <= max_distance
+    a, b, d = a[close], b[close], d[close]
     swap = owner[a] > owner[b]
-    return np.where(swap, b, a), np.where(swap, a, b), d
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    order = np.lexsort((b, a))
+    return a[order], b[order], d[order]
 
 
 def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_FRAME_DISTANCE, crops: bool = True,
-                joiner=join) -> list[VideoPair]:
+                joiner=join, radius: int = RUN_RADIUS) -> list[VideoPair]:
     """Every pair of videos whose aligned footage :func:`is_match`, in order of (a, b)."""
-    fa, fb, d = frame_matches(videos, max_distance, crops=crops, joiner=joiner)
+    fa, fb, d = frame_matches(videos, max_distance, crops=crops, joiner=joiner, radius=radius)
     owner = np.repeat(np.arange(len(videos)), [len(v.frames) for v in videos])
     times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
     va, vb = owner[fa], owner[fb]

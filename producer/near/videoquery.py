@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tasks.errors import ConfigError
 from tasks.video.frames import IndexedVideo
+from tasks.video.letterbox import video_letterboxed
 from tasks.video.sample import DEFAULT_FPS
 from tasks.video.segment import index_segment
 
@@ -14,4 +15,4 @@ def sample_video(path: str, fps: float = DEFAULT_FPS) -> IndexedVideo:
     if not len(result.frames):
         raise ConfigError(f"cannot sample {path}: {result.code.description}")
     return IndexedVideo(path, result.duration, result.width, result.height, result.fps, result.frames,
-                        result.code.reason)
+                        result.code.reason, video_letterboxed(result.barred, len(result.frames)))

@@ -42,8 +42,10 @@ def read_videos(index_path: str) -> Iterator[IndexedVideo]:
 
 
 def _video(path: str, row: dict, frames: VideoFrames) -> IndexedVideo:
+    """An IndexedVideo from a videos row (`letterboxed` absent, as in an index written before it was kept:
+    False)."""
     return IndexedVideo(path, float(row["duration"] or 0), int(row["width"] or 0), int(row["height"] or 0),
-                        float(row["fps"] or 0), frames, row["error"] or "")
+                        float(row["fps"] or 0), frames, row["error"] or "", bool(int(row.get("letterboxed") or 0)))
 
 
 def _frames(rows: Iterable[tuple]) -> VideoFrames:
@@ -79,11 +81,14 @@ def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
     try:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'videos'").fetchone():
             return
-        for vid, path, duration, width, height, fps, _count, error in db.execute(
-                "SELECT id, path, duration, width, height, fps, frames, error FROM videos ORDER BY id"):
+        columns = {name for _, name, *_ in db.execute("PRAGMA table_info(videos)")}
+        boxed = "letterboxed" if "letterboxed" in columns else "0"
+        for vid, path, duration, width, height, fps, error, letterboxed in db.execute(
+                f"SELECT id, path, duration, width, height, fps, error, {boxed} FROM videos ORDER BY id"):
             frames = db.execute("SELECT time, dhash, phash, phash_centre, quality FROM frames WHERE video = ? "
                                 "ORDER BY time", (vid,))
-            row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error}
+            row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error,
+                   "letterboxed": letterboxed}
             yield _video(stored_path(path), row, _frames(frames))
     finally:
         db.close()

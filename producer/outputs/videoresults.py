@@ -16,6 +16,7 @@ from producer.drained import DrainedResults
 from producer.job import Job
 from tasks.errors import FileError
 from tasks.video.frames import IndexedVideo, VideoFrames
+from tasks.video.letterbox import video_letterboxed
 from tasks.video.segment import SegmentResult
 from tasks.video.wire import unpack_segments
 
@@ -49,6 +50,8 @@ def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, Segment
     keep[1:] = np.diff(times) > 0  # a frame two segments both took (never expected) is kept once
     whole = VideoFrames(times[keep], *(np.concatenate([getattr(f, n) for f in frames])[keep]
                                        for n in ("dhash", "phash", "centre", "quality")))
+    barred = sum(p.barred for p in parts)
     record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
-                           opened.fps, whole, sum(p.lost for p in parts))
-    return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason), record
+                           opened.fps, whole, sum(p.lost for p in parts), barred)
+    return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason,
+                        video_letterboxed(barred, len(times))), record

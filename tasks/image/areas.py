@@ -82,7 +82,8 @@ def area_grids(image: np.ndarray, scale: int, height: int, width: int, grids: tu
         n, rows, cols = run.count, run.rows, run.cols
         block = corners[run.corner : run.corner + n * (rows + 1) * (cols + 1)].reshape(n, rows + 1, cols + 1)
         sums = block[:, 1:] - block[:, :-1]  # slices, not np.diff: every numpy call counts at this size
-        means = (sums[:, :, 1:] - sums[:, :, :-1]) / (heights[run.row_index][:, :, None] * widths[run.col_index][:, None])
+        cells = heights[run.row_index][:, :, None] * widths[run.col_index][:, None]
+        means = (sums[:, :, 1:] - sums[:, :, :-1]) / cells
         if image.dtype == np.uint8:
             means *= 1 / 255
         averages.extend(means)

@@ -23,7 +23,14 @@ from tasks.image.phash import (
     quality,
     thumbnail_grids,
 )
-from tasks.image.regions import REGION_HASH_SIZE, frame_box, pack_regions, region_bits, region_grids
+from tasks.image.regions import (
+    REGION_HASH_SIZE,
+    frame_box,
+    pack_regions,
+    region_bits,
+    region_grids,
+    region_source,
+)
 
 #: A reduced JPEG decode keeps at least this many pixels per hash-grid column on its short side
 #: (1/8 scale from a 576 px short side at hash size 8). Measured on the 1,008 camera JPEGs of bench/:
@@ -64,12 +71,18 @@ def hashes_and_regions(
     if regions:
         frame = frame_box(reduced)
         boxes = region_grids(reduced, frame, HIGHFREQ_FACTOR * REGION_HASH_SIZE)
-    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids + boxes)
+        source = region_source(reduced)
+    shared = regions and source is reduced  # else the regions come from a smaller copy of a huge decode
+    together = tuple(dict.fromkeys(grids + boxes)) if shared else grids  # the 32 x 32 whole picture is in both
+    small = dict(zip(together, area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, together),
+                     strict=True))
     packed = None
     if regions:
-        bits = region_bits(averages[len(grids):], reduced.height, reduced.width, REGION_HASH_SIZE)
+        region_averages = [small[grid] for grid in boxes] if shared else area_grids(
+            source.image, source.scale, source.height, source.width, boxes)
+        bits = region_bits(region_averages, reduced.height, reduced.width, REGION_HASH_SIZE)
         packed = pack_regions(bits, frame is not None)
-    return _hashes_of_grids(dict(zip(grids, averages, strict=False)), hash_size, want), packed
+    return _hashes_of_grids(small, hash_size, want), packed
 
 
 def _hashes_of_grids(small: dict[Grid, np.ndarray], hash_size: int, want: tuple[str, ...]) -> ImageHashes:

@@ -6,7 +6,7 @@ way and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey ima
 
 Each region is averaged exactly onto the phash thumbnail by tasks/image/areas.py, in the same pass (one
 integral image, one gather) as the job's other hashes, and hashed as tasks/image/phash.py hashes the whole
-picture; the turned regions are interpolated from a 64 x 64 area thumbnail of the whole picture. A frame
+picture; the turned regions are interpolated from the 32 x 32 area thumbnail of the whole picture. A frame
 is looked for only where two or more outermost lines are flat, on a copy at most 512 pixels long.
 """
 
@@ -45,11 +45,18 @@ TURN_DEGREES = (2.0, 4.0)
 #: The region hashes are 64-bit phashes whatever a job's hash size: the near-duplicate join works on 64 bits.
 REGION_HASH_SIZE = 8
 #: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
-#: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size.
+#: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size. (A
+#: whole-factor shrink first would cost a fifth, but moves the blended edges the parts are found from:
+#: dev screenshots whose title bar joined the photo went from 9 to 40 of 81.)
 FRAME_SIDE = 512
-#: Side of the square area grid of the whole picture the turned regions are interpolated from: 2 cells per phash thumbnail cell each way (held photos turned
-#: 1-5 degrees, bench/HARD_EDITS.md: 0.914 found at 64, 0.864 at 128, whose finer grid aliases).
-CANVAS = 64
+#: Decodes over this many pixels have their regions averaged from a copy shrunk by a whole factor to between
+#: SOURCE_SIDE and twice that on its long side.
+REGION_PIXELS = 1 << 22
+SOURCE_SIDE = 1024
+#: Side of the square area grid of the whole picture the turned regions are interpolated from: the phash
+#: thumbnail itself, interpolated at TURN_CELL points per cell (held photos turned 1-5 degrees,
+#: bench/HARD_EDITS.md: 0.963 found from 32 cells, 0.951 from 64, and a 128-cell resize aliased more).
+CANVAS = 32
 #: Pixels per thumbnail cell (each way) of a turned region's interpolated square, area-averaged onto the
 #: thumbnail: 2 keeps the interpolation's aliasing under what a phash bit sees.
 TURN_CELL = 2
@@ -131,7 +138,7 @@ def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
     top, bottom, left, right = content_box(work, colours if work is reduced.image else None)
     if (top, bottom, left, right) == (0, rows, 0, cols):
         return None
-    # a work pixel is image.shape / work.shape decoded pixels, each `scale` displayed ones (the last may be cut)
+    # a work pixel is about image.shape / work.shape decoded pixels, each `scale` displayed ones
     down = reduced.image.shape[0] * reduced.scale / rows / reduced.height
     across = reduced.image.shape[1] * reduced.scale / cols / reduced.width
     return top * down, min(1.0, bottom * down), left * across, min(1.0, right * across)
@@ -165,6 +172,16 @@ def region_bits(averages: list[np.ndarray], height: int, width: int, hash_size: 
     return phash_bits_of(thumbs, hash_size)
 
 
+def region_source(reduced: Reduced) -> Reduced:
+    """The decode the region grids are averaged from: `reduced` itself, or, for a full-size decode over
+    REGION_PIXELS (a large PNG or WebP), a copy area-averaged by a whole factor (:func:`_shrink`) in one pass:
+    exact area grids of a decode that size take a pass over its pixels per grid."""
+    if reduced.image.size <= REGION_PIXELS:
+        return reduced
+    image, factor = _shrink(reduced.image, SOURCE_SIDE)
+    return Reduced(image, reduced.scale * factor, reduced.height, reduced.width)
+
+
 def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bool]:
     """((len(REGIONS) x hash_size x hash_size) bools, whether a frame was found) of a reduced decode (see
     tasks/image/decode.py). Without a frame the content is the whole picture.
@@ -174,8 +191,9 @@ def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bo
     these grids in the one area pass of all its hashes (tasks/image/multihash.py).
     """
     frame = frame_box(reduced)
+    source = region_source(reduced)
     grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
-    averages = area_grids(reduced.image, reduced.scale, reduced.height, reduced.width, grids)
+    averages = area_grids(source.image, source.scale, source.height, source.width, grids)
     return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
 
 
@@ -186,6 +204,19 @@ def _fit(image: np.ndarray, longest: int) -> np.ndarray:
     factor = longest / max(image.shape)
     size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _shrink(image: np.ndarray, longest: int) -> tuple[np.ndarray, int]:
+    """(`image` area-averaged down by the largest whole factor that leaves its long side at least `longest`
+    pixels, the factor): each pixel of the copy is factor x factor pixels of the image, the rows and columns
+    past the last whole block left out (OpenCV's area resize by a whole factor costs a fifth of an arbitrary
+    one)."""
+    factor = max(1, max(image.shape) // longest)
+    if factor == 1:
+        return image, 1
+    rows, cols = image.shape[0] // factor, image.shape[1] // factor
+    copy = cv2.resize(image[: rows * factor, : cols * factor], (cols, rows), interpolation=cv2.INTER_AREA)
+    return copy, factor
 
 
 def turned(source: np.ndarray, height: int, width: int, degrees: float, side: int) -> np.ndarray:

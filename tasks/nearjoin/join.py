@@ -25,6 +25,7 @@ import numpy as np
 from tasks.nearjoin.pairarrays import (
     Pairs,
     concatenate,
+    copies_of,
     expand,
     index_dtype,
     no_pairs,
@@ -128,20 +129,20 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
     2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
+    distinct = copies_of(_as_hashes(hashes))  # once for all parts
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
-    return unpack(np.concatenate([pack(*pairs_for_part(hashes, part), len(hashes)) for part in parts]), len(hashes))
+    packed = [pack(*pairs_for_part(hashes, part, distinct), len(hashes)) for part in parts]
+    return unpack(np.concatenate(packed), len(hashes))
 
 
-def pairs_for_part(hashes: np.ndarray, part: Part) -> Pairs:
+def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None) -> Pairs:
     """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair.
 
     Identical hashes are joined once: copies are common (re-saved files, flat images) and each copy would
-    repeat every probe and candidate of the first.
+    repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes), when the
+    caller runs several parts of the same hashes.
     """
-    values, copy_of, copies = np.unique(_as_hashes(hashes), return_inverse=True, return_counts=True)
-    members = np.argsort(copy_of, kind="stable")  # the indices of each distinct value's copies, value by value
-    first_copy = np.cumsum(copies) - copies
-    members = members.astype(index_dtype(len(hashes)))
+    values, members, first_copy, copies = distinct or copies_of(_as_hashes(hashes))
     x, y, distance = _distinct_pairs(values, part)
     found = [no_pairs(members.dtype)] + [
         expand(
@@ -195,12 +196,16 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
     ends = bounds[sorted_keys[mine] + 1]
     check.segments(mine, mine + 1, ends - mine - 1)
     # Pairs across groups u < v = u ^ flip: the flip's highest bit is clear in u, so each pair of groups is
-    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one read:
-    # `state` (0 empty, 1 one value, 2 more) and the group's first value; larger groups go through segments.
+    # probed once. A hit costs several probes (random reads), so dense maps answer most hits with one or two
+    # reads: `state` (0 empty, 1 one value, 2 two, 3 more) and the group's first two values (at a million
+    # hashes a 21-bit group that is hit holds two or more values 4 times in 10, three or more 1 in 8:
+    # segments, which cost several passes, now take only those).
     sizes = np.diff(bounds)
-    state = np.minimum(sizes, 2).astype(np.uint8)
-    first_value = np.zeros(1 << width, np.uint64)
-    first_value[sorted_keys[bounds[:-1][sizes > 0]]] = sorted_values[bounds[:-1][sizes > 0]]
+    state = np.minimum(sizes, 3).astype(np.uint8)
+    first_values = [np.zeros(1 << width, np.uint64) for _ in range(2)]
+    for nth, values_map in enumerate(first_values):
+        held = sizes > nth
+        values_map[sorted_keys[bounds[:-1][held]]] = sorted_values[bounds[:-1][held] + nth]
     for top, flips in _flips_by_top_bit(width, radius):
         for chunk in range(0, len(mine), PROBE_CHUNK):
             rows = mine[chunk : chunk + PROBE_CHUNK]
@@ -210,12 +215,13 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
                 partners = row_keys ^ flip
                 probed = np.take(state, partners)
                 hit = np.flatnonzero(probed != 0)  # numpy finds the true entries of a bool array 6 times faster
-                groups = np.take(partners, hit)
-                xor = np.take(row_values, hit) ^ np.take(first_value, groups)
-                close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
-                check.pairs(rows[hit[close]], bounds[groups[close]], xor[close])
-                more = hit[np.take(probed, hit) > 1]
-                check.segments(rows[more], bounds[partners[more]] + 1, sizes[partners[more]] - 1)
+                for nth, values_map in enumerate(first_values):
+                    groups = np.take(partners, hit)
+                    xor = np.take(row_values, hit) ^ np.take(values_map, groups)
+                    close = np.flatnonzero(np.bitwise_count(xor) <= part.max_distance)
+                    check.pairs(rows[hit[close]], bounds[groups[close]] + nth, xor[close])
+                    hit = hit[np.take(probed, hit) > nth + 1]
+                check.segments(rows[hit], bounds[partners[hit]] + 2, sizes[partners[hit]] - 2)
     return check.result()
 
 

@@ -59,6 +59,19 @@ def unpack(packed: np.ndarray, n: int) -> Pairs:
     return a, b, distance
 
 
+def copies_of(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(values, members, first_copy, copies): the distinct values in increasing order, and the indices of each
+    value's copies, value by value and in increasing order, at members[first_copy[v] : first_copy[v] + copies[v]].
+
+    One stable argsort: np.unique with its inverse, then a sort of the inverse, cost three times as much.
+    """
+    members = np.argsort(hashes, kind="stable").astype(index_dtype(len(hashes)))
+    ordered = hashes[members]
+    first_copy = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(hashes) else np.empty(0, np.int64)
+    copies = np.diff(np.r_[first_copy, len(hashes)])
+    return ordered[first_copy], members, first_copy, copies
+
+
 def ranges(first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """first[i] .. first[i] + sizes[i] - 1 for every i, concatenated."""
     return np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
@@ -76,13 +89,17 @@ def segment_chunks(rows, first_columns, lengths, chunk: int):
         yield owner + lo, rows[lo:hi][owner], right
 
 
-def expand(members, first_x, copies_x, first_y, copies_y, distance, chunk: int) -> Pairs:
+def expand(members, first_x, copies_x, first_y, copies_y, distance, chunk: int, members_y=None) -> Pairs:
     """Pairs of distinct values to pairs of hash indices: each of the copies_x copies of x (from position
-    first_x of `members`) with each of the copies_y copies of y (from first_y), at the value pair's distance."""
+    first_x of `members`) with each of the copies_y copies of y (from first_y of `members_y`, by default
+    `members`), at the value pair's distance. With `members_y` (two sets of hashes) the pairs are (x's, y's)
+    as they come; otherwise each pair is ordered (smaller, larger)."""
     rows = ranges(first_x, copies_x)
     pair_of_row = np.repeat(np.arange(len(first_x)), copies_x)
     found = [no_pairs(members.dtype)]
     for segment, left, right in segment_chunks(rows, first_y[pair_of_row], copies_y[pair_of_row], chunk):
-        a, b = members[left], members[right]
-        found.append((np.minimum(a, b), np.maximum(a, b), distance[pair_of_row[segment]]))
+        a, b = members[left], (members if members_y is None else members_y)[right]
+        if members_y is None:
+            a, b = np.minimum(a, b), np.maximum(a, b)
+        found.append((a, b, distance[pair_of_row[segment]]))
     return concatenate(found)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -31,17 +31,36 @@ def _as_u64(bits: np.ndarray) -> int:
     return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
 
 
-def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
+def hash_frames(samples: Iterable[tuple[float, np.ndarray]],
+                on_frame: Callable[[list[tuple]], None] | None = None) -> VideoFrames:
     """Hash (time, gray uint8 frame) samples with the default 64-bit hashes, each of the picture inside its
     black bars when it has some (tasks/video/letterbox.inside_bars: a letterboxed copy hashes like its
-    original)."""
-    rows = []
+    original). `on_frame(rows)` is called after each frame with the rows hashed so far (:func:`hash_row`)."""
+    rows: list[tuple] = []
     for time, frame in samples:
-        gray = inside_bars(frame)
-        hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
-        rows.append((time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash),
-                     hashes.quality))
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+        rows.append(hash_row(time, frame))
+        if on_frame is not None:
+            on_frame(rows)
+    return frames_of(rows)
+
+
+def hash_row(time: float, frame: np.ndarray) -> tuple:
+    """(time, dhash, phash, centre, quality, barred) of one sampled frame: `barred` when black bars were cut
+    away before hashing."""
+    gray = inside_bars(frame)
+    hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
+    return (time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash), hashes.quality,
+            gray.shape != frame.shape)
+
+
+def barred_frames(rows: list[tuple]) -> int:
+    """How many of the :func:`hash_row` rows had black bars cut."""
+    return sum(1 for row in rows if row[5])
+
+
+def frames_of(rows: list[tuple]) -> VideoFrames:
+    """VideoFrames of (time, dhash, phash, centre, quality, ...) rows."""
+    columns = list(zip(*(row[:5] for row in rows), strict=True)) if rows else [(), (), (), (), ()]
     return VideoFrames(np.array(columns[0], np.float64), *(np.array(c, np.uint64) for c in columns[1:4]),
                        np.array(columns[4], np.uint8))
 
@@ -49,8 +68,10 @@ def hash_frames(samples: Iterable[tuple[float, np.ndarray]]) -> VideoFrames:
 @dataclasses.dataclass
 class IndexedVideo:
     """A video as an index holds it: path, duration in seconds, displayed frame size, average frame rate
-    (0.0 when unknown), its sampled frames in time order and `error` ('' when it was sampled to its end,
-    else the reason slug of tasks.errors.FileError, with the frames that decoded before it)."""
+    (0.0 when unknown), its sampled frames in time order, `error` ('' when it was sampled to its end,
+    else the reason slug of tasks.errors.FileError, with the frames that decoded before it) and
+    `letterboxed`: most of its sampled frames had black bars (tasks/video/letterbox.py: :func:`is_letterboxed`
+    over the counts)."""
 
     path: str
     duration: float
@@ -59,6 +80,7 @@ class IndexedVideo:
     fps: float
     frames: VideoFrames
     error: str = ""
+    letterboxed: bool = False
 
 
 def no_frames() -> VideoFrames:

@@ -10,6 +10,10 @@ BAR_LEVEL = 32
 #: A frame is letterboxed when bars take at least this share of its height (or width), both sides together:
 #: 16:9 inside 4:3 leaves 25 %, 2.39:1 inside 16:9 about 26 %; a thin black edge of a scan is not a bar.
 MIN_BAR_SHARE = 0.08
+#: A video is letterboxed when more than this share of its sampled frames had bars cut before hashing (a
+#: dark scene of a full-frame video may look barred on a frame or two; a letterboxed film is barred nearly
+#: throughout, its black frames aside).
+LETTERBOXED_FRAMES = 0.5
 
 
 def bar_share(gray: np.ndarray) -> float:
@@ -44,3 +48,8 @@ def inside_bars(gray: np.ndarray) -> np.ndarray:
         if 2 * bar / len(lines) >= MIN_BAR_SHARE:
             window[axis] = slice(bar, len(lines) - bar)
     return gray[tuple(window)]
+
+
+def video_letterboxed(barred: int, frames: int) -> bool:
+    """True when more than LETTERBOXED_FRAMES of a video's `frames` sampled frames had bars cut (`barred`)."""
+    return frames > 0 and barred > LETTERBOXED_FRAMES * frames

@@ -12,13 +12,14 @@ import dataclasses
 import logging
 import os
 import stat
+from collections.abc import Callable
 
 import av
 
 from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.readfile import _ERRNO_CODES, is_within
 from tasks.settings import DEFAULT_MAX_PIXELS
-from tasks.video.frames import VideoFrames, hash_frames, no_frames
+from tasks.video.frames import VideoFrames, barred_frames, frames_of, hash_row, no_frames
 from tasks.video.probe import probe_container
 from tasks.video.sample import SampleStats, sample_frames
 
@@ -46,8 +47,9 @@ VIDEO_SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (0, b"\x1a\x45\xdf
 @dataclasses.dataclass
 class SegmentResult:
     """One segment's outcome: the file's size and mtime, the video's duration, displayed size (rotation
-    applied) and frame rate, its sampled frames in [start, end), and `lost`: packets the decoder refused,
-    frames it flagged corrupt and errors it logged (what was lost: the frames around them are kept)."""
+    applied) and frame rate, its sampled frames in [start, end), `lost`: packets the decoder refused,
+    frames it flagged corrupt and errors it logged (what was lost: the frames around them are kept), and
+    `barred`: how many of its frames had black bars cut before hashing."""
 
     code: FileError
     size: int = 0
@@ -58,6 +60,7 @@ class SegmentResult:
     fps: float = 0.0
     frames: VideoFrames = dataclasses.field(default_factory=no_frames)
     lost: int = 0
+    barred: int = 0
 
 
 def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, int, int]:
@@ -87,20 +90,23 @@ def looks_like_video(path: str) -> bool:
 
 
 def index_segment(path: str, start: float, end: float | None, fps: float, allowed_roots: tuple[str, ...] = (),
-                  max_pixels: int = DEFAULT_MAX_PIXELS,
-                  interrupts: tuple[type[BaseException], ...] = ()) -> SegmentResult:
+                  max_pixels: int = DEFAULT_MAX_PIXELS, interrupts: tuple[type[BaseException], ...] = (),
+                  on_progress: Callable[[Callable[[], SegmentResult]], None] | None = None) -> SegmentResult:
     """Sample and hash the frames of `path` at k/`fps` seconds in [start, end) (`end` None: to the end).
-    `interrupts` are the exceptions that stop the task instead (its soft time limit)."""
+    `interrupts` are the exceptions that stop the task instead (its soft time limit). `on_progress(so_far)` is
+    called after each sampled frame; `so_far()` makes the result of the frames sampled until then (size and
+    mtime left 0; a pass sampled again with every frame decoded starts over)."""
     result = SegmentResult(FileError.OK)
     try:
         path, size, mtime = checked_file(path, allowed_roots)
         result.size, result.mtime = size, mtime
         with _open(path) as container:
             every_b = _codec_name(container) in SKIP_B_CODECS
-            result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF")
+            result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF",
+                                         on_progress)
         if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
             with _open(path) as container:
-                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT")
+                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress)
         result.size, result.mtime = size, mtime
     except FileUnreadable as exc:
         result.code = exc.code
@@ -129,8 +135,8 @@ def _open(path: str):
         raise FileUnreadable(FileError.CORRUPT if looks_like_video(path) else FileError.NOT_A_VIDEO) from None
 
 
-def _sample(container, start: float, end: float | None, fps: float, max_pixels: int,
-            skip: str) -> tuple[SegmentResult, float]:
+def _sample(container, start: float, end: float | None, fps: float, max_pixels: int, skip: str,
+            on_progress=None) -> tuple[SegmentResult, float]:
     """The segment's result (size and mtime left 0) and the widest gap between decoded frames."""
     result = SegmentResult(FileError.OK)
     if not container.streams.video:
@@ -149,17 +155,28 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     # only says so in its log: errors logged while this segment decodes count as lost too. The level is
     # global; set here so that a library user gets the same records as a worker.
     av.logging.set_level(av.logging.ERROR)
+    rows: list[tuple] = []
     with av.logging.Capture() as logged:
-        frames = hash_frames(sample_frames(container, fps, start, end, skip=skip, stats=stats))
-    decoder_errors = sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
-    result.frames, result.lost = frames, stats.lost + decoder_errors
+        for time, frame in sample_frames(container, fps, start, end, skip=skip, stats=stats):
+            rows.append(hash_row(time, frame))
+            if on_progress is not None:
+                on_progress(lambda: _sampled(dataclasses.replace(result), rows, stats, logged))
+    result = _sampled(result, rows, stats, logged)
+    if not result.lost and end is None and _ends_early(stats.packet_end, info.duration):
+        result.code = FileError.TRUNCATED_VIDEO
+    return result, stats.widest_gap
+
+
+def _sampled(result: SegmentResult, rows: list[tuple], stats: SampleStats, logged: list) -> SegmentResult:
+    """`result` with its sampled frames (tasks/video/frames.hash_row rows) and what was lost: frames the
+    sampler passed over and errors FFmpeg logged; width and height as displayed."""
+    result.frames, result.barred = frames_of(rows), barred_frames(rows)
+    result.lost = stats.lost + sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
     if stats.rotation % 180 == 90:
         result.width, result.height = result.height, result.width
     if result.lost:
         result.code = FileError.DAMAGED_VIDEO
-    elif end is None and _ends_early(stats.packet_end, info.duration):
-        result.code = FileError.TRUNCATED_VIDEO
-    return result, stats.widest_gap
+    return result
 
 
 def _ends_early(packet_end: float, duration: float) -> bool:

@@ -15,13 +15,13 @@ from tasks.video.frames import VideoFrames
 from tasks.video.segment import SegmentResult
 
 #: Version tag of a video task's packed result (checked on reading).
-VIDEO_WIRE_VERSION = 1
+VIDEO_WIRE_VERSION = 2
 #: zlib level, as for image chunks (tasks/wire.py).
 COMPRESSION = 1
 #: One row per segment: its record and how many frames follow for it.
 SEGMENT_DTYPE = np.dtype([("code", "u1"), ("size", "<u8"), ("mtime", "<u4"), ("duration", "<f8"),
                           ("width", "<u4"), ("height", "<u4"), ("fps", "<f8"), ("lost", "<u4"),
-                          ("frames", "<u4")])
+                          ("barred", "<u4"), ("frames", "<u4")])
 #: One row per sampled frame.
 FRAME_DTYPE = np.dtype([("time", "<f8"), ("dhash", "<u8"), ("phash", "<u8"), ("centre", "<u8"),
                         ("quality", "u1")])
@@ -35,7 +35,7 @@ def pack_segments(results: list[SegmentResult]) -> dict:
     for i, r in enumerate(results):
         rows[i] = (int(r.code), min(max(r.size, 0), 2**64 - 1), min(max(r.mtime, 0), 2**32 - 1), r.duration,
                    min(r.width, 2**32 - 1), min(r.height, 2**32 - 1), r.fps, min(r.lost, 2**32 - 1),
-                   len(r.frames))
+                   min(r.barred, 2**32 - 1), len(r.frames))
         f, n = r.frames, len(r.frames)
         for name, values in (("time", f.times), ("dhash", f.dhash), ("phash", f.phash), ("centre", f.centre),
                              ("quality", f.quality)):
@@ -67,7 +67,7 @@ def unpack_segments(payload: dict) -> list[SegmentResult]:
             FileError(code) if code in FileError._value2member_map_ else FileError.INTERNAL, int(row["size"]),
             int(row["mtime"]), float(row["duration"]), int(row["width"]), int(row["height"]), float(row["fps"]),
             VideoFrames(part["time"].copy(), part["dhash"].copy(), part["phash"].copy(), part["centre"].copy(),
-                        part["quality"].copy()), int(row["lost"])))
+                        part["quality"].copy()), int(row["lost"]), int(row["barred"])))
     return results
 
 

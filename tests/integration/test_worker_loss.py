@@ -40,7 +40,8 @@ def test_a_hanging_file_becomes_a_timeout_record_and_the_rest_of_its_chunk_is_ha
     errors = {os.path.basename(r["path"]): r["error"] for r in rows if r["error"]}
     assert errors == {"slow.png": "timeout"}
     log = workers[0].log_tail(20000)
-    assert f"took over {FILE_TIMEOUT} s" in log  # the watchdog ended the process in normal mode
+    # the watchdog ended the process in normal mode once: the attempt after the hang isolates that file
+    assert log.count(f"took over {FILE_TIMEOUT} s") == 1, log
     assert elapsed < 120
 
 

@@ -49,7 +49,7 @@ def test_a_first_attempt_keeps_its_progress_in_memory_and_a_hang_isolates_the_ne
     on_file(1)
     assert checkpoint._read(task.backend, chunk) is None
     # When the watchdog ends the process
-    _isolate_next(task, progress)
+    _isolate_next(task.backend, chunk, progress)
     # Then the next attempt is isolated and starts at the file that hung
     again = checkpoint.begin(task.backend, chunk, 4, 8)
     assert again.done == 1 and again.attempts >= ISOLATE_AFTER

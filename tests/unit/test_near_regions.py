@@ -14,13 +14,15 @@ from producer.near.regions import (
     INNER,
     REGION_MAX_DISTANCE,
     SQUARE,
+    TURNED,
+    TURNED_MAX_DISTANCE,
     UPPER_LEFT,
     confirmed,
     content_distances,
-    region_distances,
-    typed_join,
 )
+from producer.near.typedjoin import typed_join
 from tasks.image.regions import REGIONS
+from tasks.nearjoin.join import join
 
 K = 8
 
@@ -55,6 +57,10 @@ def families(n: int, seed: int):
     return base[:, 0].copy(), base[:, 1].copy(), regions
 
 
+def bits(x, y) -> int:
+    return int(np.bitwise_count(x ^ y))
+
+
 def brute_force(full, centre, regions, k):
     """{(a, b): distance} by the definition, pair by pair."""
     found = {}
@@ -62,9 +68,11 @@ def brute_force(full, centre, regions, k):
         x, y = np.array([a]), np.array([b])
         whole = min(int(np.bitwise_count(full[a] ^ full[b])), int(np.bitwise_count(full[a] ^ centre[b])),
                     int(np.bitwise_count(centre[a] ^ full[b])), int(content_distances(x, y, full, regions)[0]))
-        region = int(region_distances(x, y, full, regions)[0])
+        views = min([bits(regions[a, i], regions[b, i]) for i in (SQUARE, UPPER_LEFT)]
+                    + [bits(regions[a, INNER], full[b]), bits(full[a], regions[b, INNER])])
+        turns = min(min(bits(regions[a, i], full[b]), bits(full[a], regions[b, i])) for i in TURNED)
         best = [d for d, ok in ((whole, whole <= k and confirmed(x, y, full, regions, k)[0]),
-                                (region, region <= REGION_MAX_DISTANCE)) if ok]
+                                (views, views <= REGION_MAX_DISTANCE), (turns, turns <= TURNED_MAX_DISTANCE)) if ok]
         if best:
             found[(a, b)] = min(best)
     return found
@@ -132,4 +140,61 @@ def test_the_original_policy_keeps_the_unframed_sharpest_colour_copy():
     assert choose_keeper(data, members, "largest") == 1
     why = reasons(data, members, 0, "original")
     assert why[0].startswith("kept (original)")
-    assert (why[1], why[2], why[3]) == ("framed", "fewer pixels", "fewer bytes per pixel")
+    assert (why[1], why[2], why[3]) == ("another file's picture in a frame", "under 95% of the largest file's pixels",
+                                        "fewer bytes per pixel")
+
+
+def test_a_picture_with_flat_borders_of_its_own_is_kept_over_its_unframed_crop():
+    # 0: original with flat borders (framed, like most of its copies), 1: its grey copy, 2: a 10 % crop
+    # (the crop cut the borders away: no frame), whose whole picture is not any framed member's content
+    full = np.array([0, 0, 0xFF00], np.uint64)
+    regions = np.ones((3, len(REGIONS)), np.uint64)
+    regions[:, CONTENT] = [0xF0F0_F0F0_0000, 0xF0F0_F0F0_0000, 0]
+    data = index_of(full, full, regions, sizes=[90_000, 40_000, 60_000], widths=[400, 400, 320],
+                    heights=[300, 300, 240], mtimes=[5, 5, 5])
+    assert choose_keeper(data, np.array([2, 1, 0]), "original") == 0
+
+
+def test_letterbox_bars_too_thin_to_be_found_do_not_win_on_pixels():
+    # 0: original 868x600; 1: the same with 12-pixel bars (not found as a frame): 4 % more pixels, few more bytes
+    full = np.zeros(2, np.uint64)
+    regions = np.ones((2, len(REGIONS)), np.uint64)
+    regions[:, CONTENT] = 0
+    data = index_of(full, full, regions, sizes=[100_000, 100_500], widths=[868, 868], heights=[600, 624],
+                    mtimes=[5, 5])
+    assert choose_keeper(data, np.array([1, 0]), "original") == 0
+    assert reasons(data, np.array([1, 0]), 0, "original")[1] == "fewer bytes per pixel"
+
+
+
+@pytest.mark.parametrize("bits_off", [TURNED_MAX_DISTANCE, TURNED_MAX_DISTANCE + 1])
+def test_a_turned_copy_pairs_when_its_picture_is_within_the_turned_bound_of_the_original_turned(bits_off):
+    # Given an original and a copy turned 3 degrees, all their other hashes unrelated
+    rng = np.random.default_rng(7)
+    full, centre = rng.integers(0, 2**63, 2, dtype=np.uint64), rng.integers(0, 2**63, 2, dtype=np.uint64)
+    regions = rng.integers(0, 2**63, (2, len(REGIONS)), dtype=np.uint64)
+    regions[:, CONTENT] = 0
+    # whose whole picture is `bits_off` bits from the original turned +2 degrees
+    full[1] = regions[0, REGIONS.index("turned+2")] ^ np.uint64((1 << bits_off) - 1)
+    data = index_of(full, centre, regions)
+    # Then dupes pairs them, at that distance, only within the bound, and a query with the copy likewise
+    a, b, d = near_pairs(data, K)
+    assert list(zip(a.tolist(), b.tolist(), d.tolist(), strict=True)) == (
+        [(0, 1, bits_off)] if bits_off <= TURNED_MAX_DISTANCE else [])
+    query = {"phash": full[1], "phash-centre": centre[1], "phash-regions": regions[1]}
+    assert (query_distances(index_of(full[:1], centre[:1], regions[:1]), query, K) <= K).tolist() == [
+        bits_off <= TURNED_MAX_DISTANCE]
+
+
+def test_a_join_given_from_elsewhere_runs_the_first_stage_only_and_finds_the_same_pairs():
+    full, centre, regions = families(160, 8)
+    calls = []
+
+    def recording_join(hashes, k):
+        calls.append((len(hashes), k))
+        return join(hashes, k)
+
+    data = index_of(full, centre, regions)
+    for got, want in zip(near_pairs(data, K, joiner=recording_join), near_pairs(data, K), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert calls == [(2 * len(full) + int((regions[:, CONTENT] != 0).sum()), K)]  # whole, centre, content rows

@@ -1,8 +1,8 @@
-"""Progress: a live bar on a terminal, plain lines elsewhere; both count images and errors."""
+"""Progress: a live bar on a terminal, plain lines elsewhere; both count files (images, videos) and errors."""
 
 import io
 
-from producer.progress import JobProgress
+from producer.progress import JobProgress, progress_unit
 
 
 def test_plain_progress_prints_counts_rate_errors_and_eta_when_not_a_terminal():
@@ -21,3 +21,13 @@ def test_the_live_bar_shows_images_done_and_errors_on_a_terminal():
         progress.advance(10, 3)
     text = stream.getvalue()
     assert "10/10" in text and "3 errors" in text and "img/s" in text
+
+
+def test_a_job_with_images_and_videos_counts_files_and_a_job_of_videos_counts_videos():
+    assert progress_unit(images=5, videos=0) == "images"
+    assert progress_unit(images=5, videos=2) == "files"
+    assert progress_unit(images=0, videos=2) == "videos"
+    stream = io.StringIO()
+    with JobProgress(7, interval=0, stream=stream, interactive=False, unit="files") as progress:
+        progress.advance(7, 0)
+    assert stream.getvalue().startswith("hashed 7/7 files,") and "files/s" in stream.getvalue()

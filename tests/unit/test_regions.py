@@ -8,7 +8,7 @@ from support import rough_edits
 from support.images import encode, photo
 from tasks.image.decode import Reduced
 from tasks.image.multihash import decode_reduced, hash_data, hash_image
-from tasks.image.regions import REGIONS, content_box, packed_regions, region_phashes
+from tasks.image.regions import REGION_PIXELS, REGIONS, content_box, packed_regions, region_phashes
 
 PHOTOS = ("butterfly.jpg", "aero3.jpg", "home.jpg", "orange.jpg")
 SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("square", "inner", "upper-left"))
@@ -95,3 +95,12 @@ def test_a_job_computes_the_same_region_hashes_in_its_shared_pass_as_the_regions
     data = encode(".jpg", edit(photo("orange.jpg")))
     hashed = hash_data(data, ("dhash", "phash", "phash-regions"), 8)
     assert hashed.packed[16:] == packed_regions(decode_reduced(data, 8))
+
+
+def test_a_huge_full_size_decode_gets_the_region_hashes_of_the_same_picture_at_a_usual_size():
+    grey = cv2.cvtColor(photo("aero3.jpg"), cv2.COLOR_BGR2GRAY)
+    huge = cv2.resize(grey, (2600, round(2600 * grey.shape[0] / grey.shape[1])), interpolation=cv2.INTER_CUBIC)
+    assert huge.size > REGION_PIXELS
+    usual, _ = region_phashes(Reduced(grey, 1, *grey.shape))
+    big, _ = region_phashes(Reduced(huge, 1, *huge.shape))
+    assert max(bits_apart(usual[i], big[i]) for i in range(len(REGIONS))) <= CLOSE

@@ -56,3 +56,15 @@ def test_the_plan_keeps_the_longest_copy_without_black_bars(index):
         "original.mp4": "keep", "letterboxed.mp4": "remove-candidate", "clip.mp4": "remove-candidate"}
     members = {name(m["path"]): m for m in groups[0]["members"]}
     assert members["letterboxed.mp4"]["letterboxed"] and not members["original.mp4"]["letterboxed"]
+
+
+def test_dupes_opens_no_video_file_and_takes_the_black_bars_from_the_index(index, monkeypatch):
+    import av
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"dupes opened a video: {args}")
+
+    monkeypatch.setattr(av, "open", refuse)
+    _, groups, _ = run_dupes(*index)
+    members = {name(m["path"]): m for m in groups[0]["members"]}
+    assert members["letterboxed.mp4"]["letterboxed"] and name(groups[0]["keep"]) == "original.mp4"

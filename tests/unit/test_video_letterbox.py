@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.video.letterbox import bar_share, inside_bars, is_letterboxed
+from tasks.video.letterbox import bar_share, inside_bars, is_letterboxed, video_letterboxed
 
 
 def picture(height=90, width=160):
@@ -60,3 +60,19 @@ def test_a_picture_dark_at_its_bottom_edge_loses_only_the_bars():
     boxed = np.zeros((160, 160), np.uint8)
     boxed[20:140] = frame
     assert (inside_bars(boxed) == frame).all()
+
+
+def test_a_video_is_letterboxed_when_most_of_its_sampled_frames_had_bars_cut():
+    assert video_letterboxed(barred=6, frames=10)
+    assert not video_letterboxed(barred=5, frames=10)  # half: a dark full-frame film can look barred
+    assert not video_letterboxed(barred=0, frames=0)
+
+
+def test_a_segment_counts_the_frames_whose_bars_were_cut(tmp_path):
+    from support.footage import write_footage
+    from tasks.video.segment import index_segment
+
+    boxed = index_segment(write_footage(tmp_path / "boxed.mp4", 6, 10, bars=30), 0.0, None, 1.0)
+    plain = index_segment(write_footage(tmp_path / "plain.mp4", 6, 10), 0.0, None, 1.0)
+    assert (len(boxed.frames), boxed.barred) == (6, 6)
+    assert (len(plain.frames), plain.barred) == (6, 0)

@@ -28,6 +28,7 @@ VIDEOS = [
     IndexedVideo("/v/broken.mp4", 0.0, 0, 0, 0.0, no_frames(), "corrupt"),
     IndexedVideo("/v/half.mkv", 12.0, 640, 360, 30.0, frames(3, 2), "corrupt"),
     IndexedVideo("/v/caf\udce9.webm", 2.0, 320, 240, 25.0, frames(1, 3)),
+    IndexedVideo("/v/boxed.mp4", 8.0, 640, 480, 25.0, frames(4, 4), letterboxed=True),
 ]
 RECORDS = [Record("/i/a.jpg", "0" * 16, "", 10, 1, ("1" * 16, "2" * 16), 50, 8, 8),
            *(Record(v.path, "", v.error, 5, 1, ("", ""), None, v.width or None, v.height or None, "video")
@@ -35,7 +36,8 @@ RECORDS = [Record("/i/a.jpg", "0" * 16, "", 10, 1, ("1" * 16, "2" * 16), 50, 8, 
 
 
 def assert_same_video(got: IndexedVideo, want: IndexedVideo) -> None:
-    assert (got.path, got.width, got.height, got.error) == (want.path, want.width, want.height, want.error)
+    assert (got.path, got.width, got.height, got.error, got.letterboxed) == (
+        want.path, want.width, want.height, want.error, want.letterboxed)
     assert got.duration == pytest.approx(want.duration) and got.fps == pytest.approx(want.fps)
     for name in ("times", "dhash", "phash", "centre", "quality"):
         assert getattr(got.frames, name).tolist() == getattr(want.frames, name).tolist(), name
@@ -95,3 +97,16 @@ def test_parquet_frames_written_in_several_row_groups_read_back_in_order(tmp_pat
     assert pq.ParquetFile(str(tmp_path / "index.frames.parquet")).num_row_groups > 1
     for g, w in zip(read_videos(out), VIDEOS, strict=True):
         assert_same_video(g, w)
+
+
+def test_a_sqlite_index_written_before_videos_kept_their_letterbox_flag_reads_them_as_not_letterboxed(tmp_path):
+    import sqlite3
+
+    out = str(tmp_path / "index.sqlite")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    db = sqlite3.connect(out)
+    db.execute("ALTER TABLE videos DROP COLUMN letterboxed")
+    db.commit()
+    db.close()
+    got = list(read_videos(out))
+    assert [v.path for v in got] == [v.path for v in VIDEOS] and not any(v.letterboxed for v in got)
