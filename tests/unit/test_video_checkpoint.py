@@ -28,7 +28,7 @@ def task():
 
 
 def segment(times, code=FileError.OK, lost=0, size=100) -> SegmentResult:
-    rows = [(t, i, i + 1, i + 2, 50) for i, t in enumerate(times)]
+    rows = [(t, i, i + 1, i + 2, 50, False, i + 3) for i, t in enumerate(times)]
     return SegmentResult(code, size, 7, 30.0, 64, 48, 25.0, frames_of(rows), lost)
 
 
