@@ -42,6 +42,8 @@ SPEED_TOLERANCE = 0.03
 #: 1 vote, 8 s clips got speeds of 1.3).
 SPEED_VOTE_MARGIN = 1.1
 SPEED_MIN_EXTRA_VOTES = 2
+#: Grid of the offsets :func:`covered_offset` weighs, in sampling steps of B (1/50: 0.02 s at 1 frame/s).
+OFFSET_RESOLUTION_STEPS = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +146,32 @@ def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
     return slice(int(starts[best]), int(ends[best]))
 
 
+def covered_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: float, b_step: float,
+                   rough: float) -> float:
+    """The line's offset, finer than a sampling step, from the frame pairs near it: each frame of A, at its
+    closest frames of B, puts the offset within half of B's step of tb - slope * ta (B's frame is the one
+    sampled nearest that time); the answer is the middle of the stretch of offsets the most frames of A
+    agree on (of several, the one nearest `rough`). Slow footage (a zoom, a still) matches the frames a
+    second before and after about as well, so one pair says little; where the picture changes, the frames
+    on either side of the change bound the offset from both sides."""
+    _, frame = _inverse(ta)
+    least = np.full(int(frame.max()) + 1, np.inf)
+    np.minimum.at(least, frame, distance)
+    best = np.flatnonzero(distance == least[frame])
+    best = best[np.argsort(frame[best], kind="stable")]
+    centre = tb[best] - slope * ta[best]
+    lo, hi = centre.min() - b_step / 2, centre.max() + b_step / 2
+    grid = np.linspace(lo, hi, int(round((hi - lo) / (OFFSET_RESOLUTION_STEPS * b_step))) + 1)
+    inside = np.abs(grid[None, :] - centre[:, None]) < b_step / 2 * (1 - 1e-9)  # open: touching ends do not overlap
+    firsts = np.flatnonzero(np.r_[True, np.diff(frame[best]) != 0])
+    cover = np.logical_or.reduceat(inside, firsts, axis=0).sum(axis=0)
+    top = np.flatnonzero(cover == cover.max())
+    pieces = np.split(top, np.flatnonzero(np.diff(top) > 1) + 1)
+    spans = [(float(grid[p[0]]), float(grid[p[-1]])) for p in pieces]
+    lo, hi = min(spans, key=lambda s: 0.0 if s[0] <= rough <= s[1] else min(abs(rough - s[0]), abs(rough - s[1])))
+    return (lo + hi) / 2
+
+
 def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float, b_step: float,
           a_duration: float = math.inf, b_duration: float = math.inf) -> Alignment | None:
     """The aligned footage of two videos from their matching frame pairs (A's frame time, B's frame time,
@@ -169,7 +197,7 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     # Each video's matched frames span their own stretch; the footage really shared is where the two
     # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
     # last frame too: the copy's own end says where the footage ends).
-    offset = float(np.median(cb - slope * ca))
+    offset = covered_offset(ta[near], tb[near], distance[near], slope, b_step, float(np.median(cb - slope * ca)))
     a_last, b_last = min(ca[-1] + a_step, a_duration), min(cb[-1] + b_step, b_duration)
     a_start, a_end = max(ca[0], (cb[0] - offset) / slope), min(a_last, (b_last - offset) / slope)
     b_start, b_end = max(cb[0], slope * ca[0] + offset), min(b_last, slope * a_last + offset)
