@@ -165,12 +165,11 @@ def fitted_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: f
     of different pictures."""
     a_times, ia = _inverse(ta)
     b_times, ib = _inverse(tb)
-    keys = np.sort(ia.astype(np.int64) * len(b_times) + ib)
-    least = np.full(len(keys), np.inf)
-    order = np.argsort(ia.astype(np.int64) * len(b_times) + ib, kind="stable")
-    np.minimum.at(least, np.searchsorted(keys, ia.astype(np.int64)[order] * len(b_times) + ib[order]),
-                  distance[order])
-    miss = float(MISS_BITS)
+    pair = ia.astype(np.int64) * len(b_times) + ib
+    order = np.argsort(pair, kind="stable")
+    pair, ordered = pair[order], distance[order]
+    firsts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    keys, least = pair[firsts], np.minimum.reduceat(ordered, firsts)  # each pair of frames once, its least
     grid = rough + np.linspace(-b_step, b_step, int(round(2 / OFFSET_RESOLUTION_STEPS)) + 1)
     target = slope * a_times[:, None] + grid[None, :]
     after = np.clip(np.searchsorted(b_times, target), 0, len(b_times) - 1)
@@ -180,17 +179,17 @@ def fitted_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: f
     def cost_of(j: np.ndarray) -> np.ndarray:
         wanted = np.arange(len(a_times))[:, None].astype(np.int64) * len(b_times) + j
         at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
-        return np.where(keys[at] == wanted, least[at], miss)
+        return np.where(keys[at] == wanted, least[at], float(MISS_BITS))
 
     # B's frame nearest the time; halfway between two, the worse of them (no side favoured)
     cb, ca = cost_of(before), cost_of(after)
     tie = np.abs(gap_before - gap_after) < 1e-9
     cost = np.where(tie, np.maximum(cb, ca), np.where(gap_before < gap_after, cb, ca)).sum(axis=0)
+    if cost[np.argmin(np.abs(grid - rough))] <= cost.min() + OFFSET_EVIDENCE_BITS:
+        return rough
     top = np.flatnonzero(cost <= cost.min() + 1e-9)
     pieces = np.split(top, np.flatnonzero(np.diff(top) > 1) + 1)
     spans = [(float(grid[p[0]]), float(grid[p[-1]])) for p in pieces]
-    if cost[np.argmin(np.abs(grid - rough))] <= cost.min() + OFFSET_EVIDENCE_BITS:
-        return rough
     lo, hi = min(spans, key=lambda s: min(abs(rough - s[0]), abs(rough - s[1])))
     return (lo + hi) / 2
 
