@@ -11,8 +11,10 @@ CRF 40 copy). With `--stills S`, a share S of the shots are still (a tripod shot
 the same picture with 0-1 bit of noise. Quality is 100 for all frames (no low-information filter helps).
 
 `dupes` collapses runs of consecutive frames within `--radius` bits of their first before the join
-(producer/near/videoruns.py; `--radius -1`: no collapse). Prints the frames and runs, the pairs the join
-yields (and how many are within one video, which the alignment drops), the frame pairs of different videos
+(producer/near/videoruns.py; `--radius -1`: no collapse). Each frame's band hash is its phash with fixed bits
+flipped (BAND_MASK), so the band self-join (within producer/near/videopairs.BAND_MAX_DISTANCE) costs what a
+second set of such hashes costs and finds no pair the phash join does not. Prints the frames and runs, the
+pairs the join yields (and how many are within one video, which the alignment drops), the frame pairs of different videos
 after expanding the runs, the video pairs found, wall and CPU seconds of each step and the peak RSS.
 """
 
@@ -118,14 +120,15 @@ def main(argv: list[str] | None = None) -> None:
 
     a, b, _ = near_pairs(videopairs._hash_index(phash[heads], centre[heads], index.quality[heads]), args.k,
                          crops=args.crops)
-    ba, bb = videopairs.band_pairs(band[heads], low[heads], args.k)
+    ba, bb = videopairs.band_pairs(band[heads], low[heads], min(args.k, videopairs.BAND_MAX_DISTANCE))
     a, b = videopairs._union(np.r_[a, ba], np.r_[b, bb], len(heads))
     c2, t3 = time.process_time(), time.monotonic()
     inside = owner[heads[a]] == owner[heads[b]]
     print(f"join K={args.k}{' + centre crops' if args.crops else ''} + band: {len(a):,} pairs of runs "
           f"({int(np.count_nonzero(inside)):,} within one video) in {t3 - t2:.0f} s wall, {c2 - c1:.0f} s CPU")
     fa, fb = videoruns.expand(a[~inside], b[~inside], runs)
-    close = videoruns.frame_distances(fa, fb, phash, centre, args.crops, band) <= args.k
+    close = videoruns.frame_distances(fa, fb, phash, centre, args.crops, band,
+                                      min(args.k, videopairs.BAND_MAX_DISTANCE)) <= args.k
     c3, t4 = time.process_time(), time.monotonic()
     print(f"expanded: {int(np.count_nonzero(close)):,} frame pairs of different videos within K (of "
           f"{len(fa):,}) in {t4 - t3:.0f} s wall, {c3 - c2:.0f} s CPU")

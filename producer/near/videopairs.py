@@ -5,8 +5,8 @@ it a pair.
 The frames join exactly as images do (producer/near/find.near_pairs: phash, and with `crops` the centre-crop
 hashes; frames under the low-information quality never take part), so the join's `--broker` form serves
 videos too. The frames' band hashes (tasks/video/band.py: the middle half of the height, which a logo in a
-corner leaves alone) join in a second self-join of their own, band against band only, within the same
-distance. Frames of one video never pair with each other.
+corner leaves alone) join in a second self-join of their own, band against band only, within the frame
+distance or BAND_MAX_DISTANCE, the lesser. Frames of one video never pair with each other.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ MIN_ALIGNED_SECONDS = 5.0
 SHORT_VIDEO_SHARE = 0.9
 #: The HashIndex name of the frames' band hashes (tasks/video/band.py).
 BAND_HASH = "phash-band"
+#: Band hashes pair within at most this many bits (and the frame distance). On the quality set's copies
+#: (bench/video_quality.py) 99 % of a CRF 40 copy's frames and every logo-boxed, half-size or letterboxed
+#: copy's frame have their original's band within 6 bits; band pairs within 4, 6 or 10 bits find the same
+#: video pairs there. A self-join's cost grows fast with its distance: at 300 hours (bench/video_scale.py)
+#: the band join within 6 bits adds a quarter to the frame join, within 10 as much again as the join itself.
+BAND_MAX_DISTANCE = 6
 #: Sampling step assumed for a video with fewer than two frames (seconds).
 FALLBACK_STEP = 1.0
 
@@ -114,11 +120,12 @@ def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: b
     heads = runs.first
     ra, rb, _ = near_pairs(_hash_index(phash[heads], centre[heads], index.quality[heads]), max_distance,
                            crops=crops, joiner=joiner)
-    ba, bb = band_pairs(band[heads], low[heads], max_distance, joiner)
+    band_distance = min(max_distance, BAND_MAX_DISTANCE)
+    ba, bb = band_pairs(band[heads], low[heads], band_distance, joiner)
     ra, rb = _union(np.r_[ra, ba], np.r_[rb, bb], len(heads))
     other = owner[heads[ra]] != owner[heads[rb]]
     a, b = expand(ra[other], rb[other], runs)
-    d = frame_distances(a, b, phash, centre, crops, band)
+    d = frame_distances(a, b, phash, centre, crops, band, band_distance)
     close = d <= max_distance
     a, b, d = a[close], b[close], d[close]
     swap = owner[a] > owner[b]

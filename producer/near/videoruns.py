@@ -85,15 +85,15 @@ def expand(ra: np.ndarray, rb: np.ndarray, runs: Runs) -> tuple[np.ndarray, np.n
 
 
 def frame_distances(i: np.ndarray, j: np.ndarray, phash: np.ndarray, centre: np.ndarray,
-                    crops: bool, band: np.ndarray | None = None) -> np.ndarray:
+                    crops: bool, band: np.ndarray | None = None, band_distance: int = 64) -> np.ndarray:
     """The join's distance of frames i and j: phash, and with `crops` the least of phash-phash, phash-centre
     and centre-phash (producer/near/find.near_pairs); with `band`, also band-band where both frames have
-    one (not 0)."""
+    one (not 0) and it is within `band_distance` (the band join's own bound)."""
     d = np.bitwise_count(phash[i] ^ phash[j])
     if crops:
         d = np.minimum(d, np.minimum(np.bitwise_count(phash[i] ^ centre[j]), np.bitwise_count(centre[i] ^ phash[j])))
     d = d.astype(np.int64)
     if band is not None:
-        both = (band[i] != 0) & (band[j] != 0)
-        d = np.where(both, np.minimum(d, np.bitwise_count(band[i] ^ band[j])), d)
+        bd = np.bitwise_count(band[i] ^ band[j]).astype(np.int64)
+        d = np.where((band[i] != 0) & (band[j] != 0) & (bd <= band_distance), np.minimum(d, bd), d)
     return d

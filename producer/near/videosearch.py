@@ -15,7 +15,7 @@ import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
 from producer.near.videoalign import align
-from producer.near.videopairs import BAND_HASH, duration_of, frames_index, is_match, sampling_step
+from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import neighbours
 from tasks.video.frames import IndexedVideo, VideoFrames
@@ -80,7 +80,8 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     band = index.hashes[BAND_HASH]
     hashes.append((query.band, band))  # band against band, as dupes joins them
     for queries, frames in hashes:
-        found = neighbours(frames, queries[usable].astype(np.uint64), max_distance)
+        bound = min(max_distance, BAND_MAX_DISTANCE) if frames is band else max_distance
+        found = neighbours(frames, queries[usable].astype(np.uint64), bound)
         for q, (ids, dist) in zip(usable.tolist(), found, strict=True):
             keep = index.quality[ids] >= LOW_QUALITY
             if frames is band:  # a frame indexed without a band hash (0) matches none
