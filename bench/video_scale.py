@@ -14,8 +14,9 @@ the same picture with 0-1 bit of noise. Quality is 100 for all frames (no low-in
 (producer/near/videoruns.py; `--radius -1`: no collapse). Each frame's band hash is its phash with fixed bits
 flipped (BAND_MASK), so the band self-join (within producer/near/videopairs.BAND_MAX_DISTANCE) costs what a
 second set of such hashes costs and finds no pair the phash join does not. Prints the frames and runs, the
-pairs the join yields (and how many are within one video, which the alignment drops), the frame pairs of different videos
-after expanding the runs, the video pairs found, wall and CPU seconds of each step and the peak RSS.
+pairs the join yields (and how many are within one video, which the alignment drops), the frame pairs of
+different videos after expanding the runs, the video pairs found, wall and CPU seconds of each step and the
+peak RSS.
 """
 
 from __future__ import annotations
