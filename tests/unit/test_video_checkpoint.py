@@ -52,7 +52,7 @@ def test_a_segment_resumed_after_its_last_stored_frame_has_the_frames_of_one_pas
     resumed = joined(progress.partial, rest)
     # Then the segment is the one pass's: its record and every frame's time and hashes
     assert len(whole.frames) == 20 and resumed.code == whole.code == FileError.OK
-    for name in ("times", "dhash", "phash", "centre", "quality"):
+    for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert np.array_equal(getattr(resumed.frames, name), getattr(whole.frames, name)), name
     assert (resumed.size, resumed.duration, resumed.width, resumed.height) == (
         whole.size, whole.duration, whole.width, whole.height)
