@@ -17,8 +17,8 @@ from tasks.video.sample import sample_gray
 #: Sampling of both methods (vPDQ's is one frame a second).
 FPS = 1.0
 #: Bump when the frames' hashes change, so cached hashes are remade (2: black bars cut before hashing; 3: the
-#: narrower bar cut from both sides).
-HASH_VERSION = 3
+#: narrower bar cut from both sides; 4: the band hash).
+HASH_VERSION = 4
 
 
 def _pdq(gray: np.ndarray) -> np.ndarray:
@@ -36,14 +36,14 @@ def sample(path: str, cache_dir: str, fps: float = FPS) -> tuple[IndexedVideo, n
     info = probe(path)
     if os.path.exists(cached):
         data = np.load(cached)
-        frames = VideoFrames(data["times"], data["dhash"], data["phash"], data["centre"], data["quality"])
+        frames = VideoFrames(data["times"], data["dhash"], data["phash"], data["centre"], data["quality"], data["band"])
         return IndexedVideo(path, info.duration, info.width, info.height, info.fps, frames), data["pdq"]
     video = sample_video(path, fps)
     frames = video.frames
     pdq = np.array([_pdq(g) for _, g in sample_gray(path, fps)], np.uint8).reshape(-1, 32)
     os.makedirs(cache_dir, exist_ok=True)
     np.savez(cached + ".tmp.npz", times=frames.times, dhash=frames.dhash, phash=frames.phash, centre=frames.centre,
-             quality=frames.quality, pdq=pdq)
+             quality=frames.quality, band=frames.band, pdq=pdq)
     os.replace(cached + ".tmp.npz", cached)
     return IndexedVideo(path, info.duration, info.width, info.height, info.fps, frames), pdq
 

@@ -11,9 +11,12 @@ CRF 40 copy). With `--stills S`, a share S of the shots are still (a tripod shot
 the same picture with 0-1 bit of noise. Quality is 100 for all frames (no low-information filter helps).
 
 `dupes` collapses runs of consecutive frames within `--radius` bits of their first before the join
-(producer/near/videoruns.py; `--radius -1`: no collapse). Prints the frames and runs, the pairs the join
-yields (and how many are within one video, which the alignment drops), the frame pairs of different videos
-after expanding the runs, the video pairs found, wall and CPU seconds of each step and the peak RSS.
+(producer/near/videoruns.py; `--radius -1`: no collapse). Each frame's band hash is its phash with fixed bits
+flipped (BAND_MASK), so the band self-join (within producer/near/videopairs.BAND_MAX_DISTANCE) costs what a
+second set of such hashes costs and finds no pair the phash join does not. Prints the frames and runs, the
+pairs the join yields (and how many are within one video, which the alignment drops), the frame pairs of
+different videos after expanding the runs, the video pairs found, wall and CPU seconds of each step and the
+peak RSS.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ SHOT_MEAN_S = 6.0
 WALK_BITS = 2
 #: Video lengths, minutes.
 MINUTES = (10, 60)
+#: The band hashes are the phashes with these bits flipped: a second set of hashes as far apart as the
+#: phashes are (a copy's band as close to its original's as its phash), joined band against band.
+BAND_MASK = np.uint64(0x5A5A_C3C3_0F0F_9669)
 
 
 def walk(seconds: int, rng: np.random.Generator, stills: float = 0.0) -> np.ndarray:
@@ -79,7 +85,8 @@ def synthesize(hours: float, copies: float, seed: int, stills: float = 0.0) -> l
         else:
             hashes = walk(seconds, rng, stills)
         n = len(hashes)
-        frames = VideoFrames(np.arange(n, dtype=float), hashes, hashes, hashes, np.full(n, 100, np.uint8))
+        frames = VideoFrames(np.arange(n, dtype=float), hashes, hashes, hashes, np.full(n, 100, np.uint8),
+                             hashes ^ BAND_MASK)
         videos.append(IndexedVideo(f"v{len(videos)}.mp4", float(n), 1280, 720, 25.0, frames))
     return videos
 
@@ -103,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     c0, t1 = time.process_time(), time.monotonic()
     index, owner = videopairs.frames_index(videos)
     phash, centre = index.hashes[videopairs.DEFAULT_HASH], index.hashes[videopairs.CENTRE_HASH]
-    runs = videoruns.frame_runs(phash, centre, index.quality < videopairs.LOW_QUALITY, owner, args.radius)
+    band = index.hashes[videopairs.BAND_HASH]
+    low = index.quality < videopairs.LOW_QUALITY
+    runs = videoruns.frame_runs(phash, centre, low, owner, args.radius, band)
     c1, t2 = time.process_time(), time.monotonic()
     print(f"runs within {args.radius} bits: {len(runs):,} ({len(runs) / max(n, 1):.0%} of the frames) in "
           f"{t2 - t1:.0f} s wall, {c1 - c0:.0f} s CPU")
@@ -112,12 +121,15 @@ def main(argv: list[str] | None = None) -> None:
 
     a, b, _ = near_pairs(videopairs._hash_index(phash[heads], centre[heads], index.quality[heads]), args.k,
                          crops=args.crops)
+    ba, bb = videopairs.band_pairs(band[heads], low[heads], min(args.k, videopairs.BAND_MAX_DISTANCE))
+    a, b = videopairs._union(np.r_[a, ba], np.r_[b, bb], len(heads))
     c2, t3 = time.process_time(), time.monotonic()
     inside = owner[heads[a]] == owner[heads[b]]
-    print(f"join K={args.k}{' + centre crops' if args.crops else ''}: {len(a):,} pairs of runs "
+    print(f"join K={args.k}{' + centre crops' if args.crops else ''} + band: {len(a):,} pairs of runs "
           f"({int(np.count_nonzero(inside)):,} within one video) in {t3 - t2:.0f} s wall, {c2 - c1:.0f} s CPU")
     fa, fb = videoruns.expand(a[~inside], b[~inside], runs)
-    close = videoruns.frame_distances(fa, fb, phash, centre, args.crops) <= args.k
+    close = videoruns.frame_distances(fa, fb, phash, centre, args.crops, band,
+                                      min(args.k, videopairs.BAND_MAX_DISTANCE)) <= args.k
     c3, t4 = time.process_time(), time.monotonic()
     print(f"expanded: {int(np.count_nonzero(close)):,} frame pairs of different videos within K (of "
           f"{len(fa):,}) in {t4 - t3:.0f} s wall, {c3 - c2:.0f} s CPU")

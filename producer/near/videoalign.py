@@ -42,6 +42,15 @@ SPEED_TOLERANCE = 0.03
 #: 1 vote, 8 s clips got speeds of 1.3).
 SPEED_VOTE_MARGIN = 1.1
 SPEED_MIN_EXTRA_VOTES = 2
+#: Grid of the offsets :func:`fitted_offset` weighs, in sampling steps of B (1/50: 0.02 s at 1 frame/s).
+OFFSET_RESOLUTION_STEPS = 0.02
+#: What a frame of A costs :func:`fitted_offset` when the frame of B it meets at an offset did not match it
+#: (a different picture: two unrelated 64-bit hashes differ by 32 bits on average).
+MISS_BITS = 32
+#: The chain's median offset stands unless another offset meets the frames at least this many bits closer
+#: in total: half a frame of a different picture. Re-encoded copies of slow footage differ by a bit or two
+#: from one offset to the next (bench/video_quality.py); a second off across a change of picture costs a miss.
+OFFSET_EVIDENCE_BITS = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +153,47 @@ def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
     return slice(int(starts[best]), int(ends[best]))
 
 
+def fitted_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: float, b_step: float,
+                  rough: float) -> float:
+    """The line's offset, finer than a sampling step: the offset at which the frames of A (those of the pairs
+    given) meet the frames of B sampled nearest their times on the line at the least total distance (a frame
+    of B that does not match one of A counts :data:`MISS_BITS`), searched within a step of `rough` (the
+    chain's median offset) on a grid of :data:`OFFSET_RESOLUTION_STEPS`: `rough` itself unless it costs
+    more than :data:`OFFSET_EVIDENCE_BITS` over the least, else the middle of the stretch of least totals
+    nearest it. Slow footage (a zoom, a still) matches the frames a second before and after about as well,
+    so the median offset of a chain can be a step off; where the picture changes, a step off pairs frames
+    of different pictures."""
+    a_times, ia = _inverse(ta)
+    b_times, ib = _inverse(tb)
+    pair = ia.astype(np.int64) * len(b_times) + ib
+    order = np.argsort(pair, kind="stable")
+    pair, ordered = pair[order], distance[order]
+    firsts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    keys, least = pair[firsts], np.minimum.reduceat(ordered, firsts)  # each pair of frames once, its least
+    grid = rough + np.linspace(-b_step, b_step, int(round(2 / OFFSET_RESOLUTION_STEPS)) + 1)
+    target = slope * a_times[:, None] + grid[None, :]
+    after = np.clip(np.searchsorted(b_times, target), 0, len(b_times) - 1)
+    before = np.maximum(after - 1, 0)
+    gap_before, gap_after = np.abs(target - b_times[before]), np.abs(b_times[after] - target)
+
+    def cost_of(j: np.ndarray) -> np.ndarray:
+        wanted = np.arange(len(a_times))[:, None].astype(np.int64) * len(b_times) + j
+        at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
+        return np.where(keys[at] == wanted, least[at], float(MISS_BITS))
+
+    # B's frame nearest the time; halfway between two, the worse of them (no side favoured)
+    cb, ca = cost_of(before), cost_of(after)
+    tie = np.abs(gap_before - gap_after) < 1e-9
+    cost = np.where(tie, np.maximum(cb, ca), np.where(gap_before < gap_after, cb, ca)).sum(axis=0)
+    if cost[np.argmin(np.abs(grid - rough))] <= cost.min() + OFFSET_EVIDENCE_BITS:
+        return rough
+    top = np.flatnonzero(cost <= cost.min() + 1e-9)
+    pieces = np.split(top, np.flatnonzero(np.diff(top) > 1) + 1)
+    spans = [(float(grid[p[0]]), float(grid[p[-1]])) for p in pieces]
+    lo, hi = min(spans, key=lambda s: min(abs(rough - s[0]), abs(rough - s[1])))
+    return (lo + hi) / 2
+
+
 def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float, b_step: float,
           a_duration: float = math.inf, b_duration: float = math.inf) -> Alignment | None:
     """The aligned footage of two videos from their matching frame pairs (A's frame time, B's frame time,
@@ -169,7 +219,7 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     # Each video's matched frames span their own stretch; the footage really shared is where the two
     # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
     # last frame too: the copy's own end says where the footage ends).
-    offset = float(np.median(cb - slope * ca))
+    offset = fitted_offset(ta[near], tb[near], distance[near], slope, b_step, float(np.median(cb - slope * ca)))
     a_last, b_last = min(ca[-1] + a_step, a_duration), min(cb[-1] + b_step, b_duration)
     a_start, a_end = max(ca[0], (cb[0] - offset) / slope), min(a_last, (b_last - offset) / slope)
     b_start, b_end = max(cb[0], slope * ca[0] + offset), min(b_last, slope * a_last + offset)

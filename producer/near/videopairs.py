@@ -4,7 +4,9 @@ it a pair.
 
 The frames join exactly as images do (producer/near/find.near_pairs: phash, and with `crops` the centre-crop
 hashes; frames under the low-information quality never take part), so the join's `--broker` form serves
-videos too. Frames of one video never pair with each other.
+videos too. The frames' band hashes (tasks/video/band.py: the middle half of the height, which a logo in a
+corner leaves alone) join in a second self-join of their own, band against band only, within the frame
+distance or BAND_MAX_DISTANCE, the lesser. Frames of one video never pair with each other.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ MIN_SHARE = 0.5
 #: shared title card or logo sting of a few seconds never makes a pair on its own.
 MIN_ALIGNED_SECONDS = 5.0
 SHORT_VIDEO_SHARE = 0.9
+#: The HashIndex name of the frames' band hashes (tasks/video/band.py).
+BAND_HASH = "phash-band"
+#: Band hashes pair within at most this many bits (and the frame distance). On the quality set's copies
+#: (bench/video_quality.py) 99 % of a CRF 40 copy's frames and every logo-boxed, half-size or letterboxed
+#: copy's frame have their original's band within 6 bits; band pairs within 4, 6 or 10 bits find the same
+#: video pairs there. A self-join's cost grows fast with its distance: at 300 hours (bench/video_scale.py)
+#: the band join within 6 bits adds a quarter to the frame join, within 10 as much again as the join itself.
+BAND_MAX_DISTANCE = 6
 #: Sampling step assumed for a video with fewer than two frames (seconds).
 FALLBACK_STEP = 1.0
 
@@ -67,22 +77,35 @@ def is_match(alignment: Alignment, a_duration: float, b_duration: float) -> bool
     return span >= MIN_SHARE * shorter and span >= min(MIN_ALIGNED_SECONDS, SHORT_VIDEO_SHARE * shorter)
 
 
-def _hash_index(phash: np.ndarray, centre: np.ndarray, quality: np.ndarray) -> HashIndex:
+def _hash_index(phash: np.ndarray, centre: np.ndarray, quality: np.ndarray,
+                band: np.ndarray | None = None) -> HashIndex:
     missing = np.full(len(phash), MISSING, np.int64)
-    return HashIndex([], {DEFAULT_HASH: phash, CENTRE_HASH: centre}, quality.astype(np.int16), missing, missing,
-                     missing, missing, (DEFAULT_HASH, CENTRE_HASH), 8)
+    hashes = {DEFAULT_HASH: phash, CENTRE_HASH: centre} | ({} if band is None else {BAND_HASH: band})
+    return HashIndex([], hashes, quality.astype(np.int16), missing, missing, missing, missing,
+                     (DEFAULT_HASH, CENTRE_HASH), 8)
 
 
 def frames_index(videos: Sequence[IndexedVideo]) -> tuple[HashIndex, np.ndarray]:
-    """Every sampled frame as one entry of a HashIndex (phash, centre-crop phash, quality), and the
-    video each belongs to."""
+    """Every sampled frame as one entry of a HashIndex (phash, centre-crop phash, quality, and the band hash
+    as :data:`BAND_HASH`), and the video each belongs to."""
     frames = [v.frames for v in videos]
     owner = np.repeat(np.arange(len(videos)), [len(f) for f in frames])
 
     def cat(name: str) -> np.ndarray:
         return np.concatenate([getattr(f, name) for f in frames]) if frames else np.zeros(0, np.uint64)
 
-    return _hash_index(cat("phash").astype(np.uint64), cat("centre").astype(np.uint64), cat("quality")), owner
+    return _hash_index(cat("phash").astype(np.uint64), cat("centre").astype(np.uint64), cat("quality"),
+                       cat("band").astype(np.uint64)), owner
+
+
+def band_pairs(band: np.ndarray, low: np.ndarray, max_distance: int, joiner=join) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a < b, sorted) of entries whose band hashes are within `max_distance`, among those that have
+    one (not 0: frames indexed before frames had it) and are not `low`-information."""
+    rows = np.flatnonzero((band != 0) & ~low)
+    if len(rows) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a, b, _ = joiner(band[rows], max_distance)
+    return rows[a], rows[b]
 
 
 def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: bool = True, joiner=join,
@@ -91,20 +114,30 @@ def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: b
     of different videos within `max_distance`, with their distance. The join runs over runs of frames
     within `radius` bits of their first (producer/near/videoruns.py; a radius below 0: every frame alone)."""
     index, owner = frames_index(videos)
-    phash, centre = index.hashes[DEFAULT_HASH], index.hashes[CENTRE_HASH]
-    runs = frame_runs(phash, centre, index.quality < LOW_QUALITY, owner, radius)
+    phash, centre, band = (index.hashes[name] for name in (DEFAULT_HASH, CENTRE_HASH, BAND_HASH))
+    low = index.quality < LOW_QUALITY
+    runs = frame_runs(phash, centre, low, owner, radius, band)
     heads = runs.first
     ra, rb, _ = near_pairs(_hash_index(phash[heads], centre[heads], index.quality[heads]), max_distance,
                            crops=crops, joiner=joiner)
+    band_distance = min(max_distance, BAND_MAX_DISTANCE)
+    ba, bb = band_pairs(band[heads], low[heads], band_distance, joiner)
+    ra, rb = _union(np.r_[ra, ba], np.r_[rb, bb], len(heads))
     other = owner[heads[ra]] != owner[heads[rb]]
     a, b = expand(ra[other], rb[other], runs)
-    d = frame_distances(a, b, phash, centre, crops)
+    d = frame_distances(a, b, phash, centre, crops, band, band_distance)
     close = d <= max_distance
     a, b, d = a[close], b[close], d[close]
     swap = owner[a] > owner[b]
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     order = np.lexsort((b, a))
     return a[order], b[order], d[order]
+
+
+def _union(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair (a < b) of entries among `n` once."""
+    keys = np.unique(a.astype(np.int64) * n + b.astype(np.int64))
+    return keys // n, keys % n
 
 
 def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_FRAME_DISTANCE, crops: bool = True,

@@ -22,8 +22,8 @@ import dataclasses
 
 import numpy as np
 
-#: A frame joins the run of the frames before it when its phash and centre-crop phash are each within this
-#: many bits of the run's first frame (and it is on the same side of the low-information mark). Frames of
+#: A frame joins the run of the frames before it when its phash, centre-crop phash and band hash are each
+#: within this many bits of the run's first frame (and it is on the same side of the low-information mark). Frames of
 #: a still picture re-encoded at 1 frame/s differ by 0-2 bits; a camera move changes a few bits a second, so
 #: footage that moves is left as it is (chosen with bench/video_scale.py: bench/RESULTS.md).
 RUN_RADIUS = 2
@@ -47,10 +47,11 @@ class Runs:
 
 
 def frame_runs(phash: np.ndarray, centre: np.ndarray, low: np.ndarray, owner: np.ndarray,
-               radius: int = RUN_RADIUS) -> Runs:
-    """The runs of consecutive frames of one owner (video) whose hashes stay within `radius` bits of the
-    run's first frame's, with the same `low` (low-information) flag. Frames must be grouped by owner, in time
-    order within it. A radius below 0 leaves every frame its own run."""
+               radius: int = RUN_RADIUS, band: np.ndarray | None = None) -> Runs:
+    """The runs of consecutive frames of one owner (video) whose hashes (phash, centre, and the band hashes
+    when given) stay within `radius` bits of the run's first frame's, with the same `low` (low-information)
+    flag. Frames must be grouped by owner, in time order within it. A radius below 0 leaves every frame its
+    own run."""
     n = len(phash)
     if radius < 0 or n == 0:
         every = np.arange(n, dtype=np.int64)
@@ -60,12 +61,14 @@ def frame_runs(phash: np.ndarray, centre: np.ndarray, low: np.ndarray, owner: np
     # A frame that differs from the frame before it by more than twice the radius cannot be within the radius
     # of any run's first frame that the frame before belonged to: it starts a run. Only the frames left are
     # walked one by one.
-    step = np.maximum(np.bitwise_count(phash[1:] ^ phash[:-1]), np.bitwise_count(centre[1:] ^ centre[:-1]))
+    band = np.zeros_like(phash) if band is None else band
+    step = np.maximum.reduce([np.bitwise_count(h[1:] ^ h[:-1]) for h in (phash, centre, band)])
     starts[1:] = (owner[1:] != owner[:-1]) | (low[1:] != low[:-1]) | (step > 2 * radius)
-    p, c, forced = phash.tolist(), centre.tolist(), starts.tolist()
+    p, c, b, forced = phash.tolist(), centre.tolist(), band.tolist(), starts.tolist()
     head = 0
     for i in range(1, n):
-        if forced[i] or (p[i] ^ p[head]).bit_count() > radius or (c[i] ^ c[head]).bit_count() > radius:
+        if forced[i] or (p[i] ^ p[head]).bit_count() > radius or (c[i] ^ c[head]).bit_count() > radius \
+                or (b[i] ^ b[head]).bit_count() > radius:
             starts[i] = True
             head = i
     first = np.flatnonzero(starts)
@@ -82,10 +85,15 @@ def expand(ra: np.ndarray, rb: np.ndarray, runs: Runs) -> tuple[np.ndarray, np.n
 
 
 def frame_distances(i: np.ndarray, j: np.ndarray, phash: np.ndarray, centre: np.ndarray,
-                    crops: bool) -> np.ndarray:
+                    crops: bool, band: np.ndarray | None = None, band_distance: int = 64) -> np.ndarray:
     """The join's distance of frames i and j: phash, and with `crops` the least of phash-phash, phash-centre
-    and centre-phash (producer/near/find.near_pairs)."""
+    and centre-phash (producer/near/find.near_pairs); with `band`, also band-band where both frames have
+    one (not 0) and it is within `band_distance` (the band join's own bound)."""
     d = np.bitwise_count(phash[i] ^ phash[j])
     if crops:
         d = np.minimum(d, np.minimum(np.bitwise_count(phash[i] ^ centre[j]), np.bitwise_count(centre[i] ^ phash[j])))
-    return d.astype(np.int64)
+    d = d.astype(np.int64)
+    if band is not None:
+        bd = np.bitwise_count(band[i] ^ band[j]).astype(np.int64)
+        d = np.where((band[i] != 0) & (band[j] != 0) & (bd <= band_distance), np.minimum(d, bd), d)
+    return d

@@ -15,7 +15,7 @@ import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
 from producer.near.videoalign import align
-from producer.near.videopairs import duration_of, frames_index, is_match, sampling_step
+from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import neighbours
 from tasks.video.frames import IndexedVideo, VideoFrames
@@ -77,17 +77,22 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     hashes = [(query.phash, index.hashes[DEFAULT_HASH])]
     if crops:
         hashes += [(query.phash, index.hashes[CENTRE_HASH]), (query.centre, index.hashes[DEFAULT_HASH])]
+    band = index.hashes[BAND_HASH]
+    hashes.append((query.band, band))  # band against band, as dupes joins them
     for queries, frames in hashes:
-        found = neighbours(frames, queries[usable].astype(np.uint64), max_distance)
+        bound = min(max_distance, BAND_MAX_DISTANCE) if frames is band else max_distance
+        found = neighbours(frames, queries[usable].astype(np.uint64), bound)
         for q, (ids, dist) in zip(usable.tolist(), found, strict=True):
             keep = index.quality[ids] >= LOW_QUALITY
+            if frames is band:  # a frame indexed without a band hash (0) matches none
+                keep &= (band[ids] != 0) & (query.band[q] != 0)
             qa.append(np.full(int(keep.sum()), q))
             fb.append(ids[keep])
             d.append(dist[keep])
     if not qa:
         return []
     qa, fb, d = np.concatenate(qa), np.concatenate(fb).astype(np.int64), np.concatenate(d)
-    order = np.lexsort((d, fb, qa))  # per (query frame, frame), the least distance of the three hash pairings
+    order = np.lexsort((d, fb, qa))  # per (query frame, frame), the least distance of the hash pairings
     qa, fb, d = qa[order], fb[order], d[order]
     first = np.r_[True, (qa[1:] != qa[:-1]) | (fb[1:] != fb[:-1])] if len(qa) else np.zeros(0, bool)
     qa, fb, d = qa[first], fb[first], d[first]

@@ -16,6 +16,10 @@ from producer.outputs.reader import open_sqlite, stored_path
 from producer.outputs.videowrite import sibling_paths
 from tasks.video.frames import IndexedVideo, VideoFrames
 
+#: The band hash of a frame of an index written without one (0: none; producer/near/videopairs.py leaves
+#: such frames out of the band join).
+NO_BAND = "0" * 16
+
 
 def read_videos(index_path: str) -> Iterator[IndexedVideo]:
     """Every video of the index at `index_path`, in index order, with its frames in time order. An index
@@ -37,8 +41,8 @@ def read_videos(index_path: str) -> Iterator[IndexedVideo]:
         if any(f["path"] != row["path"] for f in taken):
             raise ValueError(f"{frames_path}: frames out of step with {videos_path} at {row['path']!r}")
         path = stored_path(row["path_raw"]) if row.get("path_raw") else row["path"]
-        yield _video(path, row, _frames([(f["time"], f["dhash"], f["phash"], f["phash_centre"], f["quality"])
-                                         for f in taken]))
+        yield _video(path, row, _frames([(f["time"], f["dhash"], f["phash"], f["phash_centre"], f["quality"],
+                                          f.get("phash_band") or NO_BAND) for f in taken]))
 
 
 def _video(path: str, row: dict, frames: VideoFrames) -> IndexedVideo:
@@ -49,11 +53,11 @@ def _video(path: str, row: dict, frames: VideoFrames) -> IndexedVideo:
 
 
 def _frames(rows: Iterable[tuple]) -> VideoFrames:
-    """VideoFrames from (time, dhash hex, phash hex, phash_centre hex, quality) rows."""
-    columns = list(zip(*rows, strict=True)) or [()] * 5
-    return VideoFrames(np.array([float(t) for t in columns[0]], np.float64),
-                       *(np.array([int(h, 16) for h in c], np.uint64) for c in columns[1:4]),
-                       np.array([int(q) for q in columns[4]], np.uint8))
+    """VideoFrames from (time, dhash hex, phash hex, phash_centre hex, quality, phash_band hex) rows."""
+    columns = list(zip(*rows, strict=True)) or [()] * 6
+    hashes = [np.array([int(h, 16) for h in c], np.uint64) for c in (*columns[1:4], columns[5])]
+    return VideoFrames(np.array([float(t) for t in columns[0]], np.float64), *hashes[:3],
+                       np.array([int(q) for q in columns[4]], np.uint8), hashes[3])
 
 
 def _csv_rows(path: str) -> Iterator[dict]:
@@ -72,8 +76,9 @@ def _jsonl_videos(path: str) -> Iterator[IndexedVideo]:
         for line in handle:
             row = json.loads(line)
             s = row["samples"]
+            band = s.get("phash_band") or [NO_BAND] * len(s["time"])
             yield _video(row["path"], row, _frames(zip(s["time"], s["dhash"], s["phash"], s["phash_centre"],
-                                                       s["quality"], strict=True)))
+                                                       s["quality"], band, strict=True)))
 
 
 def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
@@ -83,10 +88,12 @@ def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
             return
         columns = {name for _, name, *_ in db.execute("PRAGMA table_info(videos)")}
         boxed = "letterboxed" if "letterboxed" in columns else "0"
+        frame_columns = {name for _, name, *_ in db.execute("PRAGMA table_info(frames)")}
+        band = "phash_band" if "phash_band" in frame_columns else f"'{NO_BAND}'"
         for vid, path, duration, width, height, fps, error, letterboxed in db.execute(
                 f"SELECT id, path, duration, width, height, fps, error, {boxed} FROM videos ORDER BY id"):
-            frames = db.execute("SELECT time, dhash, phash, phash_centre, quality FROM frames WHERE video = ? "
-                                "ORDER BY time", (vid,))
+            frames = db.execute(f"SELECT time, dhash, phash, phash_centre, quality, {band} FROM frames "
+                                "WHERE video = ? ORDER BY time", (vid,))
             row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error,
                    "letterboxed": letterboxed}
             yield _video(stored_path(path), row, _frames(frames))

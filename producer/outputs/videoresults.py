@@ -49,7 +49,7 @@ def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, Segment
     keep = np.ones(len(times), bool)
     keep[1:] = np.diff(times) > 0  # a frame two segments both took (never expected) is kept once
     whole = VideoFrames(times[keep], *(np.concatenate([getattr(f, n) for f in frames])[keep]
-                                       for n in ("dhash", "phash", "centre", "quality")))
+                                       for n in ("dhash", "phash", "centre", "quality", "band")))
     barred = sum(p.barred for p in parts)
     record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
                            opened.fps, whole, sum(p.lost for p in parts), barred)

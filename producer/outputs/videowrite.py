@@ -3,13 +3,14 @@
 Each video also has a row in the index itself (`kind` = `video`); what only videos have goes here:
 
 - SQLite: table `videos` (id, path, duration, width, height, fps, frames, error, letterboxed) and table `frames`
-  (video = videos.id, time, dhash, phash, phash_centre, quality), indexed on (video, time).
+  (video = videos.id, time, dhash, phash, phash_centre, quality, phash_band), indexed on (video, time).
 - CSV: `<index stem>.videos.csv` (path, duration, width, height, fps, frames, error, letterboxed) and
-  `<index stem>.frames.csv` (path, time, dhash, phash, phash_centre, quality).
+  `<index stem>.frames.csv` (path, time, dhash, phash, phash_centre, quality, phash_band).
 - Parquet: `<index stem>.videos.parquet` and `<index stem>.frames.parquet`, the same columns (the video's
   non-UTF-8 path kept as bytes in `path_raw` of the videos file, as in the index).
 - JSON lines: `<index stem>.videos.jsonl`, one line per video with its fields and its frames as columns:
-  `"samples": {"time": [...], "dhash": [...], "phash": [...], "phash_centre": [...], "quality": [...]}`.
+  `"samples": {"time": [...], "dhash": [...], "phash": [...], "phash_centre": [...], "quality": [...],
+  "phash_band": [...]}`.
 
 Frames are written video by video in time order, videos in the order of the index; hashes as 16 hex digits
 (first grid bit most significant, as in the index); `letterboxed` as 1 or 0 (most sampled frames had
@@ -35,9 +36,9 @@ if TYPE_CHECKING:
 #: Per-video columns of the videos file or table (`frames`: how many frames were sampled).
 VIDEO_COLUMNS = ("path", "duration", "width", "height", "fps", "frames", "error", "letterboxed")
 #: Per-frame columns of the frames file (SQLite's `frames` table has `video` in place of `path`).
-FRAME_COLUMNS = ("path", "time", "dhash", "phash", "phash_centre", "quality")
+FRAME_COLUMNS = ("path", "time", "dhash", "phash", "phash_centre", "quality", "phash_band")
 #: The frames' hash columns and the VideoFrames attribute each comes from.
-HASH_COLUMNS = (("dhash", "dhash"), ("phash", "phash"), ("phash_centre", "centre"))
+HASH_COLUMNS = (("dhash", "dhash"), ("phash", "phash"), ("phash_centre", "centre"), ("phash_band", "band"))
 
 
 def sibling_paths(index_path: str) -> tuple[str, str | None]:
@@ -58,11 +59,12 @@ def video_row(video: IndexedVideo) -> tuple:
 
 
 def frame_rows(video: IndexedVideo) -> Iterator[tuple]:
-    """(time, dhash hex, phash hex, phash_centre hex, quality) per sampled frame, in time order."""
+    """(time, dhash hex, phash hex, phash_centre hex, quality, phash_band hex) per sampled frame, in time
+    order."""
     f = video.frames
-    for time, d, p, c, q in zip(f.times.tolist(), f.dhash.tolist(), f.phash.tolist(), f.centre.tolist(),
-                                f.quality.tolist(), strict=True):
-        yield time, hex64(d), hex64(p), hex64(c), q
+    for time, d, p, c, q, b in zip(f.times.tolist(), f.dhash.tolist(), f.phash.tolist(), f.centre.tolist(),
+                                   f.quality.tolist(), f.band.tolist(), strict=True):
+        yield time, hex64(d), hex64(p), hex64(c), q, hex64(b)
 
 
 def remove_siblings(index_path: str) -> None:
@@ -104,7 +106,7 @@ def _write_jsonl(path: str, videos: Iterable[IndexedVideo]) -> int:
     with open(path, "w", encoding="utf-8") as handle:
         for video in videos:
             row = dict(zip(VIDEO_COLUMNS, video_row(video), strict=True))
-            columns = list(zip(*frame_rows(video), strict=True)) or [()] * 5
+            columns = list(zip(*frame_rows(video), strict=True)) or [()] * (len(FRAME_COLUMNS) - 1)
             row["samples"] = {name: list(col) for name, col in zip(FRAME_COLUMNS[1:], columns, strict=True)}
             handle.write(json_line(row) + "\n")
             count += 1
@@ -116,13 +118,13 @@ def write_sqlite_videos(db: sqlite3.Connection, videos: Iterable[IndexedVideo]) 
     db.execute("CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL, duration REAL, width INTEGER, "
                "height INTEGER, fps REAL, frames INTEGER, error TEXT NOT NULL, letterboxed INTEGER)")
     db.execute("CREATE TABLE frames (video INTEGER NOT NULL REFERENCES videos (id), time REAL NOT NULL, "
-               "dhash TEXT, phash TEXT, phash_centre TEXT, quality INTEGER)")
+               "dhash TEXT, phash TEXT, phash_centre TEXT, quality INTEGER, phash_band TEXT)")
     count = 0
     for number, video in enumerate(videos, 1):
         row = video_row(video)
         db.execute("INSERT INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (number, sqlite_path_value(video.path), *row[1:]))
-        db.executemany("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?)",
+        db.executemany("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?)",
                        ((number, *frame) for frame in frame_rows(video)))
         count += 1
     db.execute("CREATE INDEX frames_video_time ON frames (video, time)")
@@ -137,7 +139,8 @@ def _write_parquet(videos_path: str, frames_path: str, videos: Iterable[IndexedV
                               ("height", pa.int64()), ("fps", pa.float64()), ("frames", pa.int64()),
                               ("error", pa.string()), ("letterboxed", pa.int64()), ("path_raw", pa.binary())])
     frame_schema = pa.schema([("path", pa.string()), ("time", pa.float64()), ("dhash", pa.string()),
-                              ("phash", pa.string()), ("phash_centre", pa.string()), ("quality", pa.int64())])
+                              ("phash", pa.string()), ("phash_centre", pa.string()), ("quality", pa.int64()),
+                              ("phash_band", pa.string())])
     count = 0
     videos_batch: list[dict] = []
     frames_batch: list[dict] = []

@@ -9,19 +9,26 @@ import numpy as np
 
 from tasks.image.decode import Reduced
 from tasks.image.multihash import hashes_of_reduced
+from tasks.video.band import band_phash
 from tasks.video.letterbox import inside_bars
 
 
 @dataclasses.dataclass
 class VideoFrames:
     """One video's sampled frames in time order: time in seconds, dhash, phash and centre-crop phash as
-    unsigned 64-bit integers (first grid bit most significant, like the image index) and quality 0-100."""
+    unsigned 64-bit integers (first grid bit most significant, like the image index), quality 0-100 and the
+    band hash (tasks/video/band.py; 0 for frames indexed without one: a phash always has bits set)."""
 
     times: np.ndarray
     dhash: np.ndarray
     phash: np.ndarray
     centre: np.ndarray
     quality: np.ndarray
+    band: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.band is None:
+            self.band = np.zeros(len(self.times), np.uint64)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -45,12 +52,12 @@ def hash_frames(samples: Iterable[tuple[float, np.ndarray]],
 
 
 def hash_row(time: float, frame: np.ndarray) -> tuple:
-    """(time, dhash, phash, centre, quality, barred) of one sampled frame: `barred` when black bars were cut
-    away before hashing."""
+    """(time, dhash, phash, centre, quality, barred, band) of one sampled frame: `barred` when black bars
+    were cut away before hashing."""
     gray = inside_bars(frame)
     hashes = hashes_of_reduced(Reduced(gray, 1, *gray.shape[:2]), 8)
     return (time, _as_u64(hashes.dhash), _as_u64(hashes.phash), _as_u64(hashes.centre_phash), hashes.quality,
-            gray.shape != frame.shape)
+            gray.shape != frame.shape, band_phash(gray))
 
 
 def barred_frames(rows: list[tuple]) -> int:
@@ -59,10 +66,10 @@ def barred_frames(rows: list[tuple]) -> int:
 
 
 def frames_of(rows: list[tuple]) -> VideoFrames:
-    """VideoFrames of (time, dhash, phash, centre, quality, ...) rows."""
-    columns = list(zip(*(row[:5] for row in rows), strict=True)) if rows else [(), (), (), (), ()]
+    """VideoFrames of :func:`hash_row` rows (time, dhash, phash, centre, quality, barred, band)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
     return VideoFrames(np.array(columns[0], np.float64), *(np.array(c, np.uint64) for c in columns[1:4]),
-                       np.array(columns[4], np.uint8))
+                       np.array(columns[4], np.uint8), np.array(columns[6], np.uint64))
 
 
 @dataclasses.dataclass

@@ -1,7 +1,7 @@
 """What a video task sends back: its segments' records and sampled frames as packed arrays (no pickle).
 
 One zlib stream holds a fixed-size row per segment (SEGMENT_DTYPE) followed by every sampled frame of the
-task's segments in order (FRAME_DTYPE): 37 bytes per frame, one hour at 1 fps is 130 kB before zlib.
+task's segments in order (FRAME_DTYPE): 45 bytes per frame, one hour at 1 fps is 162 kB before zlib.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tasks.video.frames import VideoFrames
 from tasks.video.segment import SegmentResult
 
 #: Version tag of a video task's packed result (checked on reading).
-VIDEO_WIRE_VERSION = 2
+VIDEO_WIRE_VERSION = 3
 #: zlib level, as for image chunks (tasks/wire.py).
 COMPRESSION = 1
 #: One row per segment: its record and how many frames follow for it.
@@ -24,7 +24,7 @@ SEGMENT_DTYPE = np.dtype([("code", "u1"), ("size", "<u8"), ("mtime", "<u4"), ("d
                           ("barred", "<u4"), ("frames", "<u4")])
 #: One row per sampled frame.
 FRAME_DTYPE = np.dtype([("time", "<f8"), ("dhash", "<u8"), ("phash", "<u8"), ("centre", "<u8"),
-                        ("quality", "u1")])
+                        ("quality", "u1"), ("band", "<u8")])
 
 
 def pack_segments(results: list[SegmentResult]) -> dict:
@@ -38,7 +38,7 @@ def pack_segments(results: list[SegmentResult]) -> dict:
                    min(r.barred, 2**32 - 1), len(r.frames))
         f, n = r.frames, len(r.frames)
         for name, values in (("time", f.times), ("dhash", f.dhash), ("phash", f.phash), ("centre", f.centre),
-                             ("quality", f.quality)):
+                             ("quality", f.quality), ("band", f.band)):
             frames[name][at:at + n] = values
         at += n
     raw = rows.tobytes() + frames.tobytes()
@@ -67,7 +67,7 @@ def unpack_segments(payload: dict) -> list[SegmentResult]:
             FileError(code) if code in FileError._value2member_map_ else FileError.INTERNAL, int(row["size"]),
             int(row["mtime"]), float(row["duration"]), int(row["width"]), int(row["height"]), float(row["fps"]),
             VideoFrames(part["time"].copy(), part["dhash"].copy(), part["phash"].copy(), part["centre"].copy(),
-                        part["quality"].copy()), int(row["lost"]), int(row["barred"])))
+                        part["quality"].copy(), part["band"].copy()), int(row["lost"]), int(row["barred"])))
     return results
 
 

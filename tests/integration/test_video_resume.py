@@ -54,5 +54,5 @@ def test_a_video_task_killed_twice_goes_on_after_its_stored_frames_with_the_fram
     (video,) = read_videos(str(out))
     clean = index_segment(path, 0.0, None, 1.0)
     assert video.error == "" and len(video.frames) == len(clean.frames) == 20
-    for name in ("times", "dhash", "phash", "centre", "quality"):
+    for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert np.array_equal(getattr(video.frames, name), getattr(clean.frames, name)), name

@@ -64,6 +64,7 @@ def test_run_indexes_videos_beside_images_with_frames_in_order_as_one_process_sa
         assert video.frames.times.tolist() == whole.frames.times.tolist(), name
         assert video.frames.phash.tolist() == whole.frames.phash.tolist(), name
         assert video.frames.dhash.tolist() == whole.frames.dhash.tolist(), name
+        assert video.frames.band.tolist() == whole.frames.band.tolist(), name
         assert (video.width, video.height) == (whole.width, whole.height), name
     long = next(v for v in got if v.path.endswith("long.mkv"))
     assert long.frames.times.tolist() == [float(s) for s in range(20)]

@@ -15,10 +15,15 @@ def picture(second: int, size=(320, 180), seed: int = 0) -> np.ndarray:
     return cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
 
 
+#: The opaque white box of a `logo` copy, as shares of the width and height (x0, y0, x1, y1): top right.
+LOGO_BOX = (0.60, 0.04, 0.95, 0.24)
+
+
 def write_footage(path, seconds: float, rate: int, size=(320, 180), offset: float = 0.0, seed: int = 0,
-                  bars: int = 0) -> str:
+                  bars: int = 0, logo: bool = False, mirror: bool = False) -> str:
     """A video showing picture(int(offset + t)) at time t, `rate` frames a second; `bars`: rows of black
-    above and below the picture (a letterboxed copy). Returns the path."""
+    above and below the picture (a letterboxed copy); `logo`: an opaque white box over LOGO_BOX (a channel
+    logo); `mirror`: flipped left to right. Returns the path."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=rate)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
@@ -29,6 +34,11 @@ def write_footage(path, seconds: float, rate: int, size=(320, 180), offset: floa
                                                    seed)
             else:
                 rgb = picture(int(offset + index / rate + 1e-9), size, seed)
+            if logo:
+                x0, y0, x1, y1 = LOGO_BOX
+                rgb[int(y0 * size[1]):int(y1 * size[1]), int(x0 * size[0]):int(x1 * size[0])] = 255
+            if mirror:
+                rgb = np.ascontiguousarray(rgb[:, ::-1])
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():

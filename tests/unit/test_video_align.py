@@ -78,3 +78,18 @@ def test_the_slope_grid_is_symmetric_and_tries_one_first():
     grid = slopes()
     assert grid[0] == 1.0
     assert grid.min() == pytest.approx(1 / grid.max())
+
+
+def test_an_excerpt_of_slow_footage_is_placed_by_where_its_picture_changes():
+    # Given a 6 s excerpt (A) of a film (B) from 17.05 s, sampled every second on both sides, of a slow zoom:
+    # a frame matches every frame of the same picture, those a second off nearly as well (a bit further
+    # per second, and a bit of noise), and the picture changes at 20.5 s of the film
+    film = np.arange(12.0, 27.0)
+    excerpt = np.arange(6.0)
+    ta, tb = (t.ravel() for t in np.meshgrid(excerpt, film, indexing="ij"))
+    same = (ta + 17.05 >= 20.5) == (tb >= 20.5)
+    ta, tb = ta[same], tb[same]
+    d = np.abs(tb - ta - 17.05).round() + np.random.default_rng(3).integers(0, 2, len(ta))
+    # When they are aligned, Then the excerpt sits within half a second of 17.05 s, as the change says
+    found = align(ta, tb, d, a_step=1, b_step=1, a_duration=6, b_duration=27)
+    assert found.b_start == pytest.approx(17.05, abs=0.5) and found.b_end == pytest.approx(23.05, abs=0.5)

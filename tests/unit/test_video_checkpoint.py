@@ -28,7 +28,7 @@ def task():
 
 
 def segment(times, code=FileError.OK, lost=0, size=100) -> SegmentResult:
-    rows = [(t, i, i + 1, i + 2, 50) for i, t in enumerate(times)]
+    rows = [(t, i, i + 1, i + 2, 50, False, i + 3) for i, t in enumerate(times)]
     return SegmentResult(code, size, 7, 30.0, 64, 48, 25.0, frames_of(rows), lost)
 
 
@@ -52,7 +52,7 @@ def test_a_segment_resumed_after_its_last_stored_frame_has_the_frames_of_one_pas
     resumed = joined(progress.partial, rest)
     # Then the segment is the one pass's: its record and every frame's time and hashes
     assert len(whole.frames) == 20 and resumed.code == whole.code == FileError.OK
-    for name in ("times", "dhash", "phash", "centre", "quality"):
+    for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert np.array_equal(getattr(resumed.frames, name), getattr(whole.frames, name)), name
     assert (resumed.size, resumed.duration, resumed.width, resumed.height) == (
         whole.size, whole.duration, whole.width, whole.height)

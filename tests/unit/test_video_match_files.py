@@ -53,3 +53,27 @@ def test_a_clip_query_finds_where_it_sits_in_its_source(films):
     matches = clip_in_videos([films["other"], films["original"]], clip.frames, clip.duration, 10)
     assert [m.video for m in matches] == [1]
     assert matches[0].start == pytest.approx(8.5, abs=1.0) and matches[0].query_end == pytest.approx(12, abs=1.0)
+
+
+def test_a_copy_with_a_logo_box_in_its_corner_pairs_with_its_original_over_its_whole_length(films, tmp_path):
+    # Given a copy of the original with an opaque white box in its top-right corner, which moves most frames'
+    # whole-picture hashes beyond the frame distance
+    logo = indexed(write_footage(tmp_path / "logo.mp4", 30, 10, logo=True))
+    # When the videos are paired, Then the copy pairs with its original (band against band), over all 30 s
+    pairs = video_pairs([films["original"], films["other"], logo])
+    assert [(p.a, p.b) for p in pairs] == [(0, 2)]
+    al = pairs[0].alignment
+    assert (al.a_start, al.b_start) == pytest.approx((0.0, 0.0), abs=1.0)
+    assert (al.a_end, al.b_end) == pytest.approx((30.0, 30.0), abs=1.0)
+
+
+def test_a_mirrored_copy_pairs_with_nothing_even_by_its_band(films, tmp_path):
+    mirrored = indexed(write_footage(tmp_path / "mirror.mp4", 30, 10, mirror=True))
+    assert video_pairs([films["original"], films["other"], mirrored]) == []
+
+
+def test_a_clip_of_a_logo_copy_finds_where_it_sits_in_the_original(films, tmp_path):
+    clip = indexed(write_footage(tmp_path / "logo-clip.mp4", 12, 10, offset=8.5, logo=True))
+    matches = clip_in_videos([films["other"], films["original"]], clip.frames, clip.duration, 10)
+    assert [m.video for m in matches] == [1]
+    assert matches[0].start == pytest.approx(8.5, abs=1.0) and matches[0].end == pytest.approx(20.5, abs=1.0)

@@ -20,7 +20,7 @@ FORMATS = ("csv", "jsonl", "sqlite", "parquet")
 def frames(n: int, seed: int) -> VideoFrames:
     rng = np.random.default_rng(seed)
     return VideoFrames(np.arange(n) * 0.5, *(rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(3)),
-                       rng.integers(0, 101, n).astype(np.uint8))
+                       rng.integers(0, 101, n).astype(np.uint8), rng.integers(1, 2**64, n, dtype=np.uint64))
 
 
 VIDEOS = [
@@ -39,7 +39,7 @@ def assert_same_video(got: IndexedVideo, want: IndexedVideo) -> None:
     assert (got.path, got.width, got.height, got.error, got.letterboxed) == (
         want.path, want.width, want.height, want.error, want.letterboxed)
     assert got.duration == pytest.approx(want.duration) and got.fps == pytest.approx(want.fps)
-    for name in ("times", "dhash", "phash", "centre", "quality"):
+    for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert getattr(got.frames, name).tolist() == getattr(want.frames, name).tolist(), name
     assert got.frames.dhash.dtype == np.uint64 and got.frames.quality.dtype == np.uint8
 
@@ -70,7 +70,7 @@ def test_csv_keeps_videos_and_frames_in_two_sibling_files(tmp_path):
     out = str(tmp_path / "index.csv")
     write_records(out, RECORDS, META, videos=iter(VIDEOS))
     header = (tmp_path / "index.frames.csv").read_bytes().decode("utf-8", "replace").splitlines()[0]
-    assert header == "path,time,dhash,phash,phash_centre,quality"
+    assert header == "path,time,dhash,phash,phash_centre,quality,phash_band"
     assert (tmp_path / "index.videos.csv").read_bytes().startswith(b"path,duration,width,height,fps,frames,error")
 
 
@@ -110,3 +110,35 @@ def test_a_sqlite_index_written_before_videos_kept_their_letterbox_flag_reads_th
     db.close()
     got = list(read_videos(out))
     assert [v.path for v in got] == [v.path for v in VIDEOS] and not any(v.letterboxed for v in got)
+
+
+@pytest.mark.parametrize("fmt", ("sqlite", "csv", "jsonl"))
+def test_frames_of_an_index_written_before_the_band_hash_read_with_no_band(tmp_path, fmt):
+    # Given an index whose frames carry no band hash column (written before frames had one)
+    import csv
+    import json
+    import sqlite3
+
+    out = str(tmp_path / f"index.{fmt}")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    if fmt == "sqlite":
+        db = sqlite3.connect(out)
+        db.execute("ALTER TABLE frames DROP COLUMN phash_band")
+        db.commit()
+        db.close()
+    elif fmt == "csv":
+        path = tmp_path / "index.frames.csv"
+        with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+            rows = [row[:-1] for row in csv.reader(handle)]
+        with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+            csv.writer(handle).writerows(rows)
+    else:
+        path = tmp_path / "index.videos.jsonl"
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        for line in lines:
+            del line["samples"]["phash_band"]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    # When it is read, Then every frame is there with its other hashes, and band hash 0 (none)
+    for got, want in zip(read_videos(out), VIDEOS, strict=True):
+        assert got.frames.phash.tolist() == want.frames.phash.tolist()
+        assert got.frames.band.tolist() == [0] * len(want.frames)

@@ -80,13 +80,14 @@ def test_the_walk_sends_videos_aside_and_images_on_and_no_videos_drops_them():
 
 def test_segment_results_round_trip_through_the_packed_wire_format():
     frames = VideoFrames(np.array([0.0, 1.0]), *(np.array([2**64 - 1, 5], np.uint64) for _ in range(3)),
-                         np.array([10, 100], np.uint8))
+                         np.array([10, 100], np.uint8), np.array([7, 2**63], np.uint64))
     results = [SegmentResult(FileError.OK, 2**40, 7, 3600.5, 3840, 2160, 29.97, frames, 0),
                SegmentResult(FileError.NOT_A_VIDEO, 12, 7)]
     got = unpack_segments(pack_segments(results))
     assert [r.code for r in got] == [FileError.OK, FileError.NOT_A_VIDEO]
     assert got[0].size == 2**40 and got[0].duration == 3600.5 and got[0].fps == pytest.approx(29.97)
     assert got[0].frames.dhash.tolist() == [2**64 - 1, 5] and got[1].frames.times.tolist() == []
+    assert got[0].frames.band.tolist() == [7, 2**63]
 
 
 def test_a_packed_result_of_another_version_is_refused():
