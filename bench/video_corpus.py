@@ -4,8 +4,13 @@ Each source film shows 4 to 6 distinct photos, cropped to 16:9, for 6 s each wit
 and out, up to 1.15x) and 1 s cross-fades: 21 to 31 s at 854x480, 25 fps, H.264. Every variant is made from
 its source film by FFmpeg and carries its truth: which seconds of the source it shows, where.
 
+The real clips (bench/video_clips.py: the video files of Debian's opencv-doc, from the .deb the corpus
+script downloaded) are films too, with every variant made the same way at their own size; Megamind_bugy.avi,
+a damaged 1.25x faster copy of Megamind.avi, joins them as a copy of that film. Without the .deb the set is
+the slideshow films alone, and the benchmark says so.
+
 Besides the films: photo queries (each film's photos as they appear, cropped to 16:9, as JPEG files) and
-excerpt queries (6 s of each film, re-encoded at half size and CRF 32).
+excerpt queries (6 s of each film and real clip, re-encoded at half size and CRF 32).
 
 Built once into the cache (a stamp file per output: a killed build resumes), two FFmpeg processes at a time.
 """
@@ -21,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from bench import video_clips
 from tasks.video.probe import probe
 
 #: Folders of the corpus whose photos make the films: real photographs, each picture once.
@@ -34,15 +40,14 @@ SOURCES = 12
 #: around the "inside" variant on each side (a one-photo slideshow lasts one SLOT: 6 s).
 INTRO, SUBCLIP, EXCERPT, AROUND = 3, 8, 6, 10
 SEED = 16
-#: Variants: name -> (FFmpeg video filter or None, extra output options). Trims, clips, intros and embeddings
-#: are made in :func:`_variant_command`.
+#: Variants: name -> (FFmpeg video filter or None, extra output options); {w}x{h} is the film's size, {hw}x{hh}
+#: half of it (even). Letterboxes, trims, clips, intros and embeddings are made in :func:`_variant_command`.
 FILTERS = {
     "crf40": (None, ["-crf", "40"]),
-    "half": ("scale=428:240", []),
+    "half": ("scale={hw}:{hh}", []),
     "fps12": (None, ["-r", "12"]),
-    "letterbox": ("scale=640:360,pad=640:480:0:60", []),  # the 16:9 picture in a 4:3 frame
     "grey": ("format=gray,format=yuv420p", []),
-    "crop5": ("crop=iw*0.9:ih*0.9,scale=854:480", []),
+    "crop5": ("crop=iw*0.9:ih*0.9,scale={w}:{h}", []),
     "logo": ("drawbox=x=iw*0.72:y=ih*0.06:w=iw*0.22:h=ih*0.16:color=white@1:t=fill", []),
     "mirror": ("hflip", []),
     "speed125": ("setpts=PTS/1.25", []),
@@ -53,6 +58,10 @@ VARIANTS = ("crf40", "half", "fps12", "head25", "tail25", "letterbox", "grey", "
 #: film with a 3 s intro card before it: it pairs with its film, never with another film's intro copy.)
 MUST_NOT_PAIR = ("mirror",)
 REPORT_ONLY = ("speed125",)
+#: The variant name of Megamind_bugy.avi (bench/video_clips.py): reported like speed125, not scored.
+DAMAGED = "damaged"
+#: A film at least this wide for its height is letterboxed in a 4:3 frame; a narrower one pillarboxed in 16:9.
+WIDE = 1.6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Video:
     src_end: float
     start: float
     end: float
+    real: bool = False  # a real clip or a copy of one, not a slideshow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,21 +143,44 @@ def _slideshow(stills: list[str], out: str, encode: list[str]) -> list[str]:
     return [*inputs, "-filter_complex", ";".join(chains), "-map", f"[{last}]", *encode]
 
 
-ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+#: Every output is video only (some real clips carry sound).
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-an"]
 
 
-def _variant_command(variant: str, src: str, length: float, extra: dict) -> tuple[list[str], tuple]:
-    """(FFmpeg arguments, truth (src_start, src_end, start, end)) of one variant of a film of `length` s."""
+@dataclasses.dataclass(frozen=True)
+class Film:
+    """A source film of the set: a slideshow or a real clip, its length (s) and frame size."""
+
+    path: str
+    length: float
+    width: int = WIDTH
+    height: int = HEIGHT
+    real: bool = False
+
+
+def _letterbox(film: Film) -> str:
+    """The film's picture, its aspect kept, in a 640-wide frame of the other aspect: a wide film between bars
+    above and below in 4:3, a narrower one between bars left and right in 16:9."""
+    if film.width >= WIDE * film.height:
+        return "scale=640:360,pad=640:480:0:60"
+    return "scale=-2:360,pad=640:360:(ow-iw)/2:0"
+
+
+def _variant_command(variant: str, film: Film, extra: dict) -> tuple[list[str], tuple]:
+    """(FFmpeg arguments, truth (src_start, src_end, start, end)) of one variant of a film."""
+    src, length = film.path, film.length
     whole = (0.0, length, 0.0, length)
-    if variant in FILTERS:
-        vf, options = FILTERS[variant]
+    if variant in FILTERS or variant == "letterbox":
+        vf, options = FILTERS[variant] if variant in FILTERS else (_letterbox(film), [])
+        if vf:
+            vf = vf.format(w=film.width, h=film.height, hw=2 * round(film.width / 4), hh=2 * round(film.height / 4))
         args = ["-i", src, *(["-vf", vf] if vf else []), *ENCODE, *options]
         if variant == "speed125":
             return args, (0.0, length, 0.0, length / 1.25)
         return args, whole
     if variant == "vp9":
         return ["-i", src, "-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0", "-deadline", "realtime",
-                "-cpu-used", "8"], whole
+                "-cpu-used", "8", "-an"], whole
     if variant == "head25":
         cut = round(length * 0.25, 2)
         return ["-ss", str(cut), "-i", src, *ENCODE], (cut, length, 0.0, length - cut)
@@ -155,30 +188,45 @@ def _variant_command(variant: str, src: str, length: float, extra: dict) -> tupl
         keep = round(length * 0.75, 2)
         return ["-i", src, "-t", str(keep), *ENCODE], (0.0, keep, 0.0, keep)
     if variant == "sub8":
-        start = round(length * 0.37, 2)
-        return ["-ss", str(start), "-i", src, "-t", str(SUBCLIP), *ENCODE], (start, start + SUBCLIP, 0.0, SUBCLIP)
-    if variant == "inside":
-        before, after = extra["before"], extra["after"]
-        graph = "[0:v][1:v][2:v]concat=n=3:v=1[v]"
-        lead = probe(before).duration
-        return ["-i", before, "-i", src, "-i", after, "-filter_complex", graph, "-map", "[v]", *ENCODE], \
-            (0.0, length, lead, lead + length)
-    if variant == "intro":
-        graph = "[0:v][1:v]concat=n=2:v=1[v]"
-        return ["-i", extra["intro"], "-i", src, "-filter_complex", graph, "-map", "[v]", *ENCODE], \
-            (0.0, length, INTRO, INTRO + length)
+        start = min(round(length * 0.37, 2), max(round(length - SUBCLIP, 2), 0.0))
+        end = min(start + SUBCLIP, length)
+        return ["-ss", str(start), "-i", src, "-t", str(SUBCLIP), *ENCODE], (start, end, 0.0, end - start)
+    if variant in ("inside", "intro"):
+        inputs = [extra["before"], src, extra["after"]] if variant == "inside" else [extra["intro"], src]
+        # concat needs one frame size: the other footage takes the film's (a no-op for the slideshows)
+        graph = "".join(f"[{i}:v]scale={film.width}:{film.height},setsar=1,fps={RATE}[n{i}];"
+                        for i in range(len(inputs)))
+        graph += "".join(f"[n{i}]" for i in range(len(inputs))) + f"concat=n={len(inputs)}:v=1[v]"
+        lead = probe(inputs[0]).duration if variant == "inside" else INTRO
+        return [arg for path in inputs for arg in ("-i", path)] + ["-filter_complex", graph, "-map", "[v]",
+                                                                   *ENCODE], (0.0, length, lead, lead + length)
     raise ValueError(variant)
 
 
-def build(corpus: str, cache: str, sources: int = SOURCES) -> tuple[list[Video], list[PhotoQuery], list[Video]]:
-    """(videos of the set, photo queries, excerpt queries), built into `cache` where missing."""
+def _real_films(deb: str, root: str) -> tuple[list[Film], str]:
+    """The real clips as films, and the damaged copy's path (bench/video_clips.py)."""
+    paths = video_clips.extract(deb, os.path.join(root, "clips"))
+    films = []
+    for name in video_clips.FILMS:
+        info = probe(paths[name])
+        films.append(Film(paths[name], round(info.duration, 2), info.width, info.height, True))
+    return films, paths[video_clips.DAMAGED]
+
+
+def build(corpus: str, cache: str, sources: int = SOURCES,
+          deb: str | None = None) -> tuple[list[Video], list[PhotoQuery], list[Video]]:
+    """(videos of the set, photo queries, excerpt queries), built into `cache` where missing; with `deb` (the
+    opencv-doc package) the real clips are films too."""
     root = os.path.join(cache, "video-quality")
     for folder in ("stills", "films", "variants", "queries"):
         os.makedirs(os.path.join(root, folder), exist_ok=True)
+    real, damaged = _real_films(deb, root) if deb else ([], None)
     photos = pick_photos(corpus)
     rng = random.Random(SEED)
     counts = [rng.randint(4, 6) for _ in range(sources)]
-    need = sum(counts) + 1 + 2 * sources  # the films' photos, the intro card, the footage around "inside"
+    # the films' photos, the intro card, the footage around "inside" (slideshows first: their stills keep
+    # their numbers whether the real clips are in or not)
+    need = sum(counts) + 1 + 2 * (sources + len(real))
     if len(photos) < need:
         raise SystemExit(f"video set: {len(photos)} usable photos under {corpus}, {need} needed")
     stills = [os.path.join(root, "stills", f"{i:03d}.jpg") for i in range(need)]
@@ -190,14 +238,16 @@ def build(corpus: str, cache: str, sources: int = SOURCES) -> tuple[list[Video],
         film = os.path.join(root, "films", f"film{s:02d}.mp4")
         jobs.append((_slideshow(stills[at:at + count], film, ENCODE), film))
         queries += [PhotoQuery(stills[at + i], s, i * (SLOT - FADE), i * (SLOT - FADE) + SLOT) for i in range(count)]
-        films.append((film, film_length(count)))
-        videos.append(Video(film, s, "source", 0.0, film_length(count), 0.0, film_length(count)))
+        films.append(Film(film, film_length(count)))
         at += count
+    films += real
+    for s, film in enumerate(films):
+        videos.append(Video(film.path, s, "source", 0.0, film.length, 0.0, film.length, film.real))
     intro = os.path.join(root, "films", "intro.mp4")
     jobs.append((_slideshow([stills[at]], intro, ENCODE + ["-t", str(INTRO)]), intro))
     at += 1
     around = []
-    for s in range(sources):  # unrelated footage, its own photo per side and film: never shared
+    for s in range(len(films)):  # unrelated footage, its own photo per side and film: never shared
         pair = []
         for side in range(2):
             out = os.path.join(root, "films", f"around{s:02d}{side}.mp4")
@@ -207,19 +257,26 @@ def build(corpus: str, cache: str, sources: int = SOURCES) -> tuple[list[Video],
         around.append(pair)
     _run_all(jobs)
     jobs = []
-    for s, (film, length) in enumerate(films):
+    for s, film in enumerate(films):
         extra = {"before": around[s][0], "after": around[s][1], "intro": intro}
+        stem = os.path.splitext(os.path.basename(film.path))[0] if film.real else f"film{s:02d}"
         for variant in VARIANTS:
-            out = os.path.join(root, "variants", f"film{s:02d}-{variant}.{'webm' if variant == 'vp9' else 'mp4'}")
-            args, truth = _variant_command(variant, film, length, extra)
+            out = os.path.join(root, "variants", f"{stem}-{variant}.{'webm' if variant == 'vp9' else 'mp4'}")
+            args, truth = _variant_command(variant, film, extra)
             jobs.append((args, out))
-            videos.append(Video(out, s, variant, *truth))
-        start = round(length * 0.55, 2)
+            videos.append(Video(out, s, variant, *truth, film.real))
+        start = min(round(film.length * 0.55, 2), round(film.length - EXCERPT, 2))
         out = os.path.join(root, "queries", f"excerpt{s:02d}.mp4")
-        jobs.append((["-ss", str(start), "-i", film, "-t", str(EXCERPT), "-vf", "scale=428:240", "-c:v", "libx264",
-                      "-preset", "veryfast", "-crf", "32"], out))
-        excerpts.append(Video(out, s, "excerpt", start, start + EXCERPT, 0.0, EXCERPT))
+        half = f"scale={2 * round(film.width / 4)}:{2 * round(film.height / 4)}"
+        jobs.append((["-ss", str(start), "-i", film.path, "-t", str(EXCERPT), "-vf", half, "-c:v", "libx264",
+                      "-preset", "veryfast", "-crf", "32", "-an"], out))
+        excerpts.append(Video(out, s, "excerpt", start, start + EXCERPT, 0.0, EXCERPT, film.real))
     _run_all(jobs)
+    if damaged:
+        of = next(s for s, film in enumerate(films) if os.path.basename(film.path) == video_clips.DAMAGED_OF)
+        length = films[of].length
+        videos.append(Video(damaged, of, DAMAGED, 0.0, length, 0.0, round(length / video_clips.DAMAGED_SPEED, 2),
+                            True))
     return videos, queries, excerpts
 
 

@@ -3,15 +3,18 @@ excerpt queries of `search`, beside Meta vPDQ's rule (PDQ at 1 frame/s, frame ma
 when >= 80 % of the frames of each match).
 
     python -m bench.video_quality [--corpus ~/corpus] [--cache-dir ~/.cache/hashfleet-bench] [--out FILE]
-                                  [--videohash FILE]
+                                  [--debs ~/.cache/hashfleet-corpus/debs] [--videohash FILE]
 
-The set (bench/video_corpus.py): 12 slideshow films made from corpus photos and 15 variants of each. An
-expected pair is (variant, its film) for every variant but `mirror` (which must not pair) and `speed125`
-(reported only). A false pair is any pair of videos from different films (among them the `intro` copies of
-two films, which share only their 3 s intro card), and any pair of a mirrored copy. Segment error: the
-largest of the four ends' errors (seconds), in the film and the copy. Frames are sampled in-process by
-tasks/video at 1 frame/s, as the workers sample them. With `--videohash FILE` (bench/video_videohash.py),
-videohash's rule is a further column.
+The set (bench/video_corpus.py): 12 slideshow films made from corpus photos and the 5 real clips of Debian's
+opencv-doc (bench/video_clips.py; left out, and said so, when its .deb is not in --debs), and 15 variants of
+each. An expected pair is (variant, its film) for every variant but `mirror` (which must not pair) and
+`speed125` (reported only); Megamind_bugy.avi, a damaged 1.25x faster copy of Megamind.avi, is reported like
+`speed125`. The slideshows and the real clips have a table each. A false pair is any pair of videos from
+different films (among them the `intro` copies of two films, which share only their 3 s intro card), and any
+pair of a mirrored copy; it counts in the real clips' table when one of its videos is a real clip or a copy
+of one. Segment error: the largest of the four ends' errors (seconds), in the film and the copy. Frames are
+sampled in-process by tasks/video at 1 frame/s, as the workers sample them. With `--videohash FILE`
+(bench/video_videohash.py), videohash's rule is a further column of the slideshows' table.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS  # noqa: E402
-from bench.video_corpus import MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
+from bench.video_clips import DEFAULT_DEBS, find_deb  # noqa: E402
+from bench.video_corpus import DAMAGED, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
 from bench.video_hashes import sample, vpdq_match  # noqa: E402
 from producer.near import videopairs  # noqa: E402
 from producer.near.videosearch import clip_in_videos, image_in_videos  # noqa: E402
@@ -50,13 +54,15 @@ def segment_error(video, pair, index_of_film) -> float:
                abs(copy[1] - video.end))
 
 
-def evaluate_pairs(videos, found: dict[tuple[int, int], object], covered: set[int] | None = None) -> dict:
+def evaluate_pairs(videos, found: dict[tuple[int, int], object], covered: set[int] | None = None,
+                   real: bool = False) -> dict:
     """Per variant the (variant, film) pairs found, among the videos `covered` (all when None: a reference
-    tool that failed on a file or had no time for it leaves it out)."""
+    tool that failed on a file or had no time for it leaves it out), of the slideshow films or of the real
+    clips (`real`); false pairs of that group."""
     film_of = {v.source: i for i, v in enumerate(videos) if v.variant == "source"}
     per = {}
-    for variant in VARIANTS:
-        rows = [i for i, v in enumerate(videos) if v.variant == variant
+    for variant in VARIANTS + (DAMAGED,):
+        rows = [i for i, v in enumerate(videos) if v.variant == variant and v.real == real
                 and (covered is None or {i, film_of[v.source]} <= covered)]
         hits, errors, speeds = 0, [], []
         for i in rows:
@@ -68,8 +74,8 @@ def evaluate_pairs(videos, found: dict[tuple[int, int], object], covered: set[in
                     errors.append(segment_error(videos[i], pair, f))
                     speeds.append(pair.alignment.speed if pair.a == f else 1 / pair.alignment.speed)
         per[variant] = {"found": hits, "of": len(rows), "errors": errors, "speeds": speeds}
-    false = [(a, b) for (a, b) in found if videos[a].source != videos[b].source
-             or "mirror" in (videos[a].variant, videos[b].variant)]
+    false = [(a, b) for (a, b) in found if (videos[a].source != videos[b].source
+             or "mirror" in (videos[a].variant, videos[b].variant)) and (videos[a].real or videos[b].real) == real]
     intros = [(a, b) for a, b in false if videos[a].variant == videos[b].variant == "intro"]
     return {"per": per, "false": false, "intros": intros}
 
@@ -109,17 +115,21 @@ def query_hits(indexed, queries, excerpts, excerpt_frames, k: int) -> dict:
         film = [m for m in matches if m.video == film_of[q.source]]
         photo_ok += bool(film) and film[0].start < q.end and film[0].end > q.start
         photo_wrong += sum(VIDEOS[m.video].source != q.source for m in matches)
-    clip_ok = clip_wrong = 0
-    errors = []
-    for e, frames in zip(excerpts, excerpt_frames, strict=True):
-        matches = clip_in_videos(indexed, frames.frames, frames.duration, k)
-        film = [m for m in matches if m.video == film_of[e.source]]
-        if film:
-            err = max(abs(film[0].start - e.src_start), abs(film[0].end - e.src_end))
-            errors.append(err)
-            clip_ok += err <= 1.0
-        clip_wrong += sum(VIDEOS[m.video].source != e.source for m in matches)
-    return {"photo": (photo_ok, len(queries), photo_wrong), "excerpt": (clip_ok, len(excerpts), clip_wrong, errors)}
+    out = {"photo": (photo_ok, len(queries), photo_wrong)}
+    for real in (False, True):
+        clip_ok = clip_wrong = 0
+        errors = []
+        mine = [(e, f) for e, f in zip(excerpts, excerpt_frames, strict=True) if e.real == real]
+        for e, frames in mine:
+            matches = clip_in_videos(indexed, frames.frames, frames.duration, k)
+            film = [m for m in matches if m.video == film_of[e.source]]
+            if film:
+                err = max(abs(film[0].start - e.src_start), abs(film[0].end - e.src_end))
+                errors.append(err)
+                clip_ok += err <= 1.0
+            clip_wrong += sum(VIDEOS[m.video].source != e.source for m in matches)
+        out["excerpt", real] = (clip_ok, len(mine), clip_wrong, errors)
+    return out
 
 
 VIDEOS: list = []
@@ -130,11 +140,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--debs", default=DEFAULT_DEBS, help="where the corpus script keeps opencv-doc_*.deb")
     parser.add_argument("--videohash", default=None,
                         help="path<TAB>hash lines from bench/video_videohash.py, to add videohash's column")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    videos, queries, excerpts = build(args.corpus, args.cache_dir)
+    deb = find_deb(args.debs)
+    if deb is None:
+        print(f"no opencv-doc_*.deb in {args.debs} (../shared/data/build_corpus.sh downloads it): "
+              "the set is the slideshow films alone")
+    videos, queries, excerpts = build(args.corpus, args.cache_dir, deb=deb)
     VIDEOS[:] = videos
     built = time.monotonic()
     frames_dir = os.path.join(args.cache_dir, "video-quality", "frames")
@@ -142,76 +157,95 @@ def main(argv: list[str] | None = None) -> None:
     indexed, pdqs = [s[0] for s in sampled], [s[1] for s in sampled]
     excerpt_frames = [sample(e.path, frames_dir)[0] for e in excerpts]
     hashed = time.monotonic()
+    films = sum(v.variant == "source" and not v.real for v in videos)
+    clips = sum(v.variant == "source" and v.real for v in videos)
+    source = (f"{clips} real clips of `{os.path.basename(deb)}` and Megamind_bugy.avi" if deb else
+              f"no real clips (no opencv-doc .deb in `{args.debs}`)")
     lines = [f"# Video matching quality\n\nMade by `python -m bench.video_quality` (bench/video_quality.py): "
-             f"{len(videos)} videos ({sum(v.variant == 'source' for v in videos)} films, "
-             f"{len(VARIANTS)} variants each), {sum(len(v.frames) for v in indexed)} frames sampled at 1 frame/s; "
+             f"{len(videos)} videos ({films} slideshow films, {source}; {len(VARIANTS)} variants of each film), "
+             f"{sum(len(v.frames) for v in indexed)} frames sampled at 1 frame/s; "
              f"set built in {built - started:.0f} s, sampled and hashed in {hashed - built:.0f} s.\n"]
-    results = {}
+    results = {False: {}, True: {}}
+    times = {}
     for k in FRAME_DISTANCES:
         t = time.monotonic()
-        pairs = videopairs.video_pairs(indexed, max_distance=k)
-        results[k] = (evaluate_pairs(videos, {(p.a, p.b): p for p in pairs}), time.monotonic() - t)
-    vp = vpdq_pairs(pdqs)
-    vp_eval = evaluate_pairs(videos, {pair: pair for pair in vp})
-    vh_eval = None
+        pairs = {(p.a, p.b): p for p in videopairs.video_pairs(indexed, max_distance=k)}
+        times[k] = time.monotonic() - t
+        for real in results:
+            results[real][k] = evaluate_pairs(videos, pairs, real=real)
+    vp = {pair: pair for pair in vpdq_pairs(pdqs)}
+    refs = {real: [("vPDQ rule", evaluate_pairs(videos, vp, real=real))] for real in results}
     if args.videohash:
         found, covered = videohash_pairs(videos, args.videohash)
         vh_eval = evaluate_pairs(videos, {pair: pair for pair in found}, covered)
+        refs[False].append(("videohash (videos it hashed)", vh_eval))
         lines.append(f"videohash (its rule: 64-bit hashes within 10 bits) hashed {len(covered)} of {len(videos)} "
                      f"videos (`{os.path.basename(args.videohash)}`); its column counts the pairs among those.\n")
-    lines += _table(results, vp_eval, vh_eval, videos)
+    lines.append("\n## Slideshow films\n")
+    lines += _table(results[False], refs[False], videos, times)
+    if clips:
+        lines.append("\n## Real clips (opencv-doc)\n")
+        lines += _table(results[True], refs[True], videos)
     hits = query_hits(indexed, queries, excerpts, excerpt_frames, videopairs.DEFAULT_FRAME_DISTANCE)
     ok, n, wrong = hits["photo"]
     lines.append(f"\nPhoto queries (`search`, image distance <= {QUERY_DISTANCE}): {ok} of {n} found in their film "
                  f"while the photo is on screen ({ok / n:.1%}); {wrong} matches in videos of other films.")
-    ok, n, wrong, errors = hits["excerpt"]
-    lines.append(f"\nExcerpt queries (6 s, half size, CRF 32): {ok} of {n} found in their film with both ends "
-                 f"within 1 s ({ok / n:.1%}; largest end error {max(errors, default=float('nan')):.2f} s); "
-                 f"{wrong} matches in videos of other films.\n")
-    text = "\n".join(lines)
+    for real, what in ((False, "slideshow films"), (True, "real clips")):
+        ok, n, wrong, errors = hits["excerpt", real]
+        if n:
+            lines.append(f"\nExcerpt queries of the {what} (6 s, half size, CRF 32): {ok} of {n} found in their "
+                         f"film with both ends within 1 s ({ok / n:.1%}; largest end error "
+                         f"{max(errors, default=float('nan')):.2f} s); {wrong} matches in videos of other films.")
+    text = "\n".join(lines) + "\n"
     print(text)
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
-def _table(results: dict, vp_eval: dict, vh_eval: dict | None, videos) -> list[str]:
+def _cell(row: dict, variant: str, errors: bool) -> str:
+    if not row["of"]:
+        return "-"
+    err = f", err {max(row['errors']):.2f} s" if errors and row["errors"] else ""
+    speed = (f", speed {np.median(row['speeds']):.2f}"
+             if variant in REPORT_ONLY + (DAMAGED,) and row["speeds"] else "")
+    return f"{row['found']}/{row['of']}{err}{speed}"
+
+
+def _table(results: dict, refs: list, videos, times: dict | None = None) -> list[str]:
+    """One group's table: per variant hashfleet's pairs at each frame distance, then the reference rules'."""
     ks = list(results)
-    refs = [("vPDQ rule", vp_eval)] + ([("videohash (videos it hashed)", vh_eval)] if vh_eval else [])
     head = "| variant | " + " | ".join(f"K={k}{' (default)' if k == videopairs.DEFAULT_FRAME_DISTANCE else ''}"
                                       for k in ks) + " | " + " | ".join(name for name, _ in refs) + " |"
-    lines = ["\nRecall per variant (found / expected; `must not pair` rows count pairs found, which should be 0), "
+    lines = ["Recall per variant (found / expected; `must not pair` rows count pairs found, which should be 0), "
              "and for hashfleet the largest segment-end error in seconds:\n", head,
              "|---" * (len(ks) + 1 + len(refs)) + "|"]
-    for variant in VARIANTS:
-        cells = []
-        for k in ks:
-            row = results[k][0]["per"][variant]
-            err = f", err {max(row['errors']):.2f} s" if row["errors"] else ""
-            speed = f", speed {np.median(row['speeds']):.2f}" if variant in REPORT_ONLY and row["speeds"] else ""
-            cells.append(f"{row['found']}/{row['of']}{err}{speed}")
-        cells += [f"{ev['per'][variant]['found']}/{ev['per'][variant]['of']}" for _, ev in refs]
-        tag = " (must not pair)" if variant in MUST_NOT_PAIR else " (report only)" if variant in REPORT_ONLY else ""
-        lines.append(f"| {variant}{tag} | " + " | ".join(cells) + " |")
+    for variant in VARIANTS + (DAMAGED,):
+        if not results[ks[0]]["per"][variant]["of"]:
+            continue
+        cells = [_cell(results[k]["per"][variant], variant, True) for k in ks]
+        cells += [_cell(ev["per"][variant], variant, False) for _, ev in refs]
+        tag = (" (must not pair)" if variant in MUST_NOT_PAIR else
+               " (report only)" if variant in REPORT_ONLY + (DAMAGED,) else "")
+        name = "damaged: Megamind_bugy.avi, 1.25x" if variant == DAMAGED else variant
+        lines.append(f"| {name}{tag} | " + " | ".join(cells) + " |")
     scored = [v for v in VARIANTS if v not in MUST_NOT_PAIR + REPORT_ONLY]
-    recall = []
-    for k in ks:
-        per = results[k][0]["per"]
-        recall.append(sum(per[v]["found"] for v in scored) / sum(per[v]["of"] for v in scored))
-    recall += [sum(ev["per"][v]["found"] for v in scored) / sum(ev["per"][v]["of"] for v in scored) for _, ev in refs]
-    lines.append("| **recall (scored variants)** | " + " | ".join(f"{r:.3f}" for r in recall) + " |")
-    lines.append("| **false pairs** | " + " | ".join(str(len(results[k][0]["false"])) for k in ks)
-                 + "".join(f" | {len(ev['false'])}" for _, ev in refs) + " |")
-    lines.append("| of which two films' intro copies (3 s shared) | " + " | ".join(
-        str(len(results[k][0]["intros"])) for k in ks) + "".join(f" | {len(ev['intros'])}" for _, ev in refs) + " |")
-    lines.append("| join + alignment time (s) | " + " | ".join(f"{results[k][1]:.1f}" for k in ks)
-                 + " |" * len(refs) + " |")
-    clip_errors = [e for v in ("head25", "tail25", "sub8", "inside")
-                   for e in results[videopairs.DEFAULT_FRAME_DISTANCE][0]["per"][v]["errors"]]
+    evals = [results[k] for k in ks] + [ev for _, ev in refs]
+    lines.append("| **recall (scored variants)** | " + " | ".join(
+        f"{sum(ev['per'][v]['found'] for v in scored) / sum(ev['per'][v]['of'] for v in scored):.3f}"
+        for ev in evals) + " |")
+    lines.append("| **false pairs** | " + " | ".join(str(len(ev["false"])) for ev in evals) + " |")
+    lines.append("| of which two films' intro copies (3 s shared) | "
+                 + " | ".join(str(len(ev["intros"])) for ev in evals) + " |")
+    if times:
+        lines.append("| join + alignment time (s), whole set | " + " | ".join(f"{times[k]:.1f}" for k in ks)
+                     + " |" * len(refs) + " |")
+    default = results[videopairs.DEFAULT_FRAME_DISTANCE]
+    clip_errors = [e for v in CLIPS_AND_TRIMS for e in default["per"][v]["errors"]]
+    expected = sum(default["per"][v]["of"] for v in CLIPS_AND_TRIMS)
     within = sum(e <= 1.0 for e in clip_errors)
-    lines.append(f"\nAt the default: clips and trims with both segment ends within 1 s: {within} of "
-                 f"{len(clip_errors)}.")
-    false = results[videopairs.DEFAULT_FRAME_DISTANCE][0]["false"]
-    for a, b in false[:10]:
+    lines.append(f"\nAt the default: clips and trims found with both segment ends within 1 s: {within} of "
+                 f"{expected}.")
+    for a, b in default["false"][:10]:
         lines.append(f"- false pair: {os.path.basename(videos[a].path)} ~ {os.path.basename(videos[b].path)}")
     return lines
 
