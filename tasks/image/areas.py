@@ -106,11 +106,8 @@ class _Layout(NamedTuple):
 
     rows: np.ndarray  # every grid's row edges side by side, as fractions of the height
     cols: np.ndarray  # the same for columns
-    row_starts: list[int]  # each grid's first edge in `rows`
-    col_starts: list[int]
     corner_rows: np.ndarray  # row edge (index into `rows`) of every corner, grid by grid, row-major
     corner_cols: np.ndarray
-    corner_starts: list[int]  # each grid's first corner
     runs: list[_Run]  # the grids, cut into runs of one shape
 
 
@@ -138,7 +135,7 @@ def _fractions(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=LAYOUT_CACHE)
-def _corners(shapes: tuple[tuple[int, int], ...]) -> tuple:
+def _corners(shapes: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray, list[_Run]]:
     """The :class:`_Layout` fields after the edges, for grids of these (rows, cols) side by side."""
     row_starts = list(itertools.accumulate((r + 1 for r, _ in shapes[:-1]), initial=0))
     col_starts = list(itertools.accumulate((c + 1 for _, c in shapes[:-1]), initial=0))
@@ -155,7 +152,7 @@ def _corners(shapes: tuple[tuple[int, int], ...]) -> tuple:
         runs.append(_Run(len(members), *shape, corner_starts[members[0]], row_index, col_index))
     for array in (corner_rows, corner_cols, *(r.row_index for r in runs), *(r.col_index for r in runs)):
         array.flags.writeable = False  # shared through the cache
-    return row_starts, col_starts, corner_rows, corner_cols, corner_starts, runs
+    return corner_rows, corner_cols, runs
 
 
 def _edges(fractions: np.ndarray, extent: float, pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
