@@ -13,19 +13,17 @@ is within its radius. No candidate between two rows of one side is made: the reg
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 
 from tasks.nearjoin.join import (
     BLOCK_CHOICES,
     CANDIDATE_CHUNK,
-    CANDIDATE_NS,
-    FLIP_NS,
     PROBE_CHUNK,
-    PROBE_NS,
-    SLOT_NS,
+    as_hashes,
     block_plan,
+    new_in_table,
+    plan_cost,
 )
 from tasks.nearjoin.pairarrays import (
     Pairs,
@@ -46,16 +44,7 @@ def choose_cross_blocks(n_probes: int, n_table: int, max_distance: int) -> int:
     """The block count with the least modelled time (join.py's cost model) for n_probes hashes probing
     tables of n_table uniformly spread distinct values."""
 
-    def cost(blocks: int) -> float:
-        total = 0.0
-        for _, width, radius in block_plan(max_distance, blocks):
-            if radius >= 0:
-                flips = sum(math.comb(width, r) for r in range(radius + 1))
-                total += n_probes * flips * PROBE_NS + n_probes * n_table * flips / 2**width * CANDIDATE_NS
-                total += 2**width * SLOT_NS + flips * FLIP_NS
-        return total
-
-    return min(BLOCK_CHOICES, key=cost)
+    return min(BLOCK_CHOICES, key=lambda blocks: plan_cost(max_distance, blocks, n_probes, n_probes * n_table))
 
 
 def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: int | None = None) -> Pairs:
@@ -65,7 +54,7 @@ def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: i
     Exact: no pair is missed and none is false. `blocks` defaults to :func:`choose_cross_blocks`. Up to
     2**28 hashes a side (pairs are sorted packed in an int64 each).
     """
-    left, right = _as_hashes(left), _as_hashes(right)
+    left, right = as_hashes(left), as_hashes(right)
     n = max(len(left), len(right))
     dtype = index_dtype(n)
     if not len(left) or not len(right):
@@ -136,10 +125,7 @@ class _Check:
 
     def pairs(self, rows, columns, xor):
         distance = np.bitwise_count(xor)
-        keep = np.flatnonzero(distance <= self.max_distance)
-        for shift, width, radius in self.earlier:
-            block = (np.take(xor, keep) >> np.uint64(shift)) & np.uint64((1 << width) - 1)
-            keep = keep[np.bitwise_count(block) > radius]
+        keep = new_in_table(xor, np.flatnonzero(distance <= self.max_distance), self.earlier)
         self.found.append((np.take(rows, keep).astype(np.int64), np.take(self.order, np.take(columns, keep)),
                            np.take(distance, keep)))
 
@@ -149,9 +135,3 @@ def _flips(width: int, radius: int) -> list[int]:
     masks = (itertools.combinations(range(width), r) for r in range(radius + 1))
     return [sum(1 << bit for bit in bits) for bits in itertools.chain.from_iterable(masks)]
 
-
-def _as_hashes(hashes: np.ndarray) -> np.ndarray:
-    hashes = np.asarray(hashes)
-    if hashes.dtype != np.uint64 or hashes.ndim != 1:
-        raise ValueError(f"hashes must be a 1-d uint64 array (64-bit hashes only), got {hashes.dtype} {hashes.shape}")
-    return hashes

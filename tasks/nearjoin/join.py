@@ -36,7 +36,10 @@ from tasks.nearjoin.pairarrays import (
 )
 from tasks.nearjoin.pairarrays import sort_pairs as sort_pairs
 
-__all__ = ["Part", "block_plan", "choose_blocks", "join", "join_parts", "neighbours", "pairs_for_part", "sort_pairs"]
+__all__ = [
+    "Part", "as_hashes", "block_plan", "choose_blocks", "join", "join_parts", "neighbours", "new_in_table",
+    "pairs_for_part", "plan_cost", "sort_pairs",
+]
 
 #: Width of the hashes joined, in bits (one uint64 per hash).
 HASH_BITS = 64
@@ -93,16 +96,28 @@ def choose_blocks(n: int, max_distance: int) -> int:
     Clustered hashes make more candidates in every plan alike, so the uniform model still ranks them.
     """
 
-    def cost(blocks: int) -> float:
-        total = 0.0
-        for _, width, radius in block_plan(max_distance, blocks):
-            if radius >= 0:
-                flips = sum(math.comb(width, r) for r in range(radius + 1))
-                total += n / 2 * flips * PROBE_NS + n * n / 2 * flips / 2**width * CANDIDATE_NS
-                total += 2**width * SLOT_NS + flips * FLIP_NS
-        return total
+    return min(BLOCK_CHOICES, key=lambda blocks: plan_cost(max_distance, blocks, n / 2, n * n / 2))
 
-    return min(BLOCK_CHOICES, key=cost)
+
+def plan_cost(max_distance: int, blocks: int, probes: float, pairs: float) -> float:
+    """Modelled time of a plan: `probes` hashes probing every flip of each table and `pairs` (probe, value)
+    couples, each a candidate when their blocks agree, plus each table's slots and flips."""
+    total = 0.0
+    for _, width, radius in block_plan(max_distance, blocks):
+        if radius >= 0:
+            flips = sum(math.comb(width, r) for r in range(radius + 1))
+            total += probes * flips * PROBE_NS + pairs * flips / 2**width * CANDIDATE_NS
+            total += 2**width * SLOT_NS + flips * FLIP_NS
+    return total
+
+
+def new_in_table(xor: np.ndarray, keep: np.ndarray, earlier: list[tuple[int, int, int]]) -> np.ndarray:
+    """The candidates of `keep` (indices into `xor`) that no earlier table of the plan already found: a pair
+    is found by the first table whose block differs in at most its radius."""
+    for shift, width, radius in earlier:
+        block = (np.take(xor, keep) >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+        keep = keep[np.bitwise_count(block) > radius]
+    return keep
 
 
 def join_parts(max_distance: int, n: int, splits: int = 1, blocks: int | None = None) -> list[Part]:
@@ -129,7 +144,7 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
     2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
-    distinct = copies_of(_as_hashes(hashes))  # once for all parts
+    distinct = copies_of(as_hashes(hashes))  # once for all parts
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
     packed = [pack(*pairs_for_part(hashes, part, distinct), len(hashes)) for part in parts]
     return unpack(np.concatenate(packed), len(hashes))
@@ -142,7 +157,7 @@ def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None) -> Pairs:
     repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes), when the
     caller runs several parts of the same hashes.
     """
-    values, members, first_copy, copies = distinct or copies_of(_as_hashes(hashes))
+    values, members, first_copy, copies = distinct or copies_of(as_hashes(hashes))
     x, y, distance = _distinct_pairs(values, part)
     found = [no_pairs(members.dtype)] + [
         expand(
@@ -235,10 +250,7 @@ class _Check:
 
     def pairs(self, left, right, xor):
         distance = np.bitwise_count(xor)
-        keep = np.flatnonzero(distance <= self.max_distance)
-        for shift, width, radius in self.earlier:
-            block = (np.take(xor, keep) >> np.uint64(shift)) & np.uint64((1 << width) - 1)
-            keep = keep[np.bitwise_count(block) > radius]
+        keep = new_in_table(xor, np.flatnonzero(distance <= self.max_distance), self.earlier)
         a, b = np.take(self.order, np.take(left, keep)), np.take(self.order, np.take(right, keep))
         dtype = index_dtype(len(self.order))
         self.found.append((np.minimum(a, b).astype(dtype), np.maximum(a, b).astype(dtype), np.take(distance, keep)))
@@ -258,7 +270,7 @@ def neighbours(hashes: np.ndarray, queries: np.ndarray, max_distance: int) -> li
     A linear scan (about 3 ms per query on 1,000,000 hashes, no index to build): one query, or a few
     thousand, cost less than building block tables; for all pairs of a set, use :func:`join`.
     """
-    hashes, queries = _as_hashes(hashes), _as_hashes(queries)
+    hashes, queries = as_hashes(hashes), as_hashes(queries)
     if not 0 <= max_distance <= HASH_BITS:
         raise ValueError(f"max_distance must be within 0..{HASH_BITS}, got {max_distance}")
     answers = []
@@ -272,7 +284,8 @@ def neighbours(hashes: np.ndarray, queries: np.ndarray, max_distance: int) -> li
     return answers
 
 
-def _as_hashes(hashes: np.ndarray) -> np.ndarray:
+def as_hashes(hashes: np.ndarray) -> np.ndarray:
+    """`hashes` as an array, checked to be 1-d uint64 (ValueError otherwise)."""
     hashes = np.asarray(hashes)
     if hashes.dtype != np.uint64 or hashes.ndim != 1:
         raise ValueError(f"hashes must be a 1-d uint64 array (64-bit hashes only), got {hashes.dtype} {hashes.shape}")
