@@ -5,7 +5,6 @@ import uuid
 
 import numpy as np
 import pytest
-from celery import Celery
 
 from support.images import fixture_paths
 from tasks import checkpoint
@@ -13,11 +12,6 @@ from tasks.errors import FileError
 from tasks.watchdog import hash_files_isolated
 
 ROW = 8
-
-
-@pytest.fixture
-def backend():
-    return Celery("t", backend="cache+memory://").backend
 
 
 @pytest.fixture

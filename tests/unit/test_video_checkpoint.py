@@ -5,7 +5,6 @@ import uuid
 
 import numpy as np
 import pytest
-from celery import Celery
 
 from support.videos import write_video
 from tasks.checkpoint import STUCK_LIMIT
@@ -14,11 +13,6 @@ from tasks.video import checkpoint
 from tasks.video.checkpoint import VideoCheckpoint, joined, next_grid_time
 from tasks.video.frames import frames_of
 from tasks.video.segment import SegmentResult, index_segment
-
-
-@pytest.fixture
-def backend():
-    return Celery("t", backend="cache+memory://").backend
 
 
 @pytest.fixture
