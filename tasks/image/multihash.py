@@ -15,6 +15,7 @@ import numpy as np
 from tasks.image.areas import LAYOUT_CACHE, Grid, area_grids
 from tasks.image.decode import Reduced, decode_classic, decode_color, decode_robust_reduced
 from tasks.image.dhash import dhash_classic_bits, dhash_grid, dhash_of_grid, pack_bits
+from tasks.image.frames import frame_box
 from tasks.image.phash import (
     CENTRE_MARGIN,
     HIGHFREQ_FACTOR,
@@ -25,7 +26,6 @@ from tasks.image.phash import (
 )
 from tasks.image.regions import (
     REGION_HASH_SIZE,
-    frame_box,
     pack_regions,
     region_bits,
     region_grids,

@@ -6,8 +6,8 @@ way and cut to its corners (a copy turned 1-5 degrees). Pure: a decoded grey ima
 
 Each region is averaged exactly onto the phash thumbnail by tasks/image/areas.py, in the same pass (one
 integral image, one gather) as the job's other hashes, and hashed as tasks/image/phash.py hashes the whole
-picture; the turned regions are interpolated from the 32 x 32 area thumbnail of the whole picture. A frame
-is looked for only where two or more outermost lines are flat, on a copy at most 512 pixels long.
+picture; the turned regions are interpolated from the 32 x 32 area thumbnail of the whole picture. The
+frame is found by tasks/image/frames.py.
 """
 
 from __future__ import annotations
@@ -19,21 +19,9 @@ import numpy as np
 
 from tasks.image.areas import WHOLE, Grid, area_grids
 from tasks.image.decode import Reduced
+from tasks.image.frames import frame_box
 from tasks.image.phash import HIGHFREQ_FACTOR, phash_bits_of
 
-#: A border line is part of a frame when at least this share of its pixels are within FRAME_TOLERANCE of
-#: its median: window chrome, letterbox bars and mats are flat; a photo's edge rarely is.
-FRAME_LINE_SHARE = 0.95
-#: A frame has flat lines on at least this many sides (a caption band on one side is not a frame).
-MIN_FRAME_SIDES = 2
-#: Grey levels (of full scale) a frame's pixels may differ from its colour (JPEG ringing, dithering).
-FRAME_TOLERANCE = 0.06
-#: The content found inside a frame must cover at least this share of the picture and be this much smaller
-#: than it on some side; otherwise the whole picture is the content.
-MIN_CONTENT_SHARE, MIN_TRIM = 0.15, 0.03
-#: Connected regions unlike the frame smaller than this share of the picture (a title bar's buttons and
-#: letters) are not content; the content is the bounding box of the larger ones.
-MIN_PART_SHARE = 0.005
 #: Share of each side the "inner" region cuts (a 10 % crop; a 1-5 degree turn cut to its corners keeps 87-97 %).
 INNER_MARGIN = 0.10
 #: Side of the corner window, as a share of the picture's width and height.
@@ -44,11 +32,6 @@ CORNER_SHARE = 0.75
 TURN_DEGREES = (2.0, 4.0)
 #: The region hashes are 64-bit phashes whatever a job's hash size: the near-duplicate join works on 64 bits.
 REGION_HASH_SIZE = 8
-#: Longest side frames are looked for on (a larger decode is area-averaged down first): a bounded cost for
-#: full-size PNG decodes; a window's frame or a letterbox bar is many pixels wide even at this size. (A
-#: whole-factor shrink first would cost a fifth, but moves the blended edges the parts are found from:
-#: dev screenshots whose title bar joined the photo went from 9 to 40 of 81.)
-FRAME_SIDE = 512
 #: Decodes over this many pixels have their regions averaged from a copy shrunk by a whole factor to between
 #: SOURCE_SIDE and twice that on its long side.
 REGION_PIXELS = 1 << 22
@@ -62,86 +45,6 @@ CANVAS = 32
 TURN_CELL = 2
 #: The region hashes, in the order :func:`region_phashes` returns them.
 REGIONS = ("content", "square", "inner", "upper-left", "turned+2", "turned-2", "turned+4", "turned-4")
-
-
-def _unit(gray: np.ndarray) -> np.ndarray:
-    if gray.dtype == np.uint8:
-        return gray.astype(np.float32) / 255.0
-    return gray.astype(np.float32, copy=False)
-
-
-def frame_colours(image: np.ndarray) -> list[float]:
-    """The colours (in [0, 1]) of the image's flat outermost lines, one per flat side: both rows and both
-    columns are sorted at once (a few numpy calls: this runs on every image)."""
-    full = 255.0 if image.dtype == np.uint8 else 1.0
-    colours = []
-    for pair in (image[[0, -1]], image[:, [0, -1]].T):
-        ranked = np.sort(pair, axis=1).astype(np.float32)
-        n = ranked.shape[1]
-        middle = (ranked[:, (n - 1) // 2] + ranked[:, n // 2]) / 2
-        near = np.count_nonzero(np.abs(ranked - middle[:, None]) <= FRAME_TOLERANCE * full, axis=1)
-        colours += [float(m) / full for m, k in zip(middle, near, strict=True) if k >= FRAME_LINE_SHARE * n]
-    return colours
-
-
-def content_box(gray: np.ndarray, colours: list[float] | None = None) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the picture inside a uniform frame, or the whole image.
-
-    The sides whose outermost line is flat give the frame's colours (at least MIN_FRAME_SIDES of them); the
-    content is the bounding box of the connected regions of pixels unlike every frame colour that are not
-    small, so a title bar's buttons and letters do not count as content, and a photo whose own pixels take
-    the frame's colour in places still counts whole. `colours`: the image's :func:`frame_colours`, if known.
-    """
-    h, w = gray.shape
-    whole = (0, h, 0, w)
-    colours = frame_colours(gray) if colours is None else colours
-    if len(colours) < MIN_FRAME_SIDES:
-        return whole
-    # OpenCV's per-part statistics cost 5x the labelling itself: count the parts' pixels, box the big ones
-    count, labels = cv2.connectedComponents(_unlike(gray, colours), connectivity=8)
-    big = np.bincount(labels.ravel(), minlength=count) >= MIN_PART_SHARE * h * w
-    big[0] = False  # the frame
-    if not big.any():
-        return whole
-    left, top, width, height = cv2.boundingRect(big.astype(np.uint8)[labels])
-    bottom, right = top + height, left + width
-    height, width = bottom - top, right - left
-    trimmed = width <= (1 - MIN_TRIM) * w or height <= (1 - MIN_TRIM) * h
-    if not trimmed or width * height < MIN_CONTENT_SHARE * h * w:
-        return whole
-    return top, bottom, left, right
-
-
-def _unlike(gray: np.ndarray, colours: list[float]) -> np.ndarray:
-    """(h x w) uint8, 1 where a pixel is unlike every frame colour (farther than FRAME_TOLERANCE)."""
-    if gray.dtype == np.uint8:
-        unlike = np.ones(gray.shape, np.uint8)
-        for colour in colours:
-            unlike &= cv2.absdiff(gray, colour * 255.0) > FRAME_TOLERANCE * 255
-        return unlike
-    image = _unit(gray)
-    unlike = np.ones(image.shape, bool)
-    for colour in colours:
-        unlike &= np.abs(image - colour) > FRAME_TOLERANCE
-    return unlike.astype(np.uint8)
-
-
-def frame_box(reduced: Reduced) -> tuple[float, float, float, float] | None:
-    """(top, bottom, left, right) of the picture inside a uniform frame as fractions of the displayed image
-    (a Grid box), or None when the image has no frame. Looked for on a copy at most FRAME_SIDE pixels long,
-    and only when at least MIN_FRAME_SIDES outermost lines of the decode are flat (most photos: 4 medians)."""
-    colours = frame_colours(reduced.image)
-    if len(colours) < MIN_FRAME_SIDES:
-        return None
-    work = _fit(reduced.image, FRAME_SIDE)
-    rows, cols = work.shape
-    top, bottom, left, right = content_box(work, colours if work is reduced.image else None)
-    if (top, bottom, left, right) == (0, rows, 0, cols):
-        return None
-    # a work pixel is about image.shape / work.shape decoded pixels, each `scale` displayed ones
-    down = reduced.image.shape[0] * reduced.scale / rows / reduced.height
-    across = reduced.image.shape[1] * reduced.scale / cols / reduced.width
-    return top * down, min(1.0, bottom * down), left * across, min(1.0, right * across)
 
 
 def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | None, side: int) -> tuple[Grid, ...]:
@@ -195,15 +98,6 @@ def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bo
     grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
     averages = area_grids(source.image, source.scale, source.height, source.width, grids)
     return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
-
-
-def _fit(image: np.ndarray, longest: int) -> np.ndarray:
-    """`image` area-averaged down so that its long side is at most `longest` pixels."""
-    if max(image.shape) <= longest:
-        return image
-    factor = longest / max(image.shape)
-    size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _shrink(image: np.ndarray, longest: int) -> tuple[np.ndarray, int]:

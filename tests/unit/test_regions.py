@@ -7,8 +7,9 @@ import pytest
 from support import rough_edits
 from support.images import encode, photo
 from tasks.image.decode import Reduced
+from tasks.image.frames import content_box
 from tasks.image.multihash import decode_reduced, hash_data, hash_image
-from tasks.image.regions import REGION_PIXELS, REGIONS, content_box, packed_regions, region_phashes
+from tasks.image.regions import REGION_PIXELS, REGIONS, packed_regions, region_phashes
 
 PHOTOS = ("butterfly.jpg", "aero3.jpg", "home.jpg", "orange.jpg")
 SQUARE, INNER, UPPER_LEFT = (REGIONS.index(r) for r in ("square", "inner", "upper-left"))
