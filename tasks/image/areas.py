@@ -11,7 +11,6 @@ the image's size: on a 0.03 MP image numpy's per-call overhead, not arithmetic, 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 from typing import NamedTuple
@@ -34,22 +33,29 @@ LAYOUT_CACHE = 64
 WHOLE = (0.0, 1.0, 0.0, 1.0)
 
 
-@dataclasses.dataclass(frozen=True)
-class Grid:
-    """`rows` x `cols` equal cells over `box` of the image ((top, bottom, left, right) fractions of its height
-    and width; the whole image by default) with `margin` of each of the box's sides cut from every border."""
-
+class _GridFields(NamedTuple):
     rows: int
     cols: int
-    margin: float = 0.0
-    box: tuple[float, float, float, float] = WHOLE
+    margin: float
+    box: tuple[float, float, float, float]
 
-    def __post_init__(self) -> None:
-        if self.rows < 1 or self.cols < 1 or not 0.0 <= self.margin < 0.5:
-            raise ValueError(f"a grid needs at least one row and column and a margin in [0, 0.5), not {self}")
-        top, bottom, left, right = self.box
+
+class Grid(_GridFields):
+    """`rows` x `cols` equal cells over `box` of the image ((top, bottom, left, right) fractions of its height
+    and width; the whole image by default) with `margin` of each of the box's sides cut from every border.
+    A tuple: grids key the layout caches and a job's grid dict dozens of times per image, and a tuple hashes
+    in C (a dataclass's hash is a Python call each time)."""
+
+    __slots__ = ()
+
+    def __new__(cls, rows: int, cols: int, margin: float = 0.0, box: tuple[float, float, float, float] = WHOLE):
+        if rows < 1 or cols < 1 or not 0.0 <= margin < 0.5:
+            raise ValueError(f"a grid needs at least one row and column and a margin in [0, 0.5), not "
+                             f"{(rows, cols, margin)}")
+        top, bottom, left, right = box
         if not (0.0 <= top < bottom <= 1.0 and 0.0 <= left < right <= 1.0):
-            raise ValueError(f"a grid's box must be a non-empty part of the image, not {self.box}")
+            raise ValueError(f"a grid's box must be a non-empty part of the image, not {box}")
+        return super().__new__(cls, rows, cols, margin, box)
 
 
 def area_grids(image: np.ndarray, scale: int, height: int, width: int, grids: tuple[Grid, ...]) -> list[np.ndarray]:
