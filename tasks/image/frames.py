@@ -122,7 +122,9 @@ def _big_parts_box(mask: np.ndarray, min_pixels: float) -> tuple[int, int, int, 
     if not big.any():
         return None
     if labels.dtype == np.uint8:
-        return cv2.boundingRect(cv2.LUT(labels, np.pad(big, (0, 256 - count)).astype(np.uint8)))
+        table = np.zeros(256, np.uint8)
+        table[:count] = big
+        return cv2.boundingRect(cv2.LUT(labels, table))
     return cv2.boundingRect(big.astype(np.uint8)[labels])
 
 
