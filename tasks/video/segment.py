@@ -37,6 +37,10 @@ TRUNCATION_SHARE = 0.05
 #: B-frames or one made of B-frames; or, skipping every B-frame, any decoder error) is sampled again with
 #: every frame decoded.
 SKIP_B_CODECS = frozenset({"h264"})
+#: What the H.264 decoder logs, skipping every B-frame, when the B-frames it left out were references of
+#: other B-frames (x264's default B-pyramid): it is told to drop a reference it never decoded. No frame
+#: that is decoded is harmed, so these count as nothing lost (a clean x264 file logs them in every segment).
+SKIPPED_B_MESSAGES = frozenset({"mmco: unref short failure"})
 #: First bytes of containers FFmpeg should recognise: a file that starts so but will not open is `corrupt`,
 #: anything else `not-a-video`. (offset, bytes): ISO BMFF (mp4, mov, 3gp), Matroska/WebM, RIFF (AVI),
 #: ASF (wmv), FLV, MPEG program stream and transport stream.
@@ -153,25 +157,31 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     stats = SampleStats()
     # FFmpeg conceals most damage (a mangled Matroska cluster is skipped, a broken macroblock patched) and
     # only says so in its log: errors logged while this segment decodes count as lost too. The level is
-    # global; set here so that a library user gets the same records as a worker.
+    # global; set here so that a library user gets the same records as a worker. PyAV drops a message that
+    # repeats the process's previous one: off, or a segment's record would depend on the segment before.
     av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)
+    ignored = SKIPPED_B_MESSAGES if skip == "BIDIR" else frozenset()
     rows: list[tuple] = []
     with av.logging.Capture() as logged:
         for time, frame in sample_frames(container, fps, start, end, skip=skip, stats=stats):
             rows.append(hash_row(time, frame))
             if on_progress is not None:
-                on_progress(lambda: _sampled(dataclasses.replace(result), rows, stats, logged))
-    result = _sampled(result, rows, stats, logged)
+                on_progress(lambda: _sampled(dataclasses.replace(result), rows, stats, logged, ignored))
+    result = _sampled(result, rows, stats, logged, ignored)
     if not result.lost and end is None and _ends_early(stats.packet_end, info.duration):
         result.code = FileError.TRUNCATED_VIDEO
     return result, stats.widest_gap
 
 
-def _sampled(result: SegmentResult, rows: list[tuple], stats: SampleStats, logged: list) -> SegmentResult:
+def _sampled(result: SegmentResult, rows: list[tuple], stats: SampleStats, logged: list,
+             ignored: frozenset[str] = frozenset()) -> SegmentResult:
     """`result` with its sampled frames (tasks/video/frames.hash_row rows) and what was lost: frames the
-    sampler passed over and errors FFmpeg logged; width and height as displayed."""
+    sampler passed over and errors FFmpeg logged (but the `ignored` messages); width and height as
+    displayed."""
     result.frames, result.barred = frames_of(rows), barred_frames(rows)
-    result.lost = stats.lost + sum(1 for level, _, _ in logged if level <= av.logging.ERROR)
+    result.lost = stats.lost + sum(1 for level, _, message in logged
+                                   if level <= av.logging.ERROR and message.strip() not in ignored)
     if stats.rotation % 180 == 90:
         result.width, result.height = result.height, result.width
     if result.lost:

@@ -71,6 +71,43 @@ def test_an_h264_video_with_b_frames_gets_a_frame_for_every_second_within_a_few_
     assert np.all(got.frames.times - np.arange(4) <= 0.4 + 1e-9)
 
 
+def write_b_pyramid(path, seconds: int = 6) -> str:
+    """FFmpeg's testsrc2 pattern (every frame moves) encoded by x264 at its default preset: B-frames that
+    other B-frames reference (B-pyramid)."""
+    import av
+
+    with av.open(f"testsrc2=size=320x180:rate=30:duration={seconds}", format="lavfi") as source, \
+            av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "medium"})
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for frame in source.decode(video=0):
+            frame = frame.reformat(format="yuv420p")
+            frame.pict_type = 0  # the encoder chooses (the source marks every frame a key frame)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_an_x264_video_with_referenced_b_frames_is_sampled_in_one_pass_with_nothing_lost_every_time(
+        tmp_path, monkeypatch):
+    # Given an x264 clip whose B-frames reference each other: skipping them makes the decoder log that it
+    # cannot drop references it never decoded
+    from tasks.video import segment
+
+    path = write_b_pyramid(tmp_path / "pyramid.mp4")
+    passes = []
+    sample = segment._sample
+    monkeypatch.setattr(segment, "_sample", lambda *args, **kw: passes.append(args[5]) or sample(*args, **kw))
+    # When it is indexed twice in one process (PyAV would drop the second segment's repeated messages)
+    first, second = (segment.index_segment(path, 1.0, 5.0, 1.0) for _ in range(2))
+    # Then each time it is one pass skipping every B-frame, and nothing is counted lost
+    assert passes == ["BIDIR", "BIDIR"]
+    assert first.lost == second.lost == 0 and first.code == second.code == 0
+    assert first.frames.times.tolist() == second.frames.times.tolist()
+
+
 @pytest.mark.parametrize("skip_every_b", [False, True])
 def test_when_skipping_frames_would_miss_a_sampling_time_the_segment_is_sampled_again_with_every_frame(
         tmp_path, monkeypatch, skip_every_b):
