@@ -131,13 +131,17 @@ def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check
     if resume:
         click.echo(f"hashfleet: job {job.id}: re-enqueued {remote - drained.count} of {job.task_count} chunks",
                    err=True)
-    files = sum(job.task_files(i) for i in range(job.task_count) if i not in job.reused and i not in drained)
+    files = tasks = 0  # what is left to follow (not a list: a 100 M-file job has 400,000 chunks)
+    for index in range(job.task_count):
+        if index not in job.reused and index not in drained:
+            files, tasks = files + job.task_files(index), tasks + 1
 
     def send(chunks: list[int]) -> None:
         _send(app, job, chunks, chunk_task, resume)
         on_sent()
 
-    with JobProgress(files, settings.progress_interval, unit=progress_unit(job.total, job.video_count)) as progress:
+    with JobProgress(files, settings.progress_interval, unit=progress_unit(job.total, job.video_count),
+                     tasks=tasks if job.video_count else 0) as progress:
         JobFollower(app, job.id, window, on_chunk=progress.advance, check=check, timeout=timeout,
                     reconnect_timeout=settings.reconnect_timeout,
                     resend=send,
