@@ -35,13 +35,13 @@ def job_videos(job: Job, drained: DrainedResults) -> Iterator[tuple[IndexedVideo
         for (video, _start, end), result in zip(task, results, strict=True):
             parts.append(result)
             if end is None:
-                yield joined(plan.paths[video], parts)
+                yield joined(plan.paths[video], parts, plan.fps)
                 parts = []
 
 
-def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, SegmentResult]:
-    """One video from its segments' results in time order: the file's facts from the first segment that
-    opened it, the first error met, every frame (each segment's lie in its own time range)."""
+def joined(path: str, parts: list[SegmentResult], fps: float = 0.0) -> tuple[IndexedVideo, SegmentResult]:
+    """One video from its segments' results in time order, sampled at `fps`: the file's facts from the first
+    segment that opened it, the first error met, every frame (each segment's lie in its own time range)."""
     opened = next((p for p in parts if p.code not in (FileError.TIMEOUT, FileError.WORKER_CRASHED)), parts[0])
     code = next((p.code for p in parts if p.code != FileError.OK), FileError.OK)
     frames = [p.frames for p in parts]
@@ -54,4 +54,4 @@ def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, Segment
     record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
                            opened.fps, whole, sum(p.lost for p in parts), barred)
     return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason,
-                        video_letterboxed(barred, len(times))), record
+                        video_letterboxed(barred, len(times)), fps), record
