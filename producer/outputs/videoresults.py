@@ -1,6 +1,7 @@
 """A job's videos put back together from its video tasks' results, drained from the backend into the job's
-results file (producer/drained.py) like image chunks': each video's segments, in order, into one
-IndexedVideo (its frames in time order) and one record for the index.
+results file (producer/drained.py) like image chunks' (or, for videos an incremental run reuses, made from
+the old index: producer/videoreuse.py): each video's segments, in order, into one IndexedVideo (its frames
+in time order) and one record for the index.
 
 A video's segments are consecutive in the plan (producer/videoplan.py), so the results are read task by
 task and only one video's frames are held at a time.
@@ -29,7 +30,8 @@ def job_videos(job: Job, drained: DrainedResults) -> Iterator[tuple[IndexedVideo
     plan, first = job.videos, len(job.blobs)
     parts: list[SegmentResult] = []
     for number, task in enumerate(plan.tasks):
-        results = unpack_segments(drained.payload(first + number))
+        held = first + number in job.reused  # reused from an index (producer/videoreuse.py)
+        results = unpack_segments(job.reused[first + number] if held else drained.payload(first + number))
         if len(results) != len(task):
             raise ValueError(f"video task of {len(task)} segments stored {len(results)}")
         for (video, _start, end), result in zip(task, results, strict=True):
