@@ -93,3 +93,22 @@ def test_a_run_at_another_video_rate_reuses_no_video(tmp_path, folder, shared_en
     assert video_tasks_succeeded(shared_worker) > tasks
     for video in read_videos(str(new)):
         assert video.sample_fps == 2.0 and video.frames.times.tolist()[:2] == [0.0, 0.5], video.path
+
+
+def test_a_submitted_job_keeps_its_reused_videos_in_its_manifest_for_wait(tmp_path, folder, shared_env):
+    # Given a folder indexed, then one video touched
+    old = tmp_path / "old.sqlite"
+    run(folder, old, shared_env)
+    os.utime(folder / "touched.mp4", (1_600_000_000, 1_600_000_000))
+    env = dict(shared_env, HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"))
+    # When a job is submitted with the old index and waited for from another process
+    submitted = hashfleet(["submit", str(folder), "--index", str(old)], env=env, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "(1 unchanged, reused from the index)" in submitted.stderr, submitted.stderr
+    new = tmp_path / "new.csv"
+    waited = hashfleet(["wait", submitted.stdout.strip(), "-o", str(new), "--timeout", str(RUN_TIMEOUT)], env=env,
+                       timeout=RUN_TIMEOUT + 30)
+    # Then the output holds both videos, the reused one with the frames of the old index
+    assert waited.returncode == 0, waited.stderr
+    before = {os.path.basename(v.path): columns(v) for v in read_videos(str(old))}
+    assert {os.path.basename(v.path): columns(v) for v in read_videos(str(new))} == before
