@@ -38,7 +38,7 @@ class Job:
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
     #: (a dict, or producer/spool.py's ReusedChunks for a spooled job); video tasks too, each with the
     #: payload its worker would have stored (producer/videoreuse.py).
-    reused: dict[int, ChunkResult] | ReusedChunks = dataclasses.field(default_factory=dict)
+    reused: dict[int, ChunkResult | dict] | ReusedChunks = dataclasses.field(default_factory=dict)
     #: The job's videos and their tasks (producer/videoplan.py), numbered after the image chunks.
     videos: VideoPlan | None = None
 

@@ -4,7 +4,8 @@ sampled to their end (no error) at this run's `--video-fps`, looked up by path, 
 The index must say the rate its videos were sampled at (`sample_fps`, producer/outputs/videowrite.py): one
 written before it was kept offers no video, since its frames may lie on another grid of times. The lookup
 holds each reusable video's path and number in memory (about 200 bytes a video with a 40-character path,
-measured: a million videos take about 200 MB); frames stay on disk, read through the `frames` table's (video, time) index.
+measured: a million videos take about 200 MB); frames stay on disk, read through the `frames` table's
+(video, time) index.
 """
 
 from __future__ import annotations
