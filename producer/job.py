@@ -36,8 +36,9 @@ class Job:
     counts: list[int] = dataclasses.field(default_factory=list)
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
-    #: (a dict, or producer/spool.py's ReusedChunks for a spooled job).
-    reused: dict[int, ChunkResult] | ReusedChunks = dataclasses.field(default_factory=dict)
+    #: (a dict, or producer/spool.py's ReusedChunks for a spooled job); video tasks too, each with the
+    #: payload its worker would have stored (producer/videoreuse.py).
+    reused: dict[int, ChunkResult | dict] | ReusedChunks = dataclasses.field(default_factory=dict)
     #: The job's videos and their tasks (producer/videoplan.py), numbered after the image chunks.
     videos: VideoPlan | None = None
 
@@ -54,6 +55,12 @@ class Job:
     @property
     def video_count(self) -> int:
         return len(self.videos.paths) if self.videos else 0
+
+    @property
+    def reused_videos(self) -> int:
+        """Videos reused from an index: those of the video tasks in `reused` (producer/videoreuse.py)."""
+        first = len(self.blobs)
+        return sum(self.videos.finished_in(i - first) for i in self.reused if i >= first) if self.videos else 0
 
     @property
     def task_count(self) -> int:

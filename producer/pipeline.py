@@ -17,7 +17,8 @@ from producer.drained import DrainedResults, drain_chunks
 from producer.follow import JobFollower
 from producer.job import Job, build_job, send_chunks
 from producer.spool import ChunkSpool
-from producer.videoplan import divert_videos, plan_videos
+from producer.videoplan import divert_videos
+from producer.videoreuse import plan_job_videos
 from producer.walk import iter_image_paths
 from producer.window import ChunkWindow, SentMark, window_size
 from tasks.app import unacked_sweep_interval
@@ -38,29 +39,31 @@ def _no_step(step: str, count: int) -> None:
 
 def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlinks: bool,
              index_path: str | None, fleet: Fleet = None, spool_dir: str | None = None) -> Job:
-    """Walk PATHS into a chunked job (unchanged files from `index_path` reused; `fleet`: see chunking.py),
-    its chunks spooled to a file in `spool_dir` (producer/spool.py), else held in memory."""
+    """Walk PATHS into a chunked job (unchanged images and videos from `index_path` reused; `fleet`: see
+    chunking.py), its chunks spooled to a file in `spool_dir` (producer/spool.py), else held in memory."""
     walk_errors = []
     videos: list[str] = []
     index = None
     if index_path:
         from producer.outputs.incremental import Index
 
-        index = Index(index_path, algo, hash_size)
+        index = Index(index_path, algo, hash_size, settings.video_fps if settings.videos else None)
     try:
         walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
         walk = divert_videos(walk, videos if settings.videos else None)
         job = build_job(walk, algo, hash_size, settings.chunk_size, index, fleet=fleet, spool_dir=spool_dir)
+        if videos:
+            plan_job_videos(job, videos, settings, index)
     finally:
         if index is not None:
             index.close()
     job.walk_errors = walk_errors
-    if videos:
-        job.videos = plan_videos(videos, settings.video_fps, settings.video_segment, settings.allowed_roots)
-    reused = sum(job.counts[i] for i in job.reused)
+    reused = sum(job.counts[i] for i in job.reused if i < len(job.blobs))
     click.echo(f"hashfleet: job {job.id}: {job.total} {'images' if videos else 'files'} in {len(job.blobs)} chunks"
                + (f" ({reused} unchanged, reused from the index)" if index_path else "")
-               + (f", {len(videos)} videos in {len(job.videos.tasks)} tasks" if videos else ""), err=True)
+               + (f", {len(videos)} videos in {len(job.videos.tasks)} tasks" if videos else "")
+               + (f" ({job.reused_videos} unchanged, reused from the index)" if videos and index_path else ""),
+               err=True)
     return job
 
 
@@ -210,7 +213,8 @@ def summary(result: JobResult, out: str, started: float) -> None:
     n_errors = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
     rate = result.job.total / max(elapsed, 1e-9)
-    videos = f", {result.job.video_count} videos" if result.job.video_count else ""
+    reused = f", {result.job.reused_videos} reused from the index" if result.job.reused_videos else ""
+    videos = f", {result.job.video_count} videos{reused}" if result.job.video_count else ""
     click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s{videos}): "
                f"{files - n_errors} hashed, {n_errors} errors" + (f" ({detail})" if detail else ""))
     click.echo(f"hashfleet: {result.group_count} exact-duplicate groups ({result.duplicate_files} files); wrote {out}")

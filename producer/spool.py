@@ -14,6 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import msgpack
 
+#: The key a video task's payload is stored under (an image chunk's payload never has it).
+VIDEO_TASK = "video_task"
+
 
 class ChunkSpool(Sequence):
     """Blobs appended with :meth:`append`, read like a list of str."""
@@ -49,6 +52,9 @@ class ChunkSpool(Sequence):
         spool.close()
 
     def append(self, blob: str) -> None:
+        """Add a blob at the end (a closed spool is opened again for it: :meth:`close` it once more)."""
+        if self._writer is None:
+            self._writer = open(self.path, "ab")  # noqa: SIM115 (held open while blobs are appended)
         line = blob.encode("ascii") + b"\n"
         self._writer.write(line)
         self._offsets.append(self._offsets[-1] + len(line))
@@ -90,8 +96,9 @@ class ChunkSpool(Sequence):
 
 
 class ReusedChunks(Mapping):
-    """Chunks reused from an index (chunk number -> its packed ChunkResult), kept in a spool file as
-    base64 msgpack lines: an incremental run over millions of unchanged files holds only their numbers."""
+    """Chunks reused from an index (chunk number -> its ChunkResult, or for a video task the payload dict a
+    worker would have stored: tasks/video/wire.py), kept in a spool file as base64 msgpack lines: an
+    incremental run over millions of unchanged files holds only their numbers."""
 
     def __init__(self, spool: ChunkSpool, chunks: list[int], width: int):
         self.spool, self.width = spool, width
@@ -121,13 +128,15 @@ class ReusedChunks(Mapping):
         self.spool.close()
 
     def __setitem__(self, chunk: int, result) -> None:
-        self.spool.append(base64.b64encode(msgpack.packb(result.to_wire())).decode("ascii"))
+        payload = {VIDEO_TASK: result} if isinstance(result, dict) else result.to_wire()
+        self.spool.append(base64.b64encode(msgpack.packb(payload)).decode("ascii"))
         self._line[chunk] = len(self._line)
 
     def __getitem__(self, chunk: int):
         from tasks.wire import ChunkResult  # numpy: only for jobs with chunks reused from an index
 
-        return ChunkResult.from_wire(msgpack.unpackb(base64.b64decode(self.spool[self._line[chunk]])), self.width)
+        payload = msgpack.unpackb(base64.b64decode(self.spool[self._line[chunk]]))
+        return payload[VIDEO_TASK] if VIDEO_TASK in payload else ChunkResult.from_wire(payload, self.width)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._line)

@@ -7,6 +7,9 @@ HASHFLEET_VIDEO_SEGMENT seconds of REFERENCE_RATE video (1080p at 30 fps): a 4K 
 segments 8x shorter, a 360p one into segments 9x longer, and a still shown for ten hours (one frame) is one
 task. Segments start on the sampling grid's own times (tasks/video/sample.py), so the frames of the
 segments put end to end are those of the whole video sampled at once.
+
+Videos an incremental run reuses from an index (their frames held already: producer/videoreuse.py) are not
+probed; they go into tasks of their own, in walk order between the others, which the producer never sends.
 """
 
 from __future__ import annotations
@@ -27,14 +30,19 @@ VIDEOS_PER_TASK = 64
 PROBE_THREADS = 8
 #: Paths handed to the probing threads at a time.
 PROBE_BATCH = 1024
+#: Most frames in a task of videos reused from an index: the producer holds a task's frames packed while
+#: it stores them (45 bytes a frame: 100,000 frames, 28 hours at 1 fps, are 4.5 MB).
+REUSED_FRAMES_PER_TASK = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
 class VideoCost:
-    """What the plan needs of one video: duration in seconds (0.0 unknown) and pixels to decode."""
+    """What the plan needs of one video: duration in seconds (0.0 unknown) and pixels to decode, or for a
+    video reused from an index, `reused`: the frames it holds."""
 
     duration: float
     pixels: float
+    reused: int | None = None
 
 
 @dataclasses.dataclass
@@ -75,12 +83,25 @@ class VideoPlan:
 def plan_tasks(costs: Iterable[VideoCost], fps: float, segment_s: float) -> list[list[tuple[int, float, float | None]]]:
     """The tasks for videos of these costs (see the module docstring): a video worth more than 1.5 tasks is
     cut into equal segments starting on the k/fps grid, each a task; the others are batched in order up to
-    one task's budget or VIDEOS_PER_TASK. Videos keep their order across the tasks."""
+    one task's budget or VIDEOS_PER_TASK. Reused videos are batched apart, whole, up to VIDEOS_PER_TASK or
+    REUSED_FRAMES_PER_TASK frames. Videos keep their order across the tasks."""
     budget = segment_s * REFERENCE_RATE
     tasks: list[list[tuple[int, float, float | None]]] = []
     batch: list[tuple[int, float, float | None]] = []
     spent = 0.0
+    reusing = False  # whether `batch` holds reused videos
     for index, cost in enumerate(costs):
+        if batch and reusing != (cost.reused is not None):
+            tasks.append(batch)
+            batch, spent = [], 0.0
+        reusing = cost.reused is not None
+        if reusing:
+            if batch and (spent + cost.reused > REUSED_FRAMES_PER_TASK or len(batch) >= VIDEOS_PER_TASK):
+                tasks.append(batch)
+                batch, spent = [], 0.0
+            batch.append((index, 0.0, None))
+            spent += cost.reused
+            continue
         parts = min(math.ceil(cost.pixels / budget), math.floor(cost.duration / MIN_SEGMENT_S)) if budget else 1
         if parts >= 2 and cost.pixels > 1.5 * budget:
             if batch:  # tasks stay in walk order: the index lists videos so
@@ -141,9 +162,14 @@ def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[st
             videos.append(path)
 
 
-def plan_videos(paths: list[str], fps: float, segment_s: float, allowed_roots: tuple[str, ...] = ()) -> VideoPlan:
-    """Probe each video (its container header; PROBE_THREADS at a time) and plan its tasks."""
-    return VideoPlan(fps, paths, plan_tasks(probe_costs(paths, allowed_roots), fps, segment_s))
+def plan_videos(paths: list[str], fps: float, segment_s: float, allowed_roots: tuple[str, ...] = (),
+                reused: dict[int, int] | None = None) -> VideoPlan:
+    """Probe each video (its container header; PROBE_THREADS at a time) and plan its tasks. `reused`: the
+    position in `paths` of each video reused from an index -> its frames (not probed)."""
+    reused = reused or {}
+    probed = probe_costs([path for i, path in enumerate(paths) if i not in reused], allowed_roots)
+    costs = (VideoCost(0.0, 0.0, reused[i]) if i in reused else next(probed) for i in range(len(paths)))
+    return VideoPlan(fps, paths, plan_tasks(costs, fps, segment_s))
 
 
 def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = ()) -> Iterator[VideoCost]:

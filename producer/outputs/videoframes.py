@@ -46,10 +46,11 @@ def read_videos(index_path: str) -> Iterator[IndexedVideo]:
 
 
 def _video(path: str, row: dict, frames: VideoFrames) -> IndexedVideo:
-    """An IndexedVideo from a videos row (`letterboxed` absent, as in an index written before it was kept:
-    False)."""
+    """An IndexedVideo from a videos row (`letterboxed` and `sample_fps` absent, as in an index written
+    before they were kept: False and 0.0, unknown)."""
     return IndexedVideo(path, float(row["duration"] or 0), int(row["width"] or 0), int(row["height"] or 0),
-                        float(row["fps"] or 0), frames, row["error"] or "", bool(int(row.get("letterboxed") or 0)))
+                        float(row["fps"] or 0), frames, row["error"] or "", bool(int(row.get("letterboxed") or 0)),
+                        float(row.get("sample_fps") or 0))
 
 
 def _frames(rows: Iterable[tuple]) -> VideoFrames:
@@ -81,6 +82,13 @@ def _jsonl_videos(path: str) -> Iterator[IndexedVideo]:
                                                        s["quality"], band, strict=True)))
 
 
+def sqlite_frames(db, video: int, band: str = "phash_band") -> VideoFrames:
+    """The frames of video number `video` of an open SQLite index, in time order (`band`: the band hash
+    column, or a constant for frames written without one)."""
+    return _frames(db.execute(f"SELECT time, dhash, phash, phash_centre, quality, {band} FROM frames "
+                              "WHERE video = ? ORDER BY time", (video,)))
+
+
 def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
     db = open_sqlite(index_path)
     try:
@@ -88,14 +96,13 @@ def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
             return
         columns = {name for _, name, *_ in db.execute("PRAGMA table_info(videos)")}
         boxed = "letterboxed" if "letterboxed" in columns else "0"
+        rate = "sample_fps" if "sample_fps" in columns else "0"
         frame_columns = {name for _, name, *_ in db.execute("PRAGMA table_info(frames)")}
         band = "phash_band" if "phash_band" in frame_columns else f"'{NO_BAND}'"
-        for vid, path, duration, width, height, fps, error, letterboxed in db.execute(
-                f"SELECT id, path, duration, width, height, fps, error, {boxed} FROM videos ORDER BY id"):
-            frames = db.execute(f"SELECT time, dhash, phash, phash_centre, quality, {band} FROM frames "
-                                "WHERE video = ? ORDER BY time", (vid,))
+        for vid, path, duration, width, height, fps, error, letterboxed, sample_fps in db.execute(
+                f"SELECT id, path, duration, width, height, fps, error, {boxed}, {rate} FROM videos ORDER BY id"):
             row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error,
-                   "letterboxed": letterboxed}
-            yield _video(stored_path(path), row, _frames(frames))
+                   "letterboxed": letterboxed, "sample_fps": sample_fps}
+            yield _video(stored_path(path), row, sqlite_frames(db, vid, band))
     finally:
         db.close()

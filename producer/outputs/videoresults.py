@@ -1,6 +1,7 @@
 """A job's videos put back together from its video tasks' results, drained from the backend into the job's
-results file (producer/drained.py) like image chunks': each video's segments, in order, into one
-IndexedVideo (its frames in time order) and one record for the index.
+results file (producer/drained.py) like image chunks' (or, for videos an incremental run reuses, made from
+the old index: producer/videoreuse.py): each video's segments, in order, into one IndexedVideo (its frames
+in time order) and one record for the index.
 
 A video's segments are consecutive in the plan (producer/videoplan.py), so the results are read task by
 task and only one video's frames are held at a time.
@@ -29,19 +30,20 @@ def job_videos(job: Job, drained: DrainedResults) -> Iterator[tuple[IndexedVideo
     plan, first = job.videos, len(job.blobs)
     parts: list[SegmentResult] = []
     for number, task in enumerate(plan.tasks):
-        results = unpack_segments(drained.payload(first + number))
+        held = first + number in job.reused  # reused from an index (producer/videoreuse.py)
+        results = unpack_segments(job.reused[first + number] if held else drained.payload(first + number))
         if len(results) != len(task):
             raise ValueError(f"video task of {len(task)} segments stored {len(results)}")
         for (video, _start, end), result in zip(task, results, strict=True):
             parts.append(result)
             if end is None:
-                yield joined(plan.paths[video], parts)
+                yield joined(plan.paths[video], parts, plan.fps)
                 parts = []
 
 
-def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, SegmentResult]:
-    """One video from its segments' results in time order: the file's facts from the first segment that
-    opened it, the first error met, every frame (each segment's lie in its own time range)."""
+def joined(path: str, parts: list[SegmentResult], fps: float = 0.0) -> tuple[IndexedVideo, SegmentResult]:
+    """One video from its segments' results in time order, sampled at `fps`: the file's facts from the first
+    segment that opened it, the first error met, every frame (each segment's lie in its own time range)."""
     opened = next((p for p in parts if p.code not in (FileError.TIMEOUT, FileError.WORKER_CRASHED)), parts[0])
     code = next((p.code for p in parts if p.code != FileError.OK), FileError.OK)
     frames = [p.frames for p in parts]
@@ -54,4 +56,4 @@ def joined(path: str, parts: list[SegmentResult]) -> tuple[IndexedVideo, Segment
     record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
                            opened.fps, whole, sum(p.lost for p in parts), barred)
     return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason,
-                        video_letterboxed(barred, len(times))), record
+                        video_letterboxed(barred, len(times)), fps), record

@@ -2,9 +2,10 @@
 
 Each video also has a row in the index itself (`kind` = `video`); what only videos have goes here:
 
-- SQLite: table `videos` (id, path, duration, width, height, fps, frames, error, letterboxed) and table `frames`
+- SQLite: table `videos` (id, path, duration, width, height, fps, frames, error, letterboxed, sample_fps) and
+  table `frames`
   (video = videos.id, time, dhash, phash, phash_centre, quality, phash_band), indexed on (video, time).
-- CSV: `<index stem>.videos.csv` (path, duration, width, height, fps, frames, error, letterboxed) and
+- CSV: `<index stem>.videos.csv` (path, duration, width, height, fps, frames, error, letterboxed, sample_fps) and
   `<index stem>.frames.csv` (path, time, dhash, phash, phash_centre, quality, phash_band).
 - Parquet: `<index stem>.videos.parquet` and `<index stem>.frames.parquet`, the same columns (the video's
   non-UTF-8 path kept as bytes in `path_raw` of the videos file, as in the index).
@@ -14,7 +15,8 @@ Each video also has a row in the index itself (`kind` = `video`); what only vide
 
 Frames are written video by video in time order, videos in the order of the index; hashes as 16 hex digits
 (first grid bit most significant, as in the index); `letterboxed` as 1 or 0 (most sampled frames had
-black bars, decided on the workers: `dupes --keep` reads it instead of the file). Read back with
+black bars, decided on the workers: `dupes --keep` reads it instead of the file); `sample_fps` the rate the
+frames were sampled at (`--video-fps`: an incremental run reuses a video only when it matches). Read back with
 producer/outputs/videoframes.py.
 """
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from tasks.video.frames import IndexedVideo
 
 #: Per-video columns of the videos file or table (`frames`: how many frames were sampled).
-VIDEO_COLUMNS = ("path", "duration", "width", "height", "fps", "frames", "error", "letterboxed")
+VIDEO_COLUMNS = ("path", "duration", "width", "height", "fps", "frames", "error", "letterboxed", "sample_fps")
 #: Per-frame columns of the frames file (SQLite's `frames` table has `video` in place of `path`).
 FRAME_COLUMNS = ("path", "time", "dhash", "phash", "phash_centre", "quality", "phash_band")
 #: The frames' hash columns and the VideoFrames attribute each comes from.
@@ -55,7 +57,7 @@ def hex64(value) -> str:
 
 def video_row(video: IndexedVideo) -> tuple:
     return (video.path, video.duration, video.width, video.height, video.fps, len(video.frames), video.error,
-            int(video.letterboxed))
+            int(video.letterboxed), video.sample_fps)
 
 
 def frame_rows(video: IndexedVideo) -> Iterator[tuple]:
@@ -116,13 +118,14 @@ def _write_jsonl(path: str, videos: Iterable[IndexedVideo]) -> int:
 def write_sqlite_videos(db: sqlite3.Connection, videos: Iterable[IndexedVideo]) -> int:
     """Create and fill the `videos` and `frames` tables of an open SQLite index (the caller commits)."""
     db.execute("CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL, duration REAL, width INTEGER, "
-               "height INTEGER, fps REAL, frames INTEGER, error TEXT NOT NULL, letterboxed INTEGER)")
+               "height INTEGER, fps REAL, frames INTEGER, error TEXT NOT NULL, letterboxed INTEGER, "
+               "sample_fps REAL)")
     db.execute("CREATE TABLE frames (video INTEGER NOT NULL REFERENCES videos (id), time REAL NOT NULL, "
                "dhash TEXT, phash TEXT, phash_centre TEXT, quality INTEGER, phash_band TEXT)")
     count = 0
     for number, video in enumerate(videos, 1):
         row = video_row(video)
-        db.execute("INSERT INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (number, sqlite_path_value(video.path), *row[1:]))
         db.executemany("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?)",
                        ((number, *frame) for frame in frame_rows(video)))
@@ -137,7 +140,8 @@ def _write_parquet(videos_path: str, frames_path: str, videos: Iterable[IndexedV
     pa, pq = _pyarrow()
     video_schema = pa.schema([("path", pa.string()), ("duration", pa.float64()), ("width", pa.int64()),
                               ("height", pa.int64()), ("fps", pa.float64()), ("frames", pa.int64()),
-                              ("error", pa.string()), ("letterboxed", pa.int64()), ("path_raw", pa.binary())])
+                              ("error", pa.string()), ("letterboxed", pa.int64()), ("sample_fps", pa.float64()),
+                              ("path_raw", pa.binary())])
     frame_schema = pa.schema([("path", pa.string()), ("time", pa.float64()), ("dhash", pa.string()),
                               ("phash", pa.string()), ("phash_centre", pa.string()), ("quality", pa.int64()),
                               ("phash_band", pa.string())])

@@ -78,7 +78,8 @@ class IndexedVideo:
     (0.0 when unknown), its sampled frames in time order, `error` ('' when it was sampled to its end,
     else the reason slug of tasks.errors.FileError, with the frames that decoded before it) and
     `letterboxed`: most of its sampled frames had black bars (tasks/video/letterbox.py: :func:`is_letterboxed`
-    over the counts)."""
+    over the counts), and `sample_fps`: the rate its frames were sampled at (`--video-fps`; 0.0 when the
+    index does not say: written before it was kept)."""
 
     path: str
     duration: float
@@ -88,6 +89,7 @@ class IndexedVideo:
     frames: VideoFrames
     error: str = ""
     letterboxed: bool = False
+    sample_fps: float = 0.0
 
 
 def no_frames() -> VideoFrames:

@@ -24,11 +24,11 @@ def frames(n: int, seed: int) -> VideoFrames:
 
 
 VIDEOS = [
-    IndexedVideo("/v/long film.mp4", 3600.5, 1920, 1080, 23.976, frames(7, 1)),
+    IndexedVideo("/v/long film.mp4", 3600.5, 1920, 1080, 23.976, frames(7, 1), sample_fps=1.0),
     IndexedVideo("/v/broken.mp4", 0.0, 0, 0, 0.0, no_frames(), "corrupt"),
     IndexedVideo("/v/half.mkv", 12.0, 640, 360, 30.0, frames(3, 2), "corrupt"),
     IndexedVideo("/v/caf\udce9.webm", 2.0, 320, 240, 25.0, frames(1, 3)),
-    IndexedVideo("/v/boxed.mp4", 8.0, 640, 480, 25.0, frames(4, 4), letterboxed=True),
+    IndexedVideo("/v/boxed.mp4", 8.0, 640, 480, 25.0, frames(4, 4), letterboxed=True, sample_fps=0.5),
 ]
 RECORDS = [Record("/i/a.jpg", "0" * 16, "", 10, 1, ("1" * 16, "2" * 16), 50, 8, 8),
            *(Record(v.path, "", v.error, 5, 1, ("", ""), None, v.width or None, v.height or None, "video")
@@ -36,8 +36,8 @@ RECORDS = [Record("/i/a.jpg", "0" * 16, "", 10, 1, ("1" * 16, "2" * 16), 50, 8, 
 
 
 def assert_same_video(got: IndexedVideo, want: IndexedVideo) -> None:
-    assert (got.path, got.width, got.height, got.error, got.letterboxed) == (
-        want.path, want.width, want.height, want.error, want.letterboxed)
+    assert (got.path, got.width, got.height, got.error, got.letterboxed, got.sample_fps) == (
+        want.path, want.width, want.height, want.error, want.letterboxed, want.sample_fps)
     assert got.duration == pytest.approx(want.duration) and got.fps == pytest.approx(want.fps)
     for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert getattr(got.frames, name).tolist() == getattr(want.frames, name).tolist(), name
@@ -110,6 +110,18 @@ def test_a_sqlite_index_written_before_videos_kept_their_letterbox_flag_reads_th
     db.close()
     got = list(read_videos(out))
     assert [v.path for v in got] == [v.path for v in VIDEOS] and not any(v.letterboxed for v in got)
+
+
+def test_a_sqlite_index_written_before_the_sampling_rate_was_kept_reads_its_videos_with_an_unknown_rate(tmp_path):
+    import sqlite3
+
+    out = str(tmp_path / "index.sqlite")
+    write_records(out, RECORDS, META, videos=iter(VIDEOS))
+    db = sqlite3.connect(out)
+    db.execute("ALTER TABLE videos DROP COLUMN sample_fps")
+    db.commit()
+    db.close()
+    assert [v.sample_fps for v in read_videos(out)] == [0.0] * len(VIDEOS)
 
 
 @pytest.mark.parametrize("fmt", ("sqlite", "csv", "jsonl"))
