@@ -7,8 +7,11 @@ shared title card) give matches that lie on no such line, or on a short one. So:
 
 1. Vote (Hough-style) for the line: every matching frame pair votes, for each slope of a log-spaced grid,
    for the offset bin it implies; a line's votes are the distinct frames of A and of B voting for it (the
-   lesser), so a still shot matching a still shot many times over counts once per frame.
-2. The frame pairs near the winning line, reduced to the longest chain increasing in both times.
+   lesser), so a still shot matching a still shot many times over counts once per frame. Among lines with
+   as many votes, the one whose frames match closest (least summed hash distance) wins: a still shot or a
+   fixed camera matches itself at many offsets, as many frames at each, but at the true one most nearly.
+2. The frame pairs near the winning line, reduced to the longest chain increasing in both times (of the
+   longest, the one of least summed distance, then nearest the line).
 3. The chain is cut where it skips more than :data:`MAX_GAP_SECONDS` of footage; the longest piece is the
    aligned segment: its first and last frames give the start and end in each video.
 
@@ -17,7 +20,6 @@ Pure numpy: the times in, an :class:`Alignment` out. Which pairs count is the ru
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import math
 
@@ -44,6 +46,11 @@ SPEED_VOTE_MARGIN = 1.1
 SPEED_MIN_EXTRA_VOTES = 2
 #: Grid of the offsets :func:`fitted_offset` weighs, in sampling steps of B (1/50: 0.02 s at 1 frame/s).
 OFFSET_RESOLUTION_STEPS = 0.02
+#: Of the longest chains of matching frames on the line, the one of least summed hash distance is taken, and
+#: among those the one nearest the line, its distance from it counted in this many levels (a tie-break only).
+CHAIN_LINE_LEVELS = 16
+#: Bits of a frame hash: the largest distance two frames can have.
+HASH_BITS = 64
 #: What a frame of A costs :func:`fitted_offset` when the frame of B it meets at an offset did not match it
 #: (a different picture: two unrelated 64-bit hashes differ by 32 bits on average).
 MISS_BITS = 32
@@ -80,31 +87,39 @@ def slopes(max_speed: float = MAX_SPEED, step: float = SLOPE_STEP) -> np.ndarray
     return step ** exponents
 
 
-def _best_line(ta: np.ndarray, tb: np.ndarray, bin_width: float, grid: np.ndarray) -> tuple[float, float, int]:
+def _best_line(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, bin_width: float,
+               grid: np.ndarray) -> tuple[float, float, int]:
     """(slope, offset, votes) of the line most distinct frames vote for. Slope 1 wins unless another slope has
     :data:`SPEED_VOTE_MARGIN` times its votes and :data:`SPEED_MIN_EXTRA_VOTES` more (a still shot or a slow
     zoom matches its neighbours too, so a slightly tilted line often collects a frame or two more by
-    chance); then ties go to the slope nearest 1 (the grid's order), then to the smaller offset."""
+    chance). Among lines with as many votes, the one whose frames match closest wins (the least sum, over
+    its distinct frames of A and of B, of each frame's least distance on it): a still shot matches itself a
+    second earlier or later, in every frame, but at the true offset the frames are nearest. Then ties go to
+    the slope nearest 1 (the grid's order), then to the smaller offset."""
     ia, ib = _inverse(ta)[1], _inverse(tb)[1]
     shape = (len(grid), len(ta))
     slope_of = np.broadcast_to(np.arange(len(grid))[:, None], shape).ravel()
-    best, unchanged = (1.0, 0.0, -1), (1.0, 0.0, -1)
+    tiled = np.tile(distance, len(grid))
+    best, unchanged = (1.0, 0.0, -1, 0.0), (1.0, 0.0, -1, 0.0)
     for shift in (0.0, 0.5):  # two bin grids half a bin apart: a line near a bin edge is still whole in one
         bins = np.floor((tb[None, :] - grid[:, None] * ta[None, :]) / bin_width + shift).astype(np.int64).ravel()
         span = int(bins.max() - bins.min()) + 1
         lines, line = _inverse(slope_of * span + (bins - bins.min()))
-        votes = np.minimum(_distinct_counts(line, np.tile(ia, len(grid)), len(lines)),
-                           _distinct_counts(line, np.tile(ib, len(grid)), len(lines)))
+        count_a, least_a = _distinct_least(line, np.tile(ia, len(grid)), tiled, len(lines))
+        count_b, least_b = _distinct_least(line, np.tile(ib, len(grid)), tiled, len(lines))
+        votes, cost = np.minimum(count_a, count_b), least_a + least_b
         for pick, keep in ((np.arange(len(lines)), "best"), (np.flatnonzero(lines < span), "unchanged")):
             top = int(votes[pick].max())
+            tied = pick[votes[pick] == top]
+            chosen = int(tied[np.argmin(cost[tied])])  # the first of the least: the grid's order
             current = best if keep == "best" else unchanged
-            if top > current[2]:
-                s, b = divmod(int(lines[pick[np.flatnonzero(votes[pick] == top)[0]]]), span)
-                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top)
+            if (top, -cost[chosen]) > (current[2], -current[3]):
+                s, b = divmod(int(lines[chosen]), span)
+                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top, float(cost[chosen]))
                 best, unchanged = (found, unchanged) if keep == "best" else (best, found)
     if best[2] >= max(SPEED_VOTE_MARGIN * unchanged[2], unchanged[2] + SPEED_MIN_EXTRA_VOTES):
-        return best
-    return unchanged
+        return best[:3]
+    return unchanged[:3]
 
 
 def _sorted_distinct(values: np.ndarray) -> np.ndarray:
@@ -119,25 +134,54 @@ def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, np.searchsorted(distinct, values)
 
 
-def _distinct_counts(line: np.ndarray, frame: np.ndarray, lines: int) -> np.ndarray:
-    """Per line, how many distinct frames vote for it."""
-    frames = int(frame.max()) + 1
-    return np.bincount(_sorted_distinct(line.astype(np.int64) * frames + frame) // frames, minlength=lines)
+def _distinct_least(line: np.ndarray, frame: np.ndarray, distance: np.ndarray,
+                    lines: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, how many distinct frames vote for it, and the sum of each such frame's least distance."""
+    frames, bits = int(frame.max()) + 1, HASH_BITS + 1
+    # one sort of (line, frame, distance) packed in an int64: each frame's first entry on a line is its least
+    packed = np.sort((line.astype(np.int64) * frames + frame) * bits + distance.astype(np.int64))
+    key = packed // bits
+    first = np.r_[True, key[1:] != key[:-1]]
+    of = key[first] // frames
+    return (np.bincount(of, minlength=lines),
+            np.bincount(of, weights=(packed[first] % bits).astype(np.float64), minlength=lines))
 
 
-def longest_chain(ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
-    """Indices of the longest chain of points strictly increasing in both ta and tb (patience sorting)."""
-    order = np.lexsort((-tb, ta))  # among equal ta, larger tb first: at most one point per ta joins a chain
-    tails, tail_at, before, tb_list = [], [], [-1] * len(ta), tb.tolist()
-    for i in order.tolist():
-        k = bisect.bisect_left(tails, tb_list[i])
-        before[i] = tail_at[k - 1] if k else -1
-        if k == len(tails):
-            tails.append(tb_list[i])
-            tail_at.append(i)
-        else:
-            tails[k], tail_at[k] = tb_list[i], i
-    chain, i = [], tail_at[-1] if tail_at else -1
+def longest_chain(ta: np.ndarray, tb: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the longest chain of points strictly increasing in both ta and tb; among the longest, one
+    whose points' `cost`s (non-negative integers) sum least. Dynamic programming over the points in ta order,
+    a Fenwick tree of prefix maxima over tb's ranks: O(n log n)."""
+    n = len(ta)
+    if not n:
+        return np.zeros(0, np.intp)
+    cost = [0] * n if cost is None else np.asarray(cost).astype(np.int64).tolist()
+    scale = sum(cost) + 1  # one point more outweighs any sum of distances
+    ranks = (np.searchsorted(_sorted_distinct(tb), tb) + 1).tolist()
+    size = max(ranks)
+    tree_score, tree_at = [-1] * (size + 1), [-1] * (size + 1)
+    score, before = [0] * n, [-1] * n
+    order = np.lexsort((tb, ta)).tolist()
+    ta_list = ta.tolist()
+    start = 0
+    while start < n:  # points of equal ta never chain: all of them look back before any is added
+        stop = start
+        while stop < n and ta_list[order[stop]] == ta_list[order[start]]:
+            stop += 1
+        for i in order[start:stop]:
+            best, at, k = 0, -1, ranks[i] - 1
+            while k > 0:
+                if tree_score[k] > best:
+                    best, at = tree_score[k], tree_at[k]
+                k -= k & -k
+            score[i], before[i] = best + scale - cost[i], at
+        for i in order[start:stop]:
+            k = ranks[i]
+            while k <= size:
+                if score[i] > tree_score[k]:
+                    tree_score[k], tree_at[k] = score[i], i
+                k += k & -k
+        start = stop
+    chain, i = [], max(range(n), key=lambda j: (score[j], -j))
     while i >= 0:
         chain.append(i)
         i = before[i]
@@ -204,11 +248,16 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     if not len(ta):
         return None
     step = max(a_step, b_step)
-    slope, offset, _ = _best_line(ta, tb, step, slopes())
+    slope, offset, _ = _best_line(ta, tb, distance, step, slopes())
     near = np.flatnonzero(np.abs(tb - (slope * ta + offset)) <= step * (LINE_TOLERANCE_STEPS + 0.5))
     if not len(near):
         return None
-    chain = near[longest_chain(ta[near], tb[near])]
+    # A still shot matches itself a step earlier and later too: of the longest chains, the one of the nearest
+    # frames, then of the frames nearest the line
+    off_line = np.abs(tb[near] - (slope * ta[near] + offset)) / (step * (LINE_TOLERANCE_STEPS + 0.5))
+    cost = distance[near].astype(np.int64) * CHAIN_LINE_LEVELS + np.minimum(
+        (off_line * CHAIN_LINE_LEVELS).astype(np.int64), CHAIN_LINE_LEVELS - 1)
+    chain = near[longest_chain(ta[near], tb[near], cost)]
     chain = chain[_longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
     ca, cb = ta[chain], tb[chain]
     speed = 1.0
