@@ -99,7 +99,7 @@ def _best_line(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, bin_width: 
     ia, ib = _inverse(ta)[1], _inverse(tb)[1]
     shape = (len(grid), len(ta))
     slope_of = np.broadcast_to(np.arange(len(grid))[:, None], shape).ravel()
-    tiled = np.tile(distance, len(grid))
+    tiled = np.tile(np.minimum(distance, HASH_BITS).astype(np.uint8), len(grid))
     best, unchanged = (1.0, 0.0, -1, 0.0), (1.0, 0.0, -1, 0.0)
     for shift in (0.0, 0.5):  # two bin grids half a bin apart: a line near a bin edge is still whole in one
         bins = np.floor((tb[None, :] - grid[:, None] * ta[None, :]) / bin_width + shift).astype(np.int64).ravel()
@@ -138,8 +138,14 @@ def _distinct_least(line: np.ndarray, frame: np.ndarray, distance: np.ndarray,
                     lines: int) -> tuple[np.ndarray, np.ndarray]:
     """Per line, how many distinct frames vote for it, and the sum of each such frame's least distance."""
     frames, bits = int(frame.max()) + 1, HASH_BITS + 1
-    # one sort of (line, frame, distance) packed in an int64: each frame's first entry on a line is its least
-    packed = np.sort((line.astype(np.int64) * frames + frame) * bits + distance.astype(np.int64))
+    # one sort of (line, frame, distance) packed in an int64 (built in place: these arrays hold a pair per
+    # slope): each frame's first entry on a line is its least
+    packed = line.astype(np.int64)
+    packed *= frames
+    packed += frame
+    packed *= bits
+    packed += distance
+    packed.sort()
     key = packed // bits
     first = np.r_[True, key[1:] != key[:-1]]
     of = key[first] // frames
