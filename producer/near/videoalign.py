@@ -137,20 +137,22 @@ def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _distinct_least(line: np.ndarray, frame: np.ndarray, distance: np.ndarray,
                     lines: int) -> tuple[np.ndarray, np.ndarray]:
     """Per line, how many distinct frames vote for it, and the sum of each such frame's least distance."""
-    frames, bits = int(frame.max()) + 1, HASH_BITS + 1
-    # one sort of (line, frame, distance) packed in an int64 (built in place: these arrays hold a pair per
-    # slope): each frame's first entry on a line is its least
+    frame_bits, distance_bits = int(frame.max()).bit_length(), HASH_BITS.bit_length()
+    # one sort of (line, frame, distance) packed into the bits of an int64 (built in place, shifts rather
+    # than divisions: these arrays hold a pair per slope): each frame's first entry on a line is its least
     packed = line.astype(np.int64)
-    packed *= frames
-    packed += frame
-    packed *= bits
-    packed += distance
+    packed <<= frame_bits
+    packed |= frame
+    packed <<= distance_bits
+    packed |= distance
     packed.sort()
-    key = packed // bits
-    first = np.r_[True, key[1:] != key[:-1]]
-    of = key[first] // frames
-    return (np.bincount(of, minlength=lines),
-            np.bincount(of, weights=(packed[first] % bits).astype(np.float64), minlength=lines))
+    key = packed >> distance_bits
+    first = np.empty(len(key), bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    of = key[first] >> frame_bits
+    least = (packed[first] & ((1 << distance_bits) - 1)).astype(np.float64)
+    return np.bincount(of, minlength=lines), np.bincount(of, weights=least, minlength=lines)
 
 
 def longest_chain(ta: np.ndarray, tb: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
