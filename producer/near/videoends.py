@@ -33,8 +33,17 @@ NEAREST_STEPS = 1.0
 EPSILON = 1e-6
 
 
+def _distance(a: VideoFrames, i: int, b: VideoFrames, j: int, crops: bool) -> int:
+    """Frame i of A to frame j of B as the frame join measures them (producer/near/videoruns.frame_distances,
+    without the band: a flat frame has none): phash, and with `crops` the least of phash against phash and
+    against the other's centre-crop hash (the phash of a flat frame is mostly noise; the centre crop's
+    often not)."""
+    pairs = [(a.phash[i], b.phash[j])] + ([(a.phash[i], b.centre[j]), (a.centre[i], b.phash[j])] if crops else [])
+    return min(int(x ^ y).bit_count() for x, y in pairs)
+
+
 def _walk(order: np.ndarray, a: VideoFrames, b: VideoFrames, slope: float, offset: float, b_step: float,
-          max_distance: int, inside: Callable[[float], bool]) -> tuple[int, int] | None:
+          max_distance: int, crops: bool, inside: Callable[[float], bool]) -> tuple[int, int] | None:
     """The last (frame of A, frame of B) in `order` (A's frames, walking outward) before the first frame of A
     whose partner in B (B's frame nearest its time on the line) is missing, not low-information, or too far;
     None when the first one already is. A frame whose partner is `inside` B's segment is passed over."""
@@ -47,7 +56,7 @@ def _walk(order: np.ndarray, a: VideoFrames, b: VideoFrames, slope: float, offse
             break
         if inside(float(b.times[j])):
             continue  # A's frame is just outside the segment, B's nearest still in it (their grids differ)
-        if not (low_a[i] and low_b[j]) or int(a.phash[i] ^ b.phash[j]).bit_count() > max_distance:
+        if not (low_a[i] and low_b[j]) or _distance(a, i, b, j, crops) > max_distance:
             break
         reached = (i, j)
     return reached
@@ -55,21 +64,22 @@ def _walk(order: np.ndarray, a: VideoFrames, b: VideoFrames, slope: float, offse
 
 def extend_over_low_information(alignment: Alignment, a: VideoFrames, b: VideoFrames, max_distance: int, *,
                                 a_step: float, b_step: float, a_duration: float = math.inf,
-                                b_duration: float = math.inf) -> Alignment:
+                                b_duration: float = math.inf, crops: bool = True) -> Alignment:
     """`alignment` of A and B, its start moved back and its end moved on over the low-information frames that
-    A and B share at the aligned times (phash within `max_distance`), narrowed as producer/near/videoalign.py
-    narrows: each video's end to the other's mapped through the line, within the durations."""
+    A and B share at the aligned times (within `max_distance`, with `crops` as the frame join measures),
+    narrowed as producer/near/videoalign.py narrows: each video's end to the other's mapped through the
+    line, within the durations."""
     slope = 1.0 / alignment.speed
     offset = alignment.b_start - slope * alignment.a_start
     a_start, a_end, b_start, b_end = alignment.a_start, alignment.a_end, alignment.b_start, alignment.b_end
     before = np.flatnonzero(a.times < a_start - EPSILON)[::-1]
-    head = _walk(before, a, b, slope, offset, b_step, max_distance, lambda t: t > b_start - b_step / 2)
+    head = _walk(before, a, b, slope, offset, b_step, max_distance, crops, lambda t: t > b_start - b_step / 2)
     if head is not None:
         ta, tb = float(a.times[head[0]]), float(b.times[head[1]])
         a_start = min(a_start, max(ta, (tb - offset) / slope, 0.0))
         b_start = min(b_start, max(tb, slope * ta + offset, 0.0))
     after = np.flatnonzero(a.times >= a_end - EPSILON)
-    tail = _walk(after, a, b, slope, offset, b_step, max_distance, lambda t: t < b_end - b_step / 2)
+    tail = _walk(after, a, b, slope, offset, b_step, max_distance, crops, lambda t: t < b_end - b_step / 2)
     if tail is not None:
         ta, tb = float(a.times[tail[0]]), float(b.times[tail[1]])
         a_last, b_last = min(ta + a_step, a_duration), min(tb + b_step, b_duration)

@@ -162,6 +162,6 @@ def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_F
                  "a_duration": a_duration, "b_duration": b_duration}
         found = align(times[fa[lo:hi]], times[fb[lo:hi]], d[lo:hi], **steps)
         if found is not None and is_match(found, a_duration, b_duration):
-            found = extend_over_low_information(found, a.frames, b.frames, max_distance, **steps)
+            found = extend_over_low_information(found, a.frames, b.frames, max_distance, crops=crops, **steps)
             pairs.append(VideoPair(int(va[lo]), int(vb[lo]), found))
     return pairs

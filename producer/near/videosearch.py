@@ -106,7 +106,7 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
                  "b_duration": duration_of(videos[v])}
         found = align(query.times[qa[mine]], times[fb[mine]], d[mine], **steps)
         if found is not None and is_match(found, query_duration, duration_of(videos[v])):
-            found = extend_over_low_information(found, query, videos[v].frames, max_distance, **steps)
+            found = extend_over_low_information(found, query, videos[v].frames, max_distance, crops=crops, **steps)
             matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
     matches.sort(key=lambda m: (m.distance, m.video))
     return matches

@@ -85,3 +85,19 @@ def test_a_black_lead_aligns_through_a_trim_of_the_other_video_no_further_than_i
     out = extend_over_low_information(aligned_pictures(a, b, -1), a, b, 10, a_step=1, b_step=1,
                                       a_duration=22, b_duration=21)
     assert (out.a_start, out.b_start) == (1, 0)
+
+
+def test_black_frames_whose_phash_is_noise_still_match_by_their_centre_crop_as_the_frame_join_measures():
+    # Given a copy whose black frames' phash is noise (VP9's black hashes 0x9999...) but whose centre-crop
+    # hash is still that of black
+    hashes, quality = film(20, lead=2)
+    noisy_black = hashes.copy()
+    noisy_black[:2] = np.uint64(0x9999999999999999)
+    a = frames(hashes, quality)
+    b = VideoFrames(np.arange(22.0), noisy_black, noisy_black, hashes.copy(), quality.astype(np.uint8))
+    found = aligned_pictures(a, b, 0)
+    # Then with the crops (dupes' default) the black lead is shared footage, without them it is not
+    with_crops = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22)
+    alone = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22,
+                                        crops=False)
+    assert (with_crops.a_start, with_crops.b_start) == (0, 0) and alone == found
