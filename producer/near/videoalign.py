@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from producer.near.videochain import longest_chain, longest_piece
+
 #: Fastest speed change voted for (either way): a copy played up to twice as fast, or half as fast, aligns.
 MAX_SPEED = 2.0
 #: Ratio between neighbouring slopes of the vote: over 60 s of footage a slope off by half a step drifts 0.45 s,
@@ -155,56 +157,6 @@ def _distinct_least(line: np.ndarray, frame: np.ndarray, distance: np.ndarray,
     return np.bincount(of, minlength=lines), np.bincount(of, weights=least, minlength=lines)
 
 
-def longest_chain(ta: np.ndarray, tb: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the longest chain of points strictly increasing in both ta and tb; among the longest, one
-    whose points' `cost`s (non-negative integers) sum least. Dynamic programming over the points in ta order,
-    a Fenwick tree of prefix maxima over tb's ranks: O(n log n)."""
-    n = len(ta)
-    if not n:
-        return np.zeros(0, np.intp)
-    cost = [0] * n if cost is None else np.asarray(cost).astype(np.int64).tolist()
-    scale = sum(cost) + 1  # one point more outweighs any sum of distances
-    ranks = (np.searchsorted(_sorted_distinct(tb), tb) + 1).tolist()
-    size = max(ranks)
-    tree_score, tree_at = [-1] * (size + 1), [-1] * (size + 1)
-    score, before = [0] * n, [-1] * n
-    order = np.lexsort((tb, ta)).tolist()
-    ta_list = ta.tolist()
-    start = 0
-    while start < n:  # points of equal ta never chain: all of them look back before any is added
-        stop = start
-        while stop < n and ta_list[order[stop]] == ta_list[order[start]]:
-            stop += 1
-        for i in order[start:stop]:
-            best, at, k = 0, -1, ranks[i] - 1
-            while k > 0:
-                if tree_score[k] > best:
-                    best, at = tree_score[k], tree_at[k]
-                k -= k & -k
-            score[i], before[i] = best + scale - cost[i], at
-        for i in order[start:stop]:
-            k = ranks[i]
-            while k <= size:
-                if score[i] > tree_score[k]:
-                    tree_score[k], tree_at[k] = score[i], i
-                k += k & -k
-        start = stop
-    chain, i = [], max(range(n), key=lambda j: (score[j], -j))
-    while i >= 0:
-        chain.append(i)
-        i = before[i]
-    return np.array(chain[::-1], np.intp)
-
-
-def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
-    """The longest run (in seconds of A) of a chain whose steps skip at most `max_gap` seconds in both."""
-    cut = np.flatnonzero((np.diff(ta) > max_gap) | (np.diff(tb) > max_gap)) + 1
-    starts, ends = np.r_[0, cut], np.r_[cut, len(ta)]
-    spans = ta[ends - 1] - ta[starts] + (tb[ends - 1] - tb[starts])
-    best = int(np.lexsort((starts, -spans))[0])
-    return slice(int(starts[best]), int(ends[best]))
-
-
 def fitted_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: float, b_step: float,
                   rough: float) -> float:
     """The line's offset, finer than a sampling step: the offset at which the frames of A (those of the pairs
@@ -266,7 +218,7 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     cost = distance[near].astype(np.int64) * CHAIN_LINE_LEVELS + np.minimum(
         (off_line * CHAIN_LINE_LEVELS).astype(np.int64), CHAIN_LINE_LEVELS - 1)
     chain = near[longest_chain(ta[near], tb[near], cost)]
-    chain = chain[_longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
+    chain = chain[longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
     ca, cb = ta[chain], tb[chain]
     speed = 1.0
     if slope != 1.0 and len(chain) >= 3 and np.ptp(ca) > 0:

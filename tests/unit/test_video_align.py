@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from producer.near.videoalign import align, longest_chain, slopes
+from producer.near.videoalign import align, slopes
+from producer.near.videochain import longest_chain
 
 
 def matches(a_times, b_times):
