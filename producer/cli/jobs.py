@@ -82,7 +82,7 @@ def feed(job_id) -> None:
 @click.argument("job_id")
 @broker_options
 def status(job_id, broker, result_backend) -> None:
-    """Progress of a submitted job: chunks and files hashed so far."""
+    """Progress of a submitted job: image chunks and files, video tasks and videos hashed so far."""
     from producer.app import producer_app
 
     settings = cluster_settings(broker, result_backend)
@@ -90,15 +90,26 @@ def status(job_id, broker, result_backend) -> None:
     with producer_app(settings) as app:
         done = chunks_done(app, job)
         known = job_known(app.backend, job.id)
-    done_files = sum(job.task_files(i) for i in done)
     complete = len(done) == job.task_count
     state = "complete" if complete else "lost by the broker: resume it" if not known else "running"
     if not complete and known:
         feeder = feed_lock(job).holder()
         state += (f" (fed by process {feeder})" if feeder
                   else f" (nobody feeds it: `hashfleet wait {job.id} -o OUT` does)")
-    click.echo(f"job {job.id}: {len(done)}/{job.task_count} chunks, "
-               f"{done_files}/{job.total + job.video_count} files hashed; {state}")
+    click.echo(f"job {job.id}: {progress_summary(job, done)}; {state}")
+
+
+def progress_summary(job, done: set[int]) -> str:
+    """What `status` says of the tasks `done`: image chunks and their files, and, when the job has videos,
+    its video tasks and the videos finished (a video counts once its last segment is in) on their own."""
+    chunks = len(job.blobs)
+    images, tasks = [i for i in done if i < chunks], [i for i in done if i >= chunks]
+    files = sum(job.task_files(i) for i in images)
+    if not job.video_count:
+        return f"{len(images)}/{chunks} chunks, {files}/{job.total} files hashed"
+    videos = sum(job.task_files(i) for i in tasks)
+    return (f"{len(images)}/{chunks} image chunks, {files}/{job.total} images, "
+            f"{len(tasks)}/{job.task_count - chunks} video tasks, {videos}/{job.video_count} videos hashed")
 
 
 @cli.command()

@@ -7,8 +7,11 @@ shared title card) give matches that lie on no such line, or on a short one. So:
 
 1. Vote (Hough-style) for the line: every matching frame pair votes, for each slope of a log-spaced grid,
    for the offset bin it implies; a line's votes are the distinct frames of A and of B voting for it (the
-   lesser), so a still shot matching a still shot many times over counts once per frame.
-2. The frame pairs near the winning line, reduced to the longest chain increasing in both times.
+   lesser), so a still shot matching a still shot many times over counts once per frame. Among lines with
+   as many votes, the one whose frames match closest (least summed hash distance) wins: a still shot or a
+   fixed camera matches itself at many offsets, as many frames at each, but at the true one most nearly.
+2. The frame pairs near the winning line, reduced to the longest chain increasing in both times (of the
+   longest, the one of least summed distance, then nearest the line).
 3. The chain is cut where it skips more than :data:`MAX_GAP_SECONDS` of footage; the longest piece is the
    aligned segment: its first and last frames give the start and end in each video.
 
@@ -17,11 +20,12 @@ Pure numpy: the times in, an :class:`Alignment` out. Which pairs count is the ru
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import math
 
 import numpy as np
+
+from producer.near.videochain import longest_chain, longest_piece
 
 #: Fastest speed change voted for (either way): a copy played up to twice as fast, or half as fast, aligns.
 MAX_SPEED = 2.0
@@ -44,6 +48,11 @@ SPEED_VOTE_MARGIN = 1.1
 SPEED_MIN_EXTRA_VOTES = 2
 #: Grid of the offsets :func:`fitted_offset` weighs, in sampling steps of B (1/50: 0.02 s at 1 frame/s).
 OFFSET_RESOLUTION_STEPS = 0.02
+#: Of the longest chains of matching frames on the line, the one of least summed hash distance is taken, and
+#: among those the one nearest the line, its distance from it counted in this many levels (a tie-break only).
+CHAIN_LINE_LEVELS = 16
+#: Bits of a frame hash: the largest distance two frames can have.
+HASH_BITS = 64
 #: What a frame of A costs :func:`fitted_offset` when the frame of B it meets at an offset did not match it
 #: (a different picture: two unrelated 64-bit hashes differ by 32 bits on average).
 MISS_BITS = 32
@@ -80,31 +89,39 @@ def slopes(max_speed: float = MAX_SPEED, step: float = SLOPE_STEP) -> np.ndarray
     return step ** exponents
 
 
-def _best_line(ta: np.ndarray, tb: np.ndarray, bin_width: float, grid: np.ndarray) -> tuple[float, float, int]:
+def _best_line(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, bin_width: float,
+               grid: np.ndarray) -> tuple[float, float, int]:
     """(slope, offset, votes) of the line most distinct frames vote for. Slope 1 wins unless another slope has
     :data:`SPEED_VOTE_MARGIN` times its votes and :data:`SPEED_MIN_EXTRA_VOTES` more (a still shot or a slow
     zoom matches its neighbours too, so a slightly tilted line often collects a frame or two more by
-    chance); then ties go to the slope nearest 1 (the grid's order), then to the smaller offset."""
+    chance). Among lines with as many votes, the one whose frames match closest wins (the least sum, over
+    its distinct frames of A and of B, of each frame's least distance on it): a still shot matches itself a
+    second earlier or later, in every frame, but at the true offset the frames are nearest. Then ties go to
+    the slope nearest 1 (the grid's order), then to the smaller offset."""
     ia, ib = _inverse(ta)[1], _inverse(tb)[1]
     shape = (len(grid), len(ta))
     slope_of = np.broadcast_to(np.arange(len(grid))[:, None], shape).ravel()
-    best, unchanged = (1.0, 0.0, -1), (1.0, 0.0, -1)
+    tiled = np.tile(np.minimum(distance, HASH_BITS).astype(np.uint8), len(grid))
+    best, unchanged = (1.0, 0.0, -1, 0.0), (1.0, 0.0, -1, 0.0)
     for shift in (0.0, 0.5):  # two bin grids half a bin apart: a line near a bin edge is still whole in one
         bins = np.floor((tb[None, :] - grid[:, None] * ta[None, :]) / bin_width + shift).astype(np.int64).ravel()
         span = int(bins.max() - bins.min()) + 1
         lines, line = _inverse(slope_of * span + (bins - bins.min()))
-        votes = np.minimum(_distinct_counts(line, np.tile(ia, len(grid)), len(lines)),
-                           _distinct_counts(line, np.tile(ib, len(grid)), len(lines)))
+        count_a, least_a = _distinct_least(line, np.tile(ia, len(grid)), tiled, len(lines))
+        count_b, least_b = _distinct_least(line, np.tile(ib, len(grid)), tiled, len(lines))
+        votes, cost = np.minimum(count_a, count_b), least_a + least_b
         for pick, keep in ((np.arange(len(lines)), "best"), (np.flatnonzero(lines < span), "unchanged")):
             top = int(votes[pick].max())
+            tied = pick[votes[pick] == top]
+            chosen = int(tied[np.argmin(cost[tied])])  # the first of the least: the grid's order
             current = best if keep == "best" else unchanged
-            if top > current[2]:
-                s, b = divmod(int(lines[pick[np.flatnonzero(votes[pick] == top)[0]]]), span)
-                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top)
+            if (top, -cost[chosen]) > (current[2], -current[3]):
+                s, b = divmod(int(lines[chosen]), span)
+                found = (float(grid[s]), float((b + bins.min() - shift + 0.5) * bin_width), top, float(cost[chosen]))
                 best, unchanged = (found, unchanged) if keep == "best" else (best, found)
     if best[2] >= max(SPEED_VOTE_MARGIN * unchanged[2], unchanged[2] + SPEED_MIN_EXTRA_VOTES):
-        return best
-    return unchanged
+        return best[:3]
+    return unchanged[:3]
 
 
 def _sorted_distinct(values: np.ndarray) -> np.ndarray:
@@ -119,38 +136,25 @@ def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, np.searchsorted(distinct, values)
 
 
-def _distinct_counts(line: np.ndarray, frame: np.ndarray, lines: int) -> np.ndarray:
-    """Per line, how many distinct frames vote for it."""
-    frames = int(frame.max()) + 1
-    return np.bincount(_sorted_distinct(line.astype(np.int64) * frames + frame) // frames, minlength=lines)
-
-
-def longest_chain(ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
-    """Indices of the longest chain of points strictly increasing in both ta and tb (patience sorting)."""
-    order = np.lexsort((-tb, ta))  # among equal ta, larger tb first: at most one point per ta joins a chain
-    tails, tail_at, before, tb_list = [], [], [-1] * len(ta), tb.tolist()
-    for i in order.tolist():
-        k = bisect.bisect_left(tails, tb_list[i])
-        before[i] = tail_at[k - 1] if k else -1
-        if k == len(tails):
-            tails.append(tb_list[i])
-            tail_at.append(i)
-        else:
-            tails[k], tail_at[k] = tb_list[i], i
-    chain, i = [], tail_at[-1] if tail_at else -1
-    while i >= 0:
-        chain.append(i)
-        i = before[i]
-    return np.array(chain[::-1], np.intp)
-
-
-def _longest_piece(ta: np.ndarray, tb: np.ndarray, max_gap: float) -> slice:
-    """The longest run (in seconds of A) of a chain whose steps skip at most `max_gap` seconds in both."""
-    cut = np.flatnonzero((np.diff(ta) > max_gap) | (np.diff(tb) > max_gap)) + 1
-    starts, ends = np.r_[0, cut], np.r_[cut, len(ta)]
-    spans = ta[ends - 1] - ta[starts] + (tb[ends - 1] - tb[starts])
-    best = int(np.lexsort((starts, -spans))[0])
-    return slice(int(starts[best]), int(ends[best]))
+def _distinct_least(line: np.ndarray, frame: np.ndarray, distance: np.ndarray,
+                    lines: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, how many distinct frames vote for it, and the sum of each such frame's least distance."""
+    frame_bits, distance_bits = int(frame.max()).bit_length(), HASH_BITS.bit_length()
+    # one sort of (line, frame, distance) packed into the bits of an int64 (built in place, shifts rather
+    # than divisions: these arrays hold a pair per slope): each frame's first entry on a line is its least
+    packed = line.astype(np.int64)
+    packed <<= frame_bits
+    packed |= frame
+    packed <<= distance_bits
+    packed |= distance
+    packed.sort()
+    key = packed >> distance_bits
+    first = np.empty(len(key), bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    of = key[first] >> frame_bits
+    least = (packed[first] & ((1 << distance_bits) - 1)).astype(np.float64)
+    return np.bincount(of, minlength=lines), np.bincount(of, weights=least, minlength=lines)
 
 
 def fitted_offset(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, slope: float, b_step: float,
@@ -204,12 +208,17 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     if not len(ta):
         return None
     step = max(a_step, b_step)
-    slope, offset, _ = _best_line(ta, tb, step, slopes())
+    slope, offset, _ = _best_line(ta, tb, distance, step, slopes())
     near = np.flatnonzero(np.abs(tb - (slope * ta + offset)) <= step * (LINE_TOLERANCE_STEPS + 0.5))
     if not len(near):
         return None
-    chain = near[longest_chain(ta[near], tb[near])]
-    chain = chain[_longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
+    # A still shot matches itself a step earlier and later too: of the longest chains, the one of the nearest
+    # frames, then of the frames nearest the line
+    off_line = np.abs(tb[near] - (slope * ta[near] + offset)) / (step * (LINE_TOLERANCE_STEPS + 0.5))
+    cost = distance[near].astype(np.int64) * CHAIN_LINE_LEVELS + np.minimum(
+        (off_line * CHAIN_LINE_LEVELS).astype(np.int64), CHAIN_LINE_LEVELS - 1)
+    chain = near[longest_chain(ta[near], tb[near], cost)]
+    chain = chain[longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
     ca, cb = ta[chain], tb[chain]
     speed = 1.0
     if slope != 1.0 and len(chain) >= 3 and np.ptp(ca) > 0:

@@ -20,6 +20,7 @@ from producer.near.defaults import CENTRE_HASH, DEFAULT_FRAME_DISTANCE, DEFAULT_
 from producer.near.find import near_pairs
 from producer.near.hashindex import MISSING, HashIndex
 from producer.near.videoalign import Alignment, align
+from producer.near.videoends import extend_over_low_information
 from producer.near.videoruns import RUN_RADIUS, expand, frame_distances, frame_runs
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import join
@@ -142,7 +143,8 @@ def _union(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
 
 def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_FRAME_DISTANCE, crops: bool = True,
                 joiner=join, radius: int = RUN_RADIUS) -> list[VideoPair]:
-    """Every pair of videos whose aligned footage :func:`is_match`, in order of (a, b)."""
+    """Every pair of videos whose aligned footage :func:`is_match`, in order of (a, b); a pair's footage then
+    extended over the low-information frames the two share at its ends (producer/near/videoends.py)."""
     fa, fb, d = frame_matches(videos, max_distance, crops=crops, joiner=joiner, radius=radius)
     owner = np.repeat(np.arange(len(videos)), [len(v.frames) for v in videos])
     times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
@@ -156,8 +158,10 @@ def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_F
             continue
         a, b = videos[int(va[lo])], videos[int(vb[lo])]
         a_duration, b_duration = duration_of(a), duration_of(b)
-        found = align(times[fa[lo:hi]], times[fb[lo:hi]], d[lo:hi], a_step=sampling_step(a.frames.times),
-                      b_step=sampling_step(b.frames.times), a_duration=a_duration, b_duration=b_duration)
+        steps = {"a_step": sampling_step(a.frames.times), "b_step": sampling_step(b.frames.times),
+                 "a_duration": a_duration, "b_duration": b_duration}
+        found = align(times[fa[lo:hi]], times[fb[lo:hi]], d[lo:hi], **steps)
         if found is not None and is_match(found, a_duration, b_duration):
+            found = extend_over_low_information(found, a.frames, b.frames, max_distance, crops=crops, **steps)
             pairs.append(VideoPair(int(va[lo]), int(vb[lo]), found))
     return pairs

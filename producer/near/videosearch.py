@@ -15,6 +15,7 @@ import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
 from producer.near.videoalign import align
+from producer.near.videoends import extend_over_low_information
 from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import neighbours
@@ -69,7 +70,8 @@ def image_in_videos(videos: Sequence[IndexedVideo], hashes: dict[str, int], max_
 
 def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_duration: float, max_distance: int, *,
                    crops: bool = True) -> list[VideoMatch]:
-    """The videos holding the query video's footage (aligned as `dupes` aligns a pair), nearest first."""
+    """The videos holding the query video's footage (aligned as `dupes` aligns a pair, ends extended over the
+    low-information frames both share), nearest first."""
     index, owner = frames_index(videos)
     times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
     usable = np.flatnonzero(query.quality >= LOW_QUALITY)
@@ -100,10 +102,11 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     matches = []
     for v in np.unique(owner[fb]).tolist():
         mine = owner[fb] == v
-        found = align(query.times[qa[mine]], times[fb[mine]], d[mine], a_step=step,
-                      b_step=sampling_step(videos[v].frames.times), a_duration=query_duration,
-                      b_duration=duration_of(videos[v]))
+        steps = {"a_step": step, "b_step": sampling_step(videos[v].frames.times), "a_duration": query_duration,
+                 "b_duration": duration_of(videos[v])}
+        found = align(query.times[qa[mine]], times[fb[mine]], d[mine], **steps)
         if found is not None and is_match(found, query_duration, duration_of(videos[v])):
+            found = extend_over_low_information(found, query, videos[v].frames, max_distance, crops=crops, **steps)
             matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
     matches.sort(key=lambda m: (m.distance, m.video))
     return matches

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from producer.near.videoalign import align, longest_chain, slopes
+from producer.near.videoalign import align, slopes
+from producer.near.videochain import longest_chain
 
 
 def matches(a_times, b_times):
@@ -93,3 +94,35 @@ def test_an_excerpt_of_slow_footage_is_placed_by_where_its_picture_changes():
     # When they are aligned, Then the excerpt sits within half a second of 17.05 s, as the change says
     found = align(ta, tb, d, a_step=1, b_step=1, a_duration=6, b_duration=27)
     assert found.b_start == pytest.approx(17.05, abs=0.5) and found.b_end == pytest.approx(23.05, abs=0.5)
+
+
+def test_a_clip_of_a_still_shot_aligns_at_the_offset_where_its_frames_match_closest():
+    # Given a 30 s still shot (A) and an 8 s clip of it from 11 s (B): every frame of the clip matches every
+    # frame of the shot, as many frames at every offset, but its own frames at 0 bits, the others at 2
+    ta, tb = (t.ravel() for t in np.meshgrid(np.arange(30.0), np.arange(8.0), indexing="ij"))
+    d = np.where(ta - tb == 11, 0, 2)
+    # When they are aligned, Then the clip sits at 11 s, not at the first (or any other) offset it matches
+    found = align(ta, tb, d, a_step=1, b_step=1, a_duration=30, b_duration=8)
+    assert (found.a_start, found.a_end, found.b_start, found.b_end) == (11, 19, 0, 8)
+
+
+def test_a_clip_of_a_street_scene_aligns_where_its_frames_match_closest_among_offsets_with_as_many_matches():
+    # Given an 8 s clip (B) from 29 s of a 60 s fixed-camera scene (A): people walk, so at many offsets a few
+    # frames match by chance, and at 39 s as many as at 29 s, but each at 8-9 bits instead of 2-4
+    rng = np.random.default_rng(5)
+    pairs = [(a, b, int(rng.integers(7, 10))) for a in range(60) for b in range(8) if rng.random() < 0.3]
+    pairs = [p for p in pairs if p[0] - p[1] not in (29, 39)]
+    pairs += [(29 + b, b, int(rng.integers(2, 5))) for b in range(8)]
+    pairs += [(39 + b, b, int(rng.integers(8, 10))) for b in range(8)]
+    ta, tb, d = (np.array(x, float) for x in zip(*pairs, strict=True))
+    found = align(ta, tb, d, a_step=1, b_step=1, a_duration=60, b_duration=8)
+    assert (found.a_start, found.a_end) == (29, 37)
+
+
+def test_of_the_longest_chains_the_one_of_least_cost_is_taken():
+    # Two chains of three points: (0,0) (1,1) (2,2) costing 0 each, and (0,1) (1,2) (2,3) costing 1 each
+    ta = np.array([0, 0, 1, 1, 2, 2.0])
+    tb = np.array([1, 0, 2, 1, 3, 2.0])
+    cost = np.array([1, 0, 1, 0, 1, 0])
+    assert longest_chain(ta, tb, cost).tolist() == [1, 3, 5]
+    assert len(longest_chain(ta, tb, cost[::-1])) == 3

@@ -89,3 +89,27 @@ def test_the_frames_go_through_the_joiner_given_as_the_cluster_join_would_take_t
     videos = [video("a.mp4", original), video("b.mp4", noisy(original))]
     assert [(p.a, p.b) for p in video_pairs(videos, joiner=recording_join, max_distance=9)] == [(0, 1)]
     assert calls == [(160, 9)]  # 80 frames' phashes and centre hashes, in one join
+
+
+def black_lead(path: str, hashes: np.ndarray, seconds: int) -> IndexedVideo:
+    """A video of `hashes`, one a second, after `seconds` of black (flat frames: phash 0, low quality)."""
+    n = seconds + len(hashes)
+    quality = np.r_[np.full(seconds, 2), np.full(len(hashes), 60)].astype(np.uint8)
+    phash = np.r_[np.zeros(seconds, np.uint64), hashes].astype(np.uint64)
+    return IndexedVideo(path, float(n), 640, 360, 25.0, VideoFrames(np.arange(n, dtype=float), phash, phash, phash,
+                                                                     quality))
+
+
+def test_the_black_lead_two_copies_open_on_is_part_of_their_shared_footage():
+    original = footage(30)
+    pairs = video_pairs([black_lead("film.mp4", original, 2), black_lead("copy.mp4", noisy(original), 2)])
+    al = pairs[0].alignment
+    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (0, 32, 0, 32)
+
+
+def test_a_three_second_intro_after_black_shared_by_two_different_videos_still_does_not_pair():
+    # Three seconds of black and a 3 s intro: six of their eleven seconds alike (enough for a pair), but only
+    # three of them show a picture
+    intro = footage(3)
+    first, second = np.r_[intro, footage(5)], np.r_[intro, footage(5)]
+    assert video_pairs([black_lead("first.mp4", first, 3), black_lead("second.mp4", second, 3)]) == []

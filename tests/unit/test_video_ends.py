@@ -1,0 +1,103 @@
+"""Shared footage extended over low-information frames at its ends (producer/near/videoends.py): pure numpy on
+small synthetic frame times and hashes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from producer.near.videoalign import Alignment, align
+from producer.near.videoends import extend_over_low_information
+from tasks.video.frames import VideoFrames
+
+RNG = np.random.default_rng(7)
+BLACK = np.uint64(0)
+PICTURE, LOW = 60, 2
+
+
+def frames(hashes: np.ndarray, quality: np.ndarray, start: float = 0.0) -> VideoFrames:
+    times = start + np.arange(len(hashes), dtype=float)
+    return VideoFrames(times, hashes, hashes, hashes, quality.astype(np.uint8))
+
+
+def film(picture_seconds: int, lead: int = 0, tail: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes and qualities: `lead` black seconds, `picture_seconds` of pictures, `tail` black seconds."""
+    pictures = RNG.integers(0, 2**64 - 1, picture_seconds, dtype=np.uint64, endpoint=True)
+    hashes = np.r_[np.full(lead, BLACK), pictures, np.full(tail, BLACK)].astype(np.uint64)
+    quality = np.r_[np.full(lead, LOW), np.full(picture_seconds, PICTURE), np.full(tail, LOW)]
+    return hashes, quality
+
+
+def aligned_pictures(a: VideoFrames, b: VideoFrames, offset: int) -> Alignment:
+    """The alignment of the frames with a picture, as the frame join and producer/near/videoalign.py give it:
+    A's frame i with B's frame i + offset where both show the same picture."""
+    i = np.flatnonzero(a.quality >= 10)
+    i = i[(i + offset >= 0) & (i + offset < len(b.times))]
+    i = i[(b.quality[i + offset] >= 10) & (a.phash[i] == b.phash[i + offset])]
+    return align(a.times[i], b.times[i + offset], np.zeros(len(i)), a_step=1, b_step=1,
+                 a_duration=len(a.times), b_duration=len(b.times))
+
+
+def test_a_black_lead_both_copies_open_on_is_part_of_the_shared_footage():
+    # Given a film opening on two seconds of black and a copy of it; the pictures align from 2 s
+    hashes, quality = film(20, lead=2)
+    a, b = frames(hashes, quality), frames(hashes.copy(), quality.copy())
+    found = aligned_pictures(a, b, 0)
+    assert (found.a_start, found.b_start) == (2, 2)
+    # When the ends are extended over low-information frames, Then the shared footage starts at 0 in both
+    out = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22)
+    assert (out.a_start, out.a_end, out.b_start, out.b_end) == (0, 22, 0, 22)
+
+
+def test_a_black_fade_out_both_copies_end_on_is_part_of_the_shared_footage():
+    hashes, quality = film(20, tail=3)
+    a, b = frames(hashes, quality), frames(hashes.copy(), quality.copy())
+    out = extend_over_low_information(aligned_pictures(a, b, 0), a, b, 10, a_step=1, b_step=1,
+                                      a_duration=23, b_duration=23)
+    assert (out.a_start, out.a_end, out.b_start, out.b_end) == (0, 23, 0, 23)
+
+
+def test_a_black_lead_of_one_video_only_does_not_extend_a_clip_cut_from_the_middle_of_the_other():
+    # Given A opening on black, and B: A's seconds 5-15 after two seconds of pictures of its own
+    hashes, quality = film(20, lead=2)
+    own, own_quality = film(2)
+    a = frames(hashes, quality)
+    b = frames(np.r_[own, hashes[5:15]].astype(np.uint64), np.r_[own_quality, quality[5:15]])
+    found = aligned_pictures(a, b, -3)
+    out = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=12)
+    assert out == found and (out.a_start, out.b_start) == (5, 2)
+
+
+def test_black_frames_whose_hashes_are_far_apart_do_not_extend_the_footage():
+    hashes, quality = film(20, lead=2)
+    other = hashes.copy()
+    other[:2] = np.uint64(2**64 - 1)  # flat, but a different flat picture (64 bits away)
+    a, b = frames(hashes, quality), frames(other, quality.copy())
+    found = aligned_pictures(a, b, 0)
+    out = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22)
+    assert out == found
+
+
+def test_a_black_lead_aligns_through_a_trim_of_the_other_video_no_further_than_its_start():
+    # Given B: A from 1 s on (it opens on A's second black second); the pictures align from A's 2 s, B's 1 s
+    hashes, quality = film(20, lead=2)
+    a = frames(hashes, quality)
+    b = frames(hashes[1:].copy(), quality[1:].copy())
+    out = extend_over_low_information(aligned_pictures(a, b, -1), a, b, 10, a_step=1, b_step=1,
+                                      a_duration=22, b_duration=21)
+    assert (out.a_start, out.b_start) == (1, 0)
+
+
+def test_black_frames_whose_phash_is_noise_still_match_by_their_centre_crop_as_the_frame_join_measures():
+    # Given a copy whose black frames' phash is noise (VP9's black hashes 0x9999...) but whose centre-crop
+    # hash is still that of black
+    hashes, quality = film(20, lead=2)
+    noisy_black = hashes.copy()
+    noisy_black[:2] = np.uint64(0x9999999999999999)
+    a = frames(hashes, quality)
+    b = VideoFrames(np.arange(22.0), noisy_black, noisy_black, hashes.copy(), quality.astype(np.uint8))
+    found = aligned_pictures(a, b, 0)
+    # Then with the crops (dupes' default) the black lead is shared footage, without them it is not
+    with_crops = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22)
+    alone = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22,
+                                        crops=False)
+    assert (with_crops.a_start, with_crops.b_start) == (0, 0) and alone == found
