@@ -87,3 +87,13 @@ def write_variable_rate(path, size=(160, 96)) -> str:
         for packet in stream.encode():
             container.mux(packet)
     return str(path)
+
+
+def random_frames(n: int, seed: int, step: float = 1.0):
+    """`n` sampled frames `step` seconds apart with random hashes and qualities (a band hash never 0): for
+    index and output tests that need frames, not pictures."""
+    from tasks.video.frames import VideoFrames
+
+    rng = np.random.default_rng(seed)
+    return VideoFrames(np.arange(n) * step, *(rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(3)),
+                       rng.integers(0, 101, n).astype(np.uint8), rng.integers(1, 2**64, n, dtype=np.uint64))

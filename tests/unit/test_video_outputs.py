@@ -11,6 +11,7 @@ import pytest
 from producer.outputs.formats import Record, write_records
 from producer.outputs.reader import read_records
 from producer.outputs.videoframes import read_videos
+from support.videos import random_frames
 from tasks.video.frames import IndexedVideo, VideoFrames, no_frames
 
 META = {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}
@@ -18,9 +19,7 @@ FORMATS = ("csv", "jsonl", "sqlite", "parquet")
 
 
 def frames(n: int, seed: int) -> VideoFrames:
-    rng = np.random.default_rng(seed)
-    return VideoFrames(np.arange(n) * 0.5, *(rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(3)),
-                       rng.integers(0, 101, n).astype(np.uint8), rng.integers(1, 2**64, n, dtype=np.uint64))
+    return random_frames(n, seed, step=0.5)
 
 
 VIDEOS = [
@@ -99,28 +98,29 @@ def test_parquet_frames_written_in_several_row_groups_read_back_in_order(tmp_pat
         assert_same_video(g, w)
 
 
-def test_a_sqlite_index_written_before_videos_kept_their_letterbox_flag_reads_them_as_not_letterboxed(tmp_path):
+def sqlite_index_without(tmp_path, column: str) -> str:
+    """A SQLite index of VIDEOS whose videos table lacks `column`, as one written before it was kept."""
     import sqlite3
 
     out = str(tmp_path / "index.sqlite")
     write_records(out, RECORDS, META, videos=iter(VIDEOS))
     db = sqlite3.connect(out)
-    db.execute("ALTER TABLE videos DROP COLUMN letterboxed")
+    db.execute(f"ALTER TABLE videos DROP COLUMN {column}")
     db.commit()
     db.close()
+    return out
+
+
+def test_a_sqlite_index_written_before_videos_kept_their_letterbox_flag_reads_them_as_not_letterboxed(tmp_path):
+
+    out = sqlite_index_without(tmp_path, "letterboxed")
     got = list(read_videos(out))
     assert [v.path for v in got] == [v.path for v in VIDEOS] and not any(v.letterboxed for v in got)
 
 
 def test_a_sqlite_index_written_before_the_sampling_rate_was_kept_reads_its_videos_with_an_unknown_rate(tmp_path):
-    import sqlite3
 
-    out = str(tmp_path / "index.sqlite")
-    write_records(out, RECORDS, META, videos=iter(VIDEOS))
-    db = sqlite3.connect(out)
-    db.execute("ALTER TABLE videos DROP COLUMN sample_fps")
-    db.commit()
-    db.close()
+    out = sqlite_index_without(tmp_path, "sample_fps")
     assert [v.sample_fps for v in read_videos(out)] == [0.0] * len(VIDEOS)
 
 

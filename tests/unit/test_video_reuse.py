@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 from producer import manifest
@@ -17,6 +16,7 @@ from producer.outputs.videoresults import job_videos
 from producer.spool import ReusedChunks
 from producer.videoplan import VIDEOS_PER_TASK, VideoCost, plan_tasks
 from producer.videoreuse import plan_job_videos
+from support.videos import random_frames
 from tasks.settings import Settings
 from tasks.video.frames import IndexedVideo, VideoFrames
 
@@ -25,9 +25,7 @@ FORMATS = ("sqlite", "csv", "jsonl", "parquet")
 
 
 def frames(n: int, seed: int) -> VideoFrames:
-    rng = np.random.default_rng(seed)
-    return VideoFrames(np.arange(n) * 1.0, *(rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(3)),
-                       rng.integers(0, 101, n).astype(np.uint8), rng.integers(1, 2**64, n, dtype=np.uint64))
+    return random_frames(n, seed)
 
 
 @pytest.fixture
