@@ -77,12 +77,16 @@ def phash_bits_of(thumbs: list[np.ndarray], hash_size: int = 8) -> np.ndarray:
     image the per-call overhead of a full cv2.dct per thumbnail cost more than the arithmetic.
     """
     check_hash_size(hash_size)
-    side = thumbs[0].shape[0] if thumbs[0].ndim == 2 else -1
-    if any(t.ndim != 2 or t.shape != (side, side) for t in thumbs) or side < hash_size or side % 2:
+    try:
+        stack = np.array(thumbs, dtype=np.float64)  # np.array, not np.stack: a third of the time on 10 thumbnails
+    except ValueError:  # thumbnails of different shapes
+        stack = None
+    side = stack.shape[-1] if stack is not None else -1
+    if stack is None or stack.ndim != 3 or stack.shape[1] != side or side < hash_size or side % 2:
         raise ValueError(f"thumbnails must be square 2-D arrays of one even side >= {hash_size}, not "
-                         f"{[t.shape for t in thumbs]}")
+                         f"{[np.shape(t) for t in thumbs]}")
     basis = _dct_basis(side, hash_size)
-    blocks = basis @ np.stack(thumbs) @ basis.T
+    blocks = basis @ stack @ basis.T
     blocks[np.abs(blocks) < ROUNDING_TOLERANCE] = 0.0
     ranked = np.sort(blocks.reshape(len(thumbs), -1), axis=1)  # the median, without np.median's overhead
     middle = hash_size * hash_size // 2
