@@ -63,16 +63,16 @@ def region_grids(reduced: Reduced, frame: tuple[float, float, float, float] | No
     )
 
 
-def region_bits(averages: list[np.ndarray], height: int, width: int, hash_size: int) -> np.ndarray:
-    """(len(REGIONS) x hash_size x hash_size) bools from the area averages of :func:`region_grids` of a
-    `height` x `width` picture: the four boxes hashed as they are, the turns interpolated from the canvas."""
+def region_thumbnails(averages: list[np.ndarray], height: int, width: int) -> list[np.ndarray]:
+    """The len(REGIONS) phash thumbnails of a `height` x `width` picture, in :data:`REGIONS` order, from the
+    area averages of :func:`region_grids`: the four boxes as they are, the turns interpolated from the canvas."""
     *thumbs, canvas = averages
     side = thumbs[0].shape[0]
     for degrees in TURN_DEGREES:
         for sign in (1, -1):
             window = turned(canvas, height, width, sign * degrees, TURN_CELL * side)
             thumbs.append(cv2.resize(window, (side, side), interpolation=cv2.INTER_AREA))
-    return phash_bits_of(thumbs, hash_size)
+    return thumbs
 
 
 def region_source(reduced: Reduced) -> Reduced:
@@ -97,7 +97,7 @@ def region_phashes(reduced: Reduced, hash_size: int = 8) -> tuple[np.ndarray, bo
     source = region_source(reduced)
     grids = region_grids(reduced, frame, HIGHFREQ_FACTOR * hash_size)
     averages = area_grids(source.image, source.scale, source.height, source.width, grids)
-    return region_bits(averages, reduced.height, reduced.width, hash_size), frame is not None
+    return phash_bits_of(region_thumbnails(averages, reduced.height, reduced.width), hash_size), frame is not None
 
 
 def _shrink(image: np.ndarray, longest: int) -> tuple[np.ndarray, int]:
