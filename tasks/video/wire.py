@@ -25,6 +25,9 @@ SEGMENT_DTYPE = np.dtype([("code", "u1"), ("size", "<u8"), ("mtime", "<u4"), ("d
 #: One row per sampled frame.
 FRAME_DTYPE = np.dtype([("time", "<f8"), ("dhash", "<u8"), ("phash", "<u8"), ("centre", "<u8"),
                         ("quality", "u1"), ("band", "<u8")])
+#: The frame rows of each version still read: version 2 (workers before the band hash) has no band, read
+#: as 0 (none: those frames are matched without it), so a fleet can be upgraded while a job runs.
+FRAME_DTYPES = {2: np.dtype(FRAME_DTYPE.descr[:-1]), VIDEO_WIRE_VERSION: FRAME_DTYPE}
 
 
 def pack_segments(results: list[SegmentResult]) -> dict:
@@ -47,14 +50,15 @@ def pack_segments(results: list[SegmentResult]) -> dict:
 
 def unpack_segments(payload: dict) -> list[SegmentResult]:
     """The SegmentResults :func:`pack_segments` packed; ValueError when the payload is not one."""
-    if payload.get("v") != VIDEO_WIRE_VERSION:
-        raise ValueError(f"video result version {payload.get('v')!r}, expected {VIDEO_WIRE_VERSION}")
+    frame_dtype = FRAME_DTYPES.get(payload.get("v"))
+    if frame_dtype is None:
+        raise ValueError(f"video result version {payload.get('v')!r}, expected one of {sorted(FRAME_DTYPES)}")
     raw = zlib.decompress(payload["packed"])
     head = payload["n"] * SEGMENT_DTYPE.itemsize
-    if len(raw) < head or (len(raw) - head) % FRAME_DTYPE.itemsize:
+    if len(raw) < head or (len(raw) - head) % frame_dtype.itemsize:
         raise ValueError(f"video result of {len(raw)} bytes does not hold {payload['n']} segments")
     rows = np.frombuffer(raw[:head], SEGMENT_DTYPE)
-    frames = np.frombuffer(raw[head:], FRAME_DTYPE)
+    frames = np.frombuffer(raw[head:], frame_dtype)
     if int(rows["frames"].sum()) != len(frames):
         raise ValueError(f"video result holds {len(frames)} frames, its segments say {int(rows['frames'].sum())}")
     results, at = [], 0
@@ -67,7 +71,8 @@ def unpack_segments(payload: dict) -> list[SegmentResult]:
             FileError(code) if code in FileError._value2member_map_ else FileError.INTERNAL, int(row["size"]),
             int(row["mtime"]), float(row["duration"]), int(row["width"]), int(row["height"]), float(row["fps"]),
             VideoFrames(part["time"].copy(), part["dhash"].copy(), part["phash"].copy(), part["centre"].copy(),
-                        part["quality"].copy(), part["band"].copy()), int(row["lost"]), int(row["barred"])))
+                        part["quality"].copy(), part["band"].copy() if "band" in frame_dtype.names
+                        else np.zeros(n, np.uint64)), int(row["lost"]), int(row["barred"])))
     return results
 
 

@@ -90,6 +90,26 @@ def test_segment_results_round_trip_through_the_packed_wire_format():
     assert got[0].frames.band.tolist() == [7, 2**63]
 
 
+def test_a_result_packed_by_a_worker_before_the_band_hash_reads_with_no_band():
+    # Given what a version-2 worker stored: the same rows, frames without the band column
+    import zlib
+
+    from tasks.video.wire import FRAME_DTYPE, FRAME_DTYPES, SEGMENT_DTYPE
+
+    frames = VideoFrames(np.array([0.0, 1.0]), *(np.array([9, 5], np.uint64) for _ in range(3)),
+                         np.array([10, 100], np.uint8), np.array([7, 8], np.uint64))
+    current = pack_segments([SegmentResult(FileError.OK, 1000, 7, 2.0, 64, 48, 25.0, frames, 0)])
+    raw = zlib.decompress(current["packed"])
+    rows, new = raw[:SEGMENT_DTYPE.itemsize], np.frombuffer(raw[SEGMENT_DTYPE.itemsize:], FRAME_DTYPE)
+    old = np.zeros(len(new), FRAME_DTYPES[2])
+    for name in old.dtype.names:
+        old[name] = new[name]
+    # When the producer reads it, Then every field is there and the band is 0 (none)
+    (got,) = unpack_segments({"v": 2, "n": 1, "packed": zlib.compress(rows + old.tobytes())})
+    assert got.size == 1000 and got.frames.phash.tolist() == [9, 5] and got.frames.quality.tolist() == [10, 100]
+    assert got.frames.band.tolist() == [0, 0]
+
+
 def test_a_packed_result_of_another_version_is_refused():
     payload = pack_segments([])
     payload["v"] += 1
