@@ -19,17 +19,14 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 
+from tasks.settings import DEFAULT_PROBE_TIMEOUT
+
 #: Pixels per second of the video a task's duration budget is counted in: 1920 x 1080 at 30 fps.
 REFERENCE_RATE = 1920 * 1080 * 30
 #: Shortest segment, seconds: below this a seek and a decoder start cost more than the segment.
 MIN_SEGMENT_S = 1.0
 #: Most videos batched into one task (a folder of short clips).
 VIDEOS_PER_TASK = 64
-#: Videos probed at once by the producer: FFmpeg's probe decodes a frame to learn the stream's format
-#: (10-65 ms a video measured here, more on a network file system), and waits on reads.
-PROBE_THREADS = 8
-#: Paths handed to the probing threads at a time.
-PROBE_BATCH = 1024
 #: Most frames in a task of videos reused from an index: the producer holds a task's frames packed while
 #: it stores them (45 bytes a frame: 100,000 frames, 28 hours at 1 fps, are 4.5 MB).
 REUSED_FRAMES_PER_TASK = 100_000
@@ -163,20 +160,22 @@ def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[st
 
 
 def plan_videos(paths: list[str], fps: float, segment_s: float, allowed_roots: tuple[str, ...] = (),
-                reused: dict[int, int] | None = None) -> VideoPlan:
-    """Probe each video (its container header; PROBE_THREADS at a time) and plan its tasks. `reused`: the
-    position in `paths` of each video reused from an index -> its frames (not probed)."""
+                reused: dict[int, int] | None = None, probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> VideoPlan:
+    """Probe each video (its container header, in child processes: :func:`probe_costs`) and plan its tasks.
+    `reused`: the position in `paths` of each video reused from an index -> its frames (not probed)."""
     reused = reused or {}
-    probed = probe_costs([path for i, path in enumerate(paths) if i not in reused], allowed_roots)
+    probed = probe_costs([path for i, path in enumerate(paths) if i not in reused], allowed_roots, probe_timeout)
     costs = (VideoCost(0.0, 0.0, reused[i]) if i in reused else next(probed) for i in range(len(paths)))
     return VideoPlan(fps, paths, plan_tasks(costs, fps, segment_s))
 
 
-def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = ()) -> Iterator[VideoCost]:
-    """:func:`probe_cost` of every path, in order, PROBE_THREADS at a time (FFmpeg's probe releases the GIL
-    while it reads and decodes), PROBE_BATCH paths submitted at once so memory stays flat."""
-    from concurrent.futures import ThreadPoolExecutor
+def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = (),
+                probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> Iterator[VideoCost]:
+    """:func:`probe_cost` of every path, in order, in a few child processes (producer/probepool.py), each
+    video under `probe_timeout` seconds: one that passes it or kills its child has the unknown cost."""
+    if not paths:
+        return
+    from producer.probepool import ProbePool
 
-    with ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="hashfleet-probe") as pool:
-        for at in range(0, len(paths), PROBE_BATCH):
-            yield from pool.map(lambda path: probe_cost(path, allowed_roots), paths[at:at + PROBE_BATCH])
+    with ProbePool(allowed_roots, limit=probe_timeout) as pool:
+        yield from pool.costs(paths)

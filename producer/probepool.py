@@ -1,0 +1,229 @@
+"""Probe videos' container headers in child processes, each probe under a time limit, so that a file which
+makes FFmpeg spin or crash costs one child, never the producer (the workers have their own isolation:
+tasks/video/isolate.py).
+
+Each child is a fresh interpreter (`python -c`), not a fork: the producer holds threads and broker
+connections a forked child would inherit. A child reads a path, probes it with
+:func:`producer.videoplan.probe_cost` and writes its cost back, one video at a time. A child that takes
+longer than the limit is killed, one that dies is reaped; either way that video gets the unknown cost
+(VideoCost(0, 0): it becomes one task, and the worker records what is wrong with it) and a new child takes
+the next path. Why the loop in :meth:`ProbePool.costs` always ends: every path handed out either answers,
+hits EOF (its child died) or passes its deadline, and the wait never outlasts the nearest deadline.
+
+Wire (pipes): the first message to a child holds the allowed roots, each later one a path, every message a
+4-byte little-endian length and the bytes (os.fsencode: NUL-separated roots); each answer is two
+little-endian doubles, duration and pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from producer.videoplan import VideoCost
+
+#: Child processes probing at once: FFmpeg's probe decodes a frame (10-65 ms a video measured here) and
+#: waits on reads, more on a network file system, so more children than cores keep the disks busy.
+PROBE_PROCESSES = 8
+#: Paths handed out ahead of the first unanswered one: results are yielded in order, so this bounds the
+#: costs held while one probe runs towards its limit.
+PROBE_WINDOW = 1024
+#: The module whose `main()` a child runs (tests put a hostile probe here).
+CHILD_MODULE = "producer.probepool"
+#: Seconds a new child gets to start (an interpreter and PyAV: 0.3 s idle here, more on a loaded machine)
+#: before the limit of its first probe starts: it says when it is ready.
+START_TIMEOUT = 60.0
+#: Seconds a closing pool waits for a child to exit after its stdin is closed, before killing it.
+EXIT_GRACE = 2.0
+#: Bytes read from a child per read call (an answer is 16).
+READ_SIZE = 4096
+
+_LENGTH = struct.Struct("<I")
+_ANSWER = struct.Struct("<dd")
+_READY = b"R"
+UNKNOWN = VideoCost(0.0, 0.0)
+
+
+class _Child:
+    """One probing process and the path it is probing: its index in the job and deadline."""
+
+    def __init__(self, module: str, roots: tuple[str, ...]):
+        import producer
+
+        # `-c` puts the current directory first on sys.path; the child drops it (a folder named like one
+        # of our packages there must not shadow them) and finds this very code through PYTHONPATH.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(producer.__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        code = f"import sys; del sys.path[0]; from {module} import main; main()"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env, bufsize=0)
+        self.index: int | None = None
+        self.ready = False
+        self.limit = self.deadline = 0.0
+        self.answer = b""
+        self.alive = self._send(b"\0".join(os.fsencode(root) for root in roots))
+
+    def ask(self, index: int, path: str, limit: float) -> bool:
+        """Hand it `path` (the job's `index`-th) to probe within `limit` seconds (from when it is ready);
+        False when it is dead."""
+        self.index, self.limit, self.answer = index, limit, b""
+        self.deadline = time.monotonic() + (limit if self.ready else START_TIMEOUT)
+        self.alive = self.alive and self._send(os.fsencode(path))
+        return self.alive
+
+    def read(self) -> VideoCost | None:
+        """Its answer once complete, UNKNOWN when it died first, None while it is still probing."""
+        data = os.read(self.proc.stdout.fileno(), READ_SIZE)
+        if not data:
+            self.alive = False
+            return UNKNOWN
+        if not self.ready:  # its first byte: started, the probe's limit starts now
+            self.ready, data = True, data[len(_READY):]
+            self.deadline = time.monotonic() + self.limit
+        self.answer += data
+        if len(self.answer) < _ANSWER.size:
+            return None
+        return VideoCost(*_ANSWER.unpack(self.answer[:_ANSWER.size]))
+
+    def end(self, grace: float = 0.0) -> None:
+        """Stop it: close its stdin (it exits at EOF), wait `grace` seconds, then kill it."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.alive = False
+
+    def _send(self, payload: bytes) -> bool:
+        view = memoryview(_LENGTH.pack(len(payload)) + payload)
+        try:  # the child has read all before (one path at a time), so this never waits for long
+            while view:
+                view = view[self.proc.stdin.write(view):]
+            return True
+        except OSError:  # BrokenPipeError: it died
+            return False
+
+
+class ProbePool:
+    """Children probing videos (use as a context manager: closing ends them). `limit`: seconds per video."""
+
+    def __init__(self, allowed_roots: tuple[str, ...] = (), *, limit: float, processes: int = PROBE_PROCESSES,
+                 child_module: str | None = None):
+        self.allowed_roots = allowed_roots
+        self.limit = limit
+        self.processes = processes
+        self.child_module = child_module or CHILD_MODULE
+        #: Children killed or found dead (each was replaced when a path needed one).
+        self.lost = 0
+        self._idle: list[_Child] = []
+        self._busy: list[_Child] = []
+
+    def costs(self, paths: list[str]) -> Iterator[VideoCost]:
+        """The cost of each path, in order; UNKNOWN for one whose child passed the limit or died."""
+        done: dict[int, VideoCost] = {}
+        busy = self._busy
+        sent = given = 0
+        with selectors.DefaultSelector() as selector:
+            while given < len(paths):
+                while sent < len(paths) and sent - given < PROBE_WINDOW and (self._idle or len(busy) < self.processes):
+                    child = self._idle.pop() if self._idle else _Child(self.child_module, self.allowed_roots)
+                    if child.ask(sent, paths[sent], self.limit):
+                        busy.append(child)
+                        selector.register(child.proc.stdout, selectors.EVENT_READ, child)
+                    else:
+                        done[sent] = self._lose(child)
+                    sent += 1
+                while given in done:
+                    yield done.pop(given)
+                    given += 1
+                if not busy:
+                    continue
+                wait = max(0.0, min(child.deadline for child in busy) - time.monotonic())
+                answered = {key.data: key.data.read() for key, _ in selector.select(wait)}
+                now = time.monotonic()
+                for child in list(busy):
+                    cost = answered.get(child)
+                    if cost is None and now < child.deadline:
+                        continue
+                    busy.remove(child)
+                    selector.unregister(child.proc.stdout)
+                    if cost is not None and child.alive:
+                        done[child.index] = cost
+                        self._idle.append(child)
+                    else:
+                        done[child.index] = self._lose(child)
+
+    def _lose(self, child: _Child) -> VideoCost:
+        child.end()
+        self.lost += 1
+        return UNKNOWN
+
+    def close(self) -> None:
+        """End the children: idle ones get EXIT_GRACE to exit, busy ones (a caller that stopped reading
+        :meth:`costs` early) are killed."""
+        while self._busy:
+            self._busy.pop().end()
+        while self._idle:
+            self._idle.pop().end(EXIT_GRACE)
+
+    def __enter__(self) -> ProbePool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
+    """A child's loop: say it is ready, read the roots, then answer `probe(path, roots)` for each path until
+    stdin closes."""
+    import av  # noqa: F401  (loaded before the ready byte: the first probe's limit is not spent on it)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the producer's to handle; it ends its children
+    answers = os.dup(1)
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
+    os.write(answers, _READY)
+    first = _message(0)
+    if first is None:
+        return
+    roots = tuple(os.fsdecode(root) for root in first.split(b"\0") if root)
+    while (path := _message(0)) is not None:
+        cost = probe(os.fsdecode(path), roots)
+        os.write(answers, _ANSWER.pack(cost.duration, cost.pixels))
+
+
+def _message(fd: int) -> bytes | None:
+    head = _read_exactly(fd, _LENGTH.size)
+    return None if head is None else _read_exactly(fd, _LENGTH.unpack(head)[0])
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def main() -> None:
+    """What a child runs."""
+    import tasks.video.segment  # noqa: F401  (what probe_cost loads, before the child says it is ready)
+    from producer.videoplan import probe_cost
+
+    serve(probe_cost)
+
+
+if __name__ == "__main__":
+    main()
