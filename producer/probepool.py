@@ -4,7 +4,7 @@ tasks/video/isolate.py).
 
 Each child is a fresh interpreter (`python -c`), not a fork: the producer holds threads and broker
 connections a forked child would inherit. A child reads a path, probes it with
-:func:`producer.videoplan.probe_cost` and writes its cost back, one video at a time. A child that takes
+:func:`producer.videoprobe.probe_cost` and writes its cost back, one video at a time. A child that takes
 longer than the limit is killed, one that dies is reaped; either way that video gets the unknown cost
 (VideoCost(0, 0): it becomes one task, and the worker records what is wrong with it) and a new child takes
 the next path. Why the loop in :meth:`ProbePool.costs` always ends: every path handed out either answers,
@@ -26,7 +26,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from producer.videoplan import VideoCost
+from producer.videoprobe import UNKNOWN, VideoCost
+from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
 #: Child processes probing at once: FFmpeg's probe decodes a frame (10-65 ms a video measured here) and
 #: waits on reads, more on a network file system, so more children than cores keep the disks busy.
@@ -47,7 +48,6 @@ READ_SIZE = 4096
 _LENGTH = struct.Struct("<I")
 _ANSWER = struct.Struct("<dd")
 _READY = b"R"
-UNKNOWN = VideoCost(0.0, 0.0)
 
 
 class _Child:
@@ -64,6 +64,7 @@ class _Child:
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env, bufsize=0)
         self.index: int | None = None
+        self.path = ""
         self.ready = False
         self.limit = self.deadline = 0.0
         self.answer = b""
@@ -72,7 +73,7 @@ class _Child:
     def ask(self, index: int, path: str, limit: float) -> bool:
         """Hand it `path` (the job's `index`-th) to probe within `limit` seconds (from when it is ready);
         False when it is dead."""
-        self.index, self.limit, self.answer = index, limit, b""
+        self.index, self.path, self.limit, self.answer = index, path, limit, b""
         self.deadline = time.monotonic() + (limit if self.ready else START_TIMEOUT)
         self.alive = self.alive and self._send(os.fsencode(path))
         return self.alive
@@ -124,8 +125,8 @@ class ProbePool:
         self.limit = limit
         self.processes = processes
         self.child_module = child_module or CHILD_MODULE
-        #: Children killed or found dead (each was replaced when a path needed one).
-        self.lost = 0
+        #: Children started, and children killed or found dead (each replaced when a path needed one).
+        self.started = self.lost = 0
         self._idle: list[_Child] = []
         self._busy: list[_Child] = []
 
@@ -136,13 +137,13 @@ class ProbePool:
         sent = given = 0
         with selectors.DefaultSelector() as selector:
             while given < len(paths):
-                while sent < len(paths) and sent - given < PROBE_WINDOW and (self._idle or len(busy) < self.processes):
-                    child = self._idle.pop() if self._idle else _Child(self.child_module, self.allowed_roots)
+                while sent < len(paths) and sent - given < PROBE_WINDOW and (self._idle or self._may_start()):
+                    child = self._idle.pop() if self._idle else self._start()
                     if child.ask(sent, paths[sent], self.limit):
                         busy.append(child)
                         selector.register(child.proc.stdout, selectors.EVENT_READ, child)
                     else:
-                        done[sent] = self._lose(child)
+                        done[sent] = self._lose(child, "its probe's process died")
                     sent += 1
                 while given in done:
                     yield done.pop(given)
@@ -162,11 +163,23 @@ class ProbePool:
                         done[child.index] = cost
                         self._idle.append(child)
                     else:
-                        done[child.index] = self._lose(child)
+                        done[child.index] = self._lose(child, "its probe's process died" if cost is not None else
+                                                       f"probing it took over {self.limit:g} s")
 
-    def _lose(self, child: _Child) -> VideoCost:
+    def _start(self) -> _Child:
+        self.started += 1
+        return _Child(self.child_module, self.allowed_roots)
+
+    def _may_start(self) -> bool:
+        # One child starting at a time: a short job is probed by the first one or two (a start costs 0.15 s
+        # of a core, a cached header 1-3 ms), a long one has all `processes` within a second or so.
+        return len(self._busy) < self.processes and all(child.ready for child in self._busy)
+
+    def _lose(self, child: _Child, why: str) -> VideoCost:
         child.end()
         self.lost += 1
+        print(f"hashfleet: {child.path!r}: {why}; it goes to a worker whole, as one task", file=sys.stderr,
+              flush=True)
         return UNKNOWN
 
     def close(self) -> None:
@@ -182,6 +195,16 @@ class ProbePool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = (),
+                probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> Iterator[VideoCost]:
+    """:func:`producer.videoprobe.probe_cost` of every path, in order, in a ProbePool's children, each video
+    under `probe_timeout` seconds: one that passes it or kills its child has the unknown cost."""
+    if not paths:
+        return
+    with ProbePool(allowed_roots, limit=probe_timeout) as pool:
+        yield from pool.costs(paths)
 
 
 def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
@@ -219,8 +242,8 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 def main() -> None:
     """What a child runs."""
-    import tasks.video.segment  # noqa: F401  (what probe_cost loads, before the child says it is ready)
-    from producer.videoplan import probe_cost
+    import tasks.video.probe  # noqa: F401  (what probe_cost loads, before the child says it is ready)
+    from producer.videoprobe import probe_cost
 
     serve(probe_cost)
 

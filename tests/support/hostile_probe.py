@@ -12,7 +12,7 @@ import signal
 import time
 
 from producer import probepool
-from producer.videoplan import VideoCost, probe_cost
+from producer.videoprobe import VideoCost, probe_cost
 
 #: Seconds a `hang` probe sleeps: the pool kills it long before.
 HANG_S = 3600.0

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from producer import probepool
-from producer.probepool import UNKNOWN, ProbePool
-from producer.videoplan import VideoCost, plan_videos, probe_cost
+from producer.probepool import ProbePool
+from producer.videoplan import plan_videos
+from producer.videoprobe import UNKNOWN, VideoCost, probe_cost
 from support.videos import write_video
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,7 +58,7 @@ def test_children_give_the_same_costs_as_probing_here_in_the_order_asked(clips, 
 
 
 def test_a_video_whose_probe_hangs_gets_the_unknown_cost_at_the_limit_and_the_others_are_probed(
-        hostile, clips, tmp_path):
+        hostile, clips, tmp_path, capsys):
     # Given a video whose probe never ends, between two ordinary ones
     hang = write_video(tmp_path / "hang.mp4", seconds=2)
     started = time.monotonic()
@@ -68,9 +69,11 @@ def test_a_video_whose_probe_hangs_gets_the_unknown_cost_at_the_limit_and_the_ot
     assert got == [clips[0][1], UNKNOWN, clips[1][1], clips[0][1]]
     assert time.monotonic() - started < LIMIT + STARTUP
     assert pool.lost == 1
+    assert f"{hang!r}: probing it took over 1 s" in capsys.readouterr().err
 
 
-def test_a_probe_child_that_crashes_gives_the_unknown_cost_and_a_new_child_probes_the_rest(hostile, clips, tmp_path):
+def test_a_probe_child_that_crashes_gives_the_unknown_cost_and_a_new_child_probes_the_rest(
+        hostile, clips, tmp_path, capsys):
     # Given videos that crash their probe's process, first and among the others
     crash = write_video(tmp_path / "crash.mp4", seconds=2)
     # When a single child probes them
@@ -78,7 +81,8 @@ def test_a_probe_child_that_crashes_gives_the_unknown_cost_and_a_new_child_probe
         got = list(pool.costs([crash, clips[0][0], crash, crash, clips[1][0]]))
     # Then each crash costs its own video only
     assert got == [UNKNOWN, clips[0][1], UNKNOWN, UNKNOWN, clips[1][1]]
-    assert pool.lost == 3
+    assert pool.lost == 3 and pool.started == 4
+    assert capsys.readouterr().err.count(f"{crash!r}: its probe's process died") == 3
 
 
 def test_a_hung_probe_leaves_that_video_one_task_and_the_others_planned_as_usual(hostile, clips, tmp_path):
@@ -114,3 +118,16 @@ def test_no_child_is_started_without_videos():
     pool = ProbePool(limit=30)
     assert list(pool.costs([])) == [] and pool._idle == []
     assert VideoCost(0.0, 0.0) == UNKNOWN
+
+
+def test_a_child_that_never_gets_ready_is_killed_after_the_start_timeout(hostile, clips, monkeypatch):
+    monkeypatch.setattr(probepool, "START_TIMEOUT", 1.0)
+    with ProbePool(limit=30, processes=1, child_module="support.stalled_probe") as pool:
+        assert list(pool.costs([clips[0][0]])) == [UNKNOWN]
+    assert pool.lost == 1
+
+
+def test_a_few_videos_are_probed_by_a_child_or_two_since_children_start_one_at_a_time(clips):
+    with ProbePool(limit=30, processes=8) as pool:
+        assert list(pool.costs([path for path, _ in clips] * 2)) == [cost for _, cost in clips] * 2
+    assert 1 <= pool.started <= 2
