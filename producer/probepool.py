@@ -48,6 +48,8 @@ READ_SIZE = 4096
 _LENGTH = struct.Struct("<I")
 _ANSWER = struct.Struct("<dd")
 _READY = b"R"
+#: prctl option (linux/prctl.h): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 class _Child:
@@ -213,6 +215,7 @@ def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
     import av  # noqa: F401  (loaded before the ready byte: the first probe's limit is not spent on it)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the producer's to handle; it ends its children
+    _die_with_parent()
     answers = os.dup(1)
     os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
     os.write(answers, _READY)
@@ -223,6 +226,19 @@ def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
     while (path := _message(0)) is not None:
         cost = probe(os.fsdecode(path), roots)
         os.write(answers, _ANSWER.pack(cost.duration, cost.pixels))
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this child when the producer dies (killed, even mid-probe): a probe
+    spinning in FFmpeg would otherwise outlive it. Elsewhere a child still exits at the EOF of its stdin."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() == 1:  # the producer died before the call above
+        os._exit(0)
 
 
 def _message(fd: int) -> bytes | None:

@@ -131,3 +131,41 @@ def test_a_few_videos_are_probed_by_a_child_or_two_since_children_start_one_at_a
     with ProbePool(limit=30, processes=8) as pool:
         assert list(pool.costs([path for path, _ in clips] * 2)) == [cost for _, cost in clips] * 2
     assert 1 <= pool.started <= 2
+
+
+def test_a_child_stuck_in_a_probe_dies_with_the_producer(hostile, tmp_path):
+    # Given a producer killed while its child is stuck probing a video
+    import subprocess
+    import sys
+
+    from support.servers import wait_until
+
+    hang = write_video(tmp_path / "hang.mp4", seconds=2)
+    script = """if True:
+        import os, sys, threading, time
+        from producer import probepool
+        probepool.CHILD_MODULE = "support.hostile_probe"
+        pool = probepool.ProbePool(limit=600)
+        threading.Thread(target=list, args=(pool.costs([sys.argv[1]]),), daemon=True).start()
+        deadline = time.monotonic() + 30
+        while not (pool._busy and pool._busy[0].ready) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(pool._busy[0].proc.pid, flush=True)
+        os.kill(os.getpid(), 9)"""
+    done = subprocess.run([sys.executable, "-c", script, hang], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, timeout=60)
+    child = int(done.stdout)
+    # Then the child is gone too
+    try:
+        wait_until(lambda: not _alive(child) or _zombie(child), timeout=10, what="the probe child's death")
+    finally:
+        if _alive(child):
+            os.kill(child, 9)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
