@@ -230,7 +230,9 @@ def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
 
 def _die_with_parent() -> None:
     """On Linux, have the kernel kill this child when the producer dies (killed, even mid-probe): a probe
-    spinning in FFmpeg would otherwise outlive it. Elsewhere a child still exits at the EOF of its stdin."""
+    spinning in FFmpeg would otherwise outlive it. Elsewhere a child still exits at the EOF of its stdin.
+    The kernel's signal follows the thread that started the child: a pool is used by one thread from its
+    first path to its close (the producer's main thread plans the videos)."""
     try:
         import ctypes
 
