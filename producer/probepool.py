@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from producer.videoprobe import UNKNOWN, VideoCost
 from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
-#: Child processes probing at once: FFmpeg's probe decodes a frame (10-65 ms a video measured here) and
-#: waits on reads, more on a network file system, so more children than cores keep the disks busy.
+#: Child processes probing at once: a probe takes 0.2-2 ms of a core here (producer/videoprobe.py) and
+#: mostly waits on reads on a network file system, so more children than cores keep the disks busy.
 PROBE_PROCESSES = 8
 #: Paths handed out ahead of the first unanswered one: results are yielded in order, so this bounds the
 #: costs held while one probe runs towards its limit.
@@ -42,6 +42,9 @@ CHILD_MODULE = "producer.probepool"
 START_TIMEOUT = 60.0
 #: Seconds a closing pool waits for a child to exit after its stdin is closed, before killing it.
 EXIT_GRACE = 2.0
+#: Seconds to wait for a killed child to be reaped: one stuck in the kernel (a read from a dead network
+#: mount) dies only when its read returns, and the producer must not wait for that.
+REAP_TIMEOUT = 5.0
 #: Bytes read from a child per read call (an answer is 16).
 READ_SIZE = 4096
 
@@ -105,7 +108,10 @@ class _Child:
             self.proc.wait(grace)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.wait(REAP_TIMEOUT)
+            except subprocess.TimeoutExpired:  # left to subprocess's own reaping of abandoned children
+                pass
         self.alive = False
 
     def _send(self, payload: bytes) -> bool:
