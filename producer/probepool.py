@@ -10,22 +10,19 @@ longer than the limit is killed, one that dies is reaped; either way that video 
 the next path. Why the loop in :meth:`ProbePool.costs` always ends: every path handed out either answers,
 hits EOF (its child died) or passes its deadline, and the wait never outlasts the nearest deadline.
 
-Wire (pipes): the first message to a child holds the allowed roots, each later one a path, every message a
-4-byte little-endian length and the bytes (os.fsencode: NUL-separated roots); each answer is two
-little-endian doubles, duration and pixels.
+The child's side, and the wire between them: producer/probechild.py.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
-import signal
-import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
+from producer.probechild import ANSWER, LENGTH, READY
 from producer.videoprobe import UNKNOWN, VideoCost
 from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
@@ -36,7 +33,7 @@ PROBE_PROCESSES = 8
 #: costs held while one probe runs towards its limit.
 PROBE_WINDOW = 1024
 #: The module whose `main()` a child runs (tests put a hostile probe here).
-CHILD_MODULE = "producer.probepool"
+CHILD_MODULE = "producer.probechild"
 #: Seconds a new child gets to start (an interpreter and PyAV: 0.3 s idle here, more on a loaded machine)
 #: before the limit of its first probe starts: it says when it is ready.
 START_TIMEOUT = 60.0
@@ -48,11 +45,6 @@ REAP_TIMEOUT = 5.0
 #: Bytes read from a child per read call (an answer is 16).
 READ_SIZE = 4096
 
-_LENGTH = struct.Struct("<I")
-_ANSWER = struct.Struct("<dd")
-_READY = b"R"
-#: prctl option (linux/prctl.h): the signal a process gets when its parent dies.
-PR_SET_PDEATHSIG = 1
 
 
 class _Child:
@@ -90,12 +82,12 @@ class _Child:
             self.alive = False
             return UNKNOWN
         if not self.ready:  # its first byte: started, the probe's limit starts now
-            self.ready, data = True, data[len(_READY):]
+            self.ready, data = True, data[len(READY):]
             self.deadline = time.monotonic() + self.limit
         self.answer += data
-        if len(self.answer) < _ANSWER.size:
+        if len(self.answer) < ANSWER.size:
             return None
-        return VideoCost(*_ANSWER.unpack(self.answer[:_ANSWER.size]))
+        return VideoCost(*ANSWER.unpack(self.answer[:ANSWER.size]))
 
     def end(self, grace: float = 0.0) -> None:
         """Stop it: close its stdin (it exits at EOF), wait `grace` seconds, then kill it."""
@@ -115,7 +107,7 @@ class _Child:
         self.alive = False
 
     def _send(self, payload: bytes) -> bool:
-        view = memoryview(_LENGTH.pack(len(payload)) + payload)
+        view = memoryview(LENGTH.pack(len(payload)) + payload)
         try:  # the child has read all before (one path at a time), so this never waits for long
             while view:
                 view = view[self.proc.stdin.write(view):]
@@ -213,64 +205,3 @@ def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = (),
         return
     with ProbePool(allowed_roots, limit=probe_timeout) as pool:
         yield from pool.costs(paths)
-
-
-def serve(probe: Callable[[str, tuple[str, ...]], VideoCost]) -> None:
-    """A child's loop: say it is ready, read the roots, then answer `probe(path, roots)` for each path until
-    stdin closes."""
-    import av  # noqa: F401  (loaded before the ready byte: the first probe's limit is not spent on it)
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the producer's to handle; it ends its children
-    _die_with_parent()
-    answers = os.dup(1)
-    os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
-    os.write(answers, _READY)
-    first = _message(0)
-    if first is None:
-        return
-    roots = tuple(os.fsdecode(root) for root in first.split(b"\0") if root)
-    while (path := _message(0)) is not None:
-        cost = probe(os.fsdecode(path), roots)
-        os.write(answers, _ANSWER.pack(cost.duration, cost.pixels))
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this child when the producer dies (killed, even mid-probe): a probe
-    spinning in FFmpeg would otherwise outlive it. Elsewhere a child still exits at the EOF of its stdin.
-    The kernel's signal follows the thread that started the child: a pool is used by one thread from its
-    first path to its close (the producer's main thread plans the videos)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux
-        return
-    if os.getppid() == 1:  # the producer died before the call above
-        os._exit(0)
-
-
-def _message(fd: int) -> bytes | None:
-    head = _read_exactly(fd, _LENGTH.size)
-    return None if head is None else _read_exactly(fd, _LENGTH.unpack(head)[0])
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def main() -> None:
-    """What a child runs."""
-    import tasks.video.probe  # noqa: F401  (what probe_cost loads, before the child says it is ready)
-    from producer.videoprobe import probe_cost
-
-    serve(probe_cost)
-
-
-if __name__ == "__main__":
-    main()

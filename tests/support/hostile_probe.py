@@ -11,7 +11,7 @@ import os
 import signal
 import time
 
-from producer import probepool
+from producer import probechild
 from producer.videoprobe import VideoCost, probe_cost
 
 #: Seconds a `hang` probe sleeps: the pool kills it long before.
@@ -29,10 +29,12 @@ def probe(path: str, roots: tuple[str, ...]) -> VideoCost:
 
 def main() -> None:
     """What a child runs."""
-    probepool.serve(probe)
+    probechild.serve(probe)
 
 
 if __name__ == "__main__":
+    from producer import probepool
+
     probepool.CHILD_MODULE = __spec__.name
     from producer.cli.main import main as cli
 
