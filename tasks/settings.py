@@ -45,7 +45,7 @@ DEFAULT_SOFT_TIME_LIMIT = 600
 DEFAULT_FILE_TIMEOUT = 120.0
 #: Seconds the producer gives one video's header probe (producer/probepool.py) before it plans the video
 #: as one task and lets a worker, under its own isolation, find what is wrong with it. A probe takes
-#: 10-65 ms here; this leaves room for a slow network file system.
+#: 0.2-2 ms of a core here; this leaves room for a slow network file system.
 DEFAULT_PROBE_TIMEOUT = 30.0
 #: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
