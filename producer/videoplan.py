@@ -1,6 +1,6 @@
 """Cut a job's videos into tasks: a long video into time segments (each its own task, so one film keeps many
 workers busy), short videos several to a task. The policy is a pure function of what each container's
-header says; :func:`probe_cost` reads it (no frame decoded).
+header says, as :func:`producer.videoprobe.probe_cost` reads it (in child processes: producer/probepool.py).
 
 A video's decoding cost is counted in pixels decoded: frames x width x height. A task gets about
 HASHFLEET_VIDEO_SEGMENT seconds of REFERENCE_RATE video (1080p at 30 fps): a 4K 60 fps video is cut into
@@ -19,30 +19,19 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 
+from producer.probepool import probe_costs
+from producer.videoprobe import VideoCost, probe_cost  # noqa: F401  (probe_cost: the plan's probe of one video)
+from tasks.settings import DEFAULT_PROBE_TIMEOUT
+
 #: Pixels per second of the video a task's duration budget is counted in: 1920 x 1080 at 30 fps.
 REFERENCE_RATE = 1920 * 1080 * 30
 #: Shortest segment, seconds: below this a seek and a decoder start cost more than the segment.
 MIN_SEGMENT_S = 1.0
 #: Most videos batched into one task (a folder of short clips).
 VIDEOS_PER_TASK = 64
-#: Videos probed at once by the producer: FFmpeg's probe decodes a frame to learn the stream's format
-#: (10-65 ms a video measured here, more on a network file system), and waits on reads.
-PROBE_THREADS = 8
-#: Paths handed to the probing threads at a time.
-PROBE_BATCH = 1024
 #: Most frames in a task of videos reused from an index: the producer holds a task's frames packed while
 #: it stores them (45 bytes a frame: 100,000 frames, 28 hours at 1 fps, are 4.5 MB).
 REUSED_FRAMES_PER_TASK = 100_000
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoCost:
-    """What the plan needs of one video: duration in seconds (0.0 unknown) and pixels to decode, or for a
-    video reused from an index, `reused`: the frames it holds."""
-
-    duration: float
-    pixels: float
-    reused: int | None = None
 
 
 @dataclasses.dataclass
@@ -127,29 +116,6 @@ def split(index: int, duration: float, parts: int, fps: float) -> list[tuple[int
     return [(index, start, end) for start, end in zip(starts, ends, strict=True)]
 
 
-def probe_cost(path: str, allowed_roots: tuple[str, ...] = ()) -> VideoCost:
-    """A video's cost from its container header, or an unknown one (0, 0) when it cannot be read here
-    (not a regular file, empty, outside the allowed roots, not a video: the worker records why, under its
-    time limit and isolation; the producer never decodes)."""
-    import av
-
-    from tasks.errors import FileUnreadable
-    from tasks.video.probe import probe_container
-    from tasks.video.segment import checked_file
-
-    try:
-        path, _, _ = checked_file(path, allowed_roots)  # never open a FIFO or device: it could block
-        with av.open(path, metadata_errors="ignore") as container:
-            info = probe_container(container)
-            frames = container.streams.video[0].frames
-    except (FileUnreadable, av.error.FFmpegError, ValueError, OSError):
-        return VideoCost(0.0, 0.0)
-    except Exception:  # noqa: BLE001  (a header no one foresaw must not stop the walk: the worker records it)
-        return VideoCost(0.0, 0.0)
-    frames = frames or info.duration * info.fps
-    return VideoCost(info.duration, frames * info.width * info.height)
-
-
 def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[str]:
     """The walk's paths that are not videos, streamed; video paths go into `videos` (None: dropped, for
     --no-videos). s3:// objects are never videos here (object stores are walked for images only)."""
@@ -163,20 +129,10 @@ def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[st
 
 
 def plan_videos(paths: list[str], fps: float, segment_s: float, allowed_roots: tuple[str, ...] = (),
-                reused: dict[int, int] | None = None) -> VideoPlan:
-    """Probe each video (its container header; PROBE_THREADS at a time) and plan its tasks. `reused`: the
-    position in `paths` of each video reused from an index -> its frames (not probed)."""
+                reused: dict[int, int] | None = None, probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> VideoPlan:
+    """Probe each video (its container header, in child processes: :func:`probe_costs`) and plan its tasks.
+    `reused`: the position in `paths` of each video reused from an index -> its frames (not probed)."""
     reused = reused or {}
-    probed = probe_costs([path for i, path in enumerate(paths) if i not in reused], allowed_roots)
+    probed = probe_costs([path for i, path in enumerate(paths) if i not in reused], allowed_roots, probe_timeout)
     costs = (VideoCost(0.0, 0.0, reused[i]) if i in reused else next(probed) for i in range(len(paths)))
     return VideoPlan(fps, paths, plan_tasks(costs, fps, segment_s))
-
-
-def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = ()) -> Iterator[VideoCost]:
-    """:func:`probe_cost` of every path, in order, PROBE_THREADS at a time (FFmpeg's probe releases the GIL
-    while it reads and decodes), PROBE_BATCH paths submitted at once so memory stays flat."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="hashfleet-probe") as pool:
-        for at in range(0, len(paths), PROBE_BATCH):
-            yield from pool.map(lambda path: probe_cost(path, allowed_roots), paths[at:at + PROBE_BATCH])

@@ -23,7 +23,7 @@ def plan_job_videos(job: Job, paths: list[str], settings: Settings, index: Index
     chunks; with an `index`, the tasks of the videos reused from it go into `job.reused`."""
     found = _unchanged(paths, index) if index is not None else {}
     job.videos = plan_videos(paths, settings.video_fps, settings.video_segment, settings.allowed_roots,
-                             {i: old.frames for i, old in found.items()})
+                             {i: old.frames for i, old in found.items()}, settings.probe_timeout)
     if not found:
         return
     from tasks.video.wire import pack_segments

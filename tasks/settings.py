@@ -43,6 +43,10 @@ DECODE_BYTES_PER_PIXEL = 8
 DEFAULT_SOFT_TIME_LIMIT = 600
 #: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/watchdog.py).
 DEFAULT_FILE_TIMEOUT = 120.0
+#: Seconds the producer gives one video's header probe (producer/probepool.py) before it plans the video
+#: as one task and lets a worker, under its own isolation, find what is wrong with it. A probe takes
+#: 0.2-2 ms of a core here; this leaves room for a slow network file system.
+DEFAULT_PROBE_TIMEOUT = 30.0
 #: How long (s) a result is kept in the backend (so `wait`/`resume` can find it).
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
 #: Seconds between plain progress lines when stderr is not a terminal.
@@ -71,7 +75,7 @@ BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
-            "workers", "jobs_keep_days", "video_fps", "video_segment", "window")
+            "workers", "jobs_keep_days", "video_fps", "video_segment", "window", "probe_timeout")
 #: Numeric fields with an upper bound too (inclusive).
 UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT, "video_fps": VIDEO_FPS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
@@ -109,6 +113,7 @@ class Settings:
     videos: bool = True  # HASHFLEET_VIDEOS; False: the walk leaves video files out
     video_fps: float = DEFAULT_VIDEO_FPS  # HASHFLEET_VIDEO_FPS
     video_segment: float = DEFAULT_VIDEO_SEGMENT  # HASHFLEET_VIDEO_SEGMENT (seconds of 1080p30 video per task)
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT  # HASHFLEET_PROBE_TIMEOUT (seconds per video's probe)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

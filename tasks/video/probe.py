@@ -1,10 +1,16 @@
-"""What a video file holds, read from its container header (no frame decoded)."""
+"""What a video file holds, read from its container header (no frame decoded), and whether it is a file
+that may be opened at all. Light on purpose (no numpy, no OpenCV): the producer's probe children load it."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 
 import av
+
+from tasks.errors import FileError, FileUnreadable
+from tasks.inputs.readfile import _ERRNO_CODES, is_within
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,3 +46,22 @@ def probe(path: str) -> VideoInfo:
     """The VideoInfo of the file at `path`; av.FFmpegError or ValueError when it is not a video."""
     with av.open(path) as container:
         return probe_container(container)
+
+
+def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, int, int]:
+    """(path to open, size, mtime) of a regular, non-empty file inside `allowed_roots`, or FileUnreadable."""
+    if allowed_roots:
+        path = os.path.realpath(path)
+        if not is_within(path, allowed_roots):
+            raise FileUnreadable(FileError.OUTSIDE_ALLOWED_ROOTS)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileUnreadable(FileError.NOT_A_FILE)
+        if not os.access(path, os.R_OK):
+            raise FileUnreadable(FileError.PERMISSION_DENIED)
+    except OSError as exc:
+        raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
+    if info.st_size == 0:
+        raise FileUnreadable(FileError.EMPTY_FILE)
+    return path, info.st_size, int(info.st_mtime)

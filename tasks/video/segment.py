@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import stat
 from collections.abc import Callable
 
 import av
 
 from tasks.errors import FileError, FileUnreadable
-from tasks.inputs.readfile import _ERRNO_CODES, is_within
 from tasks.settings import DEFAULT_MAX_PIXELS
 from tasks.video.frames import VideoFrames, barred_frames, frames_of, hash_row, no_frames
-from tasks.video.probe import probe_container
+from tasks.video.probe import checked_file, probe_container
 from tasks.video.sample import SampleStats, sample_frames
 
 log = logging.getLogger(__name__)
@@ -65,25 +62,6 @@ class SegmentResult:
     frames: VideoFrames = dataclasses.field(default_factory=no_frames)
     lost: int = 0
     barred: int = 0
-
-
-def checked_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[str, int, int]:
-    """(path to open, size, mtime) of a regular, non-empty file inside `allowed_roots`, or FileUnreadable."""
-    if allowed_roots:
-        path = os.path.realpath(path)
-        if not is_within(path, allowed_roots):
-            raise FileUnreadable(FileError.OUTSIDE_ALLOWED_ROOTS)
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileUnreadable(FileError.NOT_A_FILE)
-        if not os.access(path, os.R_OK):
-            raise FileUnreadable(FileError.PERMISSION_DENIED)
-    except OSError as exc:
-        raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
-    if info.st_size == 0:
-        raise FileUnreadable(FileError.EMPTY_FILE)
-    return path, info.st_size, int(info.st_mtime)
 
 
 def looks_like_video(path: str) -> bool:

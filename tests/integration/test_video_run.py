@@ -8,12 +8,14 @@ import csv
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from producer.outputs.videoframes import read_videos
-from support.servers import hashfleet
+from support.servers import REPO, hashfleet
 from support.videos import write_audio_only, write_still, write_video
 from tasks.video.segment import index_segment
 
@@ -147,3 +149,26 @@ def test_images_and_a_segmented_video_go_through_a_small_window_to_an_exact_sqli
     # And Redis holds nothing of the job but its marker: the video tasks' frames were drained like chunks
     keys = [k.decode() for k in redis_server.client().keys(f"*{job_id}*")]
     assert keys == [f"celery-task-meta-{job_id}-marker"]
+
+
+def test_a_run_whose_probe_of_a_video_hangs_or_crashes_indexes_every_video_all_the_same(tmp_path, shared_env):
+    # Given videos whose probe in the producer hangs or crashes its process (tests/support/hostile_probe.py)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("clip.mp4", "hang.mp4", "crash.mkv"):
+        write_video(folder / name, seconds=3)
+    tests = os.path.join(REPO, "tests")
+    env = dict(shared_env, HASHFLEET_PROBE_TIMEOUT="2",
+               PYTHONPATH=os.pathsep.join(p for p in (tests, shared_env.get("PYTHONPATH")) if p))
+    out = tmp_path / "index.sqlite"
+    # When they are indexed by a producer with such probe children
+    done = subprocess.run([sys.executable, "-m", "support.hostile_probe", "run", str(folder), "-o", str(out),
+                           "--timeout", "120"], env=env, cwd=REPO, capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0, done.stderr
+    # Then the producer said which probes it gave up on, and every video has its record and all its frames
+    assert "hang.mp4': probing it took over 2 s" in done.stderr, done.stderr
+    assert "crash.mkv': its probe's process died" in done.stderr, done.stderr
+    got = {os.path.basename(video.path): video for video in read_videos(str(out))}
+    assert sorted(got) == ["clip.mp4", "crash.mkv", "hang.mp4"]
+    for name, video in got.items():
+        assert video.error == "" and video.frames.times.tolist() == [0.0, 1.0, 2.0], name

@@ -114,7 +114,12 @@ def test_reused_videos_tasks_are_held_by_the_job_and_come_back_through_its_spool
     from producer import videoplan
 
     probed = []
-    monkeypatch.setattr(videoplan, "probe_cost", lambda path, roots=(): probed.append(path) or VideoCost(6.0, 1e6))
+
+    def probe_costs(paths, roots=(), timeout=None):  # the probe's children are other processes: patch here
+        probed.extend(paths)
+        return iter([VideoCost(6.0, 1e6)] * len(paths))
+
+    monkeypatch.setattr(videoplan, "probe_costs", probe_costs)
     out, paths = old_index("sqlite")
     jobs = str(tmp_path / "jobs")
     job = build_job(iter(()), "dhash", 8, 1, spool_dir=manifest.jobs_directory(jobs))
