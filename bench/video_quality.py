@@ -210,7 +210,9 @@ def _cell(row: dict, variant: str, errors: bool) -> str:
         return "-"
     err = f", err {max(row['errors']):.2f} s" if errors and row["errors"] else ""
     speed = (f", speed {np.median(row['speeds']):.2f}"
-             if variant in REPORT_ONLY + (DAMAGED,) and row["speeds"] else "")
+             if variant in REPORT_ONLY and row["speeds"] else "")
+    if variant == DAMAGED and row["speeds"]:  # copies of different films at different speeds: each its own
+        speed = ", speeds " + " / ".join(f"{s:.2f}" for s in row["speeds"])
     return f"{row['found']}/{row['of']}{err}{speed}"
 
 
