@@ -10,7 +10,7 @@ damaged copies (Megamind_bugy.avi, carphone_distorted.mp4) join them as copies o
 clips (`real=False`) the set is the slideshow films alone.
 
 Besides the films: photo queries (each film's photos as they appear, cropped to 16:9, as JPEG files) and
-excerpt queries (6 s of each film and real clip, re-encoded at half size and CRF 32).
+excerpt queries (6 s of each film and real clip, all of a shorter one, re-encoded at half size and CRF 32).
 
 Built once into the cache (a stamp file per output: a killed build resumes), two FFmpeg processes at a time.
 """

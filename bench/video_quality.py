@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS  # noqa: E402
 from bench.video_clips import DAMAGED as DAMAGED_COPIES  # noqa: E402
 from bench.video_clips import DEFAULT_DEBS, PACKAGES  # noqa: E402
-from bench.video_corpus import DAMAGED, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
+from bench.video_corpus import DAMAGED, EXCERPT, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
 from bench.video_hashes import sample, vpdq_match  # noqa: E402
 from producer.near import videopairs  # noqa: E402
 from producer.near.videosearch import clip_in_videos, image_in_videos  # noqa: E402
@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     for real, what in ((False, "slideshow films"), (True, "real clips")):
         ok, n, wrong, errors = hits["excerpt", real]
         if n:
-            lines.append(f"\nExcerpt queries of the {what} (6 s, half size, CRF 32): {ok} of {n} found in their "
-                         f"film with both ends within 1 s ({ok / n:.1%}; largest end error "
+            lines.append(f"\nExcerpt queries of the {what} ({EXCERPT} s or the whole film, half size, CRF 32): "
+                         f"{ok} of {n} found in their film with both ends within 1 s ({ok / n:.1%}; largest end error "
                          f"{max(errors, default=float('nan')):.2f} s); {wrong} matches in videos of other films.")
     text = "\n".join(lines) + "\n"
     print(text)
