@@ -49,6 +49,7 @@ class Package:
     version: str = ""
 
     def glob(self) -> str:
+        """The name its client saves it under, as a glob (a .deb's version is whatever Debian serves)."""
         if self.kind == "deb":
             return f"{self.name}_*.deb"
         return f"{self.name.replace('-', '_')}-{self.version}-*.whl"
