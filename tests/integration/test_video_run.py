@@ -127,7 +127,8 @@ def test_images_and_a_segmented_video_go_through_a_small_window_to_an_exact_sqli
     chunks = int(re.search(r"images in (\d+) chunks", done.stderr).group(1))
     videos, tasks = map(int, re.search(r"(\d+) videos in (\d+) tasks", done.stderr).groups())
     assert videos == 1 and tasks >= 3 and chunks + tasks > 2 * 2
-    assert re.search(r"^hashed (\d+)/\1 files, ", done.stderr, re.M), done.stderr  # photos and a video: files
+    # photos and a video: files, and the tasks they went in
+    assert re.search(r"^hashed (\d+)/\1 files \((\d+)/\2 tasks\), ", done.stderr, re.M), done.stderr
     # Then every photo is hashed exactly as the pure function hashes it, once
     records = {r.path: r for r in read_records(str(out)) if r.kind == "image"}
     photos = sorted(str(images / n) for n in os.listdir(images) if not n.endswith(".mkv"))
