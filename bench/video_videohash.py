@@ -1,9 +1,10 @@
-"""videohash (PyPI `videohash`: one 64-bit hash of a 1 frame/s collage per video) of the video quality set,
-for bench/video_quality.py. Runs under the interpreter that has videohash installed (it pulls yt-dlp and
-older Pillow, so it lives in its own virtualenv); reads paths on stdin, writes `path<TAB>hash` lines, `-`
-for a video it fails on.
+"""videohash (PyPI `videohash`: one 64-bit hash of a 1 frame/s collage per video) of the video quality set, for
+bench/video_quality.py. Runs under the interpreter that has videohash installed (it pulls yt-dlp and older
+Pillow, so it lives in its own virtualenv: `python -m venv VENV && VENV/bin/pip install videohash`); reads paths
+on stdin, writes `path<TAB>hash` lines, `-` for a video it fails on.
 
-    ls ~/.cache/hashfleet-bench/video-quality/{films,variants}/*.{mp4,webm} | VENV/bin/python -m bench.video_videohash
+    ls ~/.cache/hashfleet-bench/video-quality/{films/film*.mp4,variants/*.{mp4,webm},clips/*} \
+      | VENV/bin/python -m bench.video_videohash > videohash.tsv
 """
 
 from __future__ import annotations
