@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # numpy is loaded only when an index is reused: a plain job p
 
     from producer.outputs.formats import Record
     from producer.outputs.incremental import Index
-    from producer.videoplan import VideoPlan
+    from producer.video.plan import VideoPlan
     from tasks.wire import ChunkResult
 
 
@@ -37,9 +37,9 @@ class Job:
     walk_errors: list[tuple[str, FileError]] = dataclasses.field(default_factory=list)
     #: Chunks of files reused from an index: their packed data is stored by the producer, not hashed
     #: (a dict, or producer/spool.py's ReusedChunks for a spooled job); video tasks too, each with the
-    #: payload its worker would have stored (producer/videoreuse.py).
+    #: payload its worker would have stored (producer/video/reuse.py).
     reused: dict[int, ChunkResult | dict] | ReusedChunks = dataclasses.field(default_factory=dict)
-    #: The job's videos and their tasks (producer/videoplan.py), numbered after the image chunks.
+    #: The job's videos and their tasks (producer/video/plan.py), numbered after the image chunks.
     videos: VideoPlan | None = None
 
     @property
@@ -58,7 +58,7 @@ class Job:
 
     @property
     def reused_videos(self) -> int:
-        """Videos reused from an index: those of the video tasks in `reused` (producer/videoreuse.py)."""
+        """Videos reused from an index: those of the video tasks in `reused` (producer/video/reuse.py)."""
         first = len(self.blobs)
         return sum(self.videos.finished_in(i - first) for i in self.reused if i >= first) if self.videos else 0
 

@@ -16,7 +16,7 @@ import os
 from producer.job import Job
 from producer.outputs.atomic import atomic_path
 from producer.spool import ChunkSpool, ReusedChunks
-from producer.videoplan import VideoPlan
+from producer.video.plan import VideoPlan
 from tasks.errors import ConfigError, FileError
 from tasks.image.algos import parse_algos, row_bytes
 from tasks.pathblob import decode_paths, encode_paths

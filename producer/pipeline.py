@@ -17,8 +17,8 @@ from producer.drained import DrainedResults, drain_chunks
 from producer.follow import JobFollower
 from producer.job import Job, build_job, send_chunks
 from producer.spool import ChunkSpool
-from producer.videoplan import divert_videos
-from producer.videoreuse import plan_job_videos
+from producer.video.plan import divert_videos
+from producer.video.reuse import plan_job_videos
 from producer.walk import iter_image_paths
 from producer.window import ChunkWindow, SentMark, window_size
 from tasks.app import unacked_sweep_interval

@@ -43,7 +43,7 @@ DECODE_BYTES_PER_PIXEL = 8
 DEFAULT_SOFT_TIME_LIMIT = 600
 #: Seconds one file may take to read, decode and hash before it is treated as hung (tasks/watchdog.py).
 DEFAULT_FILE_TIMEOUT = 120.0
-#: Seconds the producer gives one video's header probe (producer/probepool.py) before it plans the video
+#: Seconds the producer gives one video's header probe (producer/video/probepool.py) before it plans the video
 #: as one task and lets a worker, under its own isolation, find what is wrong with it. A probe takes
 #: 0.2-2 ms of a core here; this leaves room for a slow network file system.
 DEFAULT_PROBE_TIMEOUT = 30.0
@@ -64,7 +64,7 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_VIDEO_FPS = 1.0
 #: Most frames per second a video may be sampled at (every frame of common video, at 30 or 60 fps).
 VIDEO_FPS_LIMIT = 120
-#: Seconds of 1080p30 video per video task (producer/videoplan.py): about 5 s of one core's work at the
+#: Seconds of 1080p30 video per video task (producer/video/plan.py): about 5 s of one core's work at the
 #: default rate (bench/RESULTS.md), well inside HASHFLEET_FILE_TIMEOUT on slow disks, and a two-hour film
 #: is 60 tasks.
 DEFAULT_VIDEO_SEGMENT = 120.0

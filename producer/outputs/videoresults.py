@@ -1,9 +1,9 @@
 """A job's videos put back together from its video tasks' results, drained from the backend into the job's
 results file (producer/drained.py) like image chunks' (or, for videos an incremental run reuses, made from
-the old index: producer/videoreuse.py): each video's segments, in order, into one IndexedVideo (its frames
+the old index: producer/video/reuse.py): each video's segments, in order, into one IndexedVideo (its frames
 in time order) and one record for the index.
 
-A video's segments are consecutive in the plan (producer/videoplan.py), so the results are read task by
+A video's segments are consecutive in the plan (producer/video/plan.py), so the results are read task by
 task and only one video's frames are held at a time.
 """
 
@@ -30,7 +30,7 @@ def job_videos(job: Job, drained: DrainedResults) -> Iterator[tuple[IndexedVideo
     plan, first = job.videos, len(job.blobs)
     parts: list[SegmentResult] = []
     for number, task in enumerate(plan.tasks):
-        held = first + number in job.reused  # reused from an index (producer/videoreuse.py)
+        held = first + number in job.reused  # reused from an index (producer/video/reuse.py)
         results = unpack_segments(job.reused[first + number] if held else drained.payload(first + number))
         if len(results) != len(task):
             raise ValueError(f"video task of {len(task)} segments stored {len(results)}")

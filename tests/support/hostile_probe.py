@@ -1,4 +1,4 @@
-"""A probe child (producer/probepool.py) whose probe misbehaves on files named for it, as a file that makes
+"""A probe child (producer/video/probepool.py) whose probe misbehaves on files named for it, as a file that makes
 FFmpeg spin or crash would: `hang` in the name sleeps (HANG_S, far past any test's probe limit), `crash`
 SIGKILLs its process; other files are probed normally.
 
@@ -11,8 +11,8 @@ import os
 import signal
 import time
 
-from producer import probechild
-from producer.videoprobe import VideoCost, probe_cost
+from producer.video import probechild
+from producer.video.probe import VideoCost, probe_cost
 
 #: Seconds a `hang` probe sleeps: the pool kills it long before.
 HANG_S = 3600.0
@@ -33,7 +33,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from producer import probepool
+    from producer.video import probepool
 
     probepool.CHILD_MODULE = __spec__.name
     from producer.cli.main import main as cli

@@ -1,4 +1,4 @@
-"""A probe child (producer/probepool.py) that never gets ready: it sleeps (HANG_S) before serving, as an
+"""A probe child (producer/video/probepool.py) that never gets ready: it sleeps (HANG_S) before serving, as an
 interpreter stuck loading its modules from a dead network mount would."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from producer.cli.jobs import progress_summary
 from producer.job import Job
-from producer.videoplan import VideoPlan
+from producer.video.plan import VideoPlan
 
 
 def job(videos: VideoPlan | None = None) -> Job:

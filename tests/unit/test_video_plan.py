@@ -1,4 +1,4 @@
-"""How the producer cuts videos into tasks (producer/videoplan.py), and how a task's packed result travels
+"""How the producer cuts videos into tasks (producer/video/plan.py), and how a task's packed result travels
 (tasks/video/wire.py)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from producer.videoplan import REFERENCE_RATE, VIDEOS_PER_TASK, VideoCost, VideoPlan, divert_videos, plan_tasks
+from producer.video.plan import REFERENCE_RATE, VIDEOS_PER_TASK, VideoCost, VideoPlan, divert_videos, plan_tasks
 from tasks.errors import FileError
 from tasks.video.frames import VideoFrames
 from tasks.video.segment import SegmentResult

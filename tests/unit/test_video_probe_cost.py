@@ -1,11 +1,11 @@
-"""The producer's fast header probe (producer/videoprobe.py) plans each video as FFmpeg's own probe would."""
+"""The producer's fast header probe (producer/video/probe.py) plans each video as FFmpeg's own probe would."""
 
 from __future__ import annotations
 
 import pytest
 
-from producer import videoprobe
-from producer.videoprobe import UNKNOWN, VideoCost, probe_cost
+from producer.video import probe as videoprobe
+from producer.video.probe import UNKNOWN, VideoCost, probe_cost
 from support.videos import write_still, write_variable_rate, write_video
 
 

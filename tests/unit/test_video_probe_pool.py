@@ -1,4 +1,4 @@
-"""The producer probes videos in child processes under a time limit (producer/probepool.py): a probe that
+"""The producer probes videos in child processes under a time limit (producer/video/probepool.py): a probe that
 hangs or crashes its process only leaves that video unplanned (one task, whole): the producer and the other
 videos' probes go on."""
 
@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from producer import probepool
-from producer.probepool import ProbePool
-from producer.videoplan import plan_videos
-from producer.videoprobe import UNKNOWN, VideoCost, probe_cost
+from producer.video import probepool
+from producer.video.plan import plan_videos
+from producer.video.probe import UNKNOWN, VideoCost, probe_cost
+from producer.video.probepool import ProbePool
 from support.videos import write_video
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -143,7 +143,7 @@ def test_a_child_stuck_in_a_probe_dies_with_the_producer(hostile, tmp_path):
     hang = write_video(tmp_path / "hang.mp4", seconds=2)
     script = """if True:
         import os, sys, threading, time
-        from producer import probepool
+        from producer.video import probepool
         probepool.CHILD_MODULE = "support.hostile_probe"
         pool = probepool.ProbePool(limit=600)
         threading.Thread(target=list, args=(pool.costs([sys.argv[1]]),), daemon=True).start()

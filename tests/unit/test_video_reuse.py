@@ -1,5 +1,5 @@
 """Incremental runs reuse videos (producer/outputs/incremental.py, producer/outputs/oldvideos.py,
-producer/videoreuse.py): which videos of an old index are offered, how they are planned into tasks the
+producer/video/reuse.py): which videos of an old index are offered, how they are planned into tasks the
 producer never sends, and how those tasks' results travel through the job's spool and manifest."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from producer.outputs.formats import Record, write_records
 from producer.outputs.incremental import Index, OldVideo
 from producer.outputs.videoresults import job_videos
 from producer.spool import ReusedChunks
-from producer.videoplan import VIDEOS_PER_TASK, VideoCost, plan_tasks
-from producer.videoreuse import plan_job_videos
+from producer.video.plan import VIDEOS_PER_TASK, VideoCost, plan_tasks
+from producer.video.reuse import plan_job_videos
 from support.videos import random_frames
 from tasks.settings import Settings
 from tasks.video.frames import IndexedVideo, VideoFrames
@@ -111,7 +111,7 @@ def test_reused_videos_are_batched_apart_from_the_others_in_walk_order():
 def test_reused_videos_tasks_are_held_by_the_job_and_come_back_through_its_spool_and_manifest(
         tmp_path, old_index, monkeypatch):
     # Given a job of the three videos of an index, walked into the jobs directory
-    from producer import videoplan
+    from producer.video import plan as videoplan
 
     probed = []
 

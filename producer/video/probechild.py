@@ -1,4 +1,4 @@
-"""A probe child's side (producer/probepool.py starts it as `python -c`): say it is ready, then probe each
+"""A probe child's side (producer/video/probepool.py starts it as `python -c`): say it is ready, then probe each
 path it is sent and write back its cost, until its stdin closes.
 
 Wire (pipes): the child first writes READY; the first message to it holds the allowed roots, each later one
@@ -13,7 +13,7 @@ import signal
 import struct
 from collections.abc import Callable
 
-from producer.videoprobe import VideoCost
+from producer.video.probe import VideoCost
 
 #: A message's length prefix, an answer, and what a child writes once it has started.
 LENGTH = struct.Struct("<I")
@@ -75,7 +75,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 def main() -> None:
     """What a child runs."""
     import tasks.video.probe  # noqa: F401  (what probe_cost loads, before the child says it is ready)
-    from producer.videoprobe import probe_cost
+    from producer.video.probe import probe_cost
 
     serve(probe_cost)
 

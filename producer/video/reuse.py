@@ -1,5 +1,5 @@
 """Videos an incremental run reuses from an index: found before the job's videos are planned (so they are
-not probed), planned into tasks of their own (producer/videoplan.py), and each such task's result made here
+not probed), planned into tasks of their own (producer/video/plan.py), and each such task's result made here
 from the index, as a worker would have stored it (tasks/video/wire.py), into the job's reused chunks. Those
 tasks are never sent; the outputs are written from them like from any other video task."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from producer.videoplan import plan_videos
+from producer.video.plan import plan_videos
 from tasks.errors import FileError
 
 if TYPE_CHECKING:  # PyAV and numpy load only when videos are reused (tasks/video/segment.py, wire.py)
@@ -30,7 +30,7 @@ def plan_job_videos(job: Job, paths: list[str], settings: Settings, index: Index
 
     first = len(job.blobs)
     for number, task in enumerate(job.videos.tasks):
-        if task[0][0] in found:  # a task holds reused videos only (videoplan.plan_tasks)
+        if task[0][0] in found:  # a task holds reused videos only (producer/video/plan.py plan_tasks)
             job.reused[first + number] = pack_segments([as_segment(index.old_video(paths[video]), found[video])
                                                         for video, _, _ in task])
     if hasattr(job.reused, "close"):  # spooled: the file is complete again

@@ -1,6 +1,6 @@
 """Cut a job's videos into tasks: a long video into time segments (each its own task, so one film keeps many
 workers busy), short videos several to a task. The policy is a pure function of what each container's
-header says, as :func:`producer.videoprobe.probe_cost` reads it (in child processes: producer/probepool.py).
+header says, as :func:`producer.video.probe.probe_cost` reads it (in child processes: producer/video/probepool.py).
 
 A video's decoding cost is counted in pixels decoded: frames x width x height. A task gets about
 HASHFLEET_VIDEO_SEGMENT seconds of REFERENCE_RATE video (1080p at 30 fps): a 4K 60 fps video is cut into
@@ -8,7 +8,7 @@ segments 8x shorter, a 360p one into segments 9x longer, and a still shown for t
 task. Segments start on the sampling grid's own times (tasks/video/sample.py), so the frames of the
 segments put end to end are those of the whole video sampled at once.
 
-Videos an incremental run reuses from an index (their frames held already: producer/videoreuse.py) are not
+Videos an incremental run reuses from an index (their frames held already: producer/video/reuse.py) are not
 probed; they go into tasks of their own, in walk order between the others, which the producer never sends.
 """
 
@@ -19,8 +19,8 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 
-from producer.probepool import probe_costs
-from producer.videoprobe import VideoCost, probe_cost  # noqa: F401  (probe_cost: the plan's probe of one video)
+from producer.video.probe import VideoCost, probe_cost  # noqa: F401  (probe_cost: the plan's probe of one video)
+from producer.video.probepool import probe_costs
 from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
 #: Pixels per second of the video a task's duration budget is counted in: 1920 x 1080 at 30 fps.

@@ -1,5 +1,5 @@
-"""What the producer's plan (producer/videoplan.py) knows of one video: its cost, read from the container's
-header in this process. The producer calls it in child processes under a time limit (producer/probepool.py):
+"""What the producer's plan (producer/video/plan.py) knows of one video: its cost, read from the container's
+header in this process. The producer calls it in child processes under a time limit (producer/video/probepool.py):
 FFmpeg runs here, and a hostile file could make it spin or crash."""
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ tasks/video/isolate.py).
 
 Each child is a fresh interpreter (`python -c`), not a fork: the producer holds threads and broker
 connections a forked child would inherit. A child reads a path, probes it with
-:func:`producer.videoprobe.probe_cost` and writes its cost back, one video at a time. A child that takes
+:func:`producer.video.probe.probe_cost` and writes its cost back, one video at a time. A child that takes
 longer than the limit is killed, one that dies is reaped; either way that video gets the unknown cost
 (VideoCost(0, 0): it becomes one task, and the worker records what is wrong with it) and a new child takes
 the next path. Why the loop in :meth:`ProbePool.costs` always ends: every path handed out either answers,
 hits EOF (its child died) or passes its deadline, and the wait never outlasts the nearest deadline.
 
-The child's side, and the wire between them: producer/probechild.py.
+The child's side, and the wire between them: producer/video/probechild.py.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ import sys
 import time
 from collections.abc import Iterator
 
-from producer.probechild import ANSWER, LENGTH, READY
-from producer.videoprobe import UNKNOWN, VideoCost
+from producer.video.probe import UNKNOWN, VideoCost
+from producer.video.probechild import ANSWER, LENGTH, READY
 from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
-#: Child processes probing at once: a probe takes 0.2-2 ms of a core here (producer/videoprobe.py) and
+#: Child processes probing at once: a probe takes 0.2-2 ms of a core here (producer/video/probe.py) and
 #: mostly waits on reads on a network file system, so more children than cores keep the disks busy.
 PROBE_PROCESSES = 8
 #: Paths handed out ahead of the first unanswered one: results are yielded in order, so this bounds the
 #: costs held while one probe runs towards its limit.
 PROBE_WINDOW = 1024
 #: The module whose `main()` a child runs (tests put a hostile probe here).
-CHILD_MODULE = "producer.probechild"
+CHILD_MODULE = "producer.video.probechild"
 #: Seconds a new child gets to start (an interpreter and PyAV: 0.3 s idle here, more on a loaded machine)
 #: before the limit of its first probe starts: it says when it is ready.
 START_TIMEOUT = 60.0
@@ -199,7 +199,7 @@ class ProbePool:
 
 def probe_costs(paths: list[str], allowed_roots: tuple[str, ...] = (),
                 probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> Iterator[VideoCost]:
-    """:func:`producer.videoprobe.probe_cost` of every path, in order, in a ProbePool's children, each video
+    """:func:`producer.video.probe.probe_cost` of every path, in order, in a ProbePool's children, each video
     under `probe_timeout` seconds: one that passes it or kills its child has the unknown cost."""
     if not paths:
         return
