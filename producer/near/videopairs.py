@@ -60,10 +60,12 @@ def sampling_step(times: np.ndarray) -> float:
 
 
 def duration_of(video: IndexedVideo) -> float:
-    """The video's duration, or its last sampled frame plus one step when the container gave none."""
+    """The video's duration, or its last sampled frame plus one step when the container gave none or one
+    that ends before that frame (a bare MPEG-1 stream's header can say 0.04 s of a 3 s video)."""
     times = video.frames.times
-    last = float(times[-1]) + sampling_step(times) if len(times) else 0.0
-    return video.duration if video.duration > 0 else last
+    if not len(times):
+        return video.duration
+    return video.duration if video.duration > times[-1] else float(times[-1]) + sampling_step(times)
 
 
 def is_match(alignment: Alignment, a_duration: float, b_duration: float) -> bool:

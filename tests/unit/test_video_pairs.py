@@ -113,3 +113,15 @@ def test_a_three_second_intro_after_black_shared_by_two_different_videos_still_d
     intro = footage(3)
     first, second = np.r_[intro, footage(5)], np.r_[intro, footage(5)]
     assert video_pairs([black_lead("first.mp4", first, 3), black_lead("second.mp4", second, 3)]) == []
+
+
+def test_a_video_whose_header_says_it_ends_before_its_frames_is_as_long_as_its_frames():
+    # Given a 10 s clip of a long video, its container claiming 0.04 s (a bare MPEG-1 stream's header)
+    import dataclasses
+
+    long = footage(120)
+    clip = dataclasses.replace(video("clip.mpeg", noisy(long[40:50])), duration=0.04)
+    # When the pairs are found, Then the shared footage is the whole clip, not its first 0.04 s
+    (pair,) = video_pairs([video("long.mp4", long), clip])
+    al = pair.alignment
+    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (40, 50, 0, 10)
