@@ -34,7 +34,7 @@ from bench.sets import DEFAULT_CACHE, DEFAULT_CORPUS  # noqa: E402
 from bench.video_clips import DAMAGED as DAMAGED_COPIES  # noqa: E402
 from bench.video_clips import DEFAULT_DEBS, PACKAGES  # noqa: E402
 from bench.video_corpus import DAMAGED, EXCERPT, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
-from bench.video_hashes import sample, vpdq_match  # noqa: E402
+from bench.video_hashes import FPS, sample, vpdq_match  # noqa: E402
 from producer.near import videopairs  # noqa: E402
 from producer.near.videosearch import clip_in_videos, image_in_videos  # noqa: E402
 
@@ -148,15 +148,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--videohash", default=None,
                         help="path<TAB>hash lines from bench/video_videohash.py, to add videohash's column")
     parser.add_argument("--no-real-clips", action="store_true", help="the slideshow films alone")
+    parser.add_argument("--fps", type=float, default=FPS,
+                        help="frames sampled per second (hashfleet's and the vPDQ column's; vPDQ's own rule is 1)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     videos, queries, excerpts = build(args.corpus, args.cache_dir, real=not args.no_real_clips, debs=args.debs)
     VIDEOS[:] = videos
     built = time.monotonic()
     frames_dir = os.path.join(args.cache_dir, "video-quality", "frames")
-    sampled = [sample(v.path, frames_dir) for v in videos]
+    sampled = [sample(v.path, frames_dir, args.fps) for v in videos]
     indexed, pdqs = [s[0] for s in sampled], [s[1] for s in sampled]
-    excerpt_frames = [sample(e.path, frames_dir)[0] for e in excerpts]
+    excerpt_frames = [sample(e.path, frames_dir, args.fps)[0] for e in excerpts]
     hashed = time.monotonic()
     films = sum(v.variant == "source" and not v.real for v in videos)
     clips = sum(v.variant == "source" and v.real for v in videos)
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
               else "no real clips")
     lines = [f"# Video matching quality\n\nMade by `python -m bench.video_quality` (bench/video_quality.py): "
              f"{len(videos)} videos ({films} slideshow films, {source}; {len(VARIANTS)} variants of each film), "
-             f"{sum(len(v.frames) for v in indexed)} frames sampled at 1 frame/s; "
+             f"{sum(len(v.frames) for v in indexed)} frames sampled at {args.fps:g} frame/s; "
              f"set built in {built - started:.0f} s, sampled and hashed in {hashed - built:.0f} s.\n"]
     results = {False: {}, True: {}}
     times = {}
