@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from producer.listed import size_and_mtime
@@ -65,7 +67,7 @@ class Index:
             self._scratch = tempfile.mkdtemp(prefix="hashfleet-index-")
             try:
                 scratch = os.path.join(self._scratch, "index.sqlite")
-                videos = None if video_fps is None else reusable(read_videos(path), video_fps)
+                videos = None if video_fps is None else reusable(_readable(read_videos(path), path), video_fps)
                 write_records(scratch, (r for r in read_records(path) if self._complete(r) or _whole_video(r)),
                               {"algo": ",".join(self.algos), "hash_size": str(hash_size)}, videos)
                 self._output = SqliteOutput(scratch)
@@ -119,3 +121,13 @@ class Index:
 def _whole_video(r: Record) -> bool:
     """A video's record that says it was sampled to its end (no error), with its size and mtime."""
     return r.kind == "video" and not r.error and r.size is not None and r.mtime is not None
+
+
+def _readable(videos: Iterator[IndexedVideo], index_path: str) -> Iterator[IndexedVideo]:
+    """`videos` until one of the index's video files turns out damaged: the videos read whole before it are
+    reused, the others sampled again (said in one line), and the run goes on."""
+    try:
+        yield from videos
+    except (ValueError, KeyError, OSError) as exc:  # a bad hex digit, a missing column, a cut-off file
+        print(f"hashfleet: the videos beside index {index_path!r} stop being readable ({type(exc).__name__}: "
+              f"{exc}); the videos from there on are sampled again", file=sys.stderr, flush=True)

@@ -146,3 +146,23 @@ def _only_reused(job):
     """The job with its video plan cut to its first (reused) task, so no drained result is needed."""
     job.videos.tasks = job.videos.tasks[:1]
     return job
+
+
+def test_a_csv_index_whose_frames_file_is_damaged_still_reuses_the_videos_read_before_the_damage(
+        old_index, capsys):
+    # Given a CSV index whose frames file has a bad hash in its last frame (the last video's)
+    out, paths = old_index("csv")
+    frames_csv = out.replace(".csv", ".frames.csv")
+    with open(frames_csv, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    lines[-1] = lines[-1].replace(",", ",zz", 2)
+    with open(frames_csv, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    # When an incremental run opens it, Then it does not fail: the first video is still reused, and one line
+    # says what happened
+    index = Index(out, "dhash", 8, video_fps=1.0)
+    try:
+        assert index.unchanged_video(paths["good.mp4"]) is not None
+    finally:
+        index.close()
+    assert "stop being readable" in capsys.readouterr().err
