@@ -149,6 +149,8 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     result = _sampled(result, rows, stats, logged, ignored)
     if not result.lost and end is None and _ends_early(stats.packet_end, info.duration):
         result.code = FileError.TRUNCATED_VIDEO
+    if end is None and _ends_early(info.duration, stats.packet_end):
+        result.duration = stats.packet_end  # the header undercounts: a bare MPEG-1 stream's can say 0.0005 s
     return result, stats.widest_gap
 
 
@@ -167,5 +169,7 @@ def _sampled(result: SegmentResult, rows: list[tuple], stats: SampleStats, logge
     return result
 
 
-def _ends_early(packet_end: float, duration: float) -> bool:
-    return duration > 0 and duration - packet_end > max(TRUNCATION_SLACK_S, TRUNCATION_SHARE * duration)
+def _ends_early(end: float, expected: float) -> bool:
+    """True when `end` falls short of `expected` by more than the slack (the packets of what the header
+    declares, or the header of what the packets hold)."""
+    return expected > 0 and expected - end > max(TRUNCATION_SLACK_S, TRUNCATION_SHARE * expected)

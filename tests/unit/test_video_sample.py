@@ -166,3 +166,26 @@ def test_seeking_ahead_at_a_low_rate_takes_the_same_frames_as_reading_on(mpeg_ps
             taken[seek] = [time for time, _ in sample_frames(container, 0.2, seek=seek, stats=stats)]
         assert (stats.seeks > 0) == seek
     assert taken[True] == taken[False] and len(taken[True]) == 2
+
+
+def test_a_bare_mpeg1_stream_whose_header_says_half_a_millisecond_is_recorded_as_long_as_its_frames(tmp_path):
+    # Given 3 s of MPEG-1 video as a bare elementary stream, whose header FFmpeg reads as 0.0005 s long
+    import av
+
+    from support.videos import picture
+    from tasks.video.probe import probe
+    from tasks.video.segment import index_segment
+
+    path = str(tmp_path / "bare.m1v")
+    with av.open(path, "w", format="mpeg1video") as container:
+        stream = container.add_stream("mpeg1video", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for index in range(75):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture(index // 25, 160, 96), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert probe(path).duration < 0.01
+    # When it is indexed, Then its record says about 3 s, as its frames do
+    got = index_segment(path, 0.0, None, 1.0)
+    assert got.code == 0 and len(got.frames) >= 3 and 2.9 <= got.duration <= 3.1
