@@ -101,7 +101,7 @@ def test_closing_the_pool_ends_its_children_even_those_still_probing(hostile, cl
     costs = pool.costs([clips[0][0], hang])
     assert next(costs) == clips[0][1]
     pids = [child.proc.pid for child in pool._idle + pool._busy]
-    assert len(pids) == 2
+    assert pool._busy  # the hung probe's child (the first one, or a second started while it probed)
     # When it is closed
     pool.close()
     # Then no child is left
