@@ -229,8 +229,21 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
     # last frame too: the copy's own end says where the footage ends).
     offset = fitted_offset(ta[near], tb[near], distance[near], slope, b_step, float(np.median(cb - slope * ca)))
-    a_last, b_last = min(ca[-1] + a_step, a_duration), min(cb[-1] + b_step, b_duration)
-    a_start, a_end = max(ca[0], (cb[0] - offset) / slope), min(a_last, (b_last - offset) / slope)
-    b_start, b_end = max(cb[0], slope * ca[0] + offset), min(b_last, slope * a_last + offset)
-    return Alignment(max(0.0, float(a_start)), float(a_end), max(0.0, float(b_start)), float(b_end), speed,
+    a_start, b_start = segment_starts(ca[0], cb[0], slope, offset)
+    a_end, b_end = segment_ends(ca[-1], cb[-1], slope, offset, a_step, b_step, a_duration, b_duration)
+    return Alignment(float(a_start), float(a_end), float(b_start), float(b_end), speed,
                      len(chain), int(np.median(distance[chain])))
+
+
+def segment_starts(first_a: float, first_b: float, slope: float, offset: float) -> tuple[float, float]:
+    """Where the footage shared on the line b = slope * a + offset starts in A and in B, given each video's
+    first matched frame: the later of its own and the other's mapped through the line, not before 0."""
+    return max(first_a, (first_b - offset) / slope, 0.0), max(first_b, slope * first_a + offset, 0.0)
+
+
+def segment_ends(last_a: float, last_b: float, slope: float, offset: float, a_step: float, b_step: float,
+                 a_duration: float, b_duration: float) -> tuple[float, float]:
+    """Where it ends, given each video's last matched frame: one step past it (a sampled frame stands for the
+    step it opens) within the video's duration, then the earlier of its own and the other's mapped."""
+    a_last, b_last = min(last_a + a_step, a_duration), min(last_b + b_step, b_duration)
+    return min(a_last, (b_last - offset) / slope), min(b_last, slope * a_last + offset)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from producer.near.videoalign import Alignment
+from producer.near.videoalign import Alignment, segment_ends, segment_starts
 from tasks.image.phash import LOW_QUALITY
 from tasks.video.frames import VideoFrames
 
@@ -67,22 +67,19 @@ def extend_over_low_information(alignment: Alignment, a: VideoFrames, b: VideoFr
                                 b_duration: float = math.inf, crops: bool = True) -> Alignment:
     """`alignment` of A and B, its start moved back and its end moved on over the low-information frames that
     A and B share at the aligned times (within `max_distance`, with `crops` as the frame join measures),
-    narrowed as producer/near/videoalign.py narrows: each video's end to the other's mapped through the
-    line, within the durations."""
+    narrowed as producer/near/videoalign.py narrows (its segment_starts and segment_ends)."""
     slope = 1.0 / alignment.speed
     offset = alignment.b_start - slope * alignment.a_start
     a_start, a_end, b_start, b_end = alignment.a_start, alignment.a_end, alignment.b_start, alignment.b_end
     before = np.flatnonzero(a.times < a_start - EPSILON)[::-1]
     head = _walk(before, a, b, slope, offset, b_step, max_distance, crops, lambda t: t > b_start - b_step / 2)
     if head is not None:
-        ta, tb = float(a.times[head[0]]), float(b.times[head[1]])
-        a_start = min(a_start, max(ta, (tb - offset) / slope, 0.0))
-        b_start = min(b_start, max(tb, slope * ta + offset, 0.0))
+        head_a, head_b = segment_starts(float(a.times[head[0]]), float(b.times[head[1]]), slope, offset)
+        a_start, b_start = min(a_start, head_a), min(b_start, head_b)
     after = np.flatnonzero(a.times >= a_end - EPSILON)
     tail = _walk(after, a, b, slope, offset, b_step, max_distance, crops, lambda t: t < b_end - b_step / 2)
     if tail is not None:
-        ta, tb = float(a.times[tail[0]]), float(b.times[tail[1]])
-        a_last, b_last = min(ta + a_step, a_duration), min(tb + b_step, b_duration)
-        a_end = max(a_end, min(a_last, (b_last - offset) / slope))
-        b_end = max(b_end, min(b_last, slope * a_last + offset))
+        tail_a, tail_b = segment_ends(float(a.times[tail[0]]), float(b.times[tail[1]]), slope, offset, a_step, b_step,
+                                      a_duration, b_duration)
+        a_end, b_end = max(a_end, tail_a), max(b_end, tail_b)
     return dataclasses.replace(alignment, a_start=a_start, a_end=a_end, b_start=b_start, b_end=b_end)
