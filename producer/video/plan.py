@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 
-from producer.video.probe import VideoCost, probe_cost  # noqa: F401  (probe_cost: the plan's probe of one video)
+from producer.video.probe import VideoCost
 from producer.video.probepool import probe_costs
 from tasks.settings import DEFAULT_PROBE_TIMEOUT
 
@@ -80,29 +80,22 @@ def plan_tasks(costs: Iterable[VideoCost], fps: float, segment_s: float) -> list
     spent = 0.0
     reusing = False  # whether `batch` holds reused videos
     for index, cost in enumerate(costs):
-        if batch and reusing != (cost.reused is not None):
+        reused = cost.reused is not None
+        if not reused:
+            parts = min(math.ceil(cost.pixels / budget), math.floor(cost.duration / MIN_SEGMENT_S)) if budget else 1
+            if parts >= 2 and cost.pixels > 1.5 * budget:
+                if batch:  # tasks stay in walk order: the index lists videos so
+                    tasks.append(batch)
+                    batch, spent = [], 0.0
+                tasks.extend([segment] for segment in split(index, cost.duration, parts, fps))
+                continue
+        weight, limit = (cost.reused, REUSED_FRAMES_PER_TASK) if reused else (cost.pixels, budget)
+        if batch and (reusing != reused or spent + weight > limit or len(batch) >= VIDEOS_PER_TASK):
             tasks.append(batch)
             batch, spent = [], 0.0
-        reusing = cost.reused is not None
-        if reusing:
-            if batch and (spent + cost.reused > REUSED_FRAMES_PER_TASK or len(batch) >= VIDEOS_PER_TASK):
-                tasks.append(batch)
-                batch, spent = [], 0.0
-            batch.append((index, 0.0, None))
-            spent += cost.reused
-            continue
-        parts = min(math.ceil(cost.pixels / budget), math.floor(cost.duration / MIN_SEGMENT_S)) if budget else 1
-        if parts >= 2 and cost.pixels > 1.5 * budget:
-            if batch:  # tasks stay in walk order: the index lists videos so
-                tasks.append(batch)
-                batch, spent = [], 0.0
-            tasks.extend([segment] for segment in split(index, cost.duration, parts, fps))
-            continue
-        if batch and (spent + cost.pixels > budget or len(batch) >= VIDEOS_PER_TASK):
-            tasks.append(batch)
-            batch, spent = [], 0.0
+        reusing = reused
         batch.append((index, 0.0, None))
-        spent += cost.pixels
+        spent += weight
     if batch:
         tasks.append(batch)
     return tasks

@@ -148,7 +148,7 @@ def test_isolation_gives_the_same_record_as_indexing_in_process(mkv):
 def test_a_video_stream_of_a_codec_ffmpeg_cannot_decode_is_not_a_video_for_the_worker_and_the_producer(folder):
     # Given an MP4 whose sample table box lost its name (one flipped bit, found by bench/video_fuzz.py): its
     # video stream has no codec FFmpeg can open
-    from producer.video.plan import VideoCost, probe_cost
+    from producer.video.probe import VideoCost, probe_cost
 
     data = open(write_video(folder / "known.mp4", seconds=2), "rb").read()
     assert data.count(b"stbl") == 1
