@@ -105,7 +105,7 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
         steps = {"a_step": step, "b_step": sampling_step(videos[v].frames.times), "a_duration": query_duration,
                  "b_duration": duration_of(videos[v])}
         found = align(query.times[qa[mine]], times[fb[mine]], d[mine], **steps)
-        if found is not None and is_match(found, query_duration, duration_of(videos[v])):
+        if found is not None and is_match(found, query_duration, steps["b_duration"]):
             found = extend_over_low_information(found, query, videos[v].frames, max_distance, crops=crops, **steps)
             matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
     matches.sort(key=lambda m: (m.distance, m.video))

@@ -53,9 +53,7 @@ def _header_cost(path: str, how: dict) -> VideoCost | None:
         with av.open(path, metadata_errors="ignore", **how) as container:
             info = probe_container(container)
             frames = container.streams.video[0].frames
-    except (av.error.FFmpegError, ValueError, OSError):
-        return None
-    except Exception:  # noqa: BLE001  (a header no one foresaw must not stop the walk: the worker records it)
+    except Exception:  # noqa: BLE001  (FFmpeg's errors, and a header no one foresaw: the worker records it)
         return None
     frames = frames or info.duration * info.fps
     cost = VideoCost(info.duration, frames * info.width * info.height)
