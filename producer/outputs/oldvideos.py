@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 
 from producer.outputs.reader import stored_path
-from producer.outputs.videoframes import NO_BAND, sqlite_frames
+from producer.outputs.videoframes import band_column, sqlite_frames, table_columns
 from tasks.video.frames import IndexedVideo
 
 
@@ -30,13 +30,9 @@ class OldVideos:
     def __init__(self, db: sqlite3.Connection, fps: float):
         self.db = db
         self._found: dict[str, tuple[int, int]] = {}  # path -> (videos.id, frames)
-        self.band = f"'{NO_BAND}'"
-        has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'videos'").fetchone()
-        columns = {name for _, name, *_ in db.execute("PRAGMA table_info(videos)")} if has_table else set()
-        if "sample_fps" not in columns:
+        self.band = band_column(db)
+        if "sample_fps" not in table_columns(db, "videos"):
             return
-        if "phash_band" in {name for _, name, *_ in db.execute("PRAGMA table_info(frames)")}:
-            self.band = "phash_band"
         rows = db.execute("SELECT id, path, frames FROM videos WHERE error = '' AND sample_fps = ?", (fps,))
         self._found = {stored_path(path): (vid, frames) for vid, path, frames in rows}
 

@@ -89,16 +89,26 @@ def sqlite_frames(db, video: int, band: str = "phash_band") -> VideoFrames:
                               "WHERE video = ? ORDER BY time", (video,)))
 
 
+def table_columns(db, table: str) -> set[str]:
+    """The columns of `table` of an open SQLite index, none when it has no such table."""
+    return {name for _, name, *_ in db.execute(f"PRAGMA table_info({table})")}
+
+
+def band_column(db) -> str:
+    """What :func:`sqlite_frames` selects for the band hash: its column, or a constant for an index written
+    before frames had one."""
+    return "phash_band" if "phash_band" in table_columns(db, "frames") else f"'{NO_BAND}'"
+
+
 def _sqlite_videos(index_path: str) -> Iterator[IndexedVideo]:
     db = open_sqlite(index_path)
     try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'videos'").fetchone():
+        columns = table_columns(db, "videos")
+        if not columns:
             return
-        columns = {name for _, name, *_ in db.execute("PRAGMA table_info(videos)")}
         boxed = "letterboxed" if "letterboxed" in columns else "0"
         rate = "sample_fps" if "sample_fps" in columns else "0"
-        frame_columns = {name for _, name, *_ in db.execute("PRAGMA table_info(frames)")}
-        band = "phash_band" if "phash_band" in frame_columns else f"'{NO_BAND}'"
+        band = band_column(db)
         for vid, path, duration, width, height, fps, error, letterboxed, sample_fps in db.execute(
                 f"SELECT id, path, duration, width, height, fps, error, {boxed}, {rate} FROM videos ORDER BY id"):
             row = {"duration": duration, "width": width, "height": height, "fps": fps, "error": error,
