@@ -26,6 +26,16 @@ class Outcome(NamedTuple):
     height: int = 0
 
 
+def _video_or(code: FileError, data: bytes) -> FileError:
+    """`video-content` for a file no image decoder knows that FFmpeg opens as a video (a video named like an
+    image: the producer sends it to the video tasks), else `code`."""
+    if code != FileError.NOT_AN_IMAGE or not data:
+        return code
+    from tasks.video.sniff import is_video_content
+
+    return FileError.VIDEO_CONTENT if is_video_content(data) else code
+
+
 def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_roots: tuple[str, ...] = (),
              interrupts: tuple[type[BaseException], ...] = ()) -> Outcome:
     """The outcome of one path. Never raises for a bad file: an exception no decoder step expects (a
@@ -34,6 +44,7 @@ def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_ro
     (the chunk task's soft time limit)."""
     algos = parse_algos(algos) if isinstance(algos, str) else algos  # hash_files passes them parsed
     size = mtime = 0
+    data = b""
     try:
         data, mtime = read_image_file(path, allowed_roots)
         size = len(data)
@@ -41,7 +52,7 @@ def hash_one(path: str, algos: str | tuple[str, ...], hash_size: int, allowed_ro
         quality = NO_QUALITY if hashed.quality is None else hashed.quality
         return Outcome(hashed.packed, FileError.OK, size, mtime, quality, hashed.width, hashed.height)
     except FileUnreadable as exc:
-        return Outcome(None, exc.code, size, mtime)
+        return Outcome(None, _video_or(exc.code, data), size, mtime)
     except MemoryError:
         return Outcome(None, FileError.TOO_MANY_PIXELS, size, mtime)
     except Exception as exc:  # noqa: BLE001  (errors as data: the batch goes on)

@@ -21,9 +21,15 @@ from tasks.wire import WIRE_VERSION, ChunkResult, empty_result
 
 
 def finish_chunk(task, result: ChunkResult) -> dict:
-    """Store the packed arrays beside the task result; return the small summary the chord collects."""
-    store_task_data(task.backend, task.request.id, result.to_wire())
-    return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes))}
+    """Store the packed arrays beside the task result (with the count of files that are videos by content,
+    when there are any: the producer sends those to video tasks); return the small summary the chord
+    collects."""
+    payload = result.to_wire()
+    videos = int(np.count_nonzero(result.codes == FileError.VIDEO_CONTENT))
+    if videos:
+        payload["videos"] = videos
+    store_task_data(task.backend, task.request.id, payload)
+    return {"v": WIRE_VERSION, "n": len(result), "errors": int(np.count_nonzero(result.codes)) - videos}
 
 
 #: A chunk is hashed in isolation (see tasks/watchdog.py) once this many attempts in a row died without
