@@ -4,7 +4,8 @@ A finished chunk's packed data (tasks/store.py) is read by the producer that fol
 and then deleted from Redis: what the broker holds is bounded by the window of chunks in flight
 (producer/window.py), not by the job. The file is `<job>.results` beside the job's chunk spool (in
 HASHFLEET_JOBS_DIR for a cluster job), one line per chunk, `<chunk number> <base64 msgpack payload>`, in
-the order chunks finished; `wait` and `resume` in another process open it and go on. A line is written
+the order chunks finished (`<chunk number>v ...` for an image chunk holding files that are videos by their
+content, so they are found without unpacking every chunk: producer/video/bycontent.py); `wait` and `resume` in another process open it and go on. A line is written
 (and flushed) before its Redis keys are deleted, so a producer killed in between leaves the chunk in both
 places, never in neither; a line cut short by a kill is dropped when the file is opened again.
 
@@ -33,6 +34,8 @@ class DrainedResults:
         self.path, self.temporary = path, temporary
         self._offsets = array("q", [MISSING]) * chunks
         self.count = 0
+        #: Chunks whose payload counts files that are videos by their content (tasks/chunk.py).
+        self.video_chunks: set[int] = set()
         end = self._scan() if os.path.exists(path) else 0
         self._writer = open(path, "ab")  # noqa: SIM115 (appended to while the job is followed; see close)
         self._writer.truncate(end)  # a line cut short by a killed producer
@@ -46,13 +49,26 @@ class DrainedResults:
             for line in handle:
                 if not line.endswith(b"\n"):
                     break
-                chunk = int(line[:line.index(b" ")])
+                head = line[:line.index(b" ")]
+                chunk = int(head.rstrip(b"v"))
                 if 0 <= chunk < len(self._offsets):
                     if self._offsets[chunk] == MISSING:
                         self.count += 1
                     self._offsets[chunk] = end
+                    if head.endswith(b"v"):
+                        self.video_chunks.add(chunk)
                 end += len(line)
         return end
+
+    def grow(self, chunks: int) -> None:
+        """Make room for a job grown to `chunks` tasks (videos found by content: producer/video/bycontent.py);
+        lines already in the file for the new numbers (an earlier process drained them) count."""
+        if chunks <= len(self._offsets):
+            return
+        self.flush()
+        self._offsets, self.count = array("q", [MISSING]) * chunks, 0
+        self.video_chunks.clear()
+        self._scan()
 
     def __contains__(self, chunk: int) -> bool:
         return self._offsets[chunk] != MISSING
@@ -64,7 +80,10 @@ class DrainedResults:
         """Append chunk `chunk`'s payload (call :meth:`flush` before deleting it from the backend)."""
         if chunk in self:
             return  # a chunk that ran twice: the same data
-        line = b"%d " % chunk + base64.b64encode(msgpack.packb(payload)) + b"\n"
+        mark = b"v" if payload.get("videos") else b""
+        if mark:
+            self.video_chunks.add(chunk)
+        line = b"%d%s " % (chunk, mark) + base64.b64encode(msgpack.packb(payload)) + b"\n"
         self._writer.write(line)
         self._offsets[chunk] = self._end
         self._end += len(line)

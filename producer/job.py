@@ -41,6 +41,9 @@ class Job:
     reused: dict[int, ChunkResult | dict] | ReusedChunks = dataclasses.field(default_factory=dict)
     #: The job's videos and their tasks (producer/video/plan.py), numbered after the image chunks.
     videos: VideoPlan | None = None
+    #: Files of the image chunks that workers found to be videos by their content, added to `videos` after
+    #: the chunks were in (producer/video/bycontent.py): counted there, not as images.
+    content_videos: int = 0
 
     @property
     def algos(self) -> tuple[str, ...]:
@@ -73,6 +76,7 @@ class Job:
 
     @property
     def total(self) -> int:
+        """Files of the image chunks (videos named like images included)."""
         return sum(self.counts)
 
     def chunk_id(self, index: int) -> str:

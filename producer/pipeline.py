@@ -17,6 +17,7 @@ from producer.drained import DrainedResults, drain_chunks
 from producer.follow import JobFollower
 from producer.job import Job, build_job, send_chunks
 from producer.spool import ChunkSpool
+from producer.video.bycontent import add_content_videos
 from producer.video.plan import divert_videos
 from producer.video.reuse import plan_job_videos
 from producer.walk import iter_image_paths
@@ -50,7 +51,7 @@ def walk_job(paths, algo: str, hash_size: int, settings: Settings, follow_symlin
         index = Index(index_path, algo, hash_size, settings.video_fps if settings.videos else None)
     try:
         walk = iter_image_paths(list(paths), follow_symlinks, lambda p, c: walk_errors.append((p, c)))
-        walk = divert_videos(walk, videos if settings.videos else None)
+        walk = divert_videos(walk, videos if settings.videos else None, index.holds_video if index else None)
         job = build_job(walk, algo, hash_size, settings.chunk_size, index, fleet=fleet, spool_dir=spool_dir)
         if videos:
             plan_job_videos(job, videos, settings, index)
@@ -164,6 +165,10 @@ def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: st
     try:
         files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
                            chunk_task=chunk_task, on_sent=_load_outputs)
+        if add_content_videos(job, drained, settings):
+            click.echo(f"hashfleet: job {job.id}: {job.content_videos} files named like images are videos, "
+                       f"sent as video tasks", err=True)
+            files += follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume)
         on_step("followed", files)
         from producer.outputs import formats as output  # loaded while the workers hashed: _load_outputs
         from producer.outputs.results import JobResult
@@ -208,11 +213,12 @@ def stall_timeout(settings: Settings) -> float:
 
 def summary(result: JobResult, out: str, started: float) -> None:
     elapsed = time.monotonic() - started
-    files = result.job.total + len(result.job.walk_errors) + result.job.video_count
+    images = result.job.total - result.job.content_videos
+    files = images + len(result.job.walk_errors) + result.job.video_count
     errors = result.error_counts
     n_errors = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
-    rate = result.job.total / max(elapsed, 1e-9)
+    rate = images / max(elapsed, 1e-9)
     reused = f", {result.job.reused_videos} reused from the index" if result.job.reused_videos else ""
     videos = f", {result.job.video_count} videos{reused}" if result.job.video_count else ""
     click.echo(f"hashfleet: {files} files in {elapsed:.1f} s ({rate:.1f} img/s{videos}): "

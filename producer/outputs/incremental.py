@@ -93,6 +93,11 @@ class Index:
             return None
         return known if size_and_mtime(path) == (known.size, known.mtime) else None
 
+    def holds_video(self, path: str) -> bool:
+        """Whether the index holds a video at `path` that this run may reuse (whatever the file's name: one
+        named like an image was found to be a video by its content)."""
+        return self.videos is not None and self.videos.frame_count(path) is not None
+
     def unchanged_video(self, path: str) -> OldVideo | None:
         """What the index holds of the video at `path` when it can be reused (see the module docstring),
         else None."""

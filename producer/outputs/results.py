@@ -107,6 +107,8 @@ class JobResult:
             columns = (paths, rows, chunk.codes.tolist(), chunk.sizes.tolist(), chunk.mtimes.tolist(),
                        chunk.quality.tolist(), chunk.widths.tolist(), chunk.heights.tolist())
             for path, row, code, size, mtime, quality, width, height in zip(*columns, strict=True):
+                if code == FileError.VIDEO_CONTENT and self.job.content_videos:
+                    continue  # a video named like an image: its record is the video's (below)
                 reason = REASONS[code]
                 if code != FileError.OK:
                     self.error_counts[reason] += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from producer.video.probe import VideoCost
 from producer.video.probepool import probe_costs
@@ -109,13 +109,16 @@ def split(index: int, duration: float, parts: int, fps: float) -> list[tuple[int
     return [(index, start, end) for start, end in zip(starts, ends, strict=True)]
 
 
-def divert_videos(paths: Iterable[str], videos: list[str] | None) -> Iterator[str]:
+def divert_videos(paths: Iterable[str], videos: list[str] | None,
+                  known: Callable[[str], bool] | None = None) -> Iterator[str]:
     """The walk's paths that are not videos, streamed; video paths go into `videos` (None: dropped, for
-    --no-videos). s3:// objects are never videos here (object stores are walked for images only)."""
+    --no-videos): those named like videos, and those `known` to be (an incremental run's index holds them as
+    videos: found by their content before, producer/video/bycontent.py). s3:// objects are never videos here
+    (object stores are walked for images only)."""
     from producer.walk import is_video_name
 
     for path in paths:
-        if not is_video_name(path) or path.startswith("s3://"):
+        if not (is_video_name(path) or (known is not None and known(path))) or path.startswith("s3://"):
             yield path
         elif videos is not None:
             videos.append(path)

@@ -160,6 +160,29 @@ def test_resume_enqueues_only_the_chunks_without_a_drained_result(tmp_path, imag
     assert {p: r["hash"] for p, r in first.items()} == {p: r["hash"] for p, r in second.items()}
 
 
+def test_wait_sends_a_video_named_like_an_image_to_a_video_task_and_resume_finds_it_drained(
+        tmp_path, images, shared_job_env):
+    from support.videos import write_video
+
+    # Given a submitted job whose folder holds a video named like an image
+    os.rename(write_video(images / "clip.mp4", seconds=3), images / "clip.jpg")
+    submitted = hashfleet(["submit", str(images), "--chunk-size", "4"], env=shared_job_env, timeout=60)
+    job_id = submitted.stdout.strip()
+    # When it is waited for, Then the video is indexed as one, found by its content
+    waited = hashfleet(["wait", job_id, "-o", str(tmp_path / "first.csv"), "--timeout", "60"], env=shared_job_env,
+                       timeout=90)
+    assert waited.returncode == 0, waited.stderr
+    assert "1 files named like images are videos" in waited.stderr
+    first = read_rows(tmp_path / "first.csv")
+    assert first[str(images / "clip.jpg")]["kind"] == "video" and first[str(images / "clip.jpg")]["error"] == ""
+    # And a resume of the finished job finds the video task's result drained and sends nothing again
+    resumed = hashfleet(["resume", job_id, "-o", str(tmp_path / "second.csv"), "--timeout", "60"],
+                        env=shared_job_env, timeout=90)
+    assert resumed.returncode == 0, resumed.stderr
+    assert re.findall(r"re-enqueued (\d+) of", resumed.stderr) == ["0", "0"]
+    assert read_rows(tmp_path / "second.csv") == first
+
+
 @pytest.mark.parametrize("index_ext", [".sqlite", ".csv"])
 def test_an_incremental_run_hashes_only_new_or_changed_files(tmp_path, images, shared_env, shared_worker,
                                                              index_ext):

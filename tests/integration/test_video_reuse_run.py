@@ -112,3 +112,20 @@ def test_a_submitted_job_keeps_its_reused_videos_in_its_manifest_for_wait(tmp_pa
     assert waited.returncode == 0, waited.stderr
     before = {os.path.basename(v.path): columns(v) for v in read_videos(str(old))}
     assert {os.path.basename(v.path): columns(v) for v in read_videos(str(new))} == before
+
+
+def test_an_incremental_run_reuses_a_video_named_like_an_image_without_hashing_it_as_one(
+        tmp_path, images, shared_env, shared_worker):
+    # Given a video named like an image, indexed as a video after the workers found it by its content
+    os.rename(write_video(images / "clip.mp4", seconds=3), images / "clip.jpg")
+    old = tmp_path / "old.sqlite"
+    assert "1 files named like images are videos" in run(images, old, shared_env).stderr
+    tasks = video_tasks_succeeded(shared_worker)
+    # When the run is repeated with that index
+    new = tmp_path / "new.sqlite"
+    done = run(images, new, shared_env, "--index", str(old))
+    # Then the walk takes it for the video the index holds: reused, not sent to an image chunk or a video task
+    assert "1 videos in 1 tasks (1 unchanged, reused from the index)" in done.stderr, done.stderr
+    assert "named like images" not in done.stderr and video_tasks_succeeded(shared_worker) == tasks
+    (video,) = read_videos(str(new))
+    assert video.path.endswith("clip.jpg") and columns(video) == columns(next(read_videos(str(old))))

@@ -36,11 +36,14 @@ def mixed_folder(images):
     write_audio_only(images / "song.m4v")
     (images / "notes.mp4").write_text("not a video\n" * 40)
     shutil.copy(images / "orange.jpg", images / "photo-named.mov")
+    os.rename(write_video(images / "footage.mp4", seconds=4, size=(160, 112)), images / "footage-named.jpg")
     return images
 
 
+#: Videos by name, and their errors; then the video named like an image, found by its content.
 EXPECTED_ERRORS = {"clip.mp4": "", "long.mkv": "", "still.mp4": "", "song.m4v": "no-video-stream",
                    "notes.mp4": "not-a-video", "photo-named.mov": ""}
+BY_CONTENT = "footage-named.jpg"
 
 
 @pytest.mark.parametrize("fmt", ["sqlite", "csv"])
@@ -56,12 +59,15 @@ def test_run_indexes_videos_beside_images_with_frames_in_order_as_one_process_sa
     # Then the producer planned more tasks than videos (the long one was split)
     videos, tasks = map(int, re.search(r"(\d+) videos in (\d+) tasks", done.stderr).groups())
     assert videos == len(EXPECTED_ERRORS) and tasks > videos
-    # And every video has one record, in walk order, with the frames one process samples from the whole file
+    # And the video named like an image was found by its content once the image chunks were in
+    assert "1 files named like images are videos" in done.stderr
+    # And every video has one record, in walk order (the one found by content last), with the frames one
+    # process samples from the whole file
     got = list(read_videos(str(out)))
-    assert [os.path.basename(v.path) for v in got] == sorted(EXPECTED_ERRORS)
+    assert [os.path.basename(v.path) for v in got] == [*sorted(EXPECTED_ERRORS), BY_CONTENT]
     for video in got:
         name = os.path.basename(video.path)
-        assert video.error == EXPECTED_ERRORS[name], name
+        assert video.error == EXPECTED_ERRORS.get(name, ""), name
         whole = index_segment(video.path, 0.0, None, 1.0)
         assert video.frames.times.tolist() == whole.frames.times.tolist(), name
         assert video.frames.phash.tolist() == whole.frames.phash.tolist(), name
@@ -80,20 +86,24 @@ def test_the_index_has_one_row_per_image_and_per_video_and_says_which_is_which(t
     with open(out, newline="") as handle:
         rows = {os.path.basename(r["path"]): r for r in csv.DictReader(handle)}
     assert len(rows) == len(os.listdir(mixed_folder))
-    assert {name for name, r in rows.items() if r["kind"] == "video"} == set(EXPECTED_ERRORS)
+    assert {name for name, r in rows.items() if r["kind"] == "video"} == {*EXPECTED_ERRORS, BY_CONTENT}
+    assert rows[BY_CONTENT]["error"] == "" and rows[BY_CONTENT]["width"] == "160"
     assert rows["orange.jpg"]["kind"] == "image" and rows["orange.jpg"]["hash"]
     assert rows["clip.mp4"]["width"] == "160" and rows["clip.mp4"]["hash"] == ""
     assert "no-video-stream: 1" in done.stdout and "not-a-video: 1" in done.stdout
+    assert f"{len(rows)} files" in done.stdout  # the video named like an image counted once
 
 
-def test_no_videos_leaves_video_files_out_of_the_index(tmp_path, mixed_folder, shared_env):
+def test_no_videos_leaves_video_files_out_and_says_which_image_names_hold_a_video(
+        tmp_path, mixed_folder, shared_env):
     out = tmp_path / "index.csv"
     done = hashfleet(["run", str(mixed_folder), "-o", str(out), "--no-videos", "--timeout", "120"],
                      env=shared_env, timeout=150)
     assert done.returncode == 0, done.stderr
     with open(out, newline="") as handle:
-        kinds = {r["kind"] for r in csv.DictReader(handle)}
-    assert kinds == {"image"} and not (tmp_path / "index.videos.csv").exists()
+        rows = {os.path.basename(r["path"]): r for r in csv.DictReader(handle)}
+    assert {r["kind"] for r in rows.values()} == {"image"} and not (tmp_path / "index.videos.csv").exists()
+    assert rows[BY_CONTENT]["error"] == "video-content" and "video-content: 1" in done.stdout
 
 
 def test_video_results_travel_with_the_json_serializer_too(tmp_path, worker_env, start_workers):
