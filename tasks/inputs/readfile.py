@@ -23,6 +23,11 @@ _ERRNO_CODES = {
 }
 
 
+#: A file named like an image but bigger than this is first asked whether it is a video (tasks/video/sniff.py:
+#: FFmpeg reads its header only), so a film named `.jpg` is not read whole into a worker's memory.
+VIDEO_SNIFF_BYTES = 64 * 2**20
+
+
 def is_within(path: str, roots: tuple[str, ...]) -> bool:
     """True when `path` (already resolved) lies inside one of the resolved `roots`."""
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
@@ -68,6 +73,8 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
         if not stat.S_ISREG(info.st_mode):
             raise FileUnreadable(FileError.NOT_A_FILE)
         with os.fdopen(fd, "rb", closefd=False) as handle:
+            if info.st_size > VIDEO_SNIFF_BYTES and _is_video(handle):
+                raise FileUnreadable(FileError.VIDEO_CONTENT)
             data = handle.read()
     except OSError as exc:
         raise FileUnreadable(_ERRNO_CODES.get(exc.errno, FileError.READ_ERROR)) from None
@@ -76,3 +83,14 @@ def read_image_file(path: str, allowed_roots: tuple[str, ...] = ()) -> tuple[byt
     if not data:
         raise FileUnreadable(FileError.EMPTY_FILE)
     return data, int(info.st_mtime)
+
+
+def _is_video(handle) -> bool:
+    """Whether the open file is a video by its content (its header only is read); the handle is put back at
+    the start."""
+    from tasks.video.sniff import is_video_content
+
+    try:
+        return is_video_content(handle)
+    finally:
+        handle.seek(0)

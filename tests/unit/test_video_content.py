@@ -102,3 +102,15 @@ def test_a_grown_job_counts_the_lines_an_earlier_producer_drained_for_its_new_ta
     drained.grow(3)
     assert drained.count == 3 and 2 in drained and drained.payload(2) == {"n": 2}
     drained.close()
+
+
+def test_a_big_file_named_like_an_image_is_asked_first_so_a_film_is_never_read_whole(folder, monkeypatch):
+    from tasks.errors import FileUnreadable
+    from tasks.inputs import readfile
+
+    monkeypatch.setattr(readfile, "VIDEO_SNIFF_BYTES", 100)  # both files below count as big
+    with pytest.raises(FileUnreadable) as raised:
+        readfile.read_image_file(str(folder / "mkv-clip.jpg"))
+    assert raised.value.code == FileError.VIDEO_CONTENT
+    assert hash_one(str(folder / "mp4-clip.jpg"), "dhash", 8).code == FileError.VIDEO_CONTENT
+    assert hash_one(str(folder / "photo.png"), "dhash", 8).code == FileError.OK
