@@ -118,7 +118,7 @@ def feed(settings: Settings, job: Job) -> bool:
     holds the lock (it feeds the job already)."""
     from producer.app import producer_app
     from producer.fleet import cluster_fleet
-    from producer.pipeline import follow_job, open_drained
+    from producer.pipeline import follow_whole_job, open_drained
 
     lock = feed_lock(job)
     if not lock.acquire():
@@ -128,7 +128,7 @@ def feed(settings: Settings, job: Job) -> bool:
         with producer_app(settings) as app:
             drained = open_drained(job)
             try:
-                follow_job(app, settings, job, drained, fleet=cluster_fleet(settings))
+                follow_whole_job(app, settings, job, drained, fleet=cluster_fleet(settings))
             finally:
                 drained.close()
     finally:

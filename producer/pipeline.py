@@ -155,20 +155,31 @@ def follow_job(app, settings: Settings, job: Job, drained: DrainedResults, check
     return files
 
 
+def follow_whole_job(app, settings: Settings, job: Job, drained: DrainedResults, check=lambda: None,
+                     timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
+                     chunk_task: str = CHUNK_TASK, on_sent: Callable[[], None] = lambda: None) -> int:
+    """:func:`follow_job`, then the files the workers found to be videos named like images, sent to video
+    tasks added to the job (producer/video/bycontent.py) and followed in turn; returns how many files all
+    the tasks followed held."""
+    files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
+                       chunk_task=chunk_task, on_sent=on_sent)
+    if add_content_videos(job, drained, settings):
+        click.echo(f"hashfleet: job {job.id}: {job.content_videos} files named like images are videos, "
+                   f"sent as video tasks", err=True)
+        files += follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume)
+    return files
+
+
 def follow_and_write(app, settings: Settings, job: Job, out: str, groups_out: str | None, check=lambda: None,
                      timeout: float | None = None, *, fleet: Fleet = None, resume: bool = False,
                      chunk_task: str = CHUNK_TASK, on_step: Callable[[str, int], None] = _no_step) -> JobResult:
-    """:func:`follow_job`, merge, then write the outputs. `on_step(step, count)` is called as each step
+    """:func:`follow_whole_job`, merge, then write the outputs. `on_step(step, count)` is called as each step
     ends: "followed" (files), "merged" (groups), "records" (rows written), "groups" (groups written);
     benchmarks time them."""
     drained = open_drained(job)
     try:
-        files = follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
-                           chunk_task=chunk_task, on_sent=_load_outputs)
-        if add_content_videos(job, drained, settings):
-            click.echo(f"hashfleet: job {job.id}: {job.content_videos} files named like images are videos, "
-                       f"sent as video tasks", err=True)
-            files += follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume)
+        files = follow_whole_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume,
+                                 chunk_task=chunk_task, on_sent=_load_outputs)
         on_step("followed", files)
         from producer.outputs import formats as output  # loaded while the workers hashed: _load_outputs
         from producer.outputs.results import JobResult
