@@ -5,9 +5,10 @@ and then deleted from Redis: what the broker holds is bounded by the window of c
 (producer/window.py), not by the job. The file is `<job>.results` beside the job's chunk spool (in
 HASHFLEET_JOBS_DIR for a cluster job), one line per chunk, `<chunk number> <base64 msgpack payload>`, in
 the order chunks finished (`<chunk number>v ...` for an image chunk holding files that are videos by their
-content, so they are found without unpacking every chunk: producer/video/bycontent.py); `wait` and `resume` in another process open it and go on. A line is written
-(and flushed) before its Redis keys are deleted, so a producer killed in between leaves the chunk in both
-places, never in neither; a line cut short by a kill is dropped when the file is opened again.
+content, so they are found without unpacking every chunk: producer/video/bycontent.py); `wait` and `resume`
+in another process open it and go on. A line is written (and flushed) before its Redis keys are deleted, so
+a producer killed in between leaves the chunk in both places, never in neither; a line cut short by a kill
+is dropped when the file is opened again.
 
 Memory: one offset (8 bytes) per chunk of the job, about 31 kB per million files at 256 files per chunk.
 """

@@ -95,6 +95,6 @@ _DESCRIPTIONS = {
     FileError.NO_VIDEO_STREAM: "a media file without a video stream (audio only)",
     FileError.DAMAGED_VIDEO: "some packets or frames could not be decoded; the frames that did are indexed",
     FileError.TRUNCATED_VIDEO: "the video stops before the end its container declares; the frames before are indexed",
-    FileError.VIDEO_CONTENT: "named like an image, but a video by its content: indexed as a video, unless videos are off "
-                             "(--no-videos)",
+    FileError.VIDEO_CONTENT: "named like an image, but a video by its content: indexed as a video, unless "
+                             "videos are off (--no-videos)",
 }

@@ -30,6 +30,7 @@ def folder(tmp_path_factory):
     os.rename(write_audio_only(folder / "song.m4a"), folder / "song.jpg")
     (folder / "notes.jpg").write_text("not a picture\n" * 50)
     shutil.copy(next(p for p in fixture_paths() if p.endswith(".png")), folder / "photo.png")
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "data", "stills", "gradient.heic"), folder / "photo.heic")
     return folder
 
 
@@ -41,7 +42,8 @@ def test_a_video_named_like_an_image_is_a_video_content_record(folder, name):
 
 
 @pytest.mark.parametrize(("name", "code"), [("song.jpg", FileError.NOT_AN_IMAGE), ("notes.jpg", FileError.NOT_AN_IMAGE),
-                                            ("photo.png", FileError.OK)])
+                                            ("photo.png", FileError.OK),
+                                            ("photo.heic", FileError.NOT_AN_IMAGE)])
 def test_audio_text_and_pictures_are_not_taken_for_videos(folder, name, code):
     assert not is_video_content((folder / name).read_bytes())
     assert hash_one(str(folder / name), "dhash", 8).code == code
