@@ -1,5 +1,5 @@
-"""An S3 object as a seekable file (tasks/inputs/s3file.py) against a real S3-compatible server (moto over
-HTTP): ranged GETs, seeks, reads past the end, failures as codes."""
+"""An S3 object as a seekable file (tasks/inputs/s3file.py) and a video read from one (tasks/video/source.py),
+against a real S3-compatible server (moto over HTTP): ranged GETs, seeks, reads past the end, failures as codes."""
 
 import datetime
 import io
@@ -82,14 +82,23 @@ def test_reads_at_or_past_the_end_give_nothing_and_fetch_nothing_and_a_negative_
         media.seek(-1)
 
 
-def test_opening_a_missing_object_or_an_empty_one_gives_its_code(s3_server, client):
-    bucket = s3_server.new_bucket({"v/empty.mp4": b""})
+def test_a_missing_object_an_empty_one_and_one_outside_the_allowed_roots_get_their_codes_the_last_unrequested(
+    s3_server, client
+):
+    from tasks.video.source import checked_source
+
+    bucket = s3_server.new_bucket({"v/empty.mp4": b"", "other/a.mp4": b"x"})
     codes = {}
-    for key in ("v/gone.mp4", "v/empty.mp4"):
+    for key, roots in (("v/gone.mp4", ()), ("v/empty.mp4", ()), ("other/a.mp4", (f"s3://{bucket}/v",))):
         with pytest.raises(FileUnreadable) as caught:
-            S3ObjectFile.open(f"s3://{bucket}/{key}", client)
+            checked_source(f"s3://{bucket}/{key}", roots, client)
         codes[key] = caught.value.code
-    assert codes == {"v/gone.mp4": FileError.NOT_FOUND, "v/empty.mp4": FileError.EMPTY_FILE}
+    assert codes == {
+        "v/gone.mp4": FileError.NOT_FOUND,
+        "v/empty.mp4": FileError.EMPTY_FILE,
+        "other/a.mp4": FileError.OUTSIDE_ALLOWED_ROOTS,
+    }
+    assert s3_server.bytes_read(bucket, "other/a.mp4") == []
 
 
 def test_access_denied_mid_read_ends_the_file_there_with_permission_denied_and_no_further_request(
@@ -133,3 +142,42 @@ def test_a_store_that_ignores_the_range_sends_no_more_than_a_block_into_memory_a
         stub.add_response("get_object", dict(whole, Body=StreamingBody(io.BytesIO(DATA), len(DATA))))
         assert media.read(1) == b""
     assert media.failure == FileError.READ_ERROR
+
+
+def test_a_video_object_samples_as_its_local_copy_whole_and_in_a_segment(s3_env, tmp_path):
+    from support.videos import write_video
+    from tasks.video.segment import index_segment
+
+    path = write_video(tmp_path / "clip.mkv", seconds=6)
+    bucket = s3_env.new_bucket({"clip.mkv": open(path, "rb").read()})
+    for start, end in ((0.0, None), (2.0, 4.0)):
+        local, remote = index_segment(path, start, end, 1.0), index_segment(f"s3://{bucket}/clip.mkv", start, end, 1.0)
+        assert remote.code == local.code == FileError.OK
+        assert remote.frames.times.tolist() == local.frames.times.tolist() != []
+        assert remote.frames.phash.tolist() == local.frames.phash.tolist()
+        assert (remote.size, remote.duration) == (local.size, local.duration)
+
+
+def test_a_video_object_whose_read_fails_part_way_is_a_record_with_that_code_whatever_ffmpeg_made_of_it(
+        s3_env, tmp_path, monkeypatch):
+    from support.videos import write_video
+    from tasks.video.segment import index_segment
+
+    # Given a video object read in blocks of 1 KiB, whose reads are refused once the first block is read (the
+    # file then ends there for FFmpeg: tasks/inputs/s3file.py says why)
+    path = write_video(tmp_path / "clip.mkv", seconds=6)
+    url = f"s3://{s3_env.new_bucket({'clip.mkv': open(path, 'rb').read()})}/clip.mkv"
+    monkeypatch.setattr(s3file, "S3_FIRST_BLOCK", 1024)
+    reads = []
+
+    def refused_after_the_first(*args, **kwargs):
+        reads.append(args[1])
+        if len(reads) > 1:
+            raise FileUnreadable(FileError.PERMISSION_DENIED)
+        return real(*args, **kwargs)
+
+    real = s3file.read_s3_range
+    monkeypatch.setattr(s3file, "read_s3_range", refused_after_the_first)
+    # When it is sampled, then the record says what the store said, not what FFmpeg made of a short file
+    assert index_segment(url, 0.0, None, 1.0).code == FileError.PERMISSION_DENIED
+    assert reads[:2] == [0, 1024]
