@@ -15,8 +15,9 @@ import re
 from tasks.errors import FileError, FileUnreadable
 from tasks.inputs.read_s3 import read_s3_range
 
-#: Bytes of the first GET after an open or a seek: a container's header, or the packets up to a keyframe,
-#: fit in it at the bitrates of most video (64 KiB is under a second of 1080p H.264 at 8 Mb/s).
+#: Bytes of the first GET after an open or a seek: what FFmpeg's fast probe reads of a header
+#: (producer/video/probe.py FAST_PROBE), so a probe, or a seek that needs only the bytes near its target (an
+#: index entry, a box header), costs one small GET; reads that go on from there grow.
 S3_FIRST_BLOCK = 64 * 1024
 #: Most bytes one GET fetches, and so the most this file holds: AWS's performance guidelines give 8 MB or
 #: 16 MB as the usual size of byte-range requests, enough that a GET's round trip is small beside its
