@@ -107,7 +107,8 @@ def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_and_frames
         for column in ("dhash", "phash", "band"):
             assert getattr(remote.frames, column).tolist() == getattr(local.frames, column).tolist(), (name, column)
         assert (remote.width, remote.height, remote.duration) == (local.width, local.height, local.duration)
-        assert records[url + name]["size"] == local.size
+        modified = client.head_object(Bucket=bucket, Key=f"photos/{name}")["LastModified"]
+        assert (records[url + name]["size"], records[url + name]["mtime"]) == (local.size, int(modified.timestamp()))
     # And the long video was read in ranges, each task about its share: its segments and the producer's probe
     # read it about once in all, not once per segment
     size = (videos / "long.mkv").stat().st_size
