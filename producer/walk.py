@@ -1,4 +1,4 @@
-"""Enumerate image files under the given paths: deterministic order, absolute paths, loops never hang,
+"""Enumerate image and video files under the given paths: deterministic order, absolute paths, loops never hang,
 and folders of any size streamed (see :data:`SORT_LIMIT`)."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def is_video_name(name: str) -> bool:
 
 
 def is_walked_name(name: str) -> bool:
-    """Image or video: what a local walk lists (object stores list images only)."""
+    """Image or video: what a walk lists, in a folder or under an `s3://` prefix."""
     return os.path.splitext(name)[1].lower() in _WALKED_EXTENSIONS
 
 
@@ -116,7 +116,7 @@ def _s3_listings(urls: list[str], client, on_error: OnError) -> dict[str, Iterat
     from producer.walk_s3 import open_s3_listings
     from tasks.inputs.s3client import new_s3_client
 
-    return open_s3_listings(urls, client if client is not None else new_s3_client(), on_error, is_image_name)
+    return open_s3_listings(urls, client if client is not None else new_s3_client(), on_error, is_walked_name)
 
 
 def _ignore(_path: str, _code: FileError) -> None:

@@ -1,4 +1,4 @@
-"""List image objects under `s3://bucket/prefix` inputs: keys in the store's (lexical) order, paged.
+"""List image and video objects under `s3://bucket/prefix` inputs: keys in the store's (lexical) order, paged.
 
 Each object is yielded as a :class:`producer.listed.ListedObject`: its URL, with the Size and LastModified
 the listing gave (what `--index` reuse and chunking need, with no request per object). Pages are fetched
@@ -33,11 +33,11 @@ _LIST_ERRORS = {
 OnError = Callable[[str, FileError], None]
 
 
-def open_s3_listings(urls: list[str], client, on_error: OnError, is_image_name: Callable[[str], bool],
+def open_s3_listings(urls: list[str], client, on_error: OnError, is_walked_name: Callable[[str], bool],
                      page_size: int | None = None) -> dict[str, Iterator[str]]:
-    """url -> the object URLs to hash under it, for each distinct root of `urls`. Every root's first page
-    is fetched here, so a missing bucket or empty prefix fails before anything is hashed. A root inside
-    another root of the same bucket, or named twice, is listed once, by the first."""
+    """url -> the object URLs to index under it (the keys `is_walked_name` takes), for each distinct root of
+    `urls`. Every root's first page is fetched here, so a missing bucket or empty prefix fails before anything
+    is hashed. A root inside another root of the same bucket, or named twice, is listed once, by the first."""
     folders: list[tuple[str, str]] = []
     named: set[str] = set()
     listings: dict[str, Iterator[str]] = {}
@@ -57,7 +57,7 @@ def open_s3_listings(urls: list[str], client, on_error: OnError, is_image_name: 
         if not first.get("Contents"):
             raise ConfigError(f"cannot read {url}: no objects under this prefix")
         folders.append((bucket, folder))
-        listings[url] = _keys(itertools.chain([first], pages), url, bucket, inner, named, on_error, is_image_name)
+        listings[url] = _keys(itertools.chain([first], pages), url, bucket, inner, named, on_error, is_walked_name)
     return listings
 
 
@@ -91,13 +91,14 @@ def _head(client, url: str, bucket: str, key: str) -> dict | None:
 
 
 def _keys(pages, url: str, bucket: str, inner: tuple[str, ...], named: set[str], on_error: OnError,
-          is_image_name: Callable[[str], bool]) -> Iterator[ListedObject]:
-    """The image objects of `pages`, page by page (a page is dropped once the next one is fetched)."""
+          is_walked_name: Callable[[str], bool]) -> Iterator[ListedObject]:
+    """The objects of `pages` named like images or videos, page by page (a page is dropped once the next one
+    is fetched)."""
     try:
         for page in pages:
             for item in page.get("Contents", ()):
                 key = item["Key"]
-                if key.endswith("/") or not is_image_name(posixpath.basename(key)) or key.startswith(inner):
+                if key.endswith("/") or not is_walked_name(posixpath.basename(key)) or key.startswith(inner):
                     continue
                 object_url = f"s3://{bucket}/{key}"
                 if object_url not in named:

@@ -111,14 +111,13 @@ def split(index: int, duration: float, parts: int, fps: float) -> list[tuple[int
 
 def divert_videos(paths: Iterable[str], videos: list[str] | None,
                   known: Callable[[str], bool] | None = None) -> Iterator[str]:
-    """The walk's paths that are not videos, streamed; video paths go into `videos` (None: dropped, for
-    --no-videos): those named like videos, and those `known` to be (an incremental run's index holds them as
-    videos: found by their content before, producer/video/bycontent.py). s3:// objects are never videos here
-    (object stores are walked for images only)."""
+    """The walk's paths that are not videos, streamed; video paths (local files and `s3://` objects alike) go
+    into `videos` (None: dropped, for --no-videos): those named like videos, and those `known` to be (an
+    incremental run's index holds them as videos: found by their content before, producer/video/bycontent.py)."""
     from producer.walk import is_video_name
 
     for path in paths:
-        if not (is_video_name(path) or (known is not None and known(path))) or path.startswith("s3://"):
+        if not (is_video_name(path) or (known is not None and known(path))):
             yield path
         elif videos is not None:
             videos.append(path)

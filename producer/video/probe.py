@@ -31,29 +31,31 @@ UNKNOWN = VideoCost(0.0, 0.0)
 def probe_cost(path: str, allowed_roots: tuple[str, ...] = ()) -> VideoCost:
     """A video's cost from its container header, or UNKNOWN when it cannot be read here (not a regular
     file, empty, outside the allowed roots, not a video: the worker records why, under its time limit and
-    isolation). No frame is decoded by the fast probe (FAST_PROBE); when it learns too little, FFmpeg's
-    own probe, which decodes about one frame, tries again."""
+    isolation). An `s3://` object's header is read by ranged GETs (tasks/video/source.py), never the whole
+    object. No frame is decoded by the fast probe (FAST_PROBE); when it learns too little, FFmpeg's own
+    probe, which decodes about one frame, tries again."""
     from tasks.errors import FileUnreadable
-    from tasks.video.probe import checked_file
+    from tasks.video.source import checked_source
 
     try:
-        path, _, _ = checked_file(path, allowed_roots)  # never open a FIFO or device: it could block
+        source = checked_source(path, allowed_roots)  # never open a FIFO or device: it could block
     except FileUnreadable:
         return UNKNOWN
-    return _header_cost(path, FAST_PROBE) or _header_cost(path, {}) or UNKNOWN
+    return _header_cost(source.open(), FAST_PROBE) or _header_cost(source.open(), {}) or UNKNOWN
 
 
-def _header_cost(path: str, how: dict) -> VideoCost | None:
-    """The cost av.open(path, **how) finds, None when it finds no duration or no pixels."""
+def _header_cost(media, how: dict) -> VideoCost | None:
+    """The cost av.open(media, **how) finds (media: a path or a file), None when it finds no duration or no
+    pixels."""
     import av
 
     from tasks.video.probe import probe_container
 
     try:
-        with av.open(path, metadata_errors="ignore", **how) as container:
+        with av.open(media, metadata_errors="ignore", **how) as container:
             info = probe_container(container)
             frames = container.streams.video[0].frames
-    except Exception:  # noqa: BLE001  (FFmpeg's errors, and a header no one foresaw: the worker records it)
+    except Exception:  # noqa: BLE001  (FFmpeg's errors, a failed read, a header no one foresaw: the worker records it)
         return None
     frames = frames or info.duration * info.fps
     cost = VideoCost(info.duration, frames * info.width * info.height)

@@ -74,7 +74,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 def main() -> None:
     """What a child runs."""
-    import tasks.video.probe  # noqa: F401  (what probe_cost loads, before the child says it is ready)
+    import tasks.video.source  # noqa: F401  (what probe_cost loads, before the child says it is ready)
     from producer.video.probe import probe_cost
 
     serve(probe_cost)

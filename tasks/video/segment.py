@@ -17,8 +17,9 @@ import av
 from tasks.errors import FileError, FileUnreadable
 from tasks.settings import DEFAULT_MAX_PIXELS
 from tasks.video.frames import VideoFrames, barred_frames, frames_of, hash_row, no_frames
-from tasks.video.probe import checked_file, probe_container
+from tasks.video.probe import probe_container
 from tasks.video.sample import SampleStats, sample_frames
+from tasks.video.source import VideoSource, checked_source
 
 log = logging.getLogger(__name__)
 
@@ -67,29 +68,36 @@ class SegmentResult:
 def looks_like_video(path: str) -> bool:
     """True when the file starts like a container of VIDEO_SIGNATURES."""
     with open(path, "rb") as handle:
-        head = handle.read(16)
+        return starts_like_video(handle.read(16))
+
+
+def starts_like_video(head: bytes) -> bool:
+    """True when a file's first bytes (16 suffice) are those of a container of VIDEO_SIGNATURES."""
     return any(head[at:at + len(sig)] == sig for at, sig in VIDEO_SIGNATURES)
 
 
 def index_segment(path: str, start: float, end: float | None, fps: float, allowed_roots: tuple[str, ...] = (),
                   max_pixels: int = DEFAULT_MAX_PIXELS, interrupts: tuple[type[BaseException], ...] = (),
                   on_progress: Callable[[Callable[[], SegmentResult]], None] | None = None) -> SegmentResult:
-    """Sample and hash the frames of `path` at k/`fps` seconds in [start, end) (`end` None: to the end).
+    """Sample and hash the frames of `path` (a local file, or an `s3://` object read by ranged GETs:
+    tasks/video/source.py) at k/`fps` seconds in [start, end) (`end` None: to the end).
     `interrupts` are the exceptions that stop the task instead (its soft time limit). `on_progress(so_far)` is
     called after each sampled frame; `so_far()` makes the result of the frames sampled until then (size and
     mtime left 0; a pass sampled again with every frame decoded starts over)."""
     result = SegmentResult(FileError.OK)
     try:
-        path, size, mtime = checked_file(path, allowed_roots)
-        result.size, result.mtime = size, mtime
-        with _open(path) as container:
+        source = checked_source(path, allowed_roots)
+        result.size, result.mtime = source.size, source.mtime
+        with _open(source) as container:
             every_b = _codec_name(container) in SKIP_B_CODECS
             result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF",
                                          on_progress)
         if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
-            with _open(path) as container:
+            with _open(source) as container:
                 result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress)
-        result.size, result.mtime = size, mtime
+        result.size, result.mtime = source.size, source.mtime
+        if source.failure is not None:  # a failed read, which FFmpeg took for the end of the file
+            result.code = source.failure
     except FileUnreadable as exc:
         result.code = exc.code
     except MemoryError:
@@ -107,14 +115,16 @@ def _codec_name(container) -> str:
     return streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
 
 
-def _open(path: str):
-    """The open container, or FileUnreadable: `corrupt` when the file starts like a video, else
-    `not-a-video`."""
+def _open(source: VideoSource):
+    """The open container, or FileUnreadable: the code of a failed read, else `corrupt` when the file starts
+    like a video, else `not-a-video`."""
     try:
         with av.logging.Capture():  # "moov atom not found" and the like: the record says it
-            return av.open(path, metadata_errors="ignore")
+            return av.open(source.open(), metadata_errors="ignore")
     except av.error.FFmpegError:
-        raise FileUnreadable(FileError.CORRUPT if looks_like_video(path) else FileError.NOT_A_VIDEO) from None
+        if source.failure is not None:
+            raise FileUnreadable(source.failure) from None
+        raise FileUnreadable(FileError.CORRUPT if starts_like_video(source.head()) else FileError.NOT_A_VIDEO) from None
 
 
 def _sample(container, start: float, end: float | None, fps: float, max_pixels: int, skip: str,

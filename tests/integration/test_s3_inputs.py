@@ -3,6 +3,7 @@ workers, and a real S3-compatible server (moto over HTTP on loopback) they reach
 
 import json
 import os
+import re
 
 import pytest
 
@@ -39,24 +40,81 @@ def run_to(s3_server, out, inputs: list[str], options: list[str], env: dict[str,
     return records, done.stderr
 
 
-def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_of_the_local_copies(
-        s3_server, tmp_path, images):
-    # Given the same images in a local folder and under a prefix of a bucket (beside another prefix)
+#: Seconds of 1080p30 video per task, made tiny so a 20 s test video is cut into several segments (as in
+#: tests/integration/test_video_run.py).
+TINY_SEGMENT = "0.03"
+
+
+def noise(_second: int, width: int, height: int):
+    """A new random picture every frame: footage that barely compresses, so a short video is several MB."""
+    import numpy as np
+
+    return np.random.default_rng().integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """On local disk: a 20 s video of several MB (many of the S3 reader's blocks) and a 6 s clip."""
+    from support.videos import write_video
+
+    folder = tmp_path_factory.mktemp("s3-videos")
+    write_video(folder / "long.mkv", seconds=20, size=(320, 192), frame=noise, bit_rate=3_000_000)
+    write_video(folder / "clip.mp4", seconds=6)
+    return folder
+
+
+def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_and_frames_of_the_local_copies(
+        s3_server, tmp_path, images, videos):
+    from producer.outputs.videoframes import read_videos
+    from tasks.inputs.s3file import S3_MAX_BLOCK
+    from tasks.video.segment import index_segment
+
+    # Given the same images in a local folder and under a prefix of a bucket (beside another prefix), and
+    # under the prefix the videos too, one of them deleted just after the producer has listed it
     bucket = upload(s3_server, images, "photos/")
-    s3_server.client().put_object(Bucket=bucket, Key="elsewhere/skip.jpg", Body=b"not listed")
-    names = sorted(p.name for p in images.iterdir())
-    # When hashfleet runs on both, with no broker
-    records = run(s3_server, tmp_path, [str(images), f"s3://{bucket}/photos"])
-    # Then every local file and every object has one record, and each object hashes as its local copy
-    assert sorted(records) == sorted([str(images / n) for n in names] + [f"s3://{bucket}/photos/{n}" for n in names])
     client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="elsewhere/skip.jpg", Body=b"not listed")
+    for key, path in (("long.mkv", videos / "long.mkv"), ("clip.mp4", videos / "clip.mp4"),
+                      ("gone.mp4", videos / "clip.mp4")):
+        client.put_object(Bucket=bucket, Key=f"photos/{key}", Body=path.read_bytes())
+    s3_server.after_next_listing(bucket, lambda: s3_server.client().delete_object(Bucket=bucket, Key="photos/gone.mp4"))
+    names = sorted(p.name for p in images.iterdir())
+    url = f"s3://{bucket}/photos/"
+    # When hashfleet runs on both, with no broker, a segment length cutting the long video into several tasks
+    out = tmp_path / "out.jsonl"
+    records, stderr = run_to(s3_server, out, [str(images), url.rstrip("/")], [],
+                             {"HASHFLEET_VIDEO_SEGMENT": TINY_SEGMENT})
+    # Then every local file and every object has one record, and each image object hashes as its local copy
+    video_names = ["clip.mp4", "gone.mp4", "long.mkv"]
+    assert sorted(records) == sorted([str(images / n) for n in names] + [url + n for n in names + video_names])
     for name in names:
-        local, remote = records[str(images / name)], records[f"s3://{bucket}/photos/{name}"]
+        local, remote = records[str(images / name)], records[url + name]
         assert local["error"] == "" and local["hash"], local
         assert {k: remote[k] for k in ("hash", "error", "size", "width", "height")} == \
                {k: local[k] for k in ("hash", "error", "size", "width", "height")}
         modified = client.head_object(Bucket=bucket, Key=f"photos/{name}")["LastModified"]
         assert remote["mtime"] == int(modified.timestamp())
+    # And the video objects are videos, the deleted one `not-found`, the long one cut into 5 tasks or more
+    assert {n: (records[url + n]["kind"], records[url + n]["error"]) for n in video_names} == {
+        "clip.mp4": ("video", ""), "gone.mp4": ("video", "not-found"), "long.mkv": ("video", "")}
+    count, tasks = map(int, re.search(r"(\d+) videos in (\d+) tasks", stderr).groups())
+    assert count == 3 and tasks >= 6  # the clip and gone.mp4 share a task
+    # And each video's record and frames are those of the same file sampled from local disk
+    got = {v.path: v for v in read_videos(str(out))}
+    for name, seconds in (("clip.mp4", 6), ("long.mkv", 20)):
+        local, remote = index_segment(str(videos / name), 0.0, None, 1.0), got[url + name]
+        assert remote.frames.times.tolist() == local.frames.times.tolist() == [float(s) for s in range(seconds)]
+        for column in ("dhash", "phash", "band"):
+            assert getattr(remote.frames, column).tolist() == getattr(local.frames, column).tolist(), (name, column)
+        assert (remote.width, remote.height, remote.duration) == (local.width, local.height, local.duration)
+        modified = client.head_object(Bucket=bucket, Key=f"photos/{name}")["LastModified"]
+        assert (records[url + name]["size"], records[url + name]["mtime"]) == (local.size, int(modified.timestamp()))
+    # And the long video was read in ranges, each task about its share: its segments and the producer's probe
+    # read it about once in all, not once per segment
+    size = (videos / "long.mkv").stat().st_size
+    reads = s3_server.bytes_read(bucket, "photos/long.mkv")
+    assert all(header.startswith("bytes=") for header, _ in reads) and max(sent for _, sent in reads) <= S3_MAX_BLOCK
+    assert sum(sent for _, sent in reads) < 1.5 * size, (size, reads)
 
 
 def test_an_object_deleted_after_the_listing_is_a_not_found_record_and_the_rest_are_hashed(

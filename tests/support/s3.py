@@ -26,7 +26,9 @@ class S3Server:
         from werkzeug.serving import make_server
 
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query string)
+        self.reads: list[tuple[str, str, int]] = []  # per object GET: (path, its Range header, bytes sent)
         self._after_listing: dict[str, Callable[[], None]] = {}
+        self._filler = None
         app = DomainDispatcherApplication(create_backend_app)
 
         def logged(environ, start_response):
@@ -38,6 +40,8 @@ class S3Server:
                 response = list(body)  # the listing is answered before any hook changes the store
             finally:
                 getattr(body, "close", lambda: None)()
+            if method == "GET" and path.count("/") > 1 and path.strip("/").count("/"):
+                self.reads.append((path, environ.get("HTTP_RANGE", ""), sum(map(len, response))))
             bucket = path.strip("/").split("/")[0]
             if method == "GET" and "list-type=2" in query and bucket in self._after_listing:
                 self._after_listing.pop(bucket)()
@@ -70,7 +74,9 @@ class S3Server:
     def new_bucket(self, objects: dict[str, bytes] | None = None, name: str = "") -> str:
         """A bucket of a unique name (prefixed by `name`) holding `objects` {key: bytes}."""
         bucket = f"{name or 'test'}-{uuid.uuid4().hex[:10]}"
-        client = self.client()
+        if self._filler is None:  # one client for every bucket filled: a client takes ~0.2 s to make
+            self._filler = self.client()
+        client = self._filler
         client.create_bucket(Bucket=bucket)
         for key, data in (objects or {}).items():
             client.put_object(Bucket=bucket, Key=key, Body=data)
@@ -85,6 +91,10 @@ class S3Server:
         """Paths of the GET requests for objects of `bucket` (listings excluded)."""
         return [path for method, path, query in self.requests
                 if method == "GET" and path.startswith(f"/{bucket}/") and path != f"/{bucket}/"]
+
+    def bytes_read(self, bucket: str, key: str) -> list[tuple[str, int]]:
+        """(Range header, bytes sent) of each GET of the object `key` of `bucket`, in the order served."""
+        return [(header, sent) for path, header, sent in self.reads if path == f"/{bucket}/{key}"]
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -21,15 +21,18 @@ def picture(second: int, width: int, height: int) -> np.ndarray:
 
 
 def write_video(path, seconds: float = 6, rate: int = 10, size=(160, 96), codec: str = "mpeg4",
-                rotation: int | None = None, gop: int | None = None, frame=picture) -> str:
+                rotation: int | None = None, gop: int | None = None, frame=picture, bit_rate: int | None = None) -> str:
     """Encode `seconds` of video at `rate` fps; `rotation`: display rotation in the metadata (degrees);
-    `frame(second, width, height)` draws each frame. Returns the path."""
+    `frame(second, width, height)` draws each frame; `bit_rate` (bits/s) sets the file's size for a frame
+    that is hard to compress. Returns the path."""
     width, height = size
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if gop is not None:
             stream.codec_context.gop_size = gop
+        if bit_rate is not None:
+            stream.bit_rate = bit_rate
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for index in range(round(seconds * rate)):

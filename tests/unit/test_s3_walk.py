@@ -13,18 +13,18 @@ def walk(roots, **kwargs):
     return list(iter_image_paths(roots, **kwargs))
 
 
-def test_a_prefix_lists_its_image_keys_in_lexical_order_across_pages_as_urls(s3_env, monkeypatch):
+def test_a_prefix_lists_its_image_and_video_keys_in_lexical_order_across_pages_as_urls(s3_env, monkeypatch):
     # Given a bucket whose keys are put out of order, with non-images, a folder marker and a sibling prefix
     keys = ["photos/b/2.JPG", "photos/a.png", "photos/notes.txt", "photos/b/", "photos/c/d/e.WebP",
-            "photos/x.jpg.bak", "photos2/other.jpg", "photos/B.jpeg"]
+            "photos/x.jpg.bak", "photos2/other.jpg", "photos/B.jpeg", "photos/c/clip.MOV"]
     bucket = s3_env.new_bucket(dict.fromkeys(keys, b"x"))
     monkeypatch.setattr("producer.walk_s3.PAGE_SIZE", 2)  # several pages from a handful of keys
     # When the folder-like prefix is walked
     before = len(s3_env.requests)
     found = walk([f"s3://{bucket}/photos"])
-    # Then image keys come in byte order, paged, without the sibling prefix's keys
+    # Then image and video keys come in byte order, paged, without the sibling prefix's keys
     assert sum("list-type=2" in query for _, _, query in s3_env.requests[before:]) == 4
-    assert found == [f"s3://{bucket}/photos/{k}" for k in ["B.jpeg", "a.png", "b/2.JPG", "c/d/e.WebP"]]
+    assert found == [f"s3://{bucket}/photos/{k}" for k in ["B.jpeg", "a.png", "b/2.JPG", "c/clip.MOV", "c/d/e.WebP"]]
     assert walk([f"s3://{bucket}"]) == found + [f"s3://{bucket}/photos2/other.jpg"]
 
 

@@ -70,12 +70,12 @@ def test_a_task_says_in_flower_which_video_and_which_seconds_it_holds():
     assert VideoPlan.from_doc(plan.to_doc()) == plan
 
 
-def test_the_walk_sends_videos_aside_and_images_on_and_no_videos_drops_them():
-    walk = ["/a.jpg", "/b.MP4", "/c.png", "/d.mkv", "s3://bucket/e.mp4"]
+def test_the_walk_sends_videos_aside_local_or_in_an_object_store_and_images_on_and_no_videos_drops_them():
+    walk = ["/a.jpg", "/b.MP4", "/c.png", "/d.mkv", "s3://bucket/e.mp4", "s3://bucket/f.webp"]
     videos: list[str] = []
-    assert list(divert_videos(walk, videos)) == ["/a.jpg", "/c.png", "s3://bucket/e.mp4"]
-    assert videos == ["/b.MP4", "/d.mkv"]
-    assert list(divert_videos(walk, None)) == ["/a.jpg", "/c.png", "s3://bucket/e.mp4"]
+    assert list(divert_videos(walk, videos)) == ["/a.jpg", "/c.png", "s3://bucket/f.webp"]
+    assert videos == ["/b.MP4", "/d.mkv", "s3://bucket/e.mp4"]
+    assert list(divert_videos(walk, None)) == ["/a.jpg", "/c.png", "s3://bucket/f.webp"]
 
 
 def test_segment_results_round_trip_through_the_packed_wire_format():

@@ -74,6 +74,25 @@ def test_only_an_unchanged_video_sampled_to_its_end_at_the_same_rate_is_offered_
         index.close()
 
 
+def test_an_object_video_is_offered_when_its_listed_size_and_last_modified_match_its_record(tmp_path):
+    from producer.listed import ListedObject
+
+    # Given an index holding a video object sampled to its end, with the size and mtime a worker recorded
+    url, size, mtime = "s3://films/v/a.mp4", 7_548_771, 1_765_000_000
+    video = IndexedVideo(url, 6.0, 160, 96, 10.0, frames(6, 0), "", False, 1.0)
+    out = str(tmp_path / "old.sqlite")
+    write_records(out, [Record(url, "", "", size, mtime, (), None, 160, 96, "video")], META, [video])
+    index = Index(out, "dhash", 8, video_fps=1.0)
+    try:
+        # Then the walk's listing of it, unchanged, is offered with no request; rewritten or unlisted, it is not
+        assert index.unchanged_video(ListedObject(url, size, mtime)) == OldVideo(6, size, mtime)
+        assert index.unchanged_video(ListedObject(url, size, mtime + 1)) is None
+        assert index.unchanged_video(ListedObject(url, size + 1, mtime)) is None
+        assert index.unchanged_video(url) is None
+    finally:
+        index.close()
+
+
 @pytest.mark.parametrize("fmt", ("sqlite", "csv"))
 def test_an_index_sampled_at_another_rate_offers_no_video(old_index, fmt):
     out, paths = old_index(fmt)
