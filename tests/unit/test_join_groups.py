@@ -1,14 +1,17 @@
 """Joins with groups (tasks/nearjoin/groups.py): exactly the pairs of the join without groups whose two rows
-are in different groups, in the self-join, its parts and the join across two sets, with identical hashes
-inside one group and across groups."""
+are in different groups, in the self-join, its parts, the join across two sets, the typed join and
+near_pairs, with identical hashes inside one group and across groups."""
 
 import numpy as np
 import pytest
 
+from producer.near.find import near_pairs
+from producer.near.typedjoin import typed_join
 from tasks.nearjoin.cross import cross_join
 from tasks.nearjoin.join import join, join_parts, pairs_for_part, sort_pairs
 from tasks.nearjoin.pairarrays import concatenate, copies_of
 from tests.unit.test_crossjoin import brute_force as brute_force_across
+from tests.unit.test_near_regions import K, families, index_of
 from tests.unit.test_nearjoin import assert_same_pairs, brute_force, clustered_hashes
 
 #: Hashes of the self-join tests (brute force over all their pairs takes well under a second).
@@ -107,6 +110,32 @@ def test_a_cross_join_with_groups_yields_the_brute_force_pairs_of_different_grou
     expected = apart(brute_force_across(right, left, max_distance), right_groups, left_groups)
     assert_same_pairs(cross_join(right, left, max_distance, left_groups=right_groups, right_groups=left_groups),
                       expected)
+
+
+@pytest.mark.parametrize("joiner", [None, join])
+def test_a_typed_join_with_groups_is_the_typed_join_filtered_by_the_files_groups(joiner):
+    # Given 3,000 files with a whole picture, a square and two turned rows each, in 60 groups
+    hashes = clustered_hashes(12_000, seed=4).reshape(4, -1)
+    files = np.arange(hashes.shape[1])
+    rows = [("full", files, hashes[0]), ("square", files, hashes[1]), ("turned", files, hashes[2]),
+            ("turned", files, hashes[3])]
+    allowed = {("square", "square"), ("turned", "full"), ("full", "full")}
+    groups = clustered_groups(hashes[0], seed=4)
+    # When joined kind pair by kind pair or all in one self-join, with groups
+    found = typed_join(rows, allowed, 8, joiner, groups)
+    # Then the pairs are those of the typed join without groups whose files' groups differ
+    assert_same_pairs(found, apart(typed_join(rows, allowed, 8, joiner), groups))
+    assert len(found[0]) > 100
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_near_pairs_with_groups_are_near_pairs_of_files_of_different_groups(seed):
+    full, centre, regions = families(600, seed)
+    data = index_of(full, centre, regions)
+    groups = np.random.default_rng(seed).integers(0, 30, len(full))
+    found = near_pairs(data, K, groups=groups)
+    assert_same_pairs(found, apart(near_pairs(data, K), groups))
+    assert len(found[0]) > 50
 
 
 @pytest.mark.parametrize("groups", [np.zeros(4, np.int64), np.full(5, -1), np.zeros(5, float), np.zeros((5, 1), int),
