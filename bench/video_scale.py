@@ -13,10 +13,10 @@ the same picture with 0-1 bit of noise. Quality is 100 for all frames (no low-in
 `dupes` collapses runs of consecutive frames within `--radius` bits of their first before the join
 (producer/near/videoruns.py; `--radius -1`: no collapse). Each frame's band hash is its phash with fixed bits
 flipped (BAND_MASK), so the band self-join (within producer/near/videopairs.BAND_MAX_DISTANCE) costs what a
-second set of such hashes costs and finds no pair the phash join does not. Prints the frames and runs, the
-pairs the join yields (and how many are within one video, which the alignment drops), the frame pairs of
-different videos after expanding the runs, the video pairs found, wall and CPU seconds of each step and the
-peak RSS.
+second set of such hashes costs and finds no pair the phash join does not. The joins take the video of each
+run and drop pairs of runs of one video inside (tasks/nearjoin/groups.py). Prints the frames and runs, the
+pairs the join yields (and how many are within one video: none), the frame pairs of different videos after
+expanding the runs, the video pairs found, wall and CPU seconds of each step and the peak RSS.
 """
 
 from __future__ import annotations
@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     from producer.near.find import near_pairs
 
     a, b, _ = near_pairs(videopairs._hash_index(phash[heads], centre[heads], index.quality[heads]), args.k,
-                         crops=args.crops)
-    ba, bb = videopairs.band_pairs(band[heads], low[heads], min(args.k, videopairs.BAND_MAX_DISTANCE))
+                         crops=args.crops, groups=owner[heads])
+    ba, bb = videopairs.band_pairs(band[heads], low[heads], min(args.k, videopairs.BAND_MAX_DISTANCE),
+                                   groups=owner[heads])
     a, b = videopairs._union(np.r_[a, ba], np.r_[b, bb], len(heads))
     c2, t3 = time.process_time(), time.monotonic()
     inside = owner[heads[a]] == owner[heads[b]]

@@ -65,8 +65,9 @@ def join_data_ids(join_id: str, parts: int) -> list[str]:
     return [data_id(join_part_task_id(join_id, i)) for i in range(parts)]
 
 
-#: Task name of the join's chord callback; its id, and the Redis key of the hashes every part reads (also
-#: the sign the join still exists).
+#: Task name of the join's chord callback; its id, the Redis key of the hashes every part reads (also the
+#: sign the join still exists), and that of the groups of a join that has them.
 JOIN_MERGE_TASK = "hashfleet.join_merge"
 join_merge_task_id = "{}-join-merge".format
 join_hashes_key = "hashfleet-join-{}-hashes".format
+join_groups_key = "hashfleet-join-{}-groups".format

@@ -63,7 +63,7 @@ def find_video_pairs(index: str, frame_distance: int, crops: bool, cluster: Sett
 
     with producer_app(cluster) as app:
         return videos, video_pairs(videos, max_distance=frame_distance, crops=crops,
-                                   joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
+                                   joiner=lambda hashes, k, groups=None: join_on_cluster(app, hashes, k, groups=groups))
 
 
 keep_option = click.option(
@@ -88,7 +88,7 @@ def find_groups(index: str, max_distance: int, crops: bool, regions: bool, inclu
 
         with producer_app(cluster) as app:
             a, b, d = near_pairs(data, max_distance, **options,
-                                 joiner=lambda hashes, k: join_on_cluster(app, hashes, k))
+                                 joiner=lambda hashes, k, groups=None: join_on_cluster(app, hashes, k, groups=groups))
     return data, (a, b, d), groups_around_representatives(len(data), a, b, d)
 
 

@@ -24,6 +24,7 @@ from tasks.ids import (
     join_part_task_id,
     new_job_id,
 )
+from tasks.nearjoin.groups import as_groups
 from tasks.nearjoin.join import Part, join_parts
 from tasks.nearjoin.pairarrays import PACKED_SORT_LIMIT, Pairs, unpack
 from tasks.nearjoin.store import forget_hashes, join_exists, store_hashes
@@ -42,27 +43,29 @@ class JoinLost(JobFailed):
     """Redis no longer holds a running join's hashes (restarted without persistence, or expired)."""
 
 
-def join_on_cluster(app: Celery, hashes: np.ndarray, max_distance: int, *, splits: int = DEFAULT_SPLITS,
-                    timeout: float | None = None) -> Pairs:
+def join_on_cluster(app: Celery, hashes: np.ndarray, max_distance: int, *, groups=None,
+                    splits: int = DEFAULT_SPLITS, timeout: float | None = None) -> Pairs:
     """All pairs (a < b) of `hashes` (uint64, shape (n,)) within Hamming distance `max_distance`, as
     (a, b, distance) sorted by (a, b): exactly :func:`tasks.nearjoin.join.join`'s answer, dtypes included,
-    computed by the workers of `app` (a producer app, producer/app.py, with a Redis result backend).
+    computed by the workers of `app` (a producer app, producer/app.py, with a Redis result backend). With
+    `groups` (one int per hash), the workers leave out the pairs of two hashes of one group, as join does.
 
     `splits` cuts each table of the join into that many parts; `timeout` bounds the wait in seconds (None:
     until the join ends). Raises JobFailed (one line: which part failed and why), JoinLost when Redis lost
     the join, BrokerUnavailable when the backend stays unreachable for the settings' reconnect timeout, and
     ValueError for hashes that are not 1-d uint64, 2**28 of them or more (pairs travel packed in an int64
-    each), or a max_distance outside 0..64.
+    each), groups that are not one int per hash within 0..2**31 - 1, or a max_distance outside 0..64.
     """
     hashes = np.asarray(hashes)
     if hashes.dtype != np.uint64 or hashes.ndim != 1:
         raise ValueError(f"hashes must be a 1-d uint64 array (64-bit hashes only), got {hashes.dtype} {hashes.shape}")
     if len(hashes) >= PACKED_SORT_LIMIT:
         raise ValueError(f"the distributed join takes fewer than {PACKED_SORT_LIMIT} hashes, got {len(hashes)}")
+    groups = as_groups(groups, len(hashes))
     join_id = new_job_id()
     parts = join_parts(max_distance, len(hashes), splits)
-    store_hashes(redis_client(app), join_id, hashes, settings_of(app).result_expires)
-    publish_join(app, join_id, parts)
+    store_hashes(redis_client(app), join_id, hashes, settings_of(app).result_expires, groups)
+    publish_join(app, join_id, parts, grouped=groups is not None)
     counts = follow_join(app, join_id, timeout=timeout)
     pairs = read_pairs(app, join_id, counts, len(hashes))
     forget_join(app, join_id, len(parts))
@@ -78,11 +81,12 @@ def redis_client(app: Celery):
     return client
 
 
-def publish_join(app: Celery, join_id: str, parts: list[Part]):
-    """Publish the chord of a join whose hashes are stored (tasks.nearjoin.store.store_hashes): a part task
-    each, then the merge. Task ids derive from `join_id`, so a redelivered part overwrites its own pairs."""
+def publish_join(app: Celery, join_id: str, parts: list[Part], grouped: bool = False):
+    """Publish the chord of a join whose hashes are stored (tasks.nearjoin.store.store_hashes; `grouped`
+    when its groups are too): a part task each, then the merge. Task ids derive from `join_id`, so a
+    redelivered part overwrites its own pairs."""
     header = [
-        app.signature(JOIN_PART_TASK, args=(join_id, part_to_wire(part))).set(
+        app.signature(JOIN_PART_TASK, args=(join_id, part_to_wire(part, grouped))).set(
             task_id=join_part_task_id(join_id, i),
             argsrepr=f"(join {join_id}: table {part.table} of {part.blocks}, values {part.lo}..{part.hi - 1})")
         for i, part in enumerate(parts)

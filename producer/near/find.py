@@ -42,12 +42,15 @@ def eligible(index: HashIndex, include_low_information: bool = False) -> np.ndar
 
 
 def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_HASH, crops: bool = True,
-               regions: bool = True, include_low_information: bool = False, joiner=None) -> Pairs:
-    """All pairs (a < b, indices into `index`) of the same picture, with their distance, sorted by (a, b).
-    `joiner(hashes, k)` is the exact self-join of the first stage (tasks.nearjoin.join.join, or the
-    cluster's), which takes all its rows at once. The region stage is always joined here, each allowed pair
-    of kinds on its own (producer/near/typedjoin.py): about 10 s at a million files, where a self-join of
-    its 5 million turned and whole-picture rows at 4 bits would take minutes even spread over a cluster.
+               regions: bool = True, include_low_information: bool = False, joiner=None,
+               groups: np.ndarray | None = None) -> Pairs:
+    """All pairs (a < b, indices into `index`) of the same picture, with their distance, sorted by (a, b);
+    with `groups` (one int per file of `index`: the video a frame is from) only pairs of different groups,
+    dropped inside the joins. `joiner(hashes, k, groups=...)` is the exact self-join of the first stage
+    (tasks.nearjoin.join.join, or the cluster's), which takes all its rows at once. The region stage is
+    always joined here, each allowed pair of kinds on its own (producer/near/typedjoin.py): about 10 s at a
+    million files, where a self-join of its 5 million turned and whole-picture rows at 4 bits would take
+    minutes even spread over a cluster.
 
     First stage: files within `max_distance` on the whole picture (phash), with `crops` also on its centre
     crop, and with the region hashes also on the content inside a frame. With `regions` (and the index's
@@ -56,6 +59,7 @@ def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_
     """
     ids = eligible(index, include_low_information)
     local = np.arange(len(ids))
+    local_groups = None if groups is None else np.asarray(groups)[ids]
     full = index.hashes[hash_name][ids]
     rows, allowed = [(FULL, local, full)], {(FULL, FULL)}
     if crops and CENTRE_HASH in index.hashes:
@@ -69,10 +73,13 @@ def near_pairs(index: HashIndex, max_distance: int, *, hash_name: str = DEFAULT_
     # The first stage is one self-join of all its rows even here: at K = 8 a join across two sets probes
     # every flip mask of a block, a self-join half of them (one join: 25 s at a million files, full
     # against itself plus centre against full: 38 s, bench/HARD_EDITS.md).
-    a, b, d = typed_join(rows, allowed, max_distance, joiner or join)
+    a, b, d = typed_join(rows, allowed, max_distance, joiner or join, local_groups)
     if second:
         keep = confirmed(a, b, full, region, max_distance)
         ra, rb, rd = region_pairs(local, full, region)
+        if local_groups is not None:
+            apart = local_groups[ra] != local_groups[rb]
+            ra, rb, rd = ra[apart], rb[apart], rd[apart]
         a, b, d = least(np.concatenate([a[keep], ra]), np.concatenate([b[keep], rb]), np.concatenate([d[keep], rd]))
     return ids[a], ids[b], d
 

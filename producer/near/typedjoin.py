@@ -22,12 +22,14 @@ from tasks.nearjoin.pairarrays import Pairs
 Rows = list[tuple[str, np.ndarray, np.ndarray]]
 
 
-def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joiner=None) -> Pairs:
+def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joiner=None,
+               groups: np.ndarray | None = None) -> Pairs:
     """Pairs of files (a < b, least distance, sorted) whose rows of allowed kinds are within `max_distance`.
 
     `rows` is [(kind, file indices, uint64 hashes)]; `allowed` holds (kind, kind) pairs, either order.
-    A file's pair with itself is dropped. `joiner(hashes, k)`, when given, is a self-join run elsewhere
-    (producer/near/distjoin.py) that takes all rows at once.
+    A file's pair with itself is dropped, and with `groups` (one int per file index, the video a frame is
+    from) every pair of two files of one group, inside the joins. `joiner(hashes, k, groups=...)`, when given,
+    is a self-join run elsewhere (producer/near/distjoin.py) that takes all rows at once.
     """
     by_kind: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for kind in dict.fromkeys(kind for kind, _, _ in rows):
@@ -38,11 +40,15 @@ def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joi
     if not pairs:
         return _files_pairs([])
     if joiner is not None:
-        return _in_one_join(by_kind, pairs, max_distance, joiner)
+        return _in_one_join(by_kind, pairs, max_distance, joiner, groups)
+
+    def groups_of(files: np.ndarray) -> np.ndarray | None:
+        return None if groups is None else groups[files]
+
     found = []
     for kind in sorted({first for first, second in pairs if first == second}):
         files, hashes = by_kind[kind]
-        a, b, d = join(hashes, max_distance)
+        a, b, d = join(hashes, max_distance, groups=groups_of(files))
         found.append((files[a], files[b], d))
     across = {p for p in pairs if p[0] != p[1]}
     while across:
@@ -50,19 +56,21 @@ def typed_join(rows: Rows, allowed: set[tuple[str, str]], max_distance: int, joi
         hub = min(Counter(k for p in across for k in p).most_common(), key=lambda c: (-c[1], c[0]))[0]
         others = sorted(second if first == hub else first for first, second in across if hub in (first, second))
         files = np.concatenate([by_kind[k][0] for k in others])
-        i, j, d = cross_join(np.concatenate([by_kind[k][1] for k in others]), by_kind[hub][1], max_distance)
+        i, j, d = cross_join(np.concatenate([by_kind[k][1] for k in others]), by_kind[hub][1], max_distance,
+                             left_groups=groups_of(files), right_groups=groups_of(by_kind[hub][0]))
         found.append((files[i], by_kind[hub][0][j], d))
         across -= {tuple(sorted((hub, k))) for k in others}
     return _files_pairs(found)
 
 
-def _in_one_join(by_kind, pairs, max_distance: int, joiner) -> Pairs:
+def _in_one_join(by_kind, pairs, max_distance: int, joiner, groups) -> Pairs:
     """All rows in one self-join, then only the pairs of allowed kinds kept."""
     names = sorted({kind for pair in pairs for kind in pair})  # rows of kinds that never pair stay out
     kinds = np.concatenate([np.full(len(by_kind[k][0]), n, np.int16) for n, k in enumerate(names)])
     owner = np.concatenate([by_kind[k][0] for k in names])
     ok = np.array([[tuple(sorted((x, y))) in pairs for y in names] for x in names], bool).reshape(len(names), -1)
-    a, b, d = joiner(np.concatenate([by_kind[k][1] for k in names]), max_distance)
+    a, b, d = joiner(np.concatenate([by_kind[k][1] for k in names]), max_distance,
+                     groups=None if groups is None else groups[owner])
     keep = ok[kinds[a], kinds[b]]
     return _files_pairs([(owner[a[keep]], owner[b[keep]], d[keep])])
 

@@ -6,7 +6,8 @@ The frames join exactly as images do (producer/near/find.near_pairs: phash, and 
 hashes; frames under the low-information quality never take part), so the join's `--broker` form serves
 videos too. The frames' band hashes (tasks/video/band.py: the middle half of the height, which a logo in a
 corner leaves alone) join in a second self-join of their own, band against band only, within the frame
-distance or BAND_MAX_DISTANCE, the lesser. Frames of one video never pair with each other.
+distance or BAND_MAX_DISTANCE, the lesser. Frames of one video never pair with each other: both joins take
+the video of every row and drop such pairs inside (tasks/nearjoin/groups.py), on the workers too.
 """
 
 from __future__ import annotations
@@ -101,13 +102,15 @@ def frames_index(videos: Sequence[IndexedVideo]) -> tuple[HashIndex, np.ndarray]
                        cat("band").astype(np.uint64)), owner
 
 
-def band_pairs(band: np.ndarray, low: np.ndarray, max_distance: int, joiner=join) -> tuple[np.ndarray, np.ndarray]:
+def band_pairs(band: np.ndarray, low: np.ndarray, max_distance: int, joiner=join,
+               groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (a < b, sorted) of entries whose band hashes are within `max_distance`, among those that have
-    one (not 0: frames indexed before frames had it) and are not `low`-information."""
+    one (not 0: frames indexed before frames had it) and are not `low`-information; with `groups` (one int
+    per entry), only pairs of entries of different groups."""
     rows = np.flatnonzero((band != 0) & ~low)
     if len(rows) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    a, b, _ = joiner(band[rows], max_distance)
+    a, b, _ = joiner(band[rows], max_distance, groups=None if groups is None else groups[rows])
     return rows[a], rows[b]
 
 
@@ -121,13 +124,13 @@ def frame_matches(videos: Sequence[IndexedVideo], max_distance: int, *, crops: b
     low = index.quality < LOW_QUALITY
     runs = frame_runs(phash, centre, low, owner, radius, band)
     heads = runs.first
+    video = owner[heads]  # the joins drop pairs of runs of one video
     ra, rb, _ = near_pairs(_hash_index(phash[heads], centre[heads], index.quality[heads]), max_distance,
-                           crops=crops, joiner=joiner)
+                           crops=crops, joiner=joiner, groups=video)
     band_distance = min(max_distance, BAND_MAX_DISTANCE)
-    ba, bb = band_pairs(band[heads], low[heads], band_distance, joiner)
+    ba, bb = band_pairs(band[heads], low[heads], band_distance, joiner, video)
     ra, rb = _union(np.r_[ra, ba], np.r_[rb, bb], len(heads))
-    other = owner[heads[ra]] != owner[heads[rb]]
-    a, b = expand(ra[other], rb[other], runs)
+    a, b = expand(ra, rb, runs)
     d = frame_distances(a, b, phash, centre, crops, band, band_distance)
     close = d <= max_distance
     a, b, d = a[close], b[close], d[close]

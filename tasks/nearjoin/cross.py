@@ -16,6 +16,7 @@ import itertools
 
 import numpy as np
 
+from tasks.nearjoin.groups import apart, as_groups, value_groups
 from tasks.nearjoin.join import (
     BLOCK_CHOICES,
     CANDIDATE_CHUNK,
@@ -47,14 +48,20 @@ def choose_cross_blocks(n_probes: int, n_table: int, max_distance: int) -> int:
     return min(BLOCK_CHOICES, key=lambda blocks: plan_cost(max_distance, blocks, n_probes, n_probes * n_table))
 
 
-def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: int | None = None) -> Pairs:
-    """All pairs (i, j) with popcount(left[i] ^ right[j]) <= max_distance, as (i, j, distance) sorted by (i, j).
+def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: int | None = None,
+               left_groups=None, right_groups=None) -> Pairs:
+    """All pairs (i, j) with popcount(left[i] ^ right[j]) <= max_distance, as (i, j, distance) sorted by (i, j);
+    with `left_groups` and `right_groups` (one int per hash of each side, tasks/nearjoin/groups.py) only
+    those whose groups differ.
 
     i indexes `left`, j `right` (both uint64, shape (n,)); int32 below 2**31 hashes a side, distance uint8.
     Exact: no pair is missed and none is false. `blocks` defaults to :func:`choose_cross_blocks`. Up to
     2**28 hashes a side (pairs are sorted packed in an int64 each).
     """
     left, right = as_hashes(left), as_hashes(right)
+    left_groups, right_groups = as_groups(left_groups, len(left)), as_groups(right_groups, len(right))
+    if (left_groups is None) != (right_groups is None):
+        raise ValueError("cross_join takes groups for both sides or for neither")
     n = max(len(left), len(right))
     dtype = index_dtype(n)
     if not len(left) or not len(right):
@@ -65,12 +72,15 @@ def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: i
     # member, not thousands); each copy on the probe side probes on its own, a cost linear in its rows.
     swap = len(left) < len(right)
     probes, table = (right, left) if swap else (left, right)
+    probe_groups, table_groups = (right_groups, left_groups) if swap else (left_groups, right_groups)
     values, members, first_copy, copies = copies_of(table)
+    grouped = None if table_groups is None else (probe_groups, value_groups(table_groups, members, first_copy))
     blocks = blocks or choose_cross_blocks(len(probes), len(values), max_distance)
-    rows, y, distance = _distinct_pairs(probes, values, max_distance, blocks)
+    rows, y, distance = _distinct_pairs(probes, values, max_distance, blocks, grouped)
     found = [no_pairs(dtype)] + [
         expand(np.arange(len(probes), dtype=dtype), rows[lo:hi], np.ones(hi - lo, np.int64), first_copy[y[lo:hi]],
-               copies[y[lo:hi]], distance[lo:hi], CANDIDATE_CHUNK, members_y=members.astype(dtype))
+               copies[y[lo:hi]], distance[lo:hi], CANDIDATE_CHUNK, members_y=members.astype(dtype),
+               groups=probe_groups, groups_y=table_groups)
         for lo, hi in itertools.pairwise([*range(0, len(rows), CANDIDATE_CHUNK), len(rows)])
     ]
     i, j, distance = concatenate(found)
@@ -79,8 +89,10 @@ def cross_join(left: np.ndarray, right: np.ndarray, max_distance: int, blocks: i
     return unpack(pack(i, j, distance, n), n)
 
 
-def _distinct_pairs(probes: np.ndarray, values: np.ndarray, max_distance: int, blocks: int) -> Pairs:
-    """(probe index, value index, distance) of every probe and distinct value within max_distance."""
+def _distinct_pairs(probes: np.ndarray, values: np.ndarray, max_distance: int, blocks: int, grouped) -> Pairs:
+    """(probe index, value index, distance) of every probe and distinct value within max_distance, but for a
+    probe and a value whose copies all lie in the probe's group (`grouped`: the probes' groups and the
+    values' groups.value_groups, or None)."""
     plan = block_plan(max_distance, blocks)
     found = [no_pairs(np.int64)]
     for table, (shift, width, radius) in enumerate(plan):
@@ -100,7 +112,7 @@ def _distinct_pairs(probes: np.ndarray, values: np.ndarray, max_distance: int, b
         state = np.minimum(sizes, 2).astype(np.uint8)
         first_value = np.zeros(1 << width, np.uint64)
         first_value[sizes > 0] = sorted_values[bounds[:-1][sizes > 0]]
-        check = _Check(order, max_distance, earlier)
+        check = _Check(order, max_distance, earlier, grouped and (grouped[0], grouped[1][order]))
         for flip, lo in itertools.product(_flips(width, radius), range(0, len(probes), PROBE_CHUNK)):
             partners = probe_keys[lo : lo + PROBE_CHUNK] ^ flip
             probed = np.take(state, partners)
@@ -119,13 +131,18 @@ class _Check:
     """Collects the candidate (probe, sorted position) pairs within the distance that no earlier table keeps,
     as (probe index, value index, distance)."""
 
-    def __init__(self, order, max_distance, earlier):
+    def __init__(self, order, max_distance, earlier, grouped=None):
         self.order, self.max_distance, self.earlier = order, max_distance, earlier
+        self.grouped = grouped  # (the probes' groups, the sorted values' groups), or None
         self.found = []
 
     def pairs(self, rows, columns, xor):
         distance = np.bitwise_count(xor)
         keep = new_in_table(xor, np.flatnonzero(distance <= self.max_distance), self.earlier)
+        if self.grouped is not None:
+            probe_groups, sorted_groups = self.grouped
+            groups_of_value = np.take(sorted_groups, np.take(columns, keep))
+            keep = keep[apart(groups_of_value, np.take(probe_groups, np.take(rows, keep)))]
         self.found.append((np.take(rows, keep).astype(np.int64), np.take(self.order, np.take(columns, keep)),
                            np.take(distance, keep)))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tasks.nearjoin.groups import MIXED, apart, as_groups, value_groups
 from tasks.nearjoin.pairarrays import (
     Pairs,
     concatenate,
@@ -135,8 +136,9 @@ def join_parts(max_distance: int, n: int, splits: int = 1, blocks: int | None = 
     return parts
 
 
-def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pairs:
-    """All pairs (a < b) with popcount(h[a] ^ h[b]) <= max_distance, as (a, b, distance) sorted by (a, b).
+def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None, groups=None) -> Pairs:
+    """All pairs (a < b) with popcount(h[a] ^ h[b]) <= max_distance, as (a, b, distance) sorted by (a, b);
+    with `groups` (one int per hash, tasks/nearjoin/groups.py) only those whose groups differ.
 
     a and b index `hashes` (uint64, shape (n,)): int32 below 2**31 hashes (pairs can number tens of
     millions, so they take half the memory), int64 above; distance is uint8. Exact: no pair is missed and
@@ -145,30 +147,27 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None) -> Pa
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
     distinct = copies_of(as_hashes(hashes))  # once for all parts
+    groups = as_groups(groups, len(hashes))
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
-    packed = [pack(*pairs_for_part(hashes, part, distinct), len(hashes)) for part in parts]
+    packed = [pack(*pairs_for_part(hashes, part, distinct, groups), len(hashes)) for part in parts]
     return unpack(np.concatenate(packed), len(hashes))
 
 
-def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None) -> Pairs:
-    """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair.
+def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None, groups=None) -> Pairs:
+    """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair. With
+    `groups` (one int per hash), a pair of two hashes of one group is left out.
 
     Identical hashes are joined once: copies are common (re-saved files, flat images) and each copy would
     repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes), when the
     caller runs several parts of the same hashes.
     """
     values, members, first_copy, copies = distinct or copies_of(as_hashes(hashes))
-    x, y, distance = _distinct_pairs(values, part)
+    groups = as_groups(groups, len(hashes))
+    grouped = None if groups is None else value_groups(groups, members, first_copy)
+    x, y, distance = _distinct_pairs(values, part, grouped)
     found = [no_pairs(members.dtype)] + [
-        expand(
-            members,
-            first_copy[x[lo:hi]],
-            copies[x[lo:hi]],
-            first_copy[y[lo:hi]],
-            copies[y[lo:hi]],
-            distance[lo:hi],
-            CANDIDATE_CHUNK,
-        )
+        expand(members, first_copy[x[lo:hi]], copies[x[lo:hi]], first_copy[y[lo:hi]], copies[y[lo:hi]],
+               distance[lo:hi], CANDIDATE_CHUNK, groups=groups)
         for lo, hi in itertools.pairwise([*range(0, len(x), CANDIDATE_CHUNK), len(x)])
     ]
     # Copies of one value pair up at distance 0, in the part holding the value in the first table.
@@ -176,25 +175,19 @@ def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None) -> Pairs:
     if part.table == next(table for table, block in enumerate(plan) if block[2] >= 0):
         shift, width, _ = plan[part.table]
         key = (values >> np.uint64(shift)) & np.uint64((1 << width) - 1)
-        owned = np.flatnonzero((copies > 1) & (part.lo <= key) & (key < part.hi))
+        owned = (copies > 1) & (part.lo <= key) & (key < part.hi)
+        # Copies that all share one group make no pair.
+        owned = np.flatnonzero(owned if grouped is None else owned & (grouped == MIXED))
         rows = ranges(first_copy[owned], copies[owned])
         ends = np.repeat(first_copy[owned] + copies[owned], copies[owned])
-        found.append(
-            expand(
-                members,
-                rows,
-                np.ones_like(rows),
-                rows + 1,
-                ends - rows - 1,
-                np.zeros(len(rows), np.uint8),
-                CANDIDATE_CHUNK,
-            )
-        )
+        found.append(expand(members, rows, np.ones_like(rows), rows + 1, ends - rows - 1,
+                            np.zeros(len(rows), np.uint8), CANDIDATE_CHUNK, groups=groups))
     return concatenate(found)
 
 
-def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
-    """The part's pairs among distinct sorted `values`, as indices into them."""
+def _distinct_pairs(values: np.ndarray, part: Part, grouped: np.ndarray | None) -> Pairs:
+    """The part's pairs among distinct sorted `values`, as indices into them, but for those of two values
+    whose copies all lie in one group (`grouped`: groups.value_groups, or None)."""
     plan = block_plan(part.max_distance, part.blocks)
     shift, width, radius = plan[part.table]
     # int32 keys into one-byte maps: probes are the join's inner loop, and np.take over a 4 MiB map runs
@@ -205,7 +198,8 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
     # Group v holds sorted positions bounds[v] .. bounds[v + 1] - 1: one array, so both reads share a cache line.
     bounds = np.zeros((1 << width) + 1, np.int32)
     np.cumsum(np.bincount(keys, minlength=1 << width), out=bounds[1:])
-    check = _Check(sorted_values, order, part.max_distance, [block for block in plan[: part.table] if block[2] >= 0])
+    earlier = [block for block in plan[: part.table] if block[2] >= 0]
+    check = _Check(sorted_values, order, part.max_distance, earlier, None if grouped is None else grouped[order])
     mine = np.flatnonzero((part.lo <= sorted_keys) & (sorted_keys < part.hi))
     # Pairs inside one group: row p against p+1 .. the group's end.
     ends = bounds[sorted_keys[mine] + 1]
@@ -243,14 +237,18 @@ def _distinct_pairs(values: np.ndarray, part: Part) -> Pairs:
 class _Check:
     """Collects the candidate pairs (of sorted positions) within the distance that no earlier table keeps."""
 
-    def __init__(self, sorted_values, order, max_distance, earlier):
+    def __init__(self, sorted_values, order, max_distance, earlier, sorted_groups=None):
         self.sorted_values, self.order, self.max_distance, self.earlier = sorted_values, order, max_distance, earlier
+        self.sorted_groups = sorted_groups
         dtype = index_dtype(len(order))
         self.found = [no_pairs(dtype)]
 
     def pairs(self, left, right, xor):
         distance = np.bitwise_count(xor)
         keep = new_in_table(xor, np.flatnonzero(distance <= self.max_distance), self.earlier)
+        if self.sorted_groups is not None:
+            groups = self.sorted_groups
+            keep = keep[apart(np.take(groups, np.take(left, keep)), np.take(groups, np.take(right, keep)))]
         a, b = np.take(self.order, np.take(left, keep)), np.take(self.order, np.take(right, keep))
         dtype = index_dtype(len(self.order))
         self.found.append((np.minimum(a, b).astype(dtype), np.maximum(a, b).astype(dtype), np.take(distance, keep)))

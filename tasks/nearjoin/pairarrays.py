@@ -89,16 +89,21 @@ def segment_chunks(rows, first_columns, lengths, chunk: int):
         yield owner + lo, rows[lo:hi][owner], right
 
 
-def expand(members, first_x, copies_x, first_y, copies_y, distance, chunk: int, members_y=None) -> Pairs:
+def expand(members, first_x, copies_x, first_y, copies_y, distance, chunk: int, members_y=None,
+           groups=None, groups_y=None) -> Pairs:
     """Pairs of distinct values to pairs of hash indices: each of the copies_x copies of x (from position
     first_x of `members`) with each of the copies_y copies of y (from first_y of `members_y`, by default
     `members`), at the value pair's distance. With `members_y` (two sets of hashes) the pairs are (x's, y's)
-    as they come; otherwise each pair is ordered (smaller, larger)."""
+    as they come; otherwise each pair is ordered (smaller, larger). With `groups` (one per hash of x's set;
+    `groups_y` for y's, by default the same), a pair of two hashes of one group is dropped chunk by chunk."""
     rows = ranges(first_x, copies_x)
     pair_of_row = np.repeat(np.arange(len(first_x)), copies_x)
     found = [no_pairs(members.dtype)]
     for segment, left, right in segment_chunks(rows, first_y[pair_of_row], copies_y[pair_of_row], chunk):
         a, b = members[left], (members if members_y is None else members_y)[right]
+        if groups is not None:
+            apart = np.flatnonzero(groups[a] != (groups if groups_y is None else groups_y)[b])
+            segment, a, b = segment[apart], a[apart], b[apart]
         if members_y is None:
             a, b = np.minimum(a, b), np.maximum(a, b)
         found.append((a, b, distance[pair_of_row[segment]]))

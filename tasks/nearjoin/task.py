@@ -1,5 +1,5 @@
 """The distributed near-duplicate join's tasks: one per part (tasks.nearjoin.join.join_parts), and the chord
-callback. Thin: load the join's hashes, run the pure join, store packed pairs.
+callback. Thin: load the join's hashes (and groups), run the pure join, store packed pairs.
 
 The callback does not gather the pairs: it only checks the parts and counts their pairs, and the
 producer streams the stored parts itself, one at a time, into the one array it returns. Merging on a
@@ -14,7 +14,7 @@ from celery import shared_task
 
 from tasks.ids import JOIN_MERGE_TASK, JOIN_PART_TASK, join_data_ids
 from tasks.nearjoin.join import pairs_for_part
-from tasks.nearjoin.store import load_hashes
+from tasks.nearjoin.store import load_join
 from tasks.nearjoin.wire import JOIN_WIRE_VERSION, pack_pairs, part_from_wire
 from tasks.settings import settings_of
 from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_task_data
@@ -22,10 +22,12 @@ from tasks.store import FETCH_TIMEOUT, iter_stored_data, store_task_data
 
 @shared_task(name=JOIN_PART_TASK, bind=True)
 def join_part(self, join_id: str, part: dict) -> dict:
-    """Find one part's pairs among the join's stored hashes and store them packed under this task's data
-    id. Deterministic: a redelivered part stores the same bytes under the same id."""
-    hashes = load_hashes(self.backend.client, join_id)
-    a, b, distance = pairs_for_part(hashes, part_from_wire(part))
+    """Find one part's pairs among the join's stored hashes (but those within one of its groups, when it has
+    them) and store them packed under this task's data id. Deterministic: a redelivered part stores the same
+    bytes under the same id."""
+    part, grouped = part_from_wire(part)
+    hashes, groups = load_join(self.backend.client, join_id, grouped)
+    a, b, distance = pairs_for_part(hashes, part, groups=groups)
     payload = {"v": JOIN_WIRE_VERSION, "pairs": len(a), "packed": pack_pairs(a, b, distance, len(hashes))}
     key = store_task_data(self.backend, self.request.id, payload)
     return {"v": JOIN_WIRE_VERSION, "data": key, "pairs": len(a)}

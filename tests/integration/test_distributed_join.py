@@ -1,4 +1,5 @@
-"""The near-duplicate join on real prefork workers: the same pairs as the local join, or one clear error."""
+"""The near-duplicate join on real prefork workers: the same pairs as the local join (with groups too), or
+one clear error."""
 
 import time
 
@@ -42,6 +43,14 @@ def clustered_hashes(seed: int = 11) -> np.ndarray:
     return rng.permutation(np.concatenate([distinct, copies]))
 
 
+def clustered_groups(hashes: np.ndarray, seed: int = 11) -> np.ndarray:
+    """A group per hash (as a video per frame): 70 % by value, so identical hashes share a group, the rest
+    random, so identical hashes are also in different groups."""
+    rng = np.random.default_rng(seed)
+    by_value = (hashes >> np.uint64(56)).astype(np.int64) % 40
+    return np.where(rng.random(len(hashes)) < 0.7, by_value, rng.integers(0, 40, len(hashes)))
+
+
 #: Seconds a re-sent part may take to store its pairs again.
 RESEND_TIMEOUT = 30
 
@@ -66,18 +75,24 @@ def stored_bytes(app, key: str) -> bytes | None:
 
 
 def test_the_join_on_two_prefork_workers_gives_exactly_the_local_joins_pairs(app, start_workers):
-    # Given two prefork workers and 20,000 clustered hashes
+    # Given two prefork workers and 20,000 clustered hashes, in groups or not
     start_workers(count=2, concurrency=1)
     hashes = clustered_hashes()
-    for k in (8, 10):
+    groups = clustered_groups(hashes)
+    for k, by in ((8, None), (10, None), (10, groups)):
         # When they are joined on the cluster
-        got = join_on_cluster(app, hashes, k, splits=2, timeout=JOIN_TIMEOUT)
+        got = join_on_cluster(app, hashes, k, groups=by, splits=2, timeout=JOIN_TIMEOUT)
         # Then the pairs are the local join's, in the same order and with the same dtypes
-        expected = join(hashes, k)
-        assert len(expected[0]) > 100_000
+        expected = join(hashes, k, groups=by)
+        assert len(expected[0]) > 50_000
         for column, want in zip(got, expected, strict=True):
             assert column.dtype == want.dtype
             assert np.array_equal(column, want)
+    # And with groups, those are the pairs without them whose groups differ, fewer by a good share
+    a, b, d = join(hashes, 10)
+    apart = groups[a] != groups[b]
+    assert 0.3 < apart.mean() < 0.9
+    assert all(np.array_equal(x, y[apart]) for x, y in zip(got, (a, b, d), strict=True))
     # And the joins left nothing behind in Redis but task bookkeeping
     assert not app.backend.client.keys("hashfleet-join-*") and not app.backend.client.keys("*-part-*-data")
 
@@ -86,8 +101,8 @@ def test_a_join_whose_stored_hashes_are_corrupt_fails_with_one_clear_error(share
     # Given a worker, and a producer whose stored hashes get damaged in Redis before any part reads them
     app = shared_app
 
-    def store_then_damage(client, join_id, hashes, expires):
-        distjoin_store(client, join_id, hashes, expires)
+    def store_then_damage(client, join_id, hashes, expires, groups=None):
+        distjoin_store(client, join_id, hashes, expires, groups)
         client.setrange(join_hashes_key(join_id), HASHES_HEADER.size + 3, b"\xff\xfe")
 
     distjoin_store = distjoin.store_hashes

@@ -1,4 +1,5 @@
-"""The distributed join's packing: hashes with a checked header, parts as plain ints, pairs compact and exact."""
+"""The distributed join's packing: hashes and groups with a checked header, parts as plain ints of one wire
+version, pairs compact and exact."""
 
 import zlib
 
@@ -9,10 +10,13 @@ from tasks.nearjoin.join import Part, join, join_parts, pairs_for_part
 from tasks.nearjoin.pairarrays import concatenate, pack, sort_pairs, unpack
 from tasks.nearjoin.wire import (
     HASHES_HEADER,
+    JOIN_WIRE_VERSION,
+    pack_groups,
     pack_hashes,
     pack_pairs,
     part_from_wire,
     part_to_wire,
+    unpack_groups,
     unpack_hashes,
     unpack_pairs,
 )
@@ -50,25 +54,61 @@ def test_damaged_stored_hashes_are_refused_with_a_reason(damage, message):
         unpack_hashes(damage(blob))
 
 
+def test_groups_round_trip_through_their_stored_form_and_are_told_apart_from_hashes():
+    groups = np.array([0, 7, 2**31 - 1, 7], np.int32)
+    back = unpack_groups(pack_groups(groups))
+    assert back.dtype == np.int32 and back.tolist() == groups.tolist()
+    with pytest.raises(ValueError, match="not written by hashfleet"):
+        unpack_hashes(pack_groups(groups))
+
+
+def test_damaged_stored_groups_are_refused_with_a_reason():
+    blob = pack_groups(np.arange(100, dtype=np.int32))
+    with pytest.raises(ValueError, match="stored groups fail their CRC-32"):
+        unpack_groups(blob[:-1] + bytes([blob[-1] ^ 1]))
+    with pytest.raises(ValueError, match="header says 100 groups"):
+        unpack_groups(blob[:-2])
+
+
 def test_the_hashes_header_is_sixteen_bytes():
     assert HASHES_HEADER.size == 16
 
 
-def test_a_part_round_trips_as_a_dict_of_plain_ints():
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_part_round_trips_as_a_dict_of_plain_ints_with_its_version_and_whether_the_join_has_groups(grouped):
     part = Part(max_distance=8, blocks=3, table=1, lo=0, hi=1 << 20)
-    wire = part_to_wire(part)
+    wire = part_to_wire(part, grouped)
     assert all(type(value) is int for value in wire.values())
-    assert part_from_wire(wire) == part
+    assert wire["v"] == JOIN_WIRE_VERSION
+    assert part_from_wire(wire) == (part, grouped)
 
 
 @pytest.mark.parametrize("wire", [
-    {"max_distance": 8, "blocks": 3, "table": 1, "lo": 0},
-    {"max_distance": 8, "blocks": 3, "table": 1, "lo": 0, "hi": 5, "extra": 1},
-    {"max_distance": "8", "blocks": 3, "table": 1, "lo": 0, "hi": 5},
+    {"v": JOIN_WIRE_VERSION, "grouped": 0, "max_distance": 8, "blocks": 3, "table": 1, "lo": 0},
+    {"v": JOIN_WIRE_VERSION, "grouped": 0, "max_distance": 8, "blocks": 3, "table": 1, "lo": 0, "hi": 5, "extra": 1},
+    {"v": JOIN_WIRE_VERSION, "grouped": 0, "max_distance": "8", "blocks": 3, "table": 1, "lo": 0, "hi": 5},
 ])
 def test_a_malformed_part_is_refused(wire):
     with pytest.raises(ValueError, match="integer fields"):
         part_from_wire(wire)
+
+
+def test_a_part_of_the_version_before_groups_is_refused_naming_both_versions():
+    with pytest.raises(ValueError, match="wire version 1, this worker reads version 2: run the same hashfleet"):
+        part_from_wire({"max_distance": 8, "blocks": 3, "table": 1, "lo": 0, "hi": 5})
+
+
+def test_a_worker_of_the_version_before_groups_refuses_this_versions_parts():
+    # That worker's check, as it shipped (wire version 1): exactly the five integer fields of a Part
+    def version_1_part_from_wire(fields: dict) -> Part:
+        names = {"max_distance", "blocks", "table", "lo", "hi"}
+        if set(fields) != names or not all(isinstance(value, int) for value in fields.values()):
+            raise ValueError(f"a join part needs the integer fields {sorted(names)}, got {fields!r}")
+        return Part(**fields)
+
+    # Given a part of a join with groups, When that worker reads it, Then it fails before joining anything
+    with pytest.raises(ValueError, match="'v': 2, 'grouped': 1"):
+        version_1_part_from_wire(part_to_wire(Part(8, 3, 1, 0, 5), grouped=True))
 
 
 def test_packed_pairs_of_every_part_together_give_the_local_join():

@@ -190,9 +190,9 @@ def test_a_join_given_from_elsewhere_runs_the_first_stage_only_and_finds_the_sam
     full, centre, regions = families(160, 8)
     calls = []
 
-    def recording_join(hashes, k):
+    def recording_join(hashes, k, groups=None):
         calls.append((len(hashes), k))
-        return join(hashes, k)
+        return join(hashes, k, groups=groups)
 
     data = index_of(full, centre, regions)
     for got, want in zip(near_pairs(data, K, joiner=recording_join), near_pairs(data, K), strict=True):

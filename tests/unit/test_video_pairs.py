@@ -78,17 +78,17 @@ def test_a_short_video_pairs_when_nearly_all_of_it_is_aligned():
     assert not is_match(Alignment(0.0, 3.0, 0.0, 3.0, 1.0, 3, 0), 4.0, 60.0)
 
 
-def test_the_frames_go_through_the_joiner_given_as_the_cluster_join_would_take_them():
+def test_the_frames_go_through_the_joiner_given_as_the_cluster_join_would_take_them_with_their_videos():
     original = footage(40)
     calls = []
 
-    def recording_join(hashes, k):
-        calls.append((len(hashes), k))
-        return join(hashes, k)
+    def recording_join(hashes, k, groups=None):
+        calls.append((len(hashes), k, None if groups is None else np.bincount(groups).tolist()))
+        return join(hashes, k, groups=groups)
 
     videos = [video("a.mp4", original), video("b.mp4", noisy(original))]
     assert [(p.a, p.b) for p in video_pairs(videos, joiner=recording_join, max_distance=9)] == [(0, 1)]
-    assert calls == [(160, 9)]  # 80 frames' phashes and centre hashes, in one join
+    assert calls == [(160, 9, [80, 80])]  # 80 frames' phashes and centre hashes in one join, each with its video
 
 
 def black_lead(path: str, hashes: np.ndarray, seconds: int) -> IndexedVideo:

@@ -73,9 +73,9 @@ def test_a_clip_of_still_shots_pairs_at_the_same_times_with_fewer_frames_joined(
     videos = [video("film.mp4", film), video("clip.mp4", noisy(film[35:85], bits=1, rng=rng))]
     joined = []
 
-    def recording_join(hashes, k):
+    def recording_join(hashes, k, groups=None):
         joined.append(len(hashes))
-        return join(hashes, k)
+        return join(hashes, k, groups=groups)
 
     # When dupes pairs them with runs collapsed, and with every frame joined alone
     collapsed = video_pairs(videos, joiner=recording_join)
