@@ -5,10 +5,10 @@ An alignment (producer/near/videoalign.py) ends one step past its last matched f
 for the step it opens), so one unmatched frame at an end costs a step. Fast footage changes a lot within the
 half step by which two copies' sampling grids can fall apart: the last frame of a clip can miss every frame
 of its film by more than the frame distance while the frames before it matched. So the first frame of A
-past each end is tried against the frames of B sampled on either side of its time on the line (and the
-first frame of B past it against A's): within :data:`END_FRAME_DISTANCE` bits of one, the end moves on by
-that frame. One frame per end, never a walk: a loose distance applied frame after frame could run on into
-footage the two do not share.
+past each end (the first whose step lies mostly past it) is tried against the frames of B sampled on
+either side of its time on the line (and the first frame of B past it against A's): within
+:data:`END_FRAME_DISTANCE` bits of one, the end moves on by that frame. One frame per end, never a walk: a
+loose distance applied frame after frame could run on into footage the two do not share.
 
 Low-information frames (black, flat, a fade: quality under tasks.image.phash.LOW_QUALITY) never take part in
 the frame join, so they never make a pair, and an alignment starts and ends at frames that show a picture. A
@@ -123,17 +123,20 @@ def _close_partner(x: VideoFrames, i: int, y: VideoFrames, target: float, y_step
 def extend_by_close_frames(alignment: Alignment, a: VideoFrames, b: VideoFrames, max_distance: int, *, a_step: float,
                            b_step: float, a_duration: float = math.inf, b_duration: float = math.inf,
                            crops: bool = True) -> Alignment:
-    """`alignment` of A and B, each end moved on by the first frame past it (of A, tried against the frames of B
-    next to its time on the line, and of B against A's) that is within :data:`END_FRAME_DISTANCE` bits (or
-    `max_distance`, the larger) of one of them, both showing a picture; narrowed as
-    producer/near/videoalign.py narrows (its segment_starts and segment_ends)."""
+    """`alignment` of A and B, each end moved on by the first frame past it (the first whose step lies mostly
+    past it; of A, tried against the frames of B next to its time on the line, and of B against A's) that is
+    within :data:`END_FRAME_DISTANCE` bits (or `max_distance`, the larger) of one of them, both showing a
+    picture; narrowed as producer/near/videoalign.py narrows (its segment_starts and segment_ends)."""
     slope = 1.0 / alignment.speed
     offset = alignment.b_start - slope * alignment.a_start
     limit = max(max_distance, END_FRAME_DISTANCE)
     a_start, a_end, b_start, b_end = alignment.a_start, alignment.a_end, alignment.b_start, alignment.b_end
     heads, tails = [], []
-    before_a, before_b = np.flatnonzero(a.times < a_start - EPSILON), np.flatnonzero(b.times < b_start - EPSILON)
-    after_a, after_b = np.flatnonzero(a.times >= a_end - EPSILON), np.flatnonzero(b.times >= b_end - EPSILON)
+    # a frame lies past an end when most of the step it opens does (an uneven grid can put the last frame
+    # a few hundredths before the end, one step past the frame before it)
+    before_a = np.flatnonzero(a.times <= a_start - a_step / 2)
+    before_b = np.flatnonzero(b.times <= b_start - b_step / 2)
+    after_a, after_b = np.flatnonzero(a.times >= a_end - a_step / 2), np.flatnonzero(b.times >= b_end - b_step / 2)
     if len(before_a):
         i = int(before_a[-1])
         j = _close_partner(a, i, b, slope * float(a.times[i]) + offset, b_step, limit, crops,

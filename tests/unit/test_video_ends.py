@@ -4,6 +4,7 @@ low-information frames; pure numpy on small synthetic frame times and hashes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from producer.near.videoalign import Alignment, align
 from producer.near.videoends import extend_by_close_frames, extend_over_low_information
@@ -168,3 +169,16 @@ def test_a_clip_query_whose_last_frame_misses_its_film_by_a_few_bits_more_than_t
     clip = clip_of(hashes, 5, 14)
     (match,) = clip_in_videos([film_video], clip.frames, clip.duration, 10)
     assert (match.start, match.end, match.query_start, match.query_end) == (5, 13, 0, 8)
+
+
+def test_a_last_frame_sampled_a_little_before_one_step_past_the_frame_before_it_still_extends_the_end():
+    # Given a clip whose last frame, 14 bits from the film's at its time, is sampled at 6.96 s, and the film's
+    # frame at that time at 11.96 s (uneven grids: both a little before the end of the step before them)
+    hashes, quality = film(20)
+    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
+    film_video.frames.times[12] = 11.96
+    clip = clip_of(hashes, 5, 14)
+    clip.frames.times[-1] = 6.96
+    # When the pair is made, Then that frame moves the end on by the step it opens
+    (pair,) = video_pairs([film_video, clip], max_distance=10)
+    assert (pair.alignment.b_end, pair.alignment.a_end) == pytest.approx((7.96, 12.96))
