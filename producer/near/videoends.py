@@ -43,8 +43,8 @@ NEAREST_STEPS = 1.0
 EPSILON = 1e-6
 #: A frame just past an end of the shared footage extends it when it is within this many bits (or the frame
 #: distance, the larger) of a frame of the other video sampled next to its time on the line. Unrelated
-#: 64-bit hashes differ by 32 +- 4 bits; Megamind's 8 s clip's last frame (fast action, 0.2 s off the film's
-#: grid) is 14-16 bits from the film's frames around it (bench/video_quality.py).
+#: 64-bit hashes differ by 32 +- 4 bits; Megamind's 8 s clip's last frame (fast action, 0.18 s off the film's
+#: grid) is 14 bits from the film's frames on either side (bench/video_quality.py, bench/RESULTS.md).
 END_FRAME_DISTANCE = 16
 
 
@@ -111,7 +111,7 @@ def _next_to(times: np.ndarray, target: float, step: float) -> list[int]:
 def _close_partner(x: VideoFrames, i: int, y: VideoFrames, target: float, y_step: float, limit: int, crops: bool,
                    outside: Callable[[float], bool]) -> int | None:
     """The frame of y next to `target` (x's frame i's time on the line), `outside` y's segment, that it and
-    x's frame i both show a picture and are within `limit` bits of each other; the nearer of two; else None."""
+    x's frame i both show a picture and are within `limit` bits of each other (of two, the closer); else None."""
     if x.quality[i] < LOW_QUALITY:
         return None
     near = [(_distance(x, i, y, j, crops), j) for j in _next_to(y.times, target, y_step)
