@@ -1,14 +1,24 @@
-"""The aligned footage of a pair of videos, extended over the low-information frames at its ends.
+"""The aligned footage of a pair of videos, extended at its ends: by a close frame just past each end, and over
+the low-information frames there.
+
+An alignment (producer/near/videoalign.py) ends one step past its last matched frame (a sampled frame stands
+for the step it opens), so one unmatched frame at an end costs a step. Fast footage changes a lot within the
+half step by which two copies' sampling grids can fall apart: the last frame of a clip can miss every frame
+of its film by more than the frame distance while the frames before it matched. So the first frame of A
+past each end (the first whose step lies mostly past it) is tried against the frames of B sampled on
+either side of its time on the line (and the first frame of B past it against A's): within
+:data:`END_FRAME_DISTANCE` bits of one, the end moves on by that frame. One frame per end, never a walk: a
+loose distance applied frame after frame could run on into footage the two do not share.
 
 Low-information frames (black, flat, a fade: quality under tasks.image.phash.LOW_QUALITY) never take part in
-the frame join, so they never make a pair, and an alignment (producer/near/videoalign.py) starts and ends at
-frames that show a picture. A film that opens on a second of black and its copy share that black too: it is
-part of their shared footage. So, once a pair is made, each end of its segment is walked outward along the
-alignment's line, one frame of A at a time, for as long as that frame and the frame of B sampled nearest
-its time on the line are both low-information and within the frame distance of each other.
+the frame join, so they never make a pair, and an alignment starts and ends at frames that show a picture. A
+film that opens on a second of black and its copy share that black too: it is part of their shared
+footage. So each end of the segment is then walked outward along the alignment's line, one frame of A at a
+time, for as long as that frame and the frame of B sampled nearest its time on the line are both
+low-information and within the frame distance of each other.
 
-The pair itself is judged before this (producer/near/videopairs.is_match sees the alignment as the frames
-with a picture made it): the frames walked over only move the ends of a pair already made.
+The pair itself is judged before either (producer/near/videopairs.is_match sees the alignment as the matched
+frames with a picture made it): the frames added here only move the ends of a pair already made.
 
 Pure numpy: two videos' sampled frames and an :class:`Alignment` in, an :class:`Alignment` out.
 """
@@ -31,6 +41,11 @@ from tasks.video.frames import VideoFrames
 NEAREST_STEPS = 1.0
 #: Times closer than this (seconds) are the same time.
 EPSILON = 1e-6
+#: A frame just past an end of the shared footage extends it when it is within this many bits (or the frame
+#: distance, the larger) of a frame of the other video sampled next to its time on the line. Unrelated
+#: 64-bit hashes differ by 32 +- 4 bits; Megamind's 8 s clip's last frame (fast action, 0.18 s off the film's
+#: grid) is 14 bits from the film's frames on either side (bench/video_quality.py, bench/RESULTS.md).
+END_FRAME_DISTANCE = 16
 
 
 def _distance(a: VideoFrames, i: int, b: VideoFrames, j: int, crops: bool) -> int:
@@ -83,3 +98,81 @@ def extend_over_low_information(alignment: Alignment, a: VideoFrames, b: VideoFr
                                       a_duration, b_duration)
         a_end, b_end = max(a_end, tail_a), max(b_end, tail_b)
     return dataclasses.replace(alignment, a_start=a_start, a_end=a_end, b_start=b_start, b_end=b_end)
+
+
+def _next_to(times: np.ndarray, target: float, step: float) -> list[int]:
+    """The frames sampled next to `target` (the last at or before it, the first after it), each within
+    :data:`NEAREST_STEPS` steps of it."""
+    after = int(np.searchsorted(times, target, side="right"))
+    return [j for j in (after - 1, after)
+            if 0 <= j < len(times) and abs(float(times[j]) - target) <= NEAREST_STEPS * step]
+
+
+def _close_partner(x: VideoFrames, i: int, y: VideoFrames, target: float, y_step: float, limit: int, crops: bool,
+                   outside: Callable[[float], bool]) -> int | None:
+    """The frame of y next to `target` (x's frame i's time on the line), `outside` y's segment, that it and
+    x's frame i both show a picture and are within `limit` bits of each other (of two, the closer); else None."""
+    if x.quality[i] < LOW_QUALITY:
+        return None
+    near = [(_distance(x, i, y, j, crops), j) for j in _next_to(y.times, target, y_step)
+            if outside(float(y.times[j])) and y.quality[j] >= LOW_QUALITY]
+    near = [(d, j) for d, j in near if d <= limit]
+    return min(near)[1] if near else None
+
+
+def extend_by_close_frames(alignment: Alignment, a: VideoFrames, b: VideoFrames, max_distance: int, *, a_step: float,
+                           b_step: float, a_duration: float = math.inf, b_duration: float = math.inf,
+                           crops: bool = True) -> Alignment:
+    """`alignment` of A and B, each end moved on by the first frame past it (the first whose step lies mostly
+    past it; of A, tried against the frames of B next to its time on the line, and of B against A's) that is
+    within :data:`END_FRAME_DISTANCE` bits (or `max_distance`, the larger) of one of them, both showing a
+    picture; narrowed as producer/near/videoalign.py narrows (its segment_starts and segment_ends)."""
+    slope = 1.0 / alignment.speed
+    offset = alignment.b_start - slope * alignment.a_start
+    limit = max(max_distance, END_FRAME_DISTANCE)
+    a_start, a_end, b_start, b_end = alignment.a_start, alignment.a_end, alignment.b_start, alignment.b_end
+    heads, tails = [], []
+    # a frame lies past an end when most of the step it opens does (an uneven grid can put the last frame
+    # a few hundredths before the end, one step past the frame before it)
+    before_a = np.flatnonzero(a.times <= a_start - a_step / 2)
+    before_b = np.flatnonzero(b.times <= b_start - b_step / 2)
+    after_a, after_b = np.flatnonzero(a.times >= a_end - a_step / 2), np.flatnonzero(b.times >= b_end - b_step / 2)
+    if len(before_a):
+        i = int(before_a[-1])
+        j = _close_partner(a, i, b, slope * float(a.times[i]) + offset, b_step, limit, crops,
+                           lambda t: t <= b_start - b_step / 2)
+        heads += [] if j is None else [(i, j)]
+    if len(before_b):
+        j = int(before_b[-1])
+        i = _close_partner(b, j, a, (float(b.times[j]) - offset) / slope, a_step, limit, crops,
+                           lambda t: t <= a_start - a_step / 2)
+        heads += [] if i is None else [(i, j)]
+    if len(after_a):
+        i = int(after_a[0])
+        j = _close_partner(a, i, b, slope * float(a.times[i]) + offset, b_step, limit, crops,
+                           lambda t: t >= b_end - b_step / 2)
+        tails += [] if j is None else [(i, j)]
+    if len(after_b):
+        j = int(after_b[0])
+        i = _close_partner(b, j, a, (float(b.times[j]) - offset) / slope, a_step, limit, crops,
+                           lambda t: t >= a_end - a_step / 2)
+        tails += [] if i is None else [(i, j)]
+    for i, j in heads:
+        head_a, head_b = segment_starts(float(a.times[i]), float(b.times[j]), slope, offset)
+        a_start, b_start = min(a_start, head_a), min(b_start, head_b)
+    for i, j in tails:
+        tail_a, tail_b = segment_ends(float(a.times[i]), float(b.times[j]), slope, offset, a_step, b_step,
+                                      a_duration, b_duration)
+        a_end, b_end = max(a_end, tail_a), max(b_end, tail_b)
+    return dataclasses.replace(alignment, a_start=a_start, a_end=a_end, b_start=b_start, b_end=b_end)
+
+
+def extend_ends(alignment: Alignment, a: VideoFrames, b: VideoFrames, max_distance: int, *, a_step: float,
+                b_step: float, a_duration: float = math.inf, b_duration: float = math.inf,
+                crops: bool = True) -> Alignment:
+    """The ends of a pair's footage as `dupes` and `search` report them: moved on by a close frame just past
+    each (:func:`extend_by_close_frames`), then over the low-information frames both videos share there
+    (:func:`extend_over_low_information`)."""
+    steps = {"a_step": a_step, "b_step": b_step, "a_duration": a_duration, "b_duration": b_duration, "crops": crops}
+    return extend_over_low_information(extend_by_close_frames(alignment, a, b, max_distance, **steps), a, b,
+                                       max_distance, **steps)

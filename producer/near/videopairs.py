@@ -21,7 +21,7 @@ from producer.near.defaults import CENTRE_HASH, DEFAULT_FRAME_DISTANCE, DEFAULT_
 from producer.near.find import near_pairs
 from producer.near.hashindex import MISSING, HashIndex
 from producer.near.videoalign import Alignment, align
-from producer.near.videoends import extend_over_low_information
+from producer.near.videoends import extend_ends
 from producer.near.videoruns import RUN_RADIUS, expand, frame_distances, frame_runs
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import join
@@ -167,6 +167,6 @@ def video_pairs(videos: Sequence[IndexedVideo], *, max_distance: int = DEFAULT_F
                  "a_duration": a_duration, "b_duration": b_duration}
         found = align(times[fa[lo:hi]], times[fb[lo:hi]], d[lo:hi], **steps)
         if found is not None and is_match(found, a_duration, b_duration):
-            found = extend_over_low_information(found, a.frames, b.frames, max_distance, crops=crops, **steps)
+            found = extend_ends(found, a.frames, b.frames, max_distance, crops=crops, **steps)
             pairs.append(VideoPair(int(va[lo]), int(vb[lo]), found))
     return pairs

@@ -15,7 +15,7 @@ import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
 from producer.near.videoalign import align
-from producer.near.videoends import extend_over_low_information
+from producer.near.videoends import extend_ends
 from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
 from tasks.image.phash import LOW_QUALITY
 from tasks.nearjoin.join import neighbours
@@ -106,7 +106,7 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
                  "b_duration": duration_of(videos[v])}
         found = align(query.times[qa[mine]], times[fb[mine]], d[mine], **steps)
         if found is not None and is_match(found, query_duration, steps["b_duration"]):
-            found = extend_over_low_information(found, query, videos[v].frames, max_distance, crops=crops, **steps)
+            found = extend_ends(found, query, videos[v].frames, max_distance, crops=crops, **steps)
             matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
     matches.sort(key=lambda m: (m.distance, m.video))
     return matches

@@ -1,13 +1,16 @@
-"""Shared footage extended over low-information frames at its ends (producer/near/videoends.py): pure numpy on
-small synthetic frame times and hashes."""
+"""Shared footage extended at its ends (producer/near/videoends.py): by a close frame just past an end, and over
+low-information frames; pure numpy on small synthetic frame times and hashes."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from producer.near.videoalign import Alignment, align
-from producer.near.videoends import extend_over_low_information
-from tasks.video.frames import VideoFrames
+from producer.near.videoends import extend_by_close_frames, extend_over_low_information
+from producer.near.videopairs import video_pairs
+from producer.near.videosearch import clip_in_videos
+from tasks.video.frames import IndexedVideo, VideoFrames
 
 RNG = np.random.default_rng(7)
 BLACK = np.uint64(0)
@@ -101,3 +104,81 @@ def test_black_frames_whose_phash_is_noise_still_match_by_their_centre_crop_as_t
     alone = extend_over_low_information(found, a, b, 10, a_step=1, b_step=1, a_duration=22, b_duration=22,
                                         crops=False)
     assert (with_crops.a_start, with_crops.b_start) == (0, 0) and alone == found
+
+
+def flipped(hash_: np.uint64, bits: int) -> np.uint64:
+    """`hash_` with its `bits` lowest bits flipped: a picture that many bits away."""
+    return hash_ ^ np.uint64((1 << bits) - 1)
+
+
+def clip_of(film_hashes: np.ndarray, start: int, last_bits: int) -> IndexedVideo:
+    """An 8 s clip of the film from `start` s whose frames match the film's within 2 bits, but its last, which
+    fast action puts `last_bits` bits from the film's frame at its time."""
+    hashes = np.array([flipped(h, 2) for h in film_hashes[start:start + 8]], np.uint64)
+    hashes[-1] = flipped(film_hashes[start + 7], last_bits)
+    return IndexedVideo("clip.mp4", 8.0, 640, 360, 25.0, frames(hashes, np.full(8, PICTURE)))
+
+
+def test_a_clip_whose_last_frame_misses_its_film_by_a_few_bits_more_than_the_frame_distance_still_ends_at_its_end():
+    # Given a 20 s film and an 8 s clip of it from 5 s whose last frame is 14 bits from the film's
+    hashes, quality = film(20)
+    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
+    # When the pair is made at frame distance 10, Then the shared footage runs to the clip's end in both
+    (pair,) = video_pairs([film_video, clip_of(hashes, 5, 14)], max_distance=10)
+    al = pair.alignment
+    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (5, 13, 0, 8)
+
+
+def test_a_frame_past_the_end_that_shows_another_picture_does_not_extend_the_shared_footage():
+    # Given the clip's last frame 24 bits from the film's: a different picture, not fast action
+    hashes, quality = film(20)
+    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
+    (pair,) = video_pairs([film_video, clip_of(hashes, 5, 24)], max_distance=10)
+    al = pair.alignment
+    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (5, 12, 0, 7)
+
+
+def test_a_close_frame_just_past_the_end_of_a_trimmed_copy_does_not_extend_it_past_the_trim():
+    # Given slow footage (each second 3 bits from the one before) and a copy of its first 10 s
+    hashes = np.array([flipped(np.uint64(0xF0F0F0F0F0F0F0F0), (3 * k) % 48) for k in range(20)], np.uint64)
+    a = frames(hashes, np.full(20, PICTURE))
+    b = frames(hashes[:10].copy(), np.full(10, PICTURE))
+    found = aligned_pictures(a, b, 0)
+    # When each end is tried one frame further, Then the end stays at the copy's end
+    out = extend_by_close_frames(found, a, b, 10, a_step=1, b_step=1, a_duration=20, b_duration=10)
+    assert (out.a_start, out.a_end, out.b_start, out.b_end) == (0, 10, 0, 10)
+
+
+def test_a_close_frame_just_before_the_start_extends_it_by_a_step():
+    # Given a clip from 5 s whose first frame is 15 bits from the film's at its time
+    hashes, quality = film(20)
+    a = frames(hashes, quality)
+    clip = np.array([flipped(h, 2) for h in hashes[5:13]], np.uint64)
+    clip[0] = flipped(hashes[5], 15)
+    b = frames(clip, np.full(8, PICTURE))
+    i = np.arange(6, 13)
+    found = align(a.times[i], b.times[i - 5], np.full(len(i), 2), a_step=1, b_step=1, a_duration=20, b_duration=8)
+    assert (found.a_start, found.b_start) == (6, 1)
+    out = extend_by_close_frames(found, a, b, 10, a_step=1, b_step=1, a_duration=20, b_duration=8)
+    assert (out.a_start, out.a_end, out.b_start, out.b_end) == (5, 13, 0, 8)
+
+
+def test_a_clip_query_whose_last_frame_misses_its_film_by_a_few_bits_more_than_the_frame_distance_ends_at_its_end():
+    hashes, quality = film(20)
+    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
+    clip = clip_of(hashes, 5, 14)
+    (match,) = clip_in_videos([film_video], clip.frames, clip.duration, 10)
+    assert (match.start, match.end, match.query_start, match.query_end) == (5, 13, 0, 8)
+
+
+def test_a_last_frame_sampled_a_little_before_one_step_past_the_frame_before_it_still_extends_the_end():
+    # Given a clip whose last frame, 14 bits from the film's at its time, is sampled at 6.96 s, and the film's
+    # frame at that time at 11.96 s (uneven grids: both a little before the end of the step before them)
+    hashes, quality = film(20)
+    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
+    film_video.frames.times[12] = 11.96
+    clip = clip_of(hashes, 5, 14)
+    clip.frames.times[-1] = 6.96
+    # When the pair is made, Then that frame moves the end on by the step it opens
+    (pair,) = video_pairs([film_video, clip], max_distance=10)
+    assert (pair.alignment.b_end, pair.alignment.a_end) == pytest.approx((7.96, 12.96))
