@@ -19,10 +19,10 @@ def main() -> None:
         Image.ANTIALIAS = Image.LANCZOS
     from videohash import VideoHash
 
-    for line in sys.stdin:
-        path = line.strip()
-        if not path:
-            continue
+    # Every path is read before the first video: the FFmpeg processes videohash starts inherit stdin and
+    # would swallow the paths still waiting there.
+    paths = [line.strip() for line in sys.stdin if line.strip()]
+    for path in paths:
         try:
             value = VideoHash(path=path).hash_hex
         except Exception as exc:  # noqa: BLE001  (a reference tool: one failure is a row, not the end)
