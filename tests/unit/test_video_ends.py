@@ -119,23 +119,17 @@ def clip_of(film_hashes: np.ndarray, start: int, last_bits: int) -> IndexedVideo
     return IndexedVideo("clip.mp4", 8.0, 640, 360, 25.0, frames(hashes, np.full(8, PICTURE)))
 
 
-def test_a_clip_whose_last_frame_misses_its_film_by_a_few_bits_more_than_the_frame_distance_still_ends_at_its_end():
-    # Given a 20 s film and an 8 s clip of it from 5 s whose last frame is 14 bits from the film's
+@pytest.mark.parametrize(("last_bits", "film_end", "clip_end"), [(14, 13, 8), (24, 12, 7)],
+                         ids=["fast-action-14-bits-off-ends-at-the-clips-end", "another-picture-24-bits-off-does-not"])
+def test_the_shared_footage_runs_over_a_last_frame_a_few_bits_past_the_frame_distance_but_not_over_another_picture(
+        last_bits, film_end, clip_end):
+    # Given a 20 s film and an 8 s clip of it from 5 s whose last frame is `last_bits` from the film's
     hashes, quality = film(20)
     film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
-    # When the pair is made at frame distance 10, Then the shared footage runs to the clip's end in both
-    (pair,) = video_pairs([film_video, clip_of(hashes, 5, 14)], max_distance=10)
+    # When the pair is made at frame distance 10, Then the shared footage ends where that frame says
+    (pair,) = video_pairs([film_video, clip_of(hashes, 5, last_bits)], max_distance=10)
     al = pair.alignment
-    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (5, 13, 0, 8)
-
-
-def test_a_frame_past_the_end_that_shows_another_picture_does_not_extend_the_shared_footage():
-    # Given the clip's last frame 24 bits from the film's: a different picture, not fast action
-    hashes, quality = film(20)
-    film_video = IndexedVideo("film.mp4", 20.0, 640, 360, 25.0, frames(hashes, quality))
-    (pair,) = video_pairs([film_video, clip_of(hashes, 5, 24)], max_distance=10)
-    al = pair.alignment
-    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (5, 12, 0, 7)
+    assert (al.a_start, al.a_end, al.b_start, al.b_end) == (5, film_end, 0, clip_end)
 
 
 def test_a_close_frame_just_past_the_end_of_a_trimmed_copy_does_not_extend_it_past_the_trim():
