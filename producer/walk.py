@@ -45,10 +45,6 @@ FOLDER_ERRORS = {
 }
 
 
-def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in _PHOTO_EXTENSIONS
-
-
 def is_video_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
 

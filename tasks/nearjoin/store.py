@@ -67,5 +67,4 @@ def join_exists(client, join_id: str) -> bool:
 
 def forget_hashes(client, join_id: str) -> None:
     """Delete the join's hashes and groups once its pairs are read."""
-    client.delete(join_hashes_key(join_id))
-    client.delete(join_groups_key(join_id))
+    client.delete(join_hashes_key(join_id), join_groups_key(join_id))

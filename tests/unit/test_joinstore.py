@@ -24,8 +24,9 @@ class FakeRedis:
     def exists(self, key):
         return int(key in self.data)
 
-    def delete(self, key):
-        self.data.pop(key, None)
+    def delete(self, *keys):  # redis-py's: any number of keys in one DEL
+        for key in keys:
+            self.data.pop(key, None)
 
 
 def test_a_worker_process_reads_a_joins_hashes_once_and_keeps_only_the_latest_join():
