@@ -37,6 +37,9 @@ class DrainedResults:
         self.count = 0
         #: Chunks whose payload counts files that are videos by their content (tasks/chunk.py).
         self.video_chunks: set[int] = set()
+        #: Lines of chunk numbers past `chunks` (an earlier process grew the job: :meth:`grow`): number ->
+        #: (offset, marked as holding videos). Empty but for a job whose videos were found by content.
+        self._beyond: dict[int, tuple[int, bool]] = {}
         end = self._scan() if os.path.exists(path) else 0
         self._writer = open(path, "ab")  # noqa: SIM115 (appended to while the job is followed; see close)
         self._writer.truncate(end)  # a line cut short by a killed producer
@@ -53,23 +56,27 @@ class DrainedResults:
                 head = line[:line.index(b" ")]
                 chunk = int(head.rstrip(b"v"))
                 if 0 <= chunk < len(self._offsets):
-                    if self._offsets[chunk] == MISSING:
-                        self.count += 1
-                    self._offsets[chunk] = end
-                    if head.endswith(b"v"):
-                        self.video_chunks.add(chunk)
+                    self._index(chunk, end, head.endswith(b"v"))
+                elif chunk >= 0:
+                    self._beyond[chunk] = end, head.endswith(b"v")
                 end += len(line)
         return end
+
+    def _index(self, chunk: int, offset: int, videos: bool) -> None:
+        if self._offsets[chunk] == MISSING:
+            self.count += 1
+        self._offsets[chunk] = offset
+        if videos:
+            self.video_chunks.add(chunk)
 
     def grow(self, chunks: int) -> None:
         """Make room for a job grown to `chunks` tasks (videos found by content: producer/video/bycontent.py);
         lines already in the file for the new numbers (an earlier process drained them) count."""
         if chunks <= len(self._offsets):
             return
-        self.flush()
-        self._offsets, self.count = array("q", [MISSING]) * chunks, 0
-        self.video_chunks.clear()
-        self._scan()
+        self._offsets.extend(array("q", [MISSING]) * (chunks - len(self._offsets)))
+        for chunk in [c for c in self._beyond if c < chunks]:
+            self._index(chunk, *self._beyond.pop(chunk))
 
     def __contains__(self, chunk: int) -> bool:
         return self._offsets[chunk] != MISSING
@@ -82,13 +89,10 @@ class DrainedResults:
         if chunk in self:
             return  # a chunk that ran twice: the same data
         mark = b"v" if payload.get("videos") else b""
-        if mark:
-            self.video_chunks.add(chunk)
         line = b"%d%s " % (chunk, mark) + base64.b64encode(msgpack.packb(payload)) + b"\n"
         self._writer.write(line)
-        self._offsets[chunk] = self._end
+        self._index(chunk, self._end, bool(mark))
         self._end += len(line)
-        self.count += 1
 
     def flush(self) -> None:
         """Hand what :meth:`add` wrote to the OS: it survives the producer being killed from now on."""
