@@ -120,6 +120,21 @@ def _close_partner(x: VideoFrames, i: int, y: VideoFrames, target: float, y_step
     return min(near)[1] if near else None
 
 
+def _close_past(x: VideoFrames, y: VideoFrames, x_edge: float, y_edge: float, x_step: float, y_step: float,
+                to_y: Callable[[float], float], limit: int, crops: bool, head: bool) -> tuple[int, int] | None:
+    """(x's first frame past its `x_edge` of the footage, before it for a `head` else after it: the first whose
+    step lies mostly past it; the frame of y outside `y_edge` it is close to, :func:`_close_partner`), or None."""
+    if head:
+        past, outside = np.flatnonzero(x.times <= x_edge - x_step / 2)[-1:], (lambda t: t <= y_edge - y_step / 2)
+    else:
+        past, outside = np.flatnonzero(x.times >= x_edge - x_step / 2)[:1], (lambda t: t >= y_edge - y_step / 2)
+    if not len(past):
+        return None
+    i = int(past[0])
+    j = _close_partner(x, i, y, to_y(float(x.times[i])), y_step, limit, crops, outside)
+    return None if j is None else (i, j)
+
+
 def extend_by_close_frames(alignment: Alignment, a: VideoFrames, b: VideoFrames, max_distance: int, *, a_step: float,
                            b_step: float, a_duration: float = math.inf, b_duration: float = math.inf,
                            crops: bool = True) -> Alignment:
@@ -131,32 +146,15 @@ def extend_by_close_frames(alignment: Alignment, a: VideoFrames, b: VideoFrames,
     offset = alignment.b_start - slope * alignment.a_start
     limit = max(max_distance, END_FRAME_DISTANCE)
     a_start, a_end, b_start, b_end = alignment.a_start, alignment.a_end, alignment.b_start, alignment.b_end
-    heads, tails = [], []
-    # a frame lies past an end when most of the step it opens does (an uneven grid can put the last frame
-    # a few hundredths before the end, one step past the frame before it)
-    before_a = np.flatnonzero(a.times <= a_start - a_step / 2)
-    before_b = np.flatnonzero(b.times <= b_start - b_step / 2)
-    after_a, after_b = np.flatnonzero(a.times >= a_end - a_step / 2), np.flatnonzero(b.times >= b_end - b_step / 2)
-    if len(before_a):
-        i = int(before_a[-1])
-        j = _close_partner(a, i, b, slope * float(a.times[i]) + offset, b_step, limit, crops,
-                           lambda t: t <= b_start - b_step / 2)
-        heads += [] if j is None else [(i, j)]
-    if len(before_b):
-        j = int(before_b[-1])
-        i = _close_partner(b, j, a, (float(b.times[j]) - offset) / slope, a_step, limit, crops,
-                           lambda t: t <= a_start - a_step / 2)
-        heads += [] if i is None else [(i, j)]
-    if len(after_a):
-        i = int(after_a[0])
-        j = _close_partner(a, i, b, slope * float(a.times[i]) + offset, b_step, limit, crops,
-                           lambda t: t >= b_end - b_step / 2)
-        tails += [] if j is None else [(i, j)]
-    if len(after_b):
-        j = int(after_b[0])
-        i = _close_partner(b, j, a, (float(b.times[j]) - offset) / slope, a_step, limit, crops,
-                           lambda t: t >= a_end - a_step / 2)
-        tails += [] if i is None else [(i, j)]
+
+    def ends_moved(head: bool) -> list[tuple[int, int]]:
+        """(frame of A, frame of B) for each close frame past that end: one of A's, one of B's."""
+        a_edge, b_edge = (a_start, b_start) if head else (a_end, b_end)
+        of_a = _close_past(a, b, a_edge, b_edge, a_step, b_step, lambda t: slope * t + offset, limit, crops, head)
+        of_b = _close_past(b, a, b_edge, a_edge, b_step, a_step, lambda t: (t - offset) / slope, limit, crops, head)
+        return ([] if of_a is None else [of_a]) + ([] if of_b is None else [of_b[::-1]])
+
+    heads, tails = ends_moved(head=True), ends_moved(head=False)
     for i, j in heads:
         head_a, head_b = segment_starts(float(a.times[i]), float(b.times[j]), slope, offset)
         a_start, b_start = min(a_start, head_a), min(b_start, head_b)
