@@ -13,7 +13,6 @@ the attempt that died would have sampled next, as for the segments of one video 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 from celery import states
@@ -66,8 +65,9 @@ class VideoCheckpoint:
 
 
 def next_grid_time(time: float, fps: float) -> float:
-    """The first sampling time k/fps after a frame sampled at `time` (where the sampler goes on)."""
-    return (math.floor(time * fps + 1e-9) + 1) / fps
+    """The sampling time after one at `time` (where the sampler goes on: its grid runs through `time`, which
+    a cut may have moved off k/fps)."""
+    return time + 1.0 / fps
 
 
 def joined(before: SegmentResult | None, after: SegmentResult) -> SegmentResult:

@@ -1,4 +1,12 @@
-"""Sample a video's frames on a fixed grid of times k/fps: the first frame shown at or after each time.
+"""Sample a video's frames on a grid of times: the frame shown at each time (the last one that starts at or
+before it), each frame once (a still shown for an hour is one sample, at the first time it is shown).
+
+The grid is k/fps from the start, started again at each cut the decoded frames show (tasks/video/cuts.py):
+the first frame of a shot is sampled at its own time, the next times follow it a step apart. Two copies of
+edited footage (one trimmed by 2.5 s, one put inside a longer video, one at another frame rate) so sample the
+same moments of every shot they share, wherever their own grids began; footage without cuts keeps the grid
+it started with. The time stored is the grid time: a copy made at a constant frame rate, which shows a frame
+of an uneven film at the film's times, stores the film's times.
 
 Two ways, same grid: :func:`sample_gray` decodes and converts every frame at full size (the reference the
 tests and bench/video_speed.py compare with); :func:`sample_frames` is what workers run, cheaper in three
@@ -6,12 +14,13 @@ ways, each measured in bench/RESULTS.md:
 
 - only sampled frames are converted, straight from the decoder's YUV to a small gray picture by swscale
   (area average): the short side goes to :data:`SAMPLE_SIDE`, so a 4K frame costs no more memory than a
-  small one once decoded, and the hashes (area-averaged to 32 x 32 at most) barely move;
+  small one once decoded, and the hashes (area-averaged to 32 x 32 at most) barely move; the cuts are told
+  from a few hundred luma values each frame, read in place;
 - frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
-  tasks/video/segment.py says when): a time then takes the next decoded frame, a few hundredths of a
-  second later;
+  tasks/video/segment.py says when): a time then takes the last decoded frame before it, a few hundredths
+  of a second earlier, and a cut is seen at the first frame decoded after it;
 - when the next time lies more than one keyframe interval ahead (low sampling rates), the demuxer seeks
-  to it instead of decoding the frames between.
+  to it instead of decoding the frames between (no cut is seen in the frames passed over).
 
 Times are seconds from the video stream's first timestamp, so a .ts file starting at 1.4 s and its .mp4
 re-encode share a grid.
@@ -27,6 +36,7 @@ import av
 import numpy as np
 
 from tasks.settings import DEFAULT_VIDEO_FPS as DEFAULT_FPS
+from tasks.video.cuts import CutFinder
 
 #: Short side, in pixels, a sampled frame is scaled to before hashing: 8 pixels per cell of phash's 32 x 32
 #: area grid (the image core's MIN_PIXELS_PER_CELL rule for reduced JPEG decodes).
@@ -61,9 +71,14 @@ class SampleStats:
         return self.bad_packets + self.corrupt_frames
 
 
-def first_grid_time(start: float, fps: float) -> float:
-    """The first sampling time k/fps at or after `start`."""
-    return math.ceil(start * fps - 1e-9) / fps
+def first_grid_time(start: float, fps: float, grid_from: float = 0.0) -> float:
+    """The first sampling time grid_from + k/fps at or after `start`."""
+    return grid_from + math.ceil((start - grid_from) * fps - 1e-9) / fps
+
+
+def _next_on_grid(target: float, step: float, time: float) -> float:
+    """The first time target + k * step (k >= 0) at or after `time`."""
+    return target + max(0, math.ceil((time - target) / step - 1e-9)) * step
 
 
 def stream_origin(stream) -> float:
@@ -88,19 +103,23 @@ def upright_gray(frame: av.VideoFrame, side: int | None) -> np.ndarray:
 
 def sample_frames(container: av.container.InputContainer, fps: float, start: float = 0.0, end: float | None = None,
                   side: int | None = SAMPLE_SIDE, skip: str = "NONREF", seek: bool = True,
-                  stats: SampleStats | None = None) -> Iterator[tuple[float, np.ndarray]]:
-    """(time, gray frame) for the grid times in [start, end) (`end` None: to the end) of the container's
-    first video stream; see the module docstring. `skip`: the frames the decoder leaves out (FFmpeg's
-    skip_frame: "NONREF", "BIDIR" for every B-frame, "DEFAULT" for none). A packet the decoder refuses and
-    a frame it flags as corrupt are counted in `stats` and passed over: the frames around them are still
-    sampled."""
+                  stats: SampleStats | None = None, grid_from: float = 0.0,
+                  cuts: bool = True) -> Iterator[tuple[float, np.ndarray]]:
+    """(time, gray frame) for the sampling times in [start, end) (`end` None: to the end) of the container's
+    first video stream: the frame shown at each time, each frame once; see the module docstring. The grid
+    runs through `grid_from` and, with `cuts`, starts again at each cut the frames decoded show
+    (tasks/video/cuts.py) at or after `start`. `skip`: the frames the decoder leaves out (FFmpeg's skip_frame:
+    "NONREF", "BIDIR" for every B-frame, "DEFAULT" for none). A packet the decoder refuses and a frame it
+    flags as corrupt are counted in `stats` and passed over: the frames around them are still sampled."""
     stats = stats if stats is not None else SampleStats()
     stream = container.streams.video[0]
     stream.codec_context.skip_frame = skip
     origin, step = stream_origin(stream), 1.0 / fps
-    target = first_grid_time(start, fps)
-    keys = _Keyframes()
-    previous: float | None = None
+    target = first_grid_time(start, fps, grid_from)
+    keys, finder = _Keyframes(), CutFinder(step) if cuts else None
+    # the last frame decoded since the start or a seek, and whether it is still to be sampled: it is the
+    # frame shown at `target` once a frame after that time comes (or the stream ends)
+    held, fresh, previous = None, False, None
     seek_to = start if start > 0 else None
     sought, backoff = None, SEEK_BACKOFF_S
     while True:
@@ -108,7 +127,9 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
             container.seek(max(0, int((max(0.0, seek_to) + origin) / stream.time_base)), stream=stream,
                            backward=True)
             stats.seeks += 1
-            sought, seek_to, previous = max(0.0, seek_to), None, None
+            sought, seek_to, held, fresh, previous = max(0.0, seek_to), None, None, False, None
+            if finder is not None:
+                finder.forget()
         for packet in _packets(container, stream, origin, stats):
             try:
                 frames = packet.decode()
@@ -133,22 +154,45 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
                 previous = time
                 if frame.key_frame:
                     keys.saw(time)
-                if time < target - EPSILON:
-                    continue
+                cut = finder.saw(time, frame) if finder is not None and not frame.is_corrupt else None
+                if cut is not None and cut >= start - EPSILON and held is not None:
+                    # the frame before this one (the held one: corrupt frames are not shown to the finder)
+                    # began a shot: the grid starts again at it
+                    target = cut if fresh else _next_on_grid(cut, step, time)
+                if held is not None and time > target + EPSILON:
+                    if fresh:  # the frame before this one is the one shown at the target time
+                        if end is not None and target >= end - EPSILON:
+                            return
+                        yield target, upright_gray(held, side)
+                        fresh = False
+                    target = _next_on_grid(target, step, time)
+                    if seek and keys.worth_seeking(time, target):
+                        seek_to = target
+                        break
                 if end is not None and time >= end - EPSILON:
                     return
-                if frame.is_corrupt:
-                    stats.corrupt_frames += 1
+                if frame.is_corrupt:  # passed over: what is shown from here on is not known until the next frame
+                    if time >= target - EPSILON:
+                        stats.corrupt_frames += 1
+                    held, fresh = None, False
                     continue
-                yield time, upright_gray(frame, side)
-                while target <= time + EPSILON:
-                    target += step
+                if time < target - EPSILON:
+                    held, fresh = frame, True
+                    continue
+                # on the target time, or past it with no frame before it decoded (a stream's or a segment's
+                # first frame): this frame stands for the time
+                yield (target if time <= target + EPSILON else time), upright_gray(frame, side)
+                held, fresh = frame, False
+                target = _next_on_grid(target, step, time + 2 * EPSILON)
                 if seek and keys.worth_seeking(time, target):
                     seek_to = target
                     break
             if seek_to is not None:
                 break
         else:
+            if held is not None and fresh and target < stats.packet_end - EPSILON and (end is None or
+                                                                                      target < end - EPSILON):
+                yield target, upright_gray(held, side)  # the last frame, shown until the stream ends
             return
 
 

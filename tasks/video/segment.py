@@ -78,9 +78,11 @@ def starts_like_video(head: bytes) -> bool:
 
 def index_segment(path: str, start: float, end: float | None, fps: float, allowed_roots: tuple[str, ...] = (),
                   max_pixels: int = DEFAULT_MAX_PIXELS, interrupts: tuple[type[BaseException], ...] = (),
-                  on_progress: Callable[[Callable[[], SegmentResult]], None] | None = None) -> SegmentResult:
+                  on_progress: Callable[[Callable[[], SegmentResult]], None] | None = None,
+                  grid_from: float = 0.0) -> SegmentResult:
     """Sample and hash the frames of `path` (a local file, or an `s3://` object read by ranged GETs:
-    tasks/video/source.py) at k/`fps` seconds in [start, end) (`end` None: to the end).
+    tasks/video/source.py) at `grid_from` + k/`fps` seconds in [start, end) (`end` None: to the end), the grid
+    started again at each cut (tasks/video/sample.py).
     `interrupts` are the exceptions that stop the task instead (its soft time limit). `on_progress(so_far)` is
     called after each sampled frame; `so_far()` makes the result of the frames sampled until then (size and
     mtime left 0; a pass sampled again with every frame decoded starts over)."""
@@ -91,10 +93,10 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
         with _open(source) as container:
             every_b = _codec_name(container) in SKIP_B_CODECS
             result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF",
-                                         on_progress)
+                                         on_progress, grid_from)
         if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
             with _open(source) as container:
-                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress)
+                result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress, grid_from)
         result.size, result.mtime = source.size, source.mtime
         if source.failure is not None:  # a failed read, which FFmpeg took for the end of the file
             result.code = source.failure
@@ -128,7 +130,7 @@ def _open(source: VideoSource):
 
 
 def _sample(container, start: float, end: float | None, fps: float, max_pixels: int, skip: str,
-            on_progress=None) -> tuple[SegmentResult, float]:
+            on_progress=None, grid_from: float = 0.0) -> tuple[SegmentResult, float]:
     """The segment's result (size and mtime left 0) and the widest gap between decoded frames."""
     result = SegmentResult(FileError.OK)
     if not container.streams.video:
@@ -152,7 +154,7 @@ def _sample(container, start: float, end: float | None, fps: float, max_pixels: 
     ignored = SKIPPED_B_MESSAGES if skip == "BIDIR" else frozenset()
     rows: list[tuple] = []
     with av.logging.Capture() as logged:
-        for time, frame in sample_frames(container, fps, start, end, skip=skip, stats=stats):
+        for time, frame in sample_frames(container, fps, start, end, skip=skip, stats=stats, grid_from=grid_from):
             rows.append(hash_row(time, frame))
             if on_progress is not None:
                 on_progress(lambda: _sampled(dataclasses.replace(result), rows, stats, logged, ignored))

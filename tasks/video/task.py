@@ -72,7 +72,8 @@ def index_videos(self, segments: list, fps: float) -> dict:
             watch(path)
             before, at = progress.partial, progress.resume_at
             rest = index_segment(path, start if at is None else at, end, fps, settings.allowed_roots,
-                                 settings.max_pixels, interrupts=(SoftTimeLimitExceeded,), on_progress=on_progress)
+                                 settings.max_pixels, interrupts=(SoftTimeLimitExceeded,), on_progress=on_progress,
+                                 grid_from=0.0 if at is None else at)
             progress.finish(checkpoint.joined(before, rest))
             if retried:
                 progress.attempts = 0

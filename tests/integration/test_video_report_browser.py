@@ -38,8 +38,8 @@ def test_a_group_of_video_copies_shows_a_strip_of_frames_at_the_shared_times(tmp
     assert len(re.findall(r'<div class="frame"><img src="data:image/jpeg;base64,', shown)) == 12
     captions = re.findall(r"<figcaption>(\d+:\d\d\.\d)</figcaption>", shown)
     assert len(captions) == 12 and captions[-4:] == ["0:00.0", "0:03.8", "0:07.7", "0:11.5"]
-    # (the clip holds seconds 8.5 to 20.5 of the original, sampled each second)
-    assert "shared footage 0:00.0\u20130:12.0 of 0:12.0" in shown and ">at 0:08.0\u20130:20.0 of the first<" in shown
+    # (the clip holds seconds 8.5 to 20.5 of the original: its samples follow the original's cuts, each second)
+    assert "shared footage 0:00.0\u20130:12.0 of 0:12.0" in shown and ">at 0:08.5\u20130:20.5 of the first<" in shown
     # And the original is kept: the longest copy without black bars
     assert re.search(r'class="member keep video">.*?>original\.mp4<', shown)
     shot = tmp_path / "report-videos.png"

@@ -21,10 +21,12 @@ def picture(second: int, width: int, height: int) -> np.ndarray:
 
 
 def write_video(path, seconds: float = 6, rate: int = 10, size=(160, 96), codec: str = "mpeg4",
-                rotation: int | None = None, gop: int | None = None, frame=picture, bit_rate: int | None = None) -> str:
+                rotation: int | None = None, gop: int | None = None, frame=picture, bit_rate: int | None = None,
+                shift: float = 0.0) -> str:
     """Encode `seconds` of video at `rate` fps; `rotation`: display rotation in the metadata (degrees);
-    `frame(second, width, height)` draws each frame; `bit_rate` (bits/s) sets the file's size for a frame
-    that is hard to compress. Returns the path."""
+    `frame(second, width, height)` draws each frame (a new picture `shift` seconds before each whole second:
+    cuts off the k/fps grid); `bit_rate` (bits/s) sets the file's size for a frame that is hard to compress.
+    Returns the path."""
     width, height = size
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate)
@@ -36,7 +38,7 @@ def write_video(path, seconds: float = 6, rate: int = 10, size=(160, 96), codec:
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for index in range(round(seconds * rate)):
-            image = av.VideoFrame.from_ndarray(frame(index // rate, width, height), format="rgb24")
+            image = av.VideoFrame.from_ndarray(frame(int(index / rate + shift + 1e-9), width, height), format="rgb24")
             for packet in stream.encode(image):
                 container.mux(packet)
         for packet in stream.encode():

@@ -27,9 +27,11 @@ def segment(times, code=FileError.OK, lost=0, size=100) -> SegmentResult:
 
 
 def test_a_segment_resumed_after_its_last_stored_frame_has_the_frames_of_one_pass(tmp_path):
-    # Given a 20 s video sampled in one pass, and an attempt that stored its frames up to the 8th, then died
-    path = write_video(tmp_path / "film.mp4", seconds=20, rate=10, gop=25)
+    # Given a 20 s video whose shots start half a second off the whole seconds, sampled in one pass, and an
+    # attempt that stored its frames up to the 8th, then died
+    path = write_video(tmp_path / "film.mp4", seconds=20, rate=10, gop=25, shift=0.5)
     whole = index_segment(path, 0.0, None, 1.0)
+    assert whole.frames.times[:3].tolist() == [0.0, 0.5, 1.5]
     progress = VideoCheckpoint()
 
     def stop_at_the_eighth(so_far):
@@ -41,22 +43,22 @@ def test_a_segment_resumed_after_its_last_stored_frame_has_the_frames_of_one_pas
     with pytest.raises(KeyboardInterrupt):
         index_segment(path, 0.0, None, 1.0, interrupts=(KeyboardInterrupt,), on_progress=stop_at_the_eighth)
     # When the next attempt samples the rest from where the stored frames end
-    assert progress.resume_at == 8.0
-    rest = index_segment(path, progress.resume_at, None, 1.0)
+    assert progress.resume_at == 7.5
+    rest = index_segment(path, progress.resume_at, None, 1.0, grid_from=progress.resume_at)
     resumed = joined(progress.partial, rest)
     # Then the segment is the one pass's: its record and every frame's time and hashes
-    assert len(whole.frames) == 20 and resumed.code == whole.code == FileError.OK
+    assert len(whole.frames) == 21 and resumed.code == whole.code == FileError.OK
     for name in ("times", "dhash", "phash", "centre", "quality", "band"):
         assert np.array_equal(getattr(resumed.frames, name), getattr(whole.frames, name)), name
     assert (resumed.size, resumed.duration, resumed.width, resumed.height) == (
         whole.size, whole.duration, whole.width, whole.height)
 
 
-def test_the_next_grid_time_is_the_first_after_the_last_frame_sampled():
+def test_the_next_grid_time_is_one_step_after_the_last_frame_sampled():
     assert next_grid_time(3.0, 1.0) == 4.0
-    assert next_grid_time(3.04, 1.0) == 4.0  # a frame taken a little after its time
+    assert next_grid_time(3.5, 1.0) == 4.5  # a grid a cut started again
     assert next_grid_time(2.5, 2.0) == 3.0
-    assert next_grid_time(119.0, 0.1) == 120.0
+    assert next_grid_time(120.0, 0.1) == 130.0
 
 
 def test_frames_lost_before_or_after_the_resume_make_the_segment_damaged():

@@ -1,0 +1,91 @@
+"""Hard cuts between shots, seen in the frames the sampler decodes (tasks/video/sample.py starts its grid of
+times again at each cut), so that two copies of edited footage sample the same moments of every shot they
+share, however their own grids fall: a copy trimmed at 2.5 s samples a shot that starts at 3.04 s at 3.04,
+4.04... as the film does, not half a second off it.
+
+A frame's signature is the mean luma of an 8 x 8 grid of blocks, over a strided subsample of the decoder's
+luma plane (about 64 x 32 points, read in place: tens of microseconds for a 1080p frame, against
+milliseconds to decode it). Between two frames decoded one after the other the signature moves by `d` gray
+levels (the mean over the blocks). A frame starts a new shot when its move is at least :data:`CUT_LEVEL`
+and :data:`CUT_RATIO` times the moves just before and just after it: motion within a shot (a pan, a zoom,
+a cross-fade) moves the signature over several frames, a cut all at once; bars, a logo box or a grey copy
+scale all three moves alike. The decision comes one frame late. A cut within :data:`MIN_SHOT_STEPS`
+sampling steps of the previous one is not taken (flashes, strobes), so cuts add at most one sampled frame
+per half step. The thresholds come from `python -m bench.video_cuts` (bench/RESULTS.md): the cuts of the
+real clips found again in their copies, few cuts where a copy has none.
+
+Pure: frames in, decisions out; one :class:`CutFinder` per pass over a stream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Blocks of the signature, per side.
+BLOCKS = 8
+#: Points of the strided subsample per block, per side (rows x columns: 4 x 8 per block).
+POINTS_DOWN, POINTS_ACROSS = 4, 8
+#: A cut moves the signature by at least this many gray levels (mean over the blocks) ...
+CUT_LEVEL = 16.0
+#: ... and by this many times the moves into the frames before and after it.
+CUT_RATIO = 2.0
+#: A cut closer than this many sampling steps to the previous cut is not one.
+MIN_SHOT_STEPS = 0.5
+#: Pixel formats whose first plane is 8-bit luma, read in place; others are scaled to gray by swscale.
+LUMA_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
+
+
+def signature(frame) -> np.ndarray:
+    """The frame's :data:`BLOCKS` x :data:`BLOCKS` block means of luma (float32)."""
+    rows, columns = BLOCKS * POINTS_DOWN, BLOCKS * POINTS_ACROSS
+    name = frame.format.name
+    if name.startswith(LUMA_FORMATS) and not name.endswith(("le", "be")) and frame.width >= columns \
+            and frame.height >= rows:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)
+        down, across = frame.height // rows, frame.width // columns
+        points = luma[:rows * down:down, :columns * across:across]
+    else:
+        points = frame.reformat(width=columns, height=rows, format="gray", interpolation="POINT").to_ndarray()
+    return points.astype(np.float32).reshape(BLOCKS, POINTS_DOWN, BLOCKS, POINTS_ACROSS).mean(axis=(1, 3))
+
+
+def move(before: np.ndarray, after: np.ndarray) -> float:
+    """How far the signature moved: the mean absolute difference of the blocks, in gray levels."""
+    return float(np.abs(after - before).mean())
+
+
+class CutFinder:
+    """Feed it every frame decoded and not corrupt, in order (:meth:`saw`); it says, one frame late, which
+    started a new shot. `step`: the sampling step (seconds), for :data:`MIN_SHOT_STEPS`. :meth:`forget`
+    after a seek: the next frame is compared with nothing."""
+
+    def __init__(self, step: float):
+        self.min_gap = MIN_SHOT_STEPS * step
+        self.last_cut: float | None = None
+        self.forget()
+
+    def forget(self) -> None:
+        self.previous: np.ndarray | None = None
+        self.previous_time = 0.0
+        self.moves: list[float] = []  # the last two moves: into the frame before the previous one, into the previous
+
+    def saw(self, time: float, frame) -> float | None:
+        """The time of the frame seen before this one when it was the first of a shot, else None: it moved
+        the signature by at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times more than the move before
+        it and the move after it (this frame's)."""
+        current = signature(frame)
+        previous, previous_time = self.previous, self.previous_time
+        self.previous, self.previous_time = current, time
+        if previous is None:
+            return None
+        moves = self.moves = (self.moves + [move(previous, current)])[-3:]
+        if len(moves) < 3:
+            return None
+        before, at, after = moves
+        if at < CUT_LEVEL or at < CUT_RATIO * max(before, after):
+            return None
+        if self.last_cut is not None and previous_time - self.last_cut < self.min_gap:
+            return None
+        self.last_cut = previous_time
+        return previous_time

@@ -1,0 +1,75 @@
+"""Cuts between shots (tasks/video/cuts.py) and the sampling grid that starts again at each (tasks/video/sample.py):
+real frames decoded from files encoded in the test."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from support.footage import write_footage
+from tasks.video.cuts import CutFinder
+from tasks.video.segment import index_segment
+
+
+def decoded(path):
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield float(frame.time), frame
+
+
+def cuts_in(path, step: float = 1.0) -> list[float]:
+    finder = CutFinder(step)
+    found = (finder.saw(time, frame) for time, frame in decoded(path))
+    return [round(cut, 2) for cut in found if cut is not None]
+
+
+def write_pan(path, seconds: int = 6, rate: int = 10, size=(160, 96)) -> str:
+    """One shot: a gradient sliding steadily sideways, a few pixels a frame."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        ramp = np.linspace(0, 255, 4 * size[0]).astype(np.uint8)
+        for index in range(seconds * rate):
+            row = np.roll(ramp, -3 * index)[:size[0]]
+            rgb = np.repeat(np.tile(row, (size[1], 1))[:, :, None], 3, axis=2)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_a_new_picture_is_a_cut_at_its_first_frame(tmp_path):
+    # footage showing a different picture every second, from 0.5 s into it: new shots at 0.5, 1.5 ... s
+    path = write_footage(tmp_path / "shots.mp4", 6, 10, offset=0.5)
+    assert cuts_in(path) == pytest.approx([0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+
+
+def test_steady_motion_within_a_shot_is_no_cut(tmp_path):
+    assert cuts_in(write_pan(tmp_path / "pan.mp4")) == []
+
+
+def test_a_letterboxed_copy_has_the_same_cuts_as_its_film(tmp_path):
+    film = write_footage(tmp_path / "film.mp4", 6, 10, offset=0.5)
+    boxed = write_footage(tmp_path / "boxed.mp4", 6, 10, offset=0.5, bars=40)
+    assert cuts_in(boxed) == cuts_in(film)
+
+
+def test_cuts_closer_than_half_a_step_are_one(tmp_path):
+    # a new picture every second; sampled every 4 s, only every other one is half a step after the last cut
+    path = write_footage(tmp_path / "shots.mp4", 8, 10, offset=0.5)
+    assert cuts_in(path, step=4.0) == pytest.approx([0.5, 2.5, 4.5, 6.5])
+
+
+def test_a_copy_trimmed_between_two_grid_times_samples_the_same_moments_of_each_shot_as_its_film(tmp_path):
+    # Given a film with a new picture every second and a copy of its seconds 8.5 to 20.5 at another rate
+    film = index_segment(write_footage(tmp_path / "film.mp4", 24, 10), 0.0, None, 1.0)
+    copy = index_segment(write_footage(tmp_path / "copy.mp4", 12, 8, (160, 90), offset=8.5), 0.0, None, 1.0)
+    # Then from the copy's first cut on, each of its samples lies at a film sample's time, 8.5 s earlier
+    assert copy.frames.times[:3].tolist() == [0.0, 0.5, 1.5]
+    assert set((copy.frames.times[1:] + 8.5).tolist()) <= set(film.frames.times.tolist())
+    # and shows the same picture (the copy is smaller and coarser: a few bits)
+    at = np.searchsorted(film.frames.times, copy.frames.times[1:] + 8.5)
+    apart = [int(a ^ b).bit_count() for a, b in zip(copy.frames.phash[1:], film.frames.phash[at], strict=True)]
+    assert max(apart) <= 8, apart
