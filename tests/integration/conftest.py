@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from support.rabbit import RabbitVhost
-from support.servers import CeleryWorker, RedisServer, clean_env
+from support.servers import CeleryWorker, RedisServer, clean_env, stop_workers
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +81,7 @@ def start_workers(worker_env, tmp_path):
         return started
 
     yield start
-    for worker in workers:
-        worker.stop()
+    stop_workers(workers)
     app.close()
 
 
