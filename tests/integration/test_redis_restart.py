@@ -54,8 +54,10 @@ STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK
 RECONNECT_TIMEOUT = 45
 #: Seconds for the job's first progress line (workers and producer start on a possibly busy machine).
 PROGRESS_TIMEOUT = 60
-#: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms).
-FILES = 1200
+#: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms of hashing, ~15 ms
+#: with its messages): the stop comes at the first progress line, 5-195 files in here, and the rest of the
+#: job is what every restart test waits for afterwards (1200 files took 2-4 s of it).
+FILES = 600
 #: The lost-chunk job needs no more than a few dozen chunks: it waits for the one that never runs.
 LOST_CHUNK_FILES = 300
 CHUNK_SIZE = 5
@@ -64,7 +66,7 @@ PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
 
 def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis with an append-only file fsynced on every write, two workers, and 1200 photos
+    # Given Redis with an append-only file fsynced on every write, two workers, and 600 photos
     server = restartable_redis(persistent=True)
     env = job_env(server)
     workers = start_workers(env, count=2)
@@ -89,7 +91,7 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
 
 def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume_which_finishes_it(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis without any persistence, two workers, and 1200 photos
+    # Given Redis without any persistence, two workers, and 600 photos
     server = restartable_redis(persistent=False)
     env = job_env(server)
     start_workers(env, count=2)
