@@ -30,9 +30,6 @@ from tasks.store import forget_results, mark_job, stored
 if TYPE_CHECKING:
     from producer.outputs.results import JobResult
 
-#: Seconds beyond the visibility timeout and one sweep before pending chunks are re-sent.
-STALL_MARGIN = 10
-
 
 def _no_step(step: str, count: int) -> None:
     """follow_and_write's default `on_step`: nobody times the steps."""
@@ -218,8 +215,9 @@ def _send(app, job: Job, chunks: list[int], chunk_task: str, forget: bool) -> No
 
 def stall_timeout(settings: Settings) -> float:
     """No chunk finished for this long means a chunk message was lost, not slow: a chunk redelivered
-    after the visibility timeout (plus one unacked sweep) would have finished by then."""
-    return settings.visibility_timeout + unacked_sweep_interval(settings.visibility_timeout) + STALL_MARGIN
+    after the visibility timeout (plus one unacked sweep) would have finished within the stall margin
+    (HASHFLEET_STALL_MARGIN) of it."""
+    return settings.visibility_timeout + unacked_sweep_interval(settings.visibility_timeout) + settings.stall_margin
 
 
 def summary(result: JobResult, out: str, started: float) -> None:

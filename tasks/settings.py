@@ -51,6 +51,9 @@ DEFAULT_PROBE_TIMEOUT = 30.0
 DEFAULT_RESULT_EXPIRES = 7 * 24 * 3600
 #: Seconds between plain progress lines when stderr is not a terminal.
 DEFAULT_PROGRESS_INTERVAL = 5.0
+#: Seconds without any chunk finishing, beyond the visibility timeout and one unacked sweep, before the
+#: producer re-sends its pending chunks (a message lost between a worker's pop and its unacked record).
+DEFAULT_STALL_MARGIN = 10.0
 #: Seconds the producer keeps retrying a lost broker/backend (e.g. a Redis restart) before giving up.
 DEFAULT_RECONNECT_TIMEOUT = 60.0
 #: Where the producer keeps job manifests (for `status`, `wait`, `resume` from another process).
@@ -75,7 +78,7 @@ BACKEND_SCHEMES = ("redis", "rediss")
 #: Numeric fields that must be above zero (None, where allowed, means automatic).
 POSITIVE = ("chunk_size", "visibility_timeout", "max_pixels", "soft_time_limit", "file_timeout", "result_expires",
             "connect_timeout", "progress_interval", "reconnect_timeout", "fleet_processes", "worker_max_memory",
-            "workers", "jobs_keep_days", "video_fps", "video_segment", "window", "probe_timeout")
+            "workers", "jobs_keep_days", "video_fps", "video_segment", "window", "probe_timeout", "stall_margin")
 #: Numeric fields with an upper bound too (inclusive).
 UPPER_BOUNDS = {"chunk_size": CHUNK_SIZE_LIMIT, "workers": WORKERS_LIMIT, "video_fps": VIDEO_FPS_LIMIT}
 #: The command-line flag that sets a field, where there is one. Click passes None for a flag not given and
@@ -107,6 +110,7 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT  # HASHFLEET_CONNECT_TIMEOUT
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # HASHFLEET_PROGRESS_INTERVAL
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT  # HASHFLEET_RECONNECT_TIMEOUT
+    stall_margin: float = DEFAULT_STALL_MARGIN  # HASHFLEET_STALL_MARGIN
     jobs_dir: str = DEFAULT_JOBS_DIR  # HASHFLEET_JOBS_DIR
     jobs_keep_days: float = DEFAULT_JOBS_KEEP_DAYS  # HASHFLEET_JOBS_KEEP_DAYS; `hashfleet jobs --prune`
     workers: int | None = None  # HASHFLEET_WORKERS; embedded mode only; None = one per usable core

@@ -1,6 +1,7 @@
 """Integration fixtures: a real redis-server and RabbitMQ vhost (fail, never skip, when missing) and real prefork
 workers."""
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -8,7 +9,7 @@ import uuid
 import pytest
 
 from support.rabbit import RabbitVhost
-from support.servers import CeleryWorker, RedisServer, clean_env
+from support.servers import CeleryWorker, RedisServer, clean_env, stop_workers
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +82,7 @@ def start_workers(worker_env, tmp_path):
         return started
 
     yield start
-    for worker in workers:
-        worker.stop()
+    stop_workers(workers)
     app.close()
 
 
@@ -132,11 +132,20 @@ SLOW_SIDE = 12000
 
 @pytest.fixture(scope="session")
 def slow_png(tmp_path_factory):
-    """A PNG that takes about a second to hash, written once per session (tests link or copy it in)."""
+    """A PNG that takes about a second to hash, written once per run (tests link or copy it in; none writes
+    to it). Writing it takes 2.5-3 s of a core, so the xdist processes share one: the first to need it writes
+    it into the run's common temporary folder under a lock, the others wait for it and link the same file."""
     import cv2
     import numpy as np
 
-    side = np.arange(SLOW_SIDE, dtype=np.uint16)
-    path = tmp_path_factory.mktemp("slow") / "slow.png"
-    cv2.imwrite(str(path), np.add.outer(side, side), [cv2.IMWRITE_PNG_COMPRESSION, 1])  # (x + y) mod 2^16
+    base = tmp_path_factory.getbasetemp()
+    folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = folder / "slow.png"
+    with open(folder / "slow.png.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not path.exists():
+            side = np.arange(SLOW_SIDE, dtype=np.uint16)
+            partial = folder / f"slow-{os.getpid()}.png"
+            cv2.imwrite(str(partial), np.add.outer(side, side), [cv2.IMWRITE_PNG_COMPRESSION, 1])  # (x + y) mod 2^16
+            os.replace(partial, path)
     return path

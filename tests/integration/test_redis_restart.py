@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from support.netns import Background, assert_exact_output, chunk_ids, replicate_images
-from support.servers import REPO, START_TIMEOUT, CeleryWorker, clean_env
+from support.servers import REPO, START_TIMEOUT, CeleryWorker, clean_env, stop_workers
 from tasks.app import unacked_sweep_interval
 from worker.redis_server import RedisServer
 
@@ -25,12 +25,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Seconds a delivered chunk may stay unacknowledged before Redis gives it to another worker: short, since
 #: these chunks take milliseconds and what is tested is that a timeout brings them back, not its length.
-VISIBILITY_TIMEOUT = 4
+VISIBILITY_TIMEOUT = 2
 #: Seconds between a worker's sweeps for expired unacknowledged messages (kombu's unacked_restore_interval,
 #: as tasks/app.py sets it from the visibility timeout).
 RESTORE_SWEEP = unacked_sweep_interval(VISIBILITY_TIMEOUT)
-#: Seconds Redis stays down between the stop and the start.
-DOWNTIME = 2.0
+#: Seconds Redis stays down between the stop and the start: the producer and the workers see it gone at
+#: once, and it is back before a worker's first reconnect attempt (kombu retries 2 s after the loss, then 4 s
+#: after that: a 2 s downtime missed the first by milliseconds and cost every test 4 s more).
+DOWNTIME = 1.0
 #: Room for reconnect back-off, the rest of the job and a noisy machine.
 SLACK = 25
 #: With AOF, the job must end at most this long after Redis is back.
@@ -39,6 +41,12 @@ COMPLETION_BOUND = VISIBILITY_TIMEOUT + RESTORE_SWEEP + SLACK
 #: job's marker every 2 s: producer/follow.py MARKER_INTERVAL; a drain that straddled the restart first
 #: waits producer/drained.py DRAIN_TIMEOUT for the data Redis lost).
 LOST_BOUND = 15
+#: The lost-chunk test's stall margin (HASHFLEET_STALL_MARGIN): seconds the producer waits, beyond the
+#: visibility timeout and a sweep, with no chunk finishing before it re-sends its pending chunks. 10 s by
+#: default, for slow chunks; these take milliseconds, and waiting out 10 s was most of that test. Its stall
+#: timeout, 2 + 1 + 2 s, is still far from the moment the test pops a chunk, just after the producer enqueues.
+#: The restart tests keep the default: a re-send must not be what completes their jobs.
+STALL_MARGIN = 2
 #: A chunk that will never run (its message lost) must not keep the producer waiting longer than this
 #: after the workers start: twice what a merely unacknowledged chunk needs to come back, plus slack.
 STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK
@@ -46,8 +54,10 @@ STALL_BOUND = 2 * (VISIBILITY_TIMEOUT + RESTORE_SWEEP) + SLACK
 RECONNECT_TIMEOUT = 45
 #: Seconds for the job's first progress line (workers and producer start on a possibly busy machine).
 PROGRESS_TIMEOUT = 60
-#: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms).
-FILES = 1200
+#: Enough chunks that the job is still running when Redis stops (a chunk of 5 takes ~4 ms of hashing, ~15 ms
+#: with its messages): the stop comes at the first progress line, 5-195 files in here, and the rest of the
+#: job is what every restart test waits for afterwards (1200 files took 2-4 s of it).
+FILES = 600
 #: The lost-chunk job needs no more than a few dozen chunks: it waits for the one that never runs.
 LOST_CHUNK_FILES = 300
 CHUNK_SIZE = 5
@@ -56,7 +66,7 @@ PROGRESS = re.compile(r"^hashed (\d+)/(\d+) images")
 
 def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis with an append-only file fsynced on every write, two workers, and 1200 photos
+    # Given Redis with an append-only file fsynced on every write, two workers, and 600 photos
     server = restartable_redis(persistent=True)
     env = job_env(server)
     workers = start_workers(env, count=2)
@@ -81,7 +91,7 @@ def test_a_redis_restart_with_aof_mid_job_loses_nothing_and_the_job_completes(
 
 def test_a_redis_restart_without_persistence_ends_the_job_with_one_line_naming_resume_which_finishes_it(
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
-    # Given Redis without any persistence, two workers, and 1200 photos
+    # Given Redis without any persistence, two workers, and 600 photos
     server = restartable_redis(persistent=False)
     env = job_env(server)
     start_workers(env, count=2)
@@ -117,7 +127,7 @@ def test_a_chunk_popped_but_never_recorded_as_unacknowledged_does_not_leave_the_
         tmp_path, restartable_redis, start_workers, run_producer, record_property):
     # Given a job of 300 photos in chunks of 5, enqueued while no worker runs yet
     server = restartable_redis(persistent=True)
-    env = job_env(server)
+    env = dict(job_env(server), HASHFLEET_STALL_MARGIN=str(STALL_MARGIN))
     replicate_images(str(tmp_path / "images"), LOST_CHUNK_FILES)
     out = tmp_path / "out.csv"
     job = run_producer(env, tmp_path / "images", out)
@@ -234,8 +244,7 @@ def start_workers(tmp_path):
     try:
         yield start
     finally:
-        for worker in workers:
-            worker.stop()
+        stop_workers(workers)
         for app in apps:
             app.close()
 

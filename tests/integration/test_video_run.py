@@ -120,16 +120,16 @@ def test_video_results_travel_with_the_json_serializer_too(tmp_path, worker_env,
 
 
 def test_images_and_a_segmented_video_go_through_a_small_window_to_an_exact_sqlite_index(
-        tmp_path, images, worker_env, redis_server, start_workers):
-    # Given photos and a 20 s video cut into several segments, a window of 2 tasks in flight, and two workers
+        tmp_path, images, shared_env, redis_server):
+    # Given photos and a 20 s video cut into several segments, a window of 2 tasks in flight, and the shared
+    # worker's two processes (window, segment length and jobs folder are the producer's settings)
     from producer.outputs.reader import read_records
     from tasks.batch import hash_one
     from tasks.image.algos import DEFAULT_ALGOS, algo_bytes, parse_algos
 
     write_video(images / "long.mkv", seconds=20, size=(320, 192))
-    env = dict(worker_env, HASHFLEET_WINDOW="2", HASHFLEET_VIDEO_SEGMENT=TINY_SEGMENT,
+    env = dict(shared_env, HASHFLEET_WINDOW="2", HASHFLEET_VIDEO_SEGMENT=TINY_SEGMENT,
                HASHFLEET_JOBS_DIR=str(tmp_path / "jobs"))
-    start_workers(count=1, concurrency=2)
     out = tmp_path / "index.sqlite"
     # When it is indexed in chunks of 2 photos
     done = hashfleet(["run", str(images), "-o", str(out), "--chunk-size", "2", "--timeout", "120"],

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.integration
 #: Chunks in flight (HASHFLEET_WINDOW) in these tests: far fewer than their jobs have.
 WINDOW = 3
 #: Slow PNGs (about a second each) linked into a job, so it is still running when something is killed.
-SLOW_FILES = 4
+#: One process hashing: the first is the chunk whose end is awaited, the second keeps the worker busy
+#: while the test kills the producer, so no more chunks finish and free the window meanwhile.
+SLOW_FILES_ONE_PROCESS = 2
+#: Two processes hashing: the first two run at once and may end together; two more keep both processes
+#: busy as one of them is killed, so the victim holds a chunk.
+SLOW_FILES_TWO_PROCESSES = 4
 #: Seconds any job here may take.
 JOB_TIMEOUT = 120
 
@@ -45,10 +50,10 @@ def start_run(folder, out, env, chunk_size: int) -> tuple[subprocess.Popen, str]
     return proc, re.search(r"job ([0-9a-f]{12})", proc.stderr.readline()).group(1)
 
 
-def with_slow_files(images, slow_png) -> list[str]:
-    """Link the slow files in, named to come first in the walk: the job's first chunks are slow whatever the
-    machine's speed (the fast photos after them may all finish within one progress interval)."""
-    for i in range(SLOW_FILES):
+def with_slow_files(images, slow_png, count: int) -> list[str]:
+    """Link `count` slow files in, named to come first in the walk: the job's first chunks are slow whatever
+    the machine's speed (the fast photos after them may all finish within one progress interval)."""
+    for i in range(count):
         os.link(slow_png, images / f"0slow{i}.png")
     return sorted(str(images / n) for n in os.listdir(images))
 
@@ -102,7 +107,7 @@ def test_a_job_never_has_more_than_its_window_of_chunks_queued_or_held_and_leave
 def test_a_producer_killed_mid_window_leaves_a_job_status_shows_running_and_wait_finishes(
         tmp_path, images, slow_png, window_env, start_workers):
     # Given a cluster run of slow files, one per chunk, whose producer is killed as the first chunk is in
-    files = with_slow_files(images, slow_png)
+    files = with_slow_files(images, slow_png, SLOW_FILES_ONE_PROCESS)
     start_workers(count=1, concurrency=1)
     proc, job_id = start_run(images, tmp_path / "a.csv", window_env, chunk_size=1)
     try:
@@ -127,7 +132,7 @@ def test_a_producer_killed_mid_window_leaves_a_job_status_shows_running_and_wait
 def test_a_pool_process_killed_mid_window_costs_its_chunk_a_rerun_and_the_job_ends_exact(
         tmp_path, images, slow_png, window_env, start_workers):
     # Given a worker of two processes and a job of slow files, one per chunk, a window of 3
-    files = with_slow_files(images, slow_png)
+    files = with_slow_files(images, slow_png, SLOW_FILES_TWO_PROCESSES)
     (worker,) = start_workers(count=1, concurrency=2)
     proc, _ = start_run(images, tmp_path / "out.csv", window_env, chunk_size=1)
     # When a pool process is SIGKILLed as the first chunk is in

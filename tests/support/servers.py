@@ -26,6 +26,7 @@ class CeleryWorker:
                  app: str = "tasks"):
         self.name = name
         self.log_path = log_path
+        self._terminated = False
         argv = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "prefork",
                 "--concurrency", str(concurrency), "--hostname", name, "--queues", queue,
                 "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
@@ -57,9 +58,15 @@ class CeleryWorker:
                 return count
             time.sleep(0.05)
 
+    def terminate(self) -> None:
+        """SIGTERM (Celery's warm shutdown), once, without waiting: :func:`stop_workers` sends it to all first."""
+        if self.proc.poll() is None and not self._terminated:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self._terminated = True
+
     def stop(self) -> None:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -69,6 +76,15 @@ class CeleryWorker:
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=10)
+
+
+def stop_workers(workers: list[CeleryWorker]) -> None:
+    """Stop `workers` at the same time: a warm shutdown takes 0.7-0.9 s, and one after another that was a
+    test's teardown."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.stop()
 
 
 def processes_with_env(marker: str) -> list[str]:

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from producer.cli.main import cli
-from producer.pipeline import STALL_MARGIN, stall_timeout
+from producer.pipeline import stall_timeout
 from tasks.app import UNACKED_SWEEP_MAX, create_app, unacked_sweep_interval
 from tasks.errors import ConfigError
 from tasks.settings import CHUNK_SIZE_LIMIT, WORKERS_LIMIT, Settings
@@ -46,11 +46,17 @@ def test_a_bad_chunk_size_from_the_environment_fails_the_command_with_the_settin
 
 @pytest.mark.parametrize("visibility_timeout", [1, 4, 10, 41, 3600])
 def test_the_stall_timeout_adds_the_sweep_the_workers_are_configured_with(visibility_timeout):
-    # Given settings with this visibility timeout
+    # Given settings with this visibility timeout (and the default stall margin, 10 s)
     settings = Settings.from_env({}, visibility_timeout=visibility_timeout)
     # When the worker app is built and the producer computes its stall timeout
     sweep = create_app(settings).conf.broker_transport_options["unacked_restore_interval"]
     # Then both use one sweep, a quarter of the timeout within [1, UNACKED_SWEEP_MAX]
     assert sweep == unacked_sweep_interval(visibility_timeout)
     assert 1 <= sweep <= UNACKED_SWEEP_MAX
-    assert stall_timeout(settings) == visibility_timeout + sweep + STALL_MARGIN
+    assert stall_timeout(settings) == visibility_timeout + sweep + 10
+
+
+def test_the_stall_margin_is_read_from_its_variable_and_must_be_positive():
+    assert stall_timeout(Settings.from_env({"HASHFLEET_STALL_MARGIN": "1.5"}, visibility_timeout=4)) == 4 + 1 + 1.5
+    with pytest.raises(ConfigError, match="HASHFLEET_STALL_MARGIN must be a positive number"):
+        Settings.from_env({"HASHFLEET_STALL_MARGIN": "0"})
