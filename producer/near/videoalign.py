@@ -212,13 +212,7 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     near = np.flatnonzero(np.abs(tb - (slope * ta + offset)) <= step * (LINE_TOLERANCE_STEPS + 0.5))
     if not len(near):
         return None
-    # A still shot matches itself a step earlier and later too: of the longest chains, the one of the nearest
-    # frames, then of the frames nearest the line
-    off_line = np.abs(tb[near] - (slope * ta[near] + offset)) / (step * (LINE_TOLERANCE_STEPS + 0.5))
-    cost = distance[near].astype(np.int64) * CHAIN_LINE_LEVELS + np.minimum(
-        (off_line * CHAIN_LINE_LEVELS).astype(np.int64), CHAIN_LINE_LEVELS - 1)
-    chain = near[longest_chain(ta[near], tb[near], cost)]
-    chain = chain[longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
+    chain = _chain(ta, tb, distance, near, slope, offset, step)
     ca, cb = ta[chain], tb[chain]
     speed = 1.0
     if slope != 1.0 and len(chain) >= 3 and np.ptp(ca) > 0:
@@ -229,10 +223,26 @@ def align(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, *, a_step: float
     # stretches overlap once mapped through the line (a still frame past a trim point may match the copy's
     # last frame too: the copy's own end says where the footage ends).
     offset = fitted_offset(ta[near], tb[near], distance[near], slope, b_step, float(np.median(cb - slope * ca)))
+    # its ends from the chain nearest the fitted line: a frame of slow footage at an end may match two frames
+    # of B as closely, the one off the line would cut a step off the segment
+    chain = _chain(ta, tb, distance, near, slope, offset, step)
+    ca, cb = ta[chain], tb[chain]
     a_start, b_start = segment_starts(ca[0], cb[0], slope, offset)
     a_end, b_end = segment_ends(ca[-1], cb[-1], slope, offset, a_step, b_step, a_duration, b_duration)
     return Alignment(float(a_start), float(a_end), float(b_start), float(b_end), speed,
                      len(chain), int(np.median(distance[chain])))
+
+
+def _chain(ta: np.ndarray, tb: np.ndarray, distance: np.ndarray, near: np.ndarray, slope: float, offset: float,
+           step: float) -> np.ndarray:
+    """The pairs (indices) of the aligned piece among `near`: a still shot matches itself a step earlier and
+    later too, so of the longest chains increasing in both times, the one of the nearest frames, then of the
+    frames nearest the line b = slope * a + offset; cut where it skips more than MAX_GAP_SECONDS."""
+    off_line = np.abs(tb[near] - (slope * ta[near] + offset)) / (step * (LINE_TOLERANCE_STEPS + 0.5))
+    cost = distance[near].astype(np.int64) * CHAIN_LINE_LEVELS + np.minimum(
+        (off_line * CHAIN_LINE_LEVELS).astype(np.int64), CHAIN_LINE_LEVELS - 1)
+    chain = near[longest_chain(ta[near], tb[near], cost)]
+    return chain[longest_piece(ta[chain], tb[chain], MAX_GAP_SECONDS)]
 
 
 def segment_starts(first_a: float, first_b: float, slope: float, offset: float) -> tuple[float, float]:

@@ -29,6 +29,8 @@ POINTS_DOWN, POINTS_ACROSS = 4, 8
 CUT_LEVEL = 16.0
 #: ... and by this many times the moves into the frames before and after it.
 CUT_RATIO = 2.0
+#: A frame whose blocks' means spread less than this (standard deviation, gray levels) is flat: never a cut.
+FLAT_LEVEL = 4.0
 #: A cut closer than this many sampling steps to the previous cut is not one.
 MIN_SHOT_STEPS = 0.5
 #: Pixel formats whose first plane is 8-bit luma, read in place; others are scaled to gray by swscale.
@@ -48,6 +50,12 @@ def signature(frame) -> np.ndarray:
     else:
         points = frame.reformat(width=columns, height=rows, format="gray", interpolation="POINT").to_ndarray()
     return points.astype(np.float32).reshape(BLOCKS, POINTS_DOWN, BLOCKS, POINTS_ACROSS).mean(axis=(1, 3))
+
+
+def _flat(signature_: np.ndarray) -> bool:
+    """True for a frame with no picture to speak of (black, a flat colour): a fade from black starts its shot
+    at the first frame with a picture, whatever black frames come before it."""
+    return float(signature_.std()) < FLAT_LEVEL
 
 
 def move(before: np.ndarray, after: np.ndarray) -> float:
@@ -73,17 +81,19 @@ class CutFinder:
     def saw(self, time: float, frame) -> float | None:
         """The time of the frame seen before this one when it was the first of a shot, else None: it moved
         the signature by at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times more than the move before
-        it and the move after it (this frame's)."""
+        it (none for the second frame seen: a film that opens on black and cuts to its first shot) and the
+        move after it (this frame's)."""
         current = signature(frame)
         previous, previous_time = self.previous, self.previous_time
         self.previous, self.previous_time = current, time
         if previous is None:
             return None
         moves = self.moves = (self.moves + [move(previous, current)])[-3:]
-        if len(moves) < 3:
+        if len(moves) < 2:
             return None
-        before, at, after = moves
-        if at < CUT_LEVEL or at < CUT_RATIO * max(before, after):
+        at, after = moves[-2:]
+        before = moves[0] if len(moves) == 3 else 0.0  # the second frame seen: nothing moved before it
+        if at < CUT_LEVEL or at < CUT_RATIO * max(before, after) or _flat(previous):
             return None
         if self.last_cut is not None and previous_time - self.last_cut < self.min_gap:
             return None

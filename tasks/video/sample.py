@@ -19,8 +19,9 @@ ways, each measured in bench/RESULTS.md:
 - frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
   tasks/video/segment.py says when): a time then takes the last decoded frame before it, a few hundredths
   of a second earlier, and a cut is seen at the first frame decoded after it;
-- when the next time lies more than one keyframe interval ahead (low sampling rates), the demuxer seeks
-  to it instead of decoding the frames between (no cut is seen in the frames passed over).
+- when the next time lies more than 1.5 keyframe intervals and :data:`SEEK_AFTER_S` ahead (rates below one
+  sample per 2 s), the demuxer seeks to it instead of decoding the frames between (no cut is seen in the
+  frames passed over).
 
 Times are seconds from the video stream's first timestamp, so a .ts file starting at 1.4 s and its .mp4
 re-encode share a grid.
@@ -45,6 +46,10 @@ SAMPLE_SIDE = 256
 #: grows at each try (until the start of the file).
 SEEK_BACKOFF_S = 1.0
 SEEK_BACKOFF_GROWTH = 4
+#: The sampler seeks over the frames between two times only when the next lies further ahead than this
+#: (seconds): below one sample per 2 s. Reading on costs more where keyframes come often (a GOP of 15 at
+#: 25 fps: every I- and P-frame decoded instead of half of them), but shows every cut.
+SEEK_AFTER_S = 2.0
 #: Slack (seconds) when comparing frame times with grid times (timestamps are rationals, times floats).
 EPSILON = 1e-6
 
@@ -117,6 +122,9 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
     origin, step = stream_origin(stream), 1.0 / fps
     target = first_grid_time(start, fps, grid_from)
     keys, finder = _Keyframes(), CutFinder(step) if cuts else None
+    # frames a codec with B-frames shows may be left out (skip_frame): a time between two decoded frames may
+    # show neither
+    skipping = skip != "DEFAULT" and bool(stream.codec_context.has_b_frames)
     # the last frame decoded since the start or a seek, and whether it is still to be sampled: it is the
     # frame shown at `target` once a frame after that time comes (or the stream ends)
     held, fresh, previous = None, False, None
@@ -163,12 +171,18 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
                     if fresh:  # the frame before this one is the one shown at the target time
                         if end is not None and target >= end - EPSILON:
                             return
+                        if skipping and not frame.is_corrupt and time - target < target - float(held.time - origin):
+                            # the frame shown then was left out: of the two decoded around it, the nearer
+                            held = frame
                         yield target, upright_gray(held, side)
                         fresh = False
-                    target = _next_on_grid(target, step, time)
+                    # past this frame too when it was the one taken
+                    target = _next_on_grid(target, step, time + (2 * EPSILON if held is frame else 0.0))
                     if seek and keys.worth_seeking(time, target):
                         seek_to = target
                         break
+                if held is frame:
+                    continue
                 if end is not None and time >= end - EPSILON:
                     return
                 if frame.is_corrupt:  # passed over: what is shown from here on is not known until the next frame
@@ -227,9 +241,10 @@ class _Keyframes:
         self.last = time if self.last is None else max(self.last, time)
 
     def worth_seeking(self, now: float, target: float) -> bool:
-        """True when the next time lies more than 1.5 keyframe intervals past the current frame: the
-        keyframe before it is then past the current position, so no frame is decoded twice."""
-        return self.longest > 0 and target - now > 1.5 * self.longest
+        """True when the next time lies more than 1.5 keyframe intervals past the current frame (the
+        keyframe before it is then past the current position, so no frame is decoded twice) and more than
+        :data:`SEEK_AFTER_S` ahead (closer times read on: the frames between show the cuts)."""
+        return self.longest > 0 and target - now > max(1.5 * self.longest, SEEK_AFTER_S)
 
 
 def sample_gray(path: str, fps: float = DEFAULT_FPS, start: float = 0.0,

@@ -189,3 +189,25 @@ def test_a_bare_mpeg1_stream_whose_header_says_half_a_millisecond_is_recorded_as
     # When it is indexed, Then its record says about 3 s, as its frames do
     got = index_segment(path, 0.0, None, 1.0)
     assert got.code == 0 and len(got.frames) >= 3 and 2.9 <= got.duration <= 3.1
+
+
+def test_skipping_b_frames_a_time_takes_the_nearer_of_the_decoded_frames_around_it(tmp_path):
+    import av
+
+    from tasks.video.sample import sample_frames, upright_gray
+
+    path = write_b_pyramid(tmp_path / "pyramid.mp4", seconds=3)
+    with av.open(path) as container:  # the frames a pass skipping every B-frame decodes, by time
+        container.streams.video[0].codec_context.skip_frame = "BIDIR"
+        decoded = {float(f.time): upright_gray(f, 256) for f in container.decode(video=0)}
+    times = np.array(sorted(decoded))
+    with av.open(path) as container:
+        sampled = list(sample_frames(container, 3.0, skip="BIDIR", cuts=False))
+    assert [t for t, _ in sampled] == pytest.approx(np.arange(9) / 3)
+    took_later = 0
+    for t, gray in sampled:
+        before, after = times[times <= t + 1e-6].max(), times[times > t + 1e-6].min()
+        nearer = before if t - before <= after - t + 1e-6 else after
+        assert np.array_equal(gray, decoded[nearer]), (t, before, after)
+        took_later += nearer == after
+    assert took_later  # (x264's frame types here put a decoded frame nearer after some time than before it)
