@@ -76,24 +76,26 @@ class CutFinder:
     def forget(self) -> None:
         self.previous: np.ndarray | None = None
         self.previous_time = 0.0
-        self.moves: list[float] = []  # the last two moves: into the frame before the previous one, into the previous
+        self.moves: list[float] = []  # the last three moves, the last into the frame seen last
+        self.flat: list[bool] = []  # whether the last three frames seen are flat
 
     def saw(self, time: float, frame) -> float | None:
-        """The time of the frame seen before this one when it was the first of a shot, else None: it moved
-        the signature by at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times more than the move before
-        it (none for the second frame seen: a film that opens on black and cuts to its first shot) and the
-        move after it (this frame's)."""
+        """The time of the frame seen before this one when it was the first of a shot, else None: it is not
+        flat and moved the signature by at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times more than the
+        move after it (this frame's) and the move before it (none for the second frame seen, or after a flat
+        frame: a film that opens on black, or cuts to black and then to its next shot)."""
         current = signature(frame)
         previous, previous_time = self.previous, self.previous_time
         self.previous, self.previous_time = current, time
+        self.flat = (self.flat + [_flat(current)])[-3:]
         if previous is None:
             return None
         moves = self.moves = (self.moves + [move(previous, current)])[-3:]
         if len(moves) < 2:
             return None
         at, after = moves[-2:]
-        before = moves[0] if len(moves) == 3 else 0.0  # the second frame seen: nothing moved before it
-        if at < CUT_LEVEL or at < CUT_RATIO * max(before, after) or _flat(previous):
+        before = moves[0] if len(moves) == 3 and not self.flat[0] else 0.0
+        if at < CUT_LEVEL or at < CUT_RATIO * max(before, after) or self.flat[-2]:
             return None
         if self.last_cut is not None and previous_time - self.last_cut < self.min_gap:
             return None

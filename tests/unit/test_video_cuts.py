@@ -73,3 +73,25 @@ def test_a_copy_trimmed_between_two_grid_times_samples_the_same_moments_of_each_
     at = np.searchsorted(film.frames.times, copy.frames.times[1:] + 8.5)
     apart = [int(a ^ b).bit_count() for a, b in zip(copy.frames.phash[1:], film.frames.phash[at], strict=True)]
     assert max(apart) <= 8, apart
+
+
+def write_shots(path, pictures, rate: int = 10, size=(160, 96)) -> str:
+    """A video of the given RGB pictures, each shown for its number of frames: [(picture, frames), ...]."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for rgb, frames in pictures:
+            for _ in range(frames):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_a_cut_to_black_is_none_and_the_next_shot_starts_at_its_first_picture(tmp_path):
+    from support.footage import picture
+
+    black = np.zeros((96, 160, 3), np.uint8)
+    path = write_shots(tmp_path / "shots.mp4", [(picture(0, (160, 96)), 10), (black, 1), (picture(1, (160, 96)), 10)])
+    assert cuts_in(path) == pytest.approx([1.1])
