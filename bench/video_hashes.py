@@ -17,9 +17,9 @@ from tasks.video.sample import sample_gray
 #: Sampling of both methods (vPDQ's is one frame a second).
 FPS = 1.0
 #: Bump when the frames' hashes change, so cached hashes are remade (2: black bars cut before hashing; 3: the
-#: narrower bar cut from both sides; 4: the band hash; 5-10: the frame shown at each time, on a grid started again
+#: narrower bar cut from both sides; 4: the band hash; 5-11: the frame shown at each time, on a grid started again
 #: at each cut, the nearer decoded frame where B-frames are skipped).
-HASH_VERSION = 10
+HASH_VERSION = 11
 
 
 def _pdq(gray: np.ndarray) -> np.ndarray:

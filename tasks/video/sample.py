@@ -19,9 +19,9 @@ ways, each measured in bench/RESULTS.md:
 - frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
   tasks/video/segment.py says when): a time then takes the last decoded frame before it, a few hundredths
   of a second earlier, and a cut is seen at the first frame decoded after it;
-- when the next time lies more than 1.5 keyframe intervals and :data:`SEEK_AFTER_S` ahead (rates below one
-  sample per 2 s), the demuxer seeks to it instead of decoding the frames between (no cut is seen in the
-  frames passed over).
+- when the next time lies more than 1.5 keyframe intervals ahead (video whose keyframes come more often
+  than every two thirds of a step: intra-only codecs, MPEG-2 with a GOP of 12, low sampling rates), the
+  demuxer seeks to it instead of decoding the frames between; no cut is seen in the frames passed over.
 
 Times are seconds from the video stream's first timestamp, so a .ts file starting at 1.4 s and its .mp4
 re-encode share a grid.
@@ -46,10 +46,8 @@ SAMPLE_SIDE = 256
 #: grows at each try (until the start of the file).
 SEEK_BACKOFF_S = 1.0
 SEEK_BACKOFF_GROWTH = 4
-#: The sampler seeks over the frames between two times only when the next lies further ahead than this
-#: (seconds): below one sample per 2 s. Reading on costs more where keyframes come often (a GOP of 15 at
-#: 25 fps: every I- and P-frame decoded instead of half of them), but shows every cut.
-SEEK_AFTER_S = 2.0
+#: The sampler seeks over the frames between two times only once it has seen this many keyframe intervals.
+SEEK_AFTER_INTERVALS = 3
 #: Slack (seconds) when comparing frame times with grid times (timestamps are rationals, times floats).
 EPSILON = 1e-6
 
@@ -234,17 +232,20 @@ class _Keyframes:
     def __init__(self):
         self.last: float | None = None
         self.longest = 0.0
+        self.intervals = 0
 
     def saw(self, time: float) -> None:
         if self.last is not None and time > self.last:
             self.longest = max(self.longest, time - self.last)
+            self.intervals += 1
         self.last = time if self.last is None else max(self.last, time)
 
     def worth_seeking(self, now: float, target: float) -> bool:
-        """True when the next time lies more than 1.5 keyframe intervals past the current frame (the
-        keyframe before it is then past the current position, so no frame is decoded twice) and more than
-        :data:`SEEK_AFTER_S` ahead (closer times read on: the frames between show the cuts)."""
-        return self.longest > 0 and target - now > max(1.5 * self.longest, SEEK_AFTER_S)
+        """True when :data:`SEEK_AFTER_INTERVALS` keyframe intervals have been seen and the next time lies
+        more than 1.5 of the longest past the current frame: the keyframe before it is then past the current
+        position, so no frame is decoded twice. (Encoders put keyframes at cuts too: a film opening with a
+        cut 0.08 s in is not all keyframes.)"""
+        return self.intervals >= SEEK_AFTER_INTERVALS and target - now > 1.5 * self.longest
 
 
 def sample_gray(path: str, fps: float = DEFAULT_FPS, start: float = 0.0,

@@ -95,3 +95,27 @@ def test_a_cut_to_black_is_none_and_the_next_shot_starts_at_its_first_picture(tm
     black = np.zeros((96, 160, 3), np.uint8)
     path = write_shots(tmp_path / "shots.mp4", [(picture(0, (160, 96)), 10), (black, 1), (picture(1, (160, 96)), 10)])
     assert cuts_in(path) == pytest.approx([1.1])
+
+
+def test_a_film_opening_with_a_cut_a_frame_in_reads_on_and_sees_its_next_cut(tmp_path):
+    # Given a film whose first two frames are keyframes (black, then its first shot) and whose next keyframe
+    # is its next cut, 2.5 s in: two keyframe intervals seen say nothing of how often keyframes come
+    from support.footage import picture
+
+    path = tmp_path / "film.mp4"
+    shots = [(np.zeros((96, 160, 3), np.uint8), 1), (picture(0, (160, 96)), 24), (picture(1, (160, 96)), 40)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.codec_context.gop_size = 250
+        for rgb, frames in shots:
+            for n in range(frames):
+                image = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                image.pict_type = av.video.frame.PictureType.I if n == 0 else av.video.frame.PictureType.NONE
+                for packet in stream.encode(image):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    # When it is sampled at 1 frame/s, Then the sampler reads on (no seek) and starts a shot at 0.1 and 2.5 s
+    got = index_segment(str(path), 0.0, None, 1.0)
+    assert got.frames.times.tolist() == pytest.approx([0.0, 0.1, 1.1, 2.1, 2.5, 3.5, 4.5, 5.5])
