@@ -14,7 +14,7 @@ sampling steps of the previous one is not taken (flashes, strobes), so cuts add 
 per half step. The thresholds come from `python -m bench.video_cuts` (bench/RESULTS.md): the cuts of the
 real clips found again in their copies, few cuts where a copy has none.
 
-Pure: frames in, decisions out; one :class:`CutFinder` per pass over a stream.
+Frames in, decisions out, nothing else kept; one :class:`CutFinder` per pass over a stream.
 """
 
 from __future__ import annotations
@@ -33,29 +33,31 @@ CUT_RATIO = 2.0
 FLAT_LEVEL = 4.0
 #: A cut closer than this many sampling steps to the previous cut is not one.
 MIN_SHOT_STEPS = 0.5
-#: Pixel formats whose first plane is 8-bit luma, read in place; others are scaled to gray by swscale.
-LUMA_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
+#: Pixel formats whose first plane is 8-bit luma, read in place; others are converted to gray first.
+LUMA_FORMATS = ("yuv", "nv12", "nv21", "gray")
 
 
 def signature(frame) -> np.ndarray:
-    """The frame's :data:`BLOCKS` x :data:`BLOCKS` block means of luma (float32)."""
+    """The frame's :data:`BLOCKS` x :data:`BLOCKS` block means of luma (float32), from the points of a strided
+    grid (its 8-bit luma plane read in place; a frame in another format converted to gray first)."""
     rows, columns = BLOCKS * POINTS_DOWN, BLOCKS * POINTS_ACROSS
+    down, across = max(1, frame.height // rows), max(1, frame.width // columns)
     name = frame.format.name
-    if name.startswith(LUMA_FORMATS) and not name.endswith(("le", "be")) and frame.width >= columns \
-            and frame.height >= rows:
+    if name.startswith(LUMA_FORMATS) and not name.endswith(("le", "be")):
         plane = frame.planes[0]
         luma = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)
-        down, across = frame.height // rows, frame.width // columns
-        points = luma[:rows * down:down, :columns * across:across]
     else:
-        points = frame.reformat(width=columns, height=rows, format="gray", interpolation="POINT").to_ndarray()
+        luma = frame.to_ndarray(format="gray")
+    points = luma[:rows * down:down, :columns * across:across]
+    if points.shape != (rows, columns):  # a frame smaller than the grid: its points repeated
+        points = np.resize(points, (rows, columns)) if points.size else np.zeros((rows, columns), np.uint8)
     return points.astype(np.float32).reshape(BLOCKS, POINTS_DOWN, BLOCKS, POINTS_ACROSS).mean(axis=(1, 3))
 
 
-def _flat(signature_: np.ndarray) -> bool:
+def _flat(blocks: np.ndarray) -> bool:
     """True for a frame with no picture to speak of (black, a flat colour): a fade from black starts its shot
     at the first frame with a picture, whatever black frames come before it."""
-    return float(signature_.std()) < FLAT_LEVEL
+    return float(blocks.std()) < FLAT_LEVEL
 
 
 def move(before: np.ndarray, after: np.ndarray) -> float:

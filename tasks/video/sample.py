@@ -17,8 +17,8 @@ ways, each measured in bench/RESULTS.md:
   small one once decoded, and the hashes (area-averaged to 32 x 32 at most) barely move; the cuts are told
   from a few hundred luma values each frame, read in place;
 - frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
-  tasks/video/segment.py says when): a time then takes the last decoded frame before it, a few hundredths
-  of a second earlier, and a cut is seen at the first frame decoded after it;
+  tasks/video/segment.py says when): a time whose frame was left out takes the nearer of the decoded
+  frames around it, a few hundredths of a second off, and a cut is seen at the first frame decoded after it;
 - when the next time lies more than 1.5 keyframe intervals ahead (video whose keyframes come more often
   than every two thirds of a step: intra-only codecs, MPEG-2 with a GOP of 12, low sampling rates), the
   demuxer seeks to it instead of decoding the frames between; no cut is seen in the frames passed over.
@@ -179,7 +179,7 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
                     if seek and keys.worth_seeking(time, target):
                         seek_to = target
                         break
-                if held is frame:
+                if held is frame:  # this frame was taken for the time before it: nothing more to do with it
                     continue
                 if end is not None and time >= end - EPSILON:
                     return

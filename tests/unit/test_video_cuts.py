@@ -119,3 +119,19 @@ def test_a_film_opening_with_a_cut_a_frame_in_reads_on_and_sees_its_next_cut(tmp
     # When it is sampled at 1 frame/s, Then the sampler reads on (no seek) and starts a shot at 0.1 and 2.5 s
     got = index_segment(str(path), 0.0, None, 1.0)
     assert got.frames.times.tolist() == pytest.approx([0.0, 0.1, 1.1, 2.1, 2.5, 3.5, 4.5, 5.5])
+
+
+def test_a_frame_decoded_as_packed_rgb_has_the_blocks_of_its_luma(tmp_path):
+    from support.footage import picture
+    from tasks.video.cuts import signature
+
+    rgb = av.VideoFrame.from_ndarray(picture(3, (320, 180)), format="rgb24")
+    limited = signature(rgb.reformat(format="yuv420p"))  # luma in 16-235
+    assert np.abs(signature(rgb) - (limited - 16) * 255 / 219).max() < 3
+
+
+def test_a_frame_smaller_than_the_signature_grid_still_has_one():
+    from tasks.video.cuts import BLOCKS, signature
+
+    tiny = av.VideoFrame.from_ndarray(np.full((6, 10, 3), 200, np.uint8), format="rgb24")
+    assert signature(tiny).shape == (BLOCKS, BLOCKS)
