@@ -46,6 +46,26 @@ def write_video(path, seconds: float = 6, rate: int = 10, size=(160, 96), codec:
     return str(path)
 
 
+def write_pictures(path, pictures, rate: int = 10, size=(160, 96), gop: int | None = None) -> str:
+    """MPEG-4 Part 2 at `rate` fps of `pictures`: (RGB array, frames shown, the first a keyframe) for each
+    picture in turn. Returns the path."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        for rgb, frames, key in pictures:
+            for n in range(frames):
+                image = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                if key and n == 0:
+                    image.pict_type = av.video.frame.PictureType.I
+                for packet in stream.encode(image):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
 def write_still(path, hours: float = 10, size=(64, 48)) -> str:
     """One frame shown for `hours`: a 1/36000 fps stream whose only frame lasts the whole file."""
     width, height = size

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from support.footage import write_footage
+from support.videos import write_pictures
 from tasks.video.cuts import CutFinder
 from tasks.video.segment import index_segment
 
@@ -75,25 +76,12 @@ def test_a_copy_trimmed_between_two_grid_times_samples_the_same_moments_of_each_
     assert max(apart) <= 8, apart
 
 
-def write_shots(path, pictures, rate: int = 10, size=(160, 96)) -> str:
-    """A video of the given RGB pictures, each shown for its number of frames: [(picture, frames), ...]."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        for rgb, frames in pictures:
-            for _ in range(frames):
-                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                    container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return str(path)
-
-
 def test_a_cut_to_black_is_none_and_the_next_shot_starts_at_its_first_picture(tmp_path):
     from support.footage import picture
 
     black = np.zeros((96, 160, 3), np.uint8)
-    path = write_shots(tmp_path / "shots.mp4", [(picture(0, (160, 96)), 10), (black, 1), (picture(1, (160, 96)), 10)])
+    path = write_pictures(tmp_path / "shots.mp4", [(picture(0, (160, 96)), 10, False), (black, 1, False),
+                                                   (picture(1, (160, 96)), 10, False)])
     assert cuts_in(path) == pytest.approx([1.1])
 
 
@@ -102,22 +90,11 @@ def test_a_film_opening_with_a_cut_a_frame_in_reads_on_and_sees_its_next_cut(tmp
     # is its next cut, 2.5 s in: two keyframe intervals seen say nothing of how often keyframes come
     from support.footage import picture
 
-    path = tmp_path / "film.mp4"
-    shots = [(np.zeros((96, 160, 3), np.uint8), 1), (picture(0, (160, 96)), 24), (picture(1, (160, 96)), 40)]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
-        stream.codec_context.gop_size = 250
-        for rgb, frames in shots:
-            for n in range(frames):
-                image = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                image.pict_type = av.video.frame.PictureType.I if n == 0 else av.video.frame.PictureType.NONE
-                for packet in stream.encode(image):
-                    container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    black = np.zeros((96, 160, 3), np.uint8)
+    path = write_pictures(tmp_path / "film.mp4", [(black, 1, True), (picture(0, (160, 96)), 24, True),
+                                                 (picture(1, (160, 96)), 40, True)], gop=250)
     # When it is sampled at 1 frame/s, Then the sampler reads on (no seek) and starts a shot at 0.1 and 2.5 s
-    got = index_segment(str(path), 0.0, None, 1.0)
+    got = index_segment(path, 0.0, None, 1.0)
     assert got.frames.times.tolist() == pytest.approx([0.0, 0.1, 1.1, 2.1, 2.5, 3.5, 4.5, 5.5])
 
 
