@@ -62,6 +62,7 @@ def save(job: Job, jobs_dir: str) -> str:
         "walk_errors": [[encode_paths([p]), int(code)] for p, code in job.walk_errors],
         "reused": list(job.reused),
         "videos": job.videos.to_doc() if job.videos else None,
+        "content_videos": job.content_videos,
     }
     with atomic_path(path) as temporary, open(temporary, "w", encoding="ascii") as handle:
         json.dump(doc, handle, ensure_ascii=True)
@@ -89,4 +90,5 @@ def load(job_id: str, jobs_dir: str) -> Job:
         walk_errors=[(decode_paths(blob)[0], FileError(code)) for blob, code in doc["walk_errors"]],
         reused=ReusedChunks.open(chunks_path(jobs_dir, job_id, "reused"), doc["reused"], width),
         videos=VideoPlan.from_doc(doc["videos"]) if doc.get("videos") else None,
+        content_videos=int(doc.get("content_videos", 0)),
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from producer import manifest
 from producer.app import producer_app
 from producer.chunking import Fleet
 from producer.drained import DrainedResults, drain_chunks
@@ -163,6 +164,8 @@ def follow_whole_job(app, settings: Settings, job: Job, drained: DrainedResults,
     if add_content_videos(job, drained, settings):
         click.echo(f"hashfleet: job {job.id}: {job.content_videos} files named like images are videos, "
                    f"sent as video tasks", err=True)
+        if os.path.exists(manifest.manifest_path(settings.jobs_dir, job.id)):
+            manifest.save(job, settings.jobs_dir)  # `status`, `wait` and `resume` elsewhere count those tasks
         files += follow_job(app, settings, job, drained, check, timeout, fleet=fleet, resume=resume)
     return files
 
