@@ -2,7 +2,8 @@
 data: whatever the file holds, the result is a record (tasks/errors.py codes), never an exception.
 
 Memory: one decoder, one thread, holding the codec's reference frames at the stream's size (H.264 keeps at
-most 16; 4K 4:2:0 is 12 MB a frame) plus one small gray sampled frame (tasks/video/sample.py SAMPLE_SIDE)
+most 16; 4K 4:2:0 is 12 MB a frame), the last decoded frame (tasks/video/sample.py keeps it until the next
+frame says whether it is the one shown at a sampling time), one small gray sampled frame (SAMPLE_SIDE)
 and 33 bytes per sampled frame's time, hashes and quality. Frames past HASHFLEET_MAX_PIXELS are refused before decoding.
 """
 
