@@ -6,8 +6,9 @@ A segment is about two minutes of 1080p video: 5 to 20 s of one core on the benc
 5 Mbit/s H.264 test pattern, 53 s of wall time on the loaded machine; docs/video.md). A process killed from
 outside more often than that (the soak's SIGKILL every 3 s) would start the same segment over for ever;
 with the frames stored every CHECKPOINT_INTERVAL (tasks/video/task.py), each attempt gets further. A
-resumed segment starts at the next time of the sampling grid (tasks/video/sample.py): the frames are those
-the attempt that died would have sampled next, as for the segments of one video spread over tasks.
+resumed segment starts one sampling step after the last frame stored, on the grid through it
+(tasks/video/sample.py): the frames are those the attempt that died would have sampled next, unless a cut
+falls within that step (the dead attempt would have started the grid again there).
 """
 
 from __future__ import annotations
