@@ -95,17 +95,19 @@ def write_audio_only(path, seconds: float = 2) -> str:
     return str(path)
 
 
-def write_variable_rate(path, size=(160, 96)) -> str:
-    """Frames at uneven times (0, 0.1, 0.5, 1.7, 2.0, 3.3 ... s): a variable frame rate video (mkv keeps
-    the timestamps as given)."""
+def write_variable_rate(path, size=(160, 96), times_ms=(0, 100, 500, 1700, 2000, 3300, 3400, 4900, 5000, 5900),
+                        each_its_own: bool = False) -> str:
+    """Frames at uneven times (by default 0, 0.1, 0.5, 1.7, 2.0, 3.3 ... s): a variable frame rate video (mkv
+    keeps the timestamps as given), showing the picture of each frame's whole second, or with
+    `each_its_own` a different picture for each frame."""
     width, height = size
-    times_ms = [0, 100, 500, 1700, 2000, 3300, 3400, 4900, 5000, 5900]
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=1000)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
-        for ms in times_ms:
-            image = av.VideoFrame.from_ndarray(picture(ms // 1000, width, height), format="rgb24")
+        for index, ms in enumerate(times_ms):
+            which = index if each_its_own else ms // 1000
+            image = av.VideoFrame.from_ndarray(picture(which, width, height), format="rgb24")
             image.pts, image.time_base = ms, Fraction(1, 1000)
             for packet in stream.encode(image):
                 container.mux(packet)

@@ -215,3 +215,33 @@ def test_skipping_b_frames_a_time_takes_the_nearer_of_the_decoded_frames_around_
         assert np.array_equal(gray, decoded[nearer]), (t, before, after)
         took_later += nearer == after
     assert took_later  # (x264's frame types here put a decoded frame nearer after some time than before it)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_at_uneven_frame_times_each_time_takes_the_frame_shown_then_and_each_frame_once(tmp_path, seed):
+    import av
+
+    from support.videos import write_variable_rate
+    from tasks.video.sample import SampleStats, sample_frames, upright_gray
+
+    # Given a video whose frames come 0.02 to 2.5 s apart, each a picture of its own
+    gaps = np.random.default_rng(seed).integers(20, 2500, 30)
+    path = write_variable_rate(tmp_path / "vfr.mkv", times_ms=[0, *np.cumsum(gaps).tolist()], each_its_own=True)
+    with av.open(path) as container:
+        shown = {float(f.time): upright_gray(f, 256) for f in container.decode(video=0)}
+    starts = np.array(sorted(shown))
+    # When it is sampled at 1 frame/s, every frame decoded and no cut followed
+    stats = SampleStats()
+    with av.open(path) as container:
+        sampled = list(sample_frames(container, 1.0, skip="DEFAULT", cuts=False, stats=stats))
+    # Then each whole second up to the end takes the frame shown then, unless that frame was taken already
+    expected, taken = [], set()
+    for second in range(int(np.ceil(stats.packet_end))):
+        if second < stats.packet_end - 1e-6:
+            frame = float(starts[starts <= second + 1e-6].max())
+            if frame not in taken:
+                expected.append((float(second), frame))
+                taken.add(frame)
+    assert [t for t, _ in sampled] == [t for t, _ in expected]
+    for (_, gray), (_, frame) in zip(sampled, expected, strict=True):
+        assert np.array_equal(gray, shown[frame])
