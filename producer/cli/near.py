@@ -152,9 +152,21 @@ def dupes(index, out, max_distance, frame_distance, groups_out, keep, plan_out, 
                f"({grouped} files){seen} in {time.monotonic() - started:.1f} s")
 
 
+class QueryPath(click.ParamType):
+    """A local file, or an `s3://bucket/key` object (read when it is searched, as a worker reads one)."""
+
+    name = "query"
+    local = click.Path(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        from tasks.inputs.s3url import is_s3_url
+
+        return value if is_s3_url(value) else self.local.convert(value, param, ctx)
+
+
 @cli.command()
 @index_argument
-@click.argument("queries", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("queries", nargs=-1, required=True, type=QueryPath())
 @max_distance_option
 @frame_distance_option
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Matches listed per query.")
@@ -167,7 +179,7 @@ def search(index, queries, max_distance, frame_distance, limit, out, crops, regi
     """List the files of INDEX that look like each of QUERIES, nearest first (distance, then index order).
 
     A query image also finds the videos that show it, and when; a query video finds the videos that hold
-    its footage, and where (docs/video.md)."""
+    its footage, and where (docs/video.md). A query may be an s3://bucket/key object (docs/inputs.md)."""
     prepare_local_decoders()
     import csv
 

@@ -39,13 +39,19 @@ class Match:
 
 
 def is_video_query(path: str) -> bool:
-    """True for a file to search as a video: not named as an image, and starting like a video container."""
+    """True for a file (or an `s3://` object) to search as a video: not named as an image, and starting like a
+    video container; ConfigError when it cannot be read."""
     from producer.walk import IMAGE_EXTENSIONS, UNDECODABLE_PHOTO_EXTENSIONS
-    from tasks.video.segment import looks_like_video
+    from tasks.errors import ConfigError, FileUnreadable
+    from tasks.video.segment import starts_like_video
+    from tasks.video.source import checked_source
 
     if os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS | UNDECODABLE_PHOTO_EXTENSIONS:
         return False
-    return looks_like_video(path)
+    try:
+        return starts_like_video(checked_source(path).head())
+    except FileUnreadable as exc:
+        raise ConfigError(f"cannot read {path}: {exc.code.description}") from None
 
 
 def image_matches(data: HashIndex, videos: Sequence[IndexedVideo], hashes: dict, max_distance: int, crops: bool,

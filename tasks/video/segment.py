@@ -66,12 +66,6 @@ class SegmentResult:
     barred: int = 0
 
 
-def looks_like_video(path: str) -> bool:
-    """True when the file starts like a container of VIDEO_SIGNATURES."""
-    with open(path, "rb") as handle:
-        return starts_like_video(handle.read(16))
-
-
 def starts_like_video(head: bytes) -> bool:
     """True when a file's first bytes (16 suffice) are those of a container of VIDEO_SIGNATURES."""
     return any(head[at:at + len(sig)] == sig for at, sig in VIDEO_SIGNATURES)

@@ -117,6 +117,37 @@ def test_local_and_s3_inputs_give_one_record_per_file_with_the_hashes_and_frames
     assert sum(sent for _, sent in reads) < 1.5 * size, (size, reads)
 
 
+def test_search_takes_objects_as_queries_an_image_finding_its_local_copy_and_a_video_its_footage(
+        s3_server, tmp_path, images, videos):
+    import csv
+    import shutil
+
+    # Given an index of a local folder of photos and a video, and copies of one photo and of the video in a bucket
+    shutil.copy(videos / "clip.mp4", images / "clip.mp4")
+    photo = sorted(p.name for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[0]
+    bucket = s3_server.new_bucket({"q/" + photo: (images / photo).read_bytes(),
+                                   "q/clip.mp4": (images / "clip.mp4").read_bytes()})
+    index = tmp_path / "index.jsonl"
+    run_to(s3_server, index, [str(images)], [], {})
+    # When both objects are searched for
+    aws_env = s3_server.env(clean_env())
+    aws_env["AWS_ENDPOINT_URL"] = s3_server.url
+    queries = [f"s3://{bucket}/q/{photo}", f"s3://{bucket}/q/clip.mp4"]
+    found = hashfleet(["search", str(index), *queries, "-o", str(tmp_path / "matches.csv")], env=aws_env, timeout=60)
+    # Then the photo object finds its local copy at distance 0, the video object the local video's whole footage
+    assert found.returncode == 0, found.stderr
+    rows = list(csv.DictReader(open(tmp_path / "matches.csv", encoding="utf-8")))
+    image = [r for r in rows if r["query"] == queries[0] and r["path"] == str(images / photo)]
+    video = [r for r in rows if r["query"] == queries[1] and r["path"] == str(images / "clip.mp4")]
+    assert image and image[0]["distance"] == "0", rows
+    assert video and (float(video[0]["start"]), float(video[0]["end"])) == pytest.approx((0.0, 6.0), abs=0.5), rows
+    # And a missing object is one clear line and a non-zero exit
+    missing = hashfleet(["search", str(index), f"s3://{bucket}/q/gone.mp4"], env=aws_env, timeout=60)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr, missing.stderr
+    assert missing.stderr.strip().splitlines() == [
+        f"hashfleet: error: cannot read s3://{bucket}/q/gone.mp4: no such file (deleted, or a broken symlink)"]
+
+
 def test_an_object_deleted_after_the_listing_is_a_not_found_record_and_the_rest_are_hashed(
         s3_server, tmp_path, images):
     # Given a bucket whose first object is deleted just after the producer has listed it
