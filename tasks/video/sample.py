@@ -74,11 +74,6 @@ class SampleStats:
         return self.bad_packets + self.corrupt_frames
 
 
-def first_grid_time(start: float, fps: float, grid_from: float = 0.0) -> float:
-    """The first sampling time grid_from + k/fps at or after `start`."""
-    return grid_from + math.ceil((start - grid_from) * fps - 1e-9) / fps
-
-
 def _next_on_grid(target: float, step: float, time: float) -> float:
     """The first time target + k * step (k >= 0) at or after `time`."""
     return target + max(0, math.ceil((time - target) / step - 1e-9)) * step
@@ -118,7 +113,7 @@ def sample_frames(container: av.container.InputContainer, fps: float, start: flo
     stream = container.streams.video[0]
     stream.codec_context.skip_frame = skip
     origin, step = stream_origin(stream), 1.0 / fps
-    target = first_grid_time(start, fps, grid_from)
+    target = _next_on_grid(grid_from, step, start)
     keys, finder = _Keyframes(), CutFinder(step) if cuts else None
     # frames a codec with B-frames shows may be left out (skip_frame): a time between two decoded frames may
     # show neither
