@@ -22,7 +22,7 @@ from bench.video_clips import DEFAULT_DEBS
 from bench.video_corpus import DAMAGED, MUST_NOT_PAIR, REPORT_ONLY, build
 from tasks.video.cuts import CutFinder
 from tasks.video.sample import stream_origin
-from tasks.video.segment import SKIP_B_CODECS
+from tasks.video.segment import frames_skipped
 
 #: Seconds between a cut and its copy's that count as the same cut (a few frames: another frame rate, or
 #: the first frame decoded after a cut when B-frames are skipped).
@@ -33,7 +33,7 @@ def cuts_of(path: str, step: float = 1.0) -> list[float]:
     """The times of the cuts in a video, its frames decoded as a worker decodes them."""
     with av.open(path) as container:
         stream = container.streams.video[0]
-        stream.codec_context.skip_frame = "BIDIR" if stream.codec_context.name in SKIP_B_CODECS else "NONREF"
+        stream.codec_context.skip_frame = frames_skipped(container)
         origin, finder, found = stream_origin(stream), CutFinder(step), []
         for frame in container.decode(stream):
             if frame.time is not None and not frame.is_corrupt:

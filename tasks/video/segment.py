@@ -86,10 +86,9 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
         source = checked_source(path, allowed_roots)
         result.size, result.mtime = source.size, source.mtime
         with _open(source) as container:
-            every_b = _codec_name(container) in SKIP_B_CODECS
-            result, widest_gap = _sample(container, start, end, fps, max_pixels, "BIDIR" if every_b else "NONREF",
-                                         on_progress, grid_from)
-        if widest_gap > 1.0 / fps or (every_b and result.lost):  # skipped frames a sampling time needed
+            skip = frames_skipped(container)
+            result, widest_gap = _sample(container, start, end, fps, max_pixels, skip, on_progress, grid_from)
+        if widest_gap > 1.0 / fps or (skip == "BIDIR" and result.lost):  # skipped frames a sampling time needed
             with _open(source) as container:
                 result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress, grid_from)
         result.size, result.mtime = source.size, source.mtime
@@ -107,9 +106,12 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
     return result
 
 
-def _codec_name(container) -> str:
+def frames_skipped(container) -> str:
+    """The frames a first pass over the container's video leaves undecoded (FFmpeg's skip_frame): every
+    B-frame for SKIP_B_CODECS, else those no frame references."""
     streams = container.streams.video
-    return streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
+    codec = streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
+    return "BIDIR" if codec in SKIP_B_CODECS else "NONREF"
 
 
 def _open(source: VideoSource):
