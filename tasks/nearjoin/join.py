@@ -146,24 +146,26 @@ def join(hashes: np.ndarray, max_distance: int, blocks: int | None = None, group
     2**28 hashes (pairs are sorted packed in an int64 each); beyond, run :func:`join_parts` and :func:`sort_pairs`.
     """
     parts = join_parts(max_distance, len(hashes), 1, blocks)
-    distinct = copies_of(as_hashes(hashes))  # once for all parts
+    distinct = copies_of(as_hashes(hashes))  # once for all parts, and the distinct values' groups too
     groups = as_groups(groups, len(hashes))
+    grouped = None if groups is None else value_groups(groups, distinct[1], distinct[2])
     # Each part's pairs are packed (8 bytes a pair) as soon as it is done: a join can yield tens of millions.
-    packed = [pack(*pairs_for_part(hashes, part, distinct, groups), len(hashes)) for part in parts]
+    packed = [pack(*pairs_for_part(hashes, part, distinct, groups, grouped), len(hashes)) for part in parts]
     return unpack(np.concatenate(packed), len(hashes))
 
 
-def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None, groups=None) -> Pairs:
+def pairs_for_part(hashes: np.ndarray, part: Part, distinct=None, groups=None, grouped=None) -> Pairs:
     """The pairs of one part, as (a, b, distance) with a < b, unsorted; parts never share a pair. With
     `groups` (one int per hash), a pair of two hashes of one group is left out.
 
     Identical hashes are joined once: copies are common (re-saved files, flat images) and each copy would
-    repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes), when the
-    caller runs several parts of the same hashes.
+    repeat every probe and candidate of the first. `distinct` is pairarrays.copies_of(hashes) and `grouped`
+    groups.value_groups of it, when the caller runs several parts of the same hashes.
     """
     values, members, first_copy, copies = distinct or copies_of(as_hashes(hashes))
     groups = as_groups(groups, len(hashes))
-    grouped = None if groups is None else value_groups(groups, members, first_copy)
+    if grouped is None and groups is not None:
+        grouped = value_groups(groups, members, first_copy)
     x, y, distance = _distinct_pairs(values, part, grouped)
     found = [no_pairs(members.dtype)] + [
         expand(members, first_copy[x[lo:hi]], copies[x[lo:hi]], first_copy[y[lo:hi]], copies[y[lo:hi]],
