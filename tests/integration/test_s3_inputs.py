@@ -29,8 +29,9 @@ def run_to(s3_server, out, inputs: list[str], options: list[str], env: dict[str,
            endpoint: str | None = None) -> tuple[dict[str, dict], str]:
     """`run` writing `out`, with further CLI `options`, the store reached at `endpoint` (default: the
     server's own URL); (path -> its JSONL record, the CLI's stderr)."""
-    aws_env = s3_server.env(clean_env(**env))
-    aws_env["AWS_ENDPOINT_URL"] = endpoint or s3_server.url
+    aws_env = s3_server.env(clean_env(**env))  # the AWS variables pointing at the server
+    if endpoint:
+        aws_env["AWS_ENDPOINT_URL"] = endpoint
     done = hashfleet(["run", *inputs, "-o", str(out), "--workers", "2", "--chunk-size", "3", *options],
                      env=aws_env, timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr
@@ -131,7 +132,6 @@ def test_search_takes_objects_as_queries_an_image_finding_its_local_copy_and_a_v
     run_to(s3_server, index, [str(images)], [], {})
     # When both objects are searched for
     aws_env = s3_server.env(clean_env())
-    aws_env["AWS_ENDPOINT_URL"] = s3_server.url
     queries = [f"s3://{bucket}/q/{photo}", f"s3://{bucket}/q/clip.mp4"]
     found = hashfleet(["search", str(index), *queries, "-o", str(tmp_path / "matches.csv")], env=aws_env, timeout=60)
     # Then the photo object finds its local copy at distance 0, the video object the local video's whole footage
