@@ -59,14 +59,20 @@ def test_a_small_radius_gets_wide_tables_probed_once():
     assert choose_cross_blocks(5_000_000, 1_000_000, 2) == 3  # three 21-22 bit blocks, radius 0 each
 
 
-@pytest.mark.parametrize("max_distance", [2, 4, 8])
-def test_a_typed_join_equals_one_self_join_of_every_row_with_the_other_kinds_dropped(max_distance):
-    # Given 3,000 files with a whole picture, a square and two turned rows each, clustered alike
-    hashes = clustered_hashes(12_000, seed=4).reshape(4, -1)
+def typed_rows(seed: int = 4):
+    """3,000 files with a whole picture, a square and two turned rows each, clustered alike: (their hashes, 4 x
+    3,000; typed_join's rows; the kind pairs it may join)."""
+    hashes = clustered_hashes(12_000, seed=seed).reshape(4, -1)
     files = np.arange(hashes.shape[1])
     rows = [("full", files, hashes[0]), ("square", files, hashes[1]), ("turned", files, hashes[2]),
             ("turned", files, hashes[3])]
-    allowed = {("square", "square"), ("turned", "full"), ("full", "full")}
+    return hashes, rows, {("square", "square"), ("turned", "full"), ("full", "full")}
+
+
+@pytest.mark.parametrize("max_distance", [2, 4, 8])
+def test_a_typed_join_equals_one_self_join_of_every_row_with_the_other_kinds_dropped(max_distance):
+    # Given 3,000 files with a whole picture, a square and two turned rows each, clustered alike
+    _, rows, allowed = typed_rows()
     # When joined kind pair by kind pair, and all in one self-join
     by_kind, at_once = typed_join(rows, allowed, max_distance), typed_join(rows, allowed, max_distance, join)
     # Then both find the same pairs of files at the same least distances, and there are many

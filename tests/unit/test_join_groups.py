@@ -11,6 +11,7 @@ from tasks.nearjoin.cross import cross_join
 from tasks.nearjoin.join import join, join_parts, pairs_for_part, sort_pairs
 from tasks.nearjoin.pairarrays import concatenate, copies_of
 from tests.unit.test_crossjoin import brute_force as brute_force_across
+from tests.unit.test_crossjoin import typed_rows
 from tests.unit.test_near_regions import K, families, index_of
 from tests.unit.test_nearjoin import assert_same_pairs, brute_force, clustered_hashes
 
@@ -115,11 +116,7 @@ def test_a_cross_join_with_groups_yields_the_brute_force_pairs_of_different_grou
 @pytest.mark.parametrize("joiner", [None, join])
 def test_a_typed_join_with_groups_is_the_typed_join_filtered_by_the_files_groups(joiner):
     # Given 3,000 files with a whole picture, a square and two turned rows each, in 60 groups
-    hashes = clustered_hashes(12_000, seed=4).reshape(4, -1)
-    files = np.arange(hashes.shape[1])
-    rows = [("full", files, hashes[0]), ("square", files, hashes[1]), ("turned", files, hashes[2]),
-            ("turned", files, hashes[3])]
-    allowed = {("square", "square"), ("turned", "full"), ("full", "full")}
+    hashes, rows, allowed = typed_rows()
     groups = clustered_groups(hashes[0], seed=4)
     # When joined kind pair by kind pair or all in one self-join, with groups
     found = typed_join(rows, allowed, 8, joiner, groups)
