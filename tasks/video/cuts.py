@@ -3,16 +3,17 @@ times again at each cut), so that two copies of edited footage sample the same m
 share, however their own grids fall: a copy trimmed at 2.5 s samples a shot that starts at 3.04 s at 3.04,
 4.04... as the film does, not half a second off it.
 
-A frame's signature is the mean luma of an 8 x 8 grid of blocks, over a strided subsample of the decoder's
-luma plane (about 64 x 32 points, read in place: tens of microseconds for a 1080p frame, against
-milliseconds to decode it). Between two frames decoded one after the other the signature moves by `d` gray
-levels (the mean over the blocks). A frame starts a new shot when its move is at least :data:`CUT_LEVEL`
-and :data:`CUT_RATIO` times the moves just before and just after it: motion within a shot (a pan, a zoom,
-a cross-fade) moves the signature over several frames, a cut all at once; bars, a logo box or a grey copy
-scale all three moves alike. The decision comes one frame late. A cut within :data:`MIN_SHOT_STEPS`
-sampling steps of the previous one is not taken (flashes, strobes), so cuts add at most one sampled frame
-per half step. The thresholds come from `python -m bench.video_cuts` (bench/RESULTS.md): the cuts of the
-real clips found again in their copies, few cuts where a copy has none.
+A frame's signature is the mean luma of an 8 x 8 grid of blocks, over a strided subsample of the decoder's luma
+plane (about 64 x 32 points, read in place: tens of microseconds for a 1080p frame, against milliseconds to
+decode it). Between two frames decoded one after the other the signature moves by `d` gray levels (the mean over
+the blocks). A frame starts a new shot when its move is at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times
+the moves just before and just after it, each scaled to the time its own move spans (where B-frames are left
+undecoded, consecutive decoded frames lie one to four frames apart): motion within a shot (a pan, a zoom, a
+cross-fade) moves the signature over several frames, a cut all at once; bars, a logo box or a grey copy scale
+all three moves alike. The decision comes one frame late. A cut within :data:`MIN_SHOT_STEPS` sampling steps of
+the previous one is not taken (flashes, strobes), so cuts add at most one sampled frame per half step. The
+thresholds come from `python -m bench.video_cuts` (bench/RESULTS.md): the cuts of the real clips found again in
+their copies, few cuts where a copy has none.
 
 Frames in, decisions out, nothing else kept; one :class:`CutFinder` per pass over a stream.
 """
@@ -60,6 +61,11 @@ def _flat(blocks: np.ndarray) -> bool:
     return float(blocks.std()) < FLAT_LEVEL
 
 
+def _rate(span: float, other: float) -> float:
+    """How many times `other` seconds `span` seconds make (1 when either is no time: equal timestamps)."""
+    return span / other if span > 0 and other > 0 else 1.0
+
+
 def move(before: np.ndarray, after: np.ndarray) -> float:
     """How far the signature moved: the mean absolute difference of the blocks, in gray levels."""
     return float(np.abs(after - before).mean())
@@ -79,13 +85,15 @@ class CutFinder:
         self.previous: np.ndarray | None = None
         self.previous_time = 0.0
         self.moves: list[float] = []  # the last three moves, the last into the frame seen last
+        self.gaps: list[float] = []  # the seconds each of them spans
         self.flat: list[bool] = []  # whether the last three frames seen are flat
 
     def saw(self, time: float, frame) -> float | None:
         """The time of the frame seen before this one when it was the first of a shot, else None: it is not
         flat and moved the signature by at least :data:`CUT_LEVEL` and :data:`CUT_RATIO` times more than the
-        move after it (this frame's) and the move before it (none for the second frame seen, or after a flat
-        frame: a film that opens on black, or cuts to black and then to its next shot)."""
+        move after it (this frame's) and the move before it, both scaled to the time its move spans (no move
+        before for the second frame seen, or after a flat frame: a film that opens on black, or cuts to black
+        and then to its next shot)."""
         current = signature(frame)
         previous, previous_time = self.previous, self.previous_time
         self.previous, self.previous_time = current, time
@@ -93,10 +101,14 @@ class CutFinder:
         if previous is None:
             return None
         moves = self.moves = (self.moves + [move(previous, current)])[-3:]
+        gaps = self.gaps = (self.gaps + [time - previous_time])[-3:]
         if len(moves) < 2:
             return None
         at, after = moves[-2:]
-        before = moves[0] if len(moves) == 3 and not self.flat[0] else 0.0
+        # the moves around it as far as the picture moves in the time the candidate's spans: where frames are
+        # left undecoded (skip_frame), moves span one to four frames of motion
+        after *= _rate(gaps[-2], gaps[-1])
+        before = moves[0] * _rate(gaps[-2], gaps[0]) if len(moves) == 3 and not self.flat[0] else 0.0
         if at < CUT_LEVEL or at < CUT_RATIO * max(before, after) or self.flat[-2]:
             return None
         if self.last_cut is not None and previous_time - self.last_cut < self.min_gap:

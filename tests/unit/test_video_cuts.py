@@ -112,3 +112,37 @@ def test_a_frame_smaller_than_the_signature_grid_still_has_one():
 
     tiny = av.VideoFrame.from_ndarray(np.full((6, 10, 3), 200, np.uint8), format="rgb24")
     assert signature(tiny).shape == (BLOCKS, BLOCKS)
+
+
+def pan_frame(index: int, seed: int = 1, speed: int = 6) -> av.VideoFrame:
+    """Frame `index` of a fast pan over a smooth random texture (its 8 x 8 block signature moves about 6 gray
+    levels a frame, 22 over four frames; a cut to another texture moves it about 40)."""
+    import cv2
+
+    field = np.random.default_rng(seed).random((144, 1024)).astype(np.float32)
+    field = cv2.GaussianBlur(field, (0, 0), 12)
+    texture = ((field - field.min()) / (field.max() - field.min()) * 255).astype(np.uint8)
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(texture, -speed * index, axis=1)[:, :256]),
+                                      format="gray")
+
+
+def cuts_seen(frames: list[tuple[int, int]], rate: float = 25.0) -> list[float]:
+    """The cuts a CutFinder tells among (frame index, texture seed) frames fed to it at `rate` frames/s: the
+    frames a decoder that skips B-frames hands over."""
+    finder = CutFinder(1.0)
+    found = (finder.saw(index / rate, pan_frame(index, seed)) for index, seed in frames)
+    return [round(cut, 2) for cut in found if cut is not None]
+
+
+def test_a_fast_pan_decoded_at_uneven_gaps_is_no_cut():
+    # Given a fast pan whose frames come decoded one, then four frames apart (B-frames left undecoded)
+    kept = [index for start in range(0, 40, 5) for index in (start, start + 1)]
+    # Then a move over four frames is no cut: the moves around it span one frame each
+    assert cuts_seen([(index, 1) for index in kept]) == []
+
+
+def test_a_cut_decoded_right_after_a_kept_frame_is_a_cut_though_the_next_move_spans_four_frames():
+    # Given a fast pan cut to another fast pan at frame 7, decoded one frame after the frame before it and
+    # four frames before the next one decoded
+    frames = [(0, 1), (1, 1), (5, 1), (6, 1), (7, 2), (11, 2), (12, 2), (16, 2), (17, 2)]
+    assert cuts_seen(frames) == [0.28]
