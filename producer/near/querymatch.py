@@ -11,6 +11,7 @@ import numpy as np
 
 from producer.near.find import query_distances
 from producer.near.hashindex import HashIndex
+from producer.near.queryphases import QueryVideo
 from producer.near.videosearch import clip_in_videos, image_in_videos
 from tasks.video.frames import IndexedVideo
 
@@ -67,10 +68,12 @@ def image_matches(data: HashIndex, videos: Sequence[IndexedVideo], hashes: dict,
     return sorted(images + shown, key=lambda m: m.distance)[:limit], len(near) + len(shown)
 
 
-def video_matches(videos: Sequence[IndexedVideo], query: IndexedVideo, frame_distance: int,
+def video_matches(videos: Sequence[IndexedVideo], query: QueryVideo, frame_distance: int,
                   crops: bool) -> list[Match]:
-    """The videos holding the query video's footage, nearest first."""
+    """The videos holding the query video's footage (each grid through its head tried:
+    producer/near/queryphases.py), nearest first."""
     from producer.near.videopairs import duration_of
 
-    return [Match(videos[m.video].path, m.distance, m.start, m.end, m.query_start, m.query_end)
-            for m in clip_in_videos(videos, query.frames, duration_of(query), frame_distance, crops=crops)]
+    found = clip_in_videos(videos, query.video.frames, duration_of(query.video), frame_distance, crops=crops,
+                           phases=query.phases, step=query.step)
+    return [Match(videos[m.video].path, m.distance, m.start, m.end, m.query_start, m.query_end) for m in found]

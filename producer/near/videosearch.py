@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
-from producer.near.videoalign import align
+from producer.near.queryphases import closeness, take
+from producer.near.videoalign import Alignment, align
 from producer.near.videoends import extend_ends
 from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
 from tasks.image.phash import LOW_QUALITY
@@ -68,10 +69,20 @@ def image_in_videos(videos: Sequence[IndexedVideo], hashes: dict[str, int], max_
     return matches
 
 
+def _widest(ta: np.ndarray, tb: np.ndarray, steps: dict) -> Alignment:
+    """The widest footage an alignment of frames at times `ta` and `tb` can give (align's segment runs from a
+    matched frame to one step past another)."""
+    a_end, b_end = float(ta.max()) + steps["a_step"], float(tb.max()) + steps["b_step"]
+    return Alignment(float(ta.min()), a_end, float(tb.min()), b_end, 1.0, len(ta), 0)
+
+
 def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_duration: float, max_distance: int, *,
-                   crops: bool = True) -> list[VideoMatch]:
+                   crops: bool = True, phases: Sequence[np.ndarray] | None = None,
+                   step: float | None = None) -> list[VideoMatch]:
     """The videos holding the query video's footage (aligned as `dupes` aligns a pair, ends extended over the
-    low-information frames both share), nearest first."""
+    low-information frames both share), nearest first. `phases`: the query's frames of each grid to try
+    (producer/near/queryphases.py; None: all its frames, one grid), sampled every `step` seconds (None: the
+    median gap between its frames); per video the phase of the longest footage, then of the closest frames."""
     index, owner = frames_index(videos)
     times = np.concatenate([v.frames.times for v in videos]) if videos else np.zeros(0)
     usable = np.flatnonzero(query.quality >= LOW_QUALITY)
@@ -83,8 +94,10 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     hashes.append((query.band, band))  # band against band, as dupes joins them
     for queries, frames in hashes:
         bound = min(max_distance, BAND_MAX_DISTANCE) if frames is band else max_distance
-        found = neighbours(frames, queries[usable].astype(np.uint64), bound)
-        for q, (ids, dist) in zip(usable.tolist(), found, strict=True):
+        # each distinct hash scanned once: a query's head, sampled at every frame, repeats many
+        distinct, which = np.unique(queries[usable].astype(np.uint64), return_inverse=True)
+        found = neighbours(frames, distinct, bound)
+        for q, (ids, dist) in zip(usable.tolist(), (found[i] for i in which.tolist()), strict=True):
             keep = index.quality[ids] >= LOW_QUALITY
             if frames is band:  # a frame indexed without a band hash (0) matches none
                 keep &= (band[ids] != 0) & (query.band[q] != 0)
@@ -98,15 +111,28 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     qa, fb, d = qa[order], fb[order], d[order]
     first = np.r_[True, (qa[1:] != qa[:-1]) | (fb[1:] != fb[:-1])] if len(qa) else np.zeros(0, bool)
     qa, fb, d = qa[first], fb[first], d[first]
-    step = sampling_step(query.times)
+    step = sampling_step(query.times) if step is None else step
+    grids = [(np.arange(len(query)), query)] if phases is None else [(p, take(query, p)) for p in phases]
     matches = []
     for v in np.unique(owner[fb]).tolist():
         mine = owner[fb] == v
         steps = {"a_step": step, "b_step": sampling_step(videos[v].frames.times), "a_duration": query_duration,
                  "b_duration": duration_of(videos[v])}
-        found = align(query.times[qa[mine]], times[fb[mine]], d[mine], **steps)
-        if found is not None and is_match(found, query_duration, steps["b_duration"]):
-            found = extend_ends(found, query, videos[v].frames, max_distance, crops=crops, **steps)
+        if not is_match(_widest(query.times[qa[mine]], times[fb[mine]], steps), query_duration, steps["b_duration"]):
+            continue  # no alignment of these frames can be a match: each phase's lies within theirs
+        best = None
+        for rows, frames in grids:
+            kept = mine & np.isin(qa, rows)
+            found = align(query.times[qa[kept]], times[fb[kept]], d[kept], **steps) if kept.any() else None
+            if found is None or not is_match(found, query_duration, steps["b_duration"]):
+                continue
+            found = extend_ends(found, frames, videos[v].frames, max_distance, crops=crops, **steps)
+            rank = (-round(found.a_end - found.a_start, 1), closeness(frames, videos[v].frames, found.a_start,
+                                                                      found.a_end, found.b_start, found.b_end, crops))
+            if best is None or rank < best[0]:
+                best = (rank, found)
+        if best is not None:
+            found = best[1]
             matches.append(VideoMatch(v, found.distance, found.b_start, found.b_end, found.a_start, found.a_end))
     matches.sort(key=lambda m: (m.distance, m.video))
     return matches

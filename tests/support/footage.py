@@ -3,6 +3,8 @@ video matching tests: a copy made of seconds `offset`.. of the same seeded foota
 
 from __future__ import annotations
 
+import functools
+
 import av
 import cv2
 import numpy as np
@@ -46,19 +48,51 @@ def write_footage(path, seconds: float, rate: int, size=(320, 180), offset: floa
     return str(path)
 
 
+@functools.cache
+def texture(seed: int, width: int = 1024, height: int = 144) -> np.ndarray:
+    """A smooth random gray texture (uint8, height x width)."""
+    field = cv2.GaussianBlur(np.random.default_rng(seed).random((height, width)).astype(np.float32), (0, 0), 12)
+    return ((field - field.min()) / (field.max() - field.min()) * 255).astype(np.uint8)
+
+
+def write_pan(path, seconds: float, rate: int = 25, first: int = 0, speed: int = 6, seed: int = 0,
+              size=(256, 144)) -> str:
+    """Fast footage, one shot: frame i shows texture `seed` from x = speed * (first + i), sliding sideways
+    `speed` pixels a frame (its phash moves a few bits a frame, half its bits in half a second). `first`: the
+    footage from that frame on (a copy trimmed mid-shot). Returns the path."""
+    frames = int(seconds * rate)
+    strip = texture(seed, 4096, size[1])
+    assert size[0] + speed * (first + frames) <= strip.shape[1], "footage longer than its texture"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt, stream.bit_rate = size[0], size[1], "yuv420p", 4_000_000
+        for index in range(first, first + frames):
+            gray = np.ascontiguousarray(strip[:, speed * index:speed * index + size[0]])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(gray, format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def write_index(out: str, paths) -> str:
+    """An index at `out` (as `hashfleet run` writes one) of the videos at `paths`, sampled with the workers'
+    code. Returns `out`."""
+    from producer.near.videoquery import sample_video
+    from producer.outputs.formats import Record, write_records
+
+    videos = [sample_video(p) for p in paths]
+    records = [Record(v.path, "", "", 1, 1, ("", ""), None, v.width, v.height, "video") for v in videos]
+    write_records(out, records, {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}, videos)
+    return out
+
+
 def footage_index(folder, fmt: str = "sqlite") -> tuple[str, dict[str, str]]:
     """An index (as `hashfleet run` writes one) of four videos sampled with the workers' code: `original`
     (30 s), `letterboxed` (the same with black bars), `clip` (seconds 8.5 to 20.5 of it at half size and
     8 fps) and `other` (30 s of other footage). Returns (index path, {name: video path})."""
-    from producer.near.videoquery import sample_video
-    from producer.outputs.formats import Record, write_records
-
     paths = {"original": write_footage(folder / "original.mp4", 30, 10),
              "letterboxed": write_footage(folder / "letterboxed.mp4", 30, 10, bars=24),
              "clip": write_footage(folder / "clip.mp4", 12, 8, (160, 90), offset=8.5),
              "other": write_footage(folder / "other.mp4", 30, 10, seed=1)}
-    videos = [sample_video(p) for p in paths.values()]
-    records = [Record(v.path, "", "", 1, 1, ("", ""), None, v.width, v.height, "video") for v in videos]
-    out = str(folder / f"index.{fmt}")
-    write_records(out, records, {"job": "j", "algo": "dhash,phash,phash-centre", "hash_size": "8"}, videos)
-    return out, paths
+    return write_index(str(folder / f"index.{fmt}"), paths.values()), paths

@@ -3,13 +3,11 @@ real frames decoded from files encoded in the test."""
 
 from __future__ import annotations
 
-import functools
-
 import av
 import numpy as np
 import pytest
 
-from support.footage import write_footage
+from support.footage import texture, write_footage
 from support.videos import write_pictures
 from tasks.video.cuts import CutFinder
 from tasks.video.segment import index_segment
@@ -116,19 +114,10 @@ def test_a_frame_smaller_than_the_signature_grid_still_has_one():
     assert signature(tiny).shape == (BLOCKS, BLOCKS)
 
 
-@functools.cache
-def texture(seed: int) -> np.ndarray:
-    """A smooth random gray texture, 1024 x 144."""
-    import cv2
-
-    field = cv2.GaussianBlur(np.random.default_rng(seed).random((144, 1024)).astype(np.float32), (0, 0), 12)
-    return ((field - field.min()) / (field.max() - field.min()) * 255).astype(np.uint8)
-
-
 def pan_frame(index: int, seed: int = 1, speed: int = 6) -> av.VideoFrame:
     """Frame `index` of a fast pan over texture `seed` (its 8 x 8 block signature moves about 6 gray levels a
     frame, 22 over four frames; a cut to another texture moves it about 40)."""
-    window = np.roll(texture(seed), -speed * index, axis=1)[:, :256]
+    window = np.roll(texture(seed, 1024), -speed * index, axis=1)[:, :256]
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(window), format="gray")
 
 
