@@ -36,6 +36,7 @@ from bench.video_clips import DEFAULT_DEBS, PACKAGES  # noqa: E402
 from bench.video_corpus import DAMAGED, EXCERPT, MUST_NOT_PAIR, REPORT_ONLY, VARIANTS, build  # noqa: E402
 from bench.video_hashes import FPS, sample, vpdq_match  # noqa: E402
 from producer.near import videopairs  # noqa: E402
+from producer.near.videoquery import sample_query  # noqa: E402
 from producer.near.videosearch import clip_in_videos, image_in_videos  # noqa: E402
 
 #: Frame distances tried; the default is marked.
@@ -123,7 +124,8 @@ def query_hits(indexed, queries, excerpts, excerpt_frames, k: int) -> dict:
         errors = []
         mine = [(e, f) for e, f in zip(excerpts, excerpt_frames, strict=True) if e.real == real]
         for e, frames in mine:
-            matches = clip_in_videos(indexed, frames.frames, frames.duration, k)
+            matches = clip_in_videos(indexed, frames.video.frames, frames.video.duration, k, phases=frames.phases,
+                                     step=frames.step)
             film = [m for m in matches if m.video == film_of[e.source]]
             if film:
                 err = max(abs(film[0].start - e.src_start), abs(film[0].end - e.src_end))
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     frames_dir = os.path.join(args.cache_dir, "video-quality", "frames")
     sampled = [sample(v.path, frames_dir, args.fps) for v in videos]
     indexed, pdqs = [s[0] for s in sampled], [s[1] for s in sampled]
-    excerpt_frames = [sample(e.path, frames_dir, args.fps)[0] for e in excerpts]
+    excerpt_frames = [sample_query(e.path, args.fps) for e in excerpts]  # as `search` samples a query video
     hashed = time.monotonic()
     films = sum(v.variant == "source" and not v.real for v in videos)
     clips = sum(v.variant == "source" and v.real for v in videos)
