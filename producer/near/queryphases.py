@@ -60,25 +60,13 @@ def phase_indices(head: np.ndarray, step: float, head_end: float, rest: int) -> 
     return phases or [np.arange(len(head) + rest)]
 
 
-def take(frames: VideoFrames, rows: np.ndarray) -> VideoFrames:
-    """The frames at `rows`."""
-    return VideoFrames(frames.times[rows], frames.dhash[rows], frames.phash[rows], frames.centre[rows],
-                       frames.quality[rows], frames.band[rows])
-
-
-def joined(head: VideoFrames, rest: VideoFrames) -> VideoFrames:
-    """`head`'s frames, then `rest`'s."""
-    names = ("times", "dhash", "phash", "centre", "quality", "band")
-    return VideoFrames(*(np.concatenate([getattr(head, n), getattr(rest, n)]) for n in names))
-
-
 def query_video(grid: IndexedVideo, head: VideoFrames, head_end: float, step: float) -> QueryVideo:
     """The query from its grid samples (as a worker samples it) and every frame of its first `head_end`
     seconds (`head`; none: the grid alone, one phase)."""
     if not len(head):
         return QueryVideo(grid, [np.arange(len(grid.frames))], step)
-    rest = take(grid.frames, np.flatnonzero(grid.frames.times >= head_end - EPSILON))
-    return QueryVideo(dataclasses.replace(grid, frames=joined(head, rest)),
+    rest = grid.frames.take(grid.frames.times >= head_end - EPSILON)
+    return QueryVideo(dataclasses.replace(grid, frames=VideoFrames.concatenated([head, rest])),
                       phase_indices(head.times, step, head_end, len(rest)), step)
 
 

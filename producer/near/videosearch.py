@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from producer.near.defaults import CENTRE_HASH, DEFAULT_HASH
-from producer.near.queryphases import closeness, take
+from producer.near.queryphases import closeness
 from producer.near.videoalign import Alignment, align
 from producer.near.videoends import extend_ends
 from producer.near.videopairs import BAND_HASH, BAND_MAX_DISTANCE, duration_of, frames_index, is_match, sampling_step
@@ -112,7 +112,7 @@ def clip_in_videos(videos: Sequence[IndexedVideo], query: VideoFrames, query_dur
     first = np.r_[True, (qa[1:] != qa[:-1]) | (fb[1:] != fb[:-1])] if len(qa) else np.zeros(0, bool)
     qa, fb, d = qa[first], fb[first], d[first]
     step = sampling_step(query.times) if step is None else step
-    grids = [(np.arange(len(query)), query)] if phases is None else [(p, take(query, p)) for p in phases]
+    grids = [(np.arange(len(query)), query)] if phases is None else [(p, query.take(p)) for p in phases]
     matches = []
     for v in np.unique(owner[fb]).tolist():
         mine = owner[fb] == v

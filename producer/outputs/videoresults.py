@@ -46,14 +46,12 @@ def joined(path: str, parts: list[SegmentResult], fps: float = 0.0) -> tuple[Ind
     segment that opened it, the first error met, every frame (each segment's lie in its own time range)."""
     opened = next((p for p in parts if p.code not in (FileError.TIMEOUT, FileError.WORKER_CRASHED)), parts[0])
     code = next((p.code for p in parts if p.code != FileError.OK), FileError.OK)
-    frames = [p.frames for p in parts]
-    times = np.concatenate([f.times for f in frames])
-    keep = np.ones(len(times), bool)
-    keep[1:] = np.diff(times) > 0  # a frame two segments both took (never expected) is kept once
-    whole = VideoFrames(times[keep], *(np.concatenate([getattr(f, n) for f in frames])[keep]
-                                       for n in ("dhash", "phash", "centre", "quality", "band")))
+    frames = VideoFrames.concatenated([p.frames for p in parts])
+    keep = np.ones(len(frames), bool)
+    keep[1:] = np.diff(frames.times) > 0  # a frame two segments both took (never expected) is kept once
+    whole = frames.take(keep)
     barred = sum(p.barred for p in parts)
     record = SegmentResult(code, opened.size, opened.mtime, opened.duration, opened.width, opened.height,
                            opened.fps, whole, sum(p.lost for p in parts), barred)
     return IndexedVideo(path, opened.duration, opened.width, opened.height, opened.fps, whole, code.reason,
-                        video_letterboxed(barred, len(times)), fps), record
+                        video_letterboxed(barred, len(whole)), fps), record

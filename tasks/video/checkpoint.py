@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 from celery import states
 
 from tasks.checkpoint import STUCK_LIMIT, save
@@ -77,8 +76,7 @@ def joined(before: SegmentResult | None, after: SegmentResult) -> SegmentResult:
     attempt. A rest that could not be read at all keeps the earlier frames with its error."""
     if before is None:
         return after
-    frames = VideoFrames(*(np.concatenate((getattr(before.frames, f.name), getattr(after.frames, f.name)))
-                           for f in dataclasses.fields(VideoFrames)))
+    frames = VideoFrames.concatenated([before.frames, after.frames])
     lost = before.lost + after.lost
     code = after.code
     if code in SAMPLED and lost:

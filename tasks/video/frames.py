@@ -33,6 +33,16 @@ class VideoFrames:
     def __len__(self) -> int:
         return len(self.times)
 
+    def take(self, rows: np.ndarray) -> VideoFrames:
+        """The frames at `rows` (indices or a mask)."""
+        return VideoFrames(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
+
+    @staticmethod
+    def concatenated(parts: list[VideoFrames]) -> VideoFrames:
+        """The frames of `parts`, end to end."""
+        return VideoFrames(*(np.concatenate([getattr(p, f.name) for p in parts])
+                             for f in dataclasses.fields(VideoFrames)))
+
 
 def _as_u64(bits: np.ndarray) -> int:
     return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
