@@ -158,6 +158,10 @@ class LabCluster:
             "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", str(redis_dir),
             "--daemonize", "no"])
         wait_for_log(self.logs["redis"], "Ready to accept connections", START_TIMEOUT, self.procs["redis"])
+        # every command Redis runs, in order: what a frozen host wrote before it froze (the producer deletes
+        # a chunk's data and result as soon as it has read them)
+        self._spawn("monitor", self.redis_host, ["redis-cli", "-h", self.redis_host.address, "-p", str(self.port),
+                                                 "MONITOR"])
         for name, host in self.hosts.items():
             self._spawn(name, host, [
                 sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "prefork",
@@ -192,15 +196,23 @@ class LabCluster:
             wait_stopped(pids)
             held = in_flight(log)
             # A chunk stores its data, then reports to the chord, then stores its result, and only then
-            # logs "succeeded": a chunk whose data is already in Redis may have been counted by the chord
-            # (the job could then end without it being run again), so only one with nothing stored is held.
-            if held and not any(self.redis_cli("EXISTS", f"celery-task-meta-{c}", f"celery-task-meta-{c}-data")
-                                .strip() != "0" for c in held):
+            # logs "succeeded": a chunk that stored anything may have been counted by the chord (the job
+            # could then end without it being run again), so only one that wrote nothing to Redis is held.
+            if held and not any(self.touched(host, c) for c in held):
                 assert len(held) == 1, f"a worker with prefetch 1 holds {held}"
                 return held
             host.thaw()
             assert time.monotonic() < deadline, f"host {name} never held a chunk: {read_log(log)[-2000:]}"
             time.sleep(0.01)
+
+    def touched(self, host, chunk: str) -> bool:
+        """Whether `host` sent Redis any command naming `chunk`'s result or data keys, up to now: a marker
+        echoed now comes after every command a frozen host sent before it froze."""
+        marker = f"frozen-{uuid.uuid4().hex}"
+        self.redis_cli("ECHO", marker)
+        wait_for_log(self.logs["monitor"], marker, START_TIMEOUT, self.procs["monitor"])
+        client, key = f" [0 {host.address}:", f'"celery-task-meta-{chunk}'
+        return any(client in line and key in line for line in read_log(self.logs["monitor"]).splitlines())
 
     def not_redelivered(self, chunks: set[str], bound: float) -> str:
         (chunk,) = chunks
