@@ -185,7 +185,7 @@ def search(index, queries, max_distance, frame_distance, limit, out, crops, regi
 
     from producer.near import querymatch
     from producer.near.output import hash_query
-    from producer.near.videoquery import sample_query
+    from producer.near.videoquery import index_rate, sample_query
     from producer.outputs.videoframes import read_videos
 
     data = load(index, crops, regions, with_paths=False)
@@ -193,7 +193,7 @@ def search(index, queries, max_distance, frame_distance, limit, out, crops, regi
     rows = []
     for query in queries:
         if querymatch.is_video_query(query):
-            matches = querymatch.video_matches(videos, sample_query(query), frame_distance, crops)
+            matches = querymatch.video_matches(videos, sample_query(query, index_rate(videos)), frame_distance, crops)
             total, matches = len(matches), matches[:limit]
             within = f"{total} videos holding its footage"
         else:

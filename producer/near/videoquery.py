@@ -3,6 +3,9 @@ head at every frame too (producer/near/queryphases.py)."""
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
+
 from producer.near.queryphases import EVERY_FRAME_FPS, QueryVideo, head_seconds, query_video
 from tasks.errors import ConfigError
 from tasks.video.frames import IndexedVideo
@@ -27,3 +30,10 @@ def sample_query(path: str, fps: float = DEFAULT_FPS) -> QueryVideo:
     head_end = head_seconds(grid, 1.0 / fps)
     head = index_segment(path, 0.0, head_end, EVERY_FRAME_FPS).frames
     return query_video(grid, head, head_end, 1.0 / fps)
+
+
+def index_rate(videos: Sequence[IndexedVideo]) -> float:
+    """The sampling rate of most of an index's videos (`sample_fps`; the default where none says): a query
+    is sampled at it, on the grid its videos' samples lie on."""
+    rates = [v.sample_fps for v in videos if v.sample_fps > 0]
+    return statistics.mode(rates) if rates else DEFAULT_FPS

@@ -66,3 +66,14 @@ def test_an_excerpt_of_fast_footage_cut_mid_shot_is_found_through_the_phase_in_s
     # Then it is found where it sits: 4.52-12.52 s of the film
     assert len(found) == 1
     assert found[0].start == pytest.approx(4.52, abs=1.0) and found[0].end == pytest.approx(12.52, abs=0.25)
+
+
+def test_a_query_is_sampled_at_the_rate_of_most_of_the_index_s_videos():
+    from producer.near.videoquery import index_rate
+    from tasks.video.frames import IndexedVideo, no_frames
+
+    def video(rate: float) -> IndexedVideo:
+        return IndexedVideo("v.mp4", 10.0, 64, 64, 25.0, no_frames(), sample_fps=rate)
+
+    assert index_rate([video(2.0), video(2.0), video(1.0)]) == 2.0
+    assert index_rate([video(0.0)]) == 1.0  # an index that does not say: the default
