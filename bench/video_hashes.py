@@ -18,8 +18,9 @@ from tasks.video.sample import sample_gray
 FPS = 1.0
 #: Bump when the frames' hashes change, so cached hashes are remade (2: black bars cut before hashing; 3: the
 #: narrower bar cut from both sides; 4: the band hash; 5-11: the frame shown at each time, on a grid started again
-#: at each cut, the nearer decoded frame where B-frames are skipped; 12: cuts told by moves over equal spans).
-HASH_VERSION = 12
+#: at each cut, the nearer decoded frame where B-frames are skipped; 12: cuts told by moves over equal spans; 13:
+#: MPEG-1, MPEG-2 and MPEG-4 Part 2 decoded in full).
+HASH_VERSION = 13
 
 
 def _pdq(gray: np.ndarray) -> np.ndarray:

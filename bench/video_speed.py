@@ -17,8 +17,10 @@ Contenders, each in this process, CPU time (user + system of every thread) of on
 - **vpdq-rule**: Meta vPDQ's method: every frame decoded (PyAV), PDQ (`pdqhash`) of one frame per second
   (`pip install vpdq` does not build here: no FFmpeg headers).
 Clips are made once with the ffmpeg binary in ~/.cache/hashfleet-bench/video-speed: photo slideshows
-from ~/corpus/photos with a slow zoom (H.264 720p and 1080p with libx264's default B-frames, VP9 720p)
-and an lavfi `testsrc2` 1080p H.264 clip (motion in every frame).
+from ~/corpus/photos with a slow zoom (H.264 720p and 1080p with libx264's default B-frames, VP9 720p,
+MPEG-2 720p in MPEG-TS with a GOP of 12 and two B-frames, as broadcast and DVD video, MPEG-4 Part 2 720p
+with two B-frames in AVI, as Xvid/DivX) and an lavfi
+`testsrc2` 1080p H.264 clip (motion in every frame).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ CLIPS = {
     "vp9-720p": (f"{ZOOM}:s=1280x720:fps=25",
                  ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1500k"], "webm"),
     "testsrc-1080p": (None, ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"], "mp4"),
+    "mpeg2-720p": (f"{ZOOM}:s=1280x720:fps=25", ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-b:v", "6M"], "ts"),
+    "mpeg4-720p": (f"{ZOOM}:s=1280x720:fps=25", ["-c:v", "mpeg4", "-bf", "2", "-q:v", "4"], "avi"),
 }
 CONTENDERS = ("hashfleet", "hashfleet-nonref", "hashfleet-fullsize", "hashfleet-allframes", "reference", "opencv",
               "vpdq-rule")

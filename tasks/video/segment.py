@@ -36,6 +36,12 @@ TRUNCATION_SHARE = 0.05
 #: B-frames or one made of B-frames; or, skipping every B-frame, any decoder error) is sampled again with
 #: every frame decoded.
 SKIP_B_CODECS = frozenset({"h264"})
+#: Codecs decoded in full (no frame skipped): their decoders are fast enough that every frame costs no more
+#: than H.264 with its B-frames skipped (720p, video-seconds per core-second: MPEG-2 72 in full, 132 skipping;
+#: MPEG-4 Part 2 54 and 110; H.264 52 skipping; bench/RESULTS.md), and with B-frames skipped a cut is seen at
+#: the next I- or P-frame, up to 0.16 s late: a copy trimmed mid-shot of fast footage then samples other
+#: moments than its film.
+FULL_DECODE_CODECS = frozenset({"mpeg1video", "mpeg2video", "mpeg4"})
 #: What the H.264 decoder logs, skipping every B-frame, when the B-frames it left out were references of
 #: other B-frames (x264's default B-pyramid): it is told to drop a reference it never decoded. No frame
 #: that is decoded is harmed, so these count as nothing lost (a clean x264 file logs them in every segment).
@@ -108,10 +114,10 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
 
 def frames_skipped(container) -> str:
     """The frames a first pass over the container's video leaves undecoded (FFmpeg's skip_frame): every
-    B-frame for SKIP_B_CODECS, else those no frame references."""
+    B-frame for SKIP_B_CODECS, none for FULL_DECODE_CODECS, else those no frame references."""
     streams = container.streams.video
     codec = streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
-    return "BIDIR" if codec in SKIP_B_CODECS else "NONREF"
+    return "BIDIR" if codec in SKIP_B_CODECS else "DEFAULT" if codec in FULL_DECODE_CODECS else "NONREF"
 
 
 def _open(source: VideoSource):

@@ -141,3 +141,25 @@ def test_a_cut_decoded_right_after_a_kept_frame_is_a_cut_though_the_next_move_sp
     # four frames before the next one decoded
     frames = [(0, 1), (1, 1), (5, 1), (6, 1), (7, 2), (11, 2), (12, 2), (16, 2), (17, 2)]
     assert cuts_seen(frames) == [0.28]
+
+
+def test_an_mpeg2_film_with_b_frames_starts_its_shot_at_the_cut_s_own_frame(tmp_path):
+    # Given MPEG-2 with two B-frames between references and a cut at frame 14 (a B-frame), no keyframe there
+    from support.footage import picture
+
+    path = tmp_path / "film.mpg"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg2video", rate=25, options={"sc_threshold": "1000000000"})
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 2
+        for index in range(60):
+            rgb = picture(0 if index < 14 else 1, (160, 96))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        kinds = [av.video.frame.PictureType(frame.pict_type) for frame in container.decode(video=0)]
+    assert kinds[14] == av.video.frame.PictureType.B
+    # When it is sampled as workers sample it, Then the second shot starts at 0.56 s, the cut's own frame
+    assert index_segment(str(path), 0.0, None, 1.0).frames.times.tolist() == pytest.approx([0.0, 0.56, 1.56])

@@ -130,7 +130,8 @@ def test_when_skipping_frames_would_miss_a_sampling_time_the_segment_is_sampled_
 
 @pytest.fixture(scope="module")
 def mpeg_ps(tmp_path_factory):
-    """MPEG-2 in an MPEG program stream (.mpg): a container whose seeks land near, not at, the time asked."""
+    """MPEG-2 in an MPEG program stream (.mpg): a container whose seeks land near, not at, the time asked. A new
+    picture every second, on the second: its cuts fall on the sampling grid."""
     import av
 
     from support.videos import picture
@@ -141,7 +142,7 @@ def mpeg_ps(tmp_path_factory):
         stream.width, stream.height, stream.pix_fmt = 320, 192, "yuv420p"
         stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 2
         for index in range(10 * 25):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture(index, 320, 192), format="rgb24")):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture(index // 25, 320, 192), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
