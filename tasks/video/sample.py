@@ -16,9 +16,10 @@ ways, each measured in bench/RESULTS.md:
   (area average): the short side goes to :data:`SAMPLE_SIDE`, so a 4K frame costs no more memory than a
   small one once decoded, and the hashes (area-averaged to 32 x 32 at most) barely move; the cuts are told
   from a few hundred luma values each frame, read in place;
-- frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264,
-  tasks/video/segment.py says when): a time whose frame was left out takes the nearer of the decoded
-  frames around it, a few hundredths of a second off, and a cut is seen at the first frame decoded after it;
+- frames no other frame needs are not decoded at all (`skip_frame = "NONREF"`; every B-frame for H.264, none
+  for MPEG-1, MPEG-2 and MPEG-4 Part 2, whose decoders are fast: tasks/video/segment.py says when): a time
+  whose frame was left out takes the nearer of the decoded frames around it, a few hundredths of a second off,
+  and a cut is seen at the first frame decoded after it;
 - when the next time lies more than 1.5 keyframe intervals ahead (video whose keyframes come more often
   than every two thirds of a step: intra-only codecs, MPEG-2 with a GOP of 12, low sampling rates), the
   demuxer seeks to it instead of decoding the frames between; no cut is seen in the frames passed over.
