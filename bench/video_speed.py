@@ -19,8 +19,7 @@ Contenders, each in this process, CPU time (user + system of every thread) of on
 Clips are made once with the ffmpeg binary in ~/.cache/hashfleet-bench/video-speed: photo slideshows
 from ~/corpus/photos with a slow zoom (H.264 720p and 1080p with libx264's default B-frames, VP9 720p,
 MPEG-2 720p in MPEG-TS with a GOP of 12 and two B-frames, as broadcast and DVD video, MPEG-4 Part 2 720p
-with two B-frames in AVI, as Xvid/DivX) and an lavfi
-`testsrc2` 1080p H.264 clip (motion in every frame).
+with two B-frames in AVI, as Xvid/DivX) and an lavfi `testsrc2` 1080p H.264 clip (motion in every frame).
 """
 
 from __future__ import annotations
