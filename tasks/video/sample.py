@@ -21,8 +21,9 @@ ways, each measured in bench/RESULTS.md:
   whose frame was left out takes the nearer of the decoded frames around it, a few hundredths of a second off,
   and a cut is seen at the first frame decoded after it;
 - when the next time lies more than 1.5 keyframe intervals ahead (video whose keyframes come more often
-  than every two thirds of a step: intra-only codecs, MPEG-2 with a GOP of 12, low sampling rates), the
-  demuxer seeks to it instead of decoding the frames between; no cut is seen in the frames passed over.
+  than every two thirds of a step: intra-only codecs, short GOPs, low sampling rates), the demuxer seeks
+  to it instead of decoding the frames between; no cut is seen in the frames passed over. A seek that lands
+  after its target is redone further back, and the pass then reads on.
 
 Times are seconds from the video stream's first timestamp, so a .ts file starting at 1.4 s and its .mp4
 re-encode share a grid.
