@@ -18,8 +18,10 @@ import dataclasses
 
 import numpy as np
 
+from producer.near.videoruns import frame_distances
 from tasks.settings import VIDEO_FPS_LIMIT
 from tasks.video.frames import IndexedVideo, VideoFrames
+from tasks.video.sample import EPSILON
 
 #: Seconds of a query's head (before its first cut) sampled at every frame.
 HEAD_SECONDS = 10.0
@@ -27,8 +29,6 @@ HEAD_SECONDS = 10.0
 EVERY_FRAME_FPS = float(VIDEO_FPS_LIMIT)
 #: Bits a frame costs :func:`closeness` when its nearest frame in time differs more (unrelated pictures: 32).
 MISS_BITS = 32
-#: Slack (seconds) between a sample's time and the grid's.
-EPSILON = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,7 @@ def head_seconds(grid: IndexedVideo, step: float) -> float:
 def closeness(query: VideoFrames, video: VideoFrames, a_start: float, a_end: float, b_start: float, b_end: float,
               crops: bool) -> float:
     """Mean bits between each query frame in [a_start, a_end) and the video's frame nearest its time mapped
-    onto [b_start, b_end) (at most MISS_BITS each; the least of the hash pairings `search` makes)."""
+    onto [b_start, b_end) (at most MISS_BITS each; producer/near/videoruns.frame_distances)."""
     inside = np.flatnonzero((query.times >= a_start - EPSILON) & (query.times < a_end))
     if not len(inside) or not len(video) or a_end <= a_start:
         return float(MISS_BITS)
@@ -87,8 +87,8 @@ def closeness(query: VideoFrames, video: VideoFrames, a_start: float, a_end: flo
     after = np.clip(np.searchsorted(video.times, mapped), 0, len(video) - 1)
     before = np.maximum(after - 1, 0)
     nearest = np.where(np.abs(video.times[before] - mapped) <= np.abs(video.times[after] - mapped), before, after)
-    pairs = [(query.phash[inside], video.phash[nearest])]
-    if crops:
-        pairs += [(query.phash[inside], video.centre[nearest]), (query.centre[inside], video.phash[nearest])]
-    bits = np.min([np.bitwise_count(q ^ v) for q, v in pairs], axis=0)
+    # the query's frames, then the video's nearest ones, measured as the frame join measures frames
+    both = VideoFrames.concatenated([query.take(inside), video.take(nearest)])
+    n = len(inside)
+    bits = frame_distances(np.arange(n), np.arange(n, 2 * n), both.phash, both.centre, crops)
     return float(np.minimum(bits, MISS_BITS).mean())
