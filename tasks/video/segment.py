@@ -92,9 +92,10 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
         source = checked_source(path, allowed_roots)
         result.size, result.mtime = source.size, source.mtime
         with _open(source) as container:
-            skip = frames_skipped(container)
+            skip = frames_skipped(container, fps)
             result, widest_gap = _sample(container, start, end, fps, max_pixels, skip, on_progress, grid_from)
-        if widest_gap > 1.0 / fps or (skip == "BIDIR" and result.lost):  # skipped frames a sampling time needed
+        # skipped frames a sampling time needed
+        if skip != "DEFAULT" and (widest_gap > 1.0 / fps or (skip == "BIDIR" and result.lost)):
             with _open(source) as container:
                 result, _ = _sample(container, start, end, fps, max_pixels, "DEFAULT", on_progress, grid_from)
         result.size, result.mtime = source.size, source.mtime
@@ -112,11 +113,17 @@ def index_segment(path: str, start: float, end: float | None, fps: float, allowe
     return result
 
 
-def frames_skipped(container) -> str:
-    """The frames a first pass over the container's video leaves undecoded (FFmpeg's skip_frame): every
-    B-frame for SKIP_B_CODECS, none for FULL_DECODE_CODECS, else those no frame references."""
+def frames_skipped(container, fps: float = 0.0) -> str:
+    """The frames a first pass over the container's video leaves undecoded (FFmpeg's skip_frame): none when
+    sampling at `fps` takes every frame (a rate at or above the stream's: `search`'s query heads) or for
+    FULL_DECODE_CODECS, every B-frame for SKIP_B_CODECS, else those no frame references."""
     streams = container.streams.video
-    codec = streams[0].codec_context.name if streams and streams[0].codec_context is not None else ""
+    if not streams or streams[0].codec_context is None:
+        return "NONREF"
+    rate = streams[0].average_rate or streams[0].guessed_rate
+    if rate and fps >= float(rate):
+        return "DEFAULT"
+    codec = streams[0].codec_context.name
     return "BIDIR" if codec in SKIP_B_CODECS else "DEFAULT" if codec in FULL_DECODE_CODECS else "NONREF"
 
 
